@@ -1,0 +1,296 @@
+"""Settings models: one place for every knob, grouped by concern.
+
+Precedence, highest first: CLI flags (passed to :func:`load_settings` as overrides) > environment
+(``SPOOLBRIDGE_…``, nested with ``__``, e.g. ``SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS``) > config file
+(``spoolbridge.toml``) > defaults. Secrets are :class:`~pydantic.SecretStr` and are only revealed in
+:meth:`KafkaSettings.client_config` and :meth:`OpenSearchSettings.client_kwargs`, which hand them straight
+to the client libraries. Option names carry their units (``_ms``, ``_secs``, ``_bytes``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from schemas.errors import ConfigError
+
+__all__ = [
+    "ConsumerSettings",
+    "KafkaSettings",
+    "OpenSearchSettings",
+    "ProducerSettings",
+    "Settings",
+    "StackSettings",
+    "load_settings",
+]
+
+DEFAULT_CONFIG_FILE = Path("spoolbridge.toml")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KafkaSettings(_Section):
+    """Where the topic lives and how to authenticate (Aiven: SSL with client cert, or SASL_SSL + SCRAM)."""
+
+    bootstrap_servers: str | None = Field(
+        default=None, description="host:port[,host:port]; unset = use the local stack"
+    )
+    topic: str = Field(default="spoolbridge", description="topic the records go to")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"] = "PLAINTEXT"
+    ssl_cafile: Path | None = Field(default=None, description="CA certificate (Aiven: ca.pem)")
+    ssl_certfile: Path | None = Field(default=None, description="client certificate (Aiven: service.cert)")
+    ssl_keyfile: Path | None = Field(default=None, description="client key (Aiven: service.key)")
+    sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = "SCRAM-SHA-256"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    partitions: int = Field(default=3, ge=1, description="partitions when spoolbridge creates the topic")
+    replication_factor: int = Field(
+        default=-1, description="replication when spoolbridge creates the topic; -1 = broker default"
+    )
+    dlq_topic: str | None = Field(default=None, description="dead-letter topic; unset = <topic>.dlq")
+    request_timeout_ms: int = Field(default=30_000, ge=1)
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return self.dlq_topic or f"{self.topic}.dlq"
+
+    def client_config(self) -> dict[str, str]:
+        """librdkafka settings shared by producer, consumer and admin client (secrets revealed here)."""
+        if self.bootstrap_servers is None:
+            raise ConfigError("kafka.bootstrap_servers", "is not set (and the local stack is not running)")
+        conf: dict[str, str] = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": self.security_protocol,
+        }
+        if self.security_protocol in ("SSL", "SASL_SSL"):
+            if self.ssl_cafile is not None:
+                conf["ssl.ca.location"] = str(self.ssl_cafile)
+            if self.ssl_certfile is not None:
+                conf["ssl.certificate.location"] = str(self.ssl_certfile)
+            if self.ssl_keyfile is not None:
+                conf["ssl.key.location"] = str(self.ssl_keyfile)
+        if self.security_protocol.startswith("SASL"):
+            conf["sasl.mechanism"] = self.sasl_mechanism
+            conf["sasl.username"] = self.sasl_username or ""
+            conf["sasl.password"] = self.sasl_password.get_secret_value() if self.sasl_password else ""
+        return conf
+
+    def check_files(self) -> None:
+        """Raise :class:`ConfigError` naming the first TLS file setting that points nowhere."""
+        for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+            path: Path | None = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ConfigError(f"kafka.{name}", f"file not found: {path}")
+        if self.security_protocol.startswith("SASL") and not (self.sasl_username and self.sasl_password):
+            raise ConfigError("kafka.sasl_username", "SASL needs kafka.sasl_username and kafka.sasl_password")
+
+
+class OpenSearchSettings(_Section):
+    """The OpenSearch node or service. Aiven gives a service URI ``https://user:pass@host:port``."""
+
+    url: SecretStr | None = Field(
+        default=None, description="http(s)://[user:pass@]host:port; unset = use the local stack"
+    )
+    ca_file: Path | None = Field(default=None, description="CA certificate to verify the node")
+    verify_certs: bool = True
+    index: str | None = Field(default=None, description="target index; unset = the topic name")
+    number_of_shards: int = Field(default=1, ge=1)
+    number_of_replicas: int | None = Field(
+        default=None, ge=0, description="unset = the cluster default (0 on the local stack)"
+    )
+    index_body_file: Path | None = Field(
+        default=None, description="JSON file with settings/mappings used when creating the index"
+    )
+    request_timeout_secs: float = Field(default=60.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _url_has_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parts = urlsplit(value.get_secret_value())
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("must look like http(s)://[user:pass@]host:port")
+        return value
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password replaced by ``***`` — the only form that may be printed."""
+        if self.url is None:
+            return "(unset)"
+        return redact_url(self.url.get_secret_value())
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``opensearchpy.OpenSearch`` (secrets revealed here)."""
+        if self.url is None:
+            raise ConfigError("opensearch.url", "is not set (and the local stack is not running)")
+        parts = urlsplit(self.url.get_secret_value())
+        port = parts.port or (443 if parts.scheme == "https" else 9200)
+        kwargs: dict[str, Any] = {
+            "hosts": [{"host": parts.hostname, "port": port, "url_prefix": parts.path.rstrip("/")}],
+            "use_ssl": parts.scheme == "https",
+            "verify_certs": self.verify_certs,
+            "ssl_show_warn": False,
+            "timeout": self.request_timeout_secs,
+            "http_compress": False,
+        }
+        if parts.username is not None:
+            kwargs["http_auth"] = (parts.username, parts.password or "")
+        if self.ca_file is not None:
+            kwargs["ca_certs"] = str(self.ca_file)
+        return kwargs
+
+
+class ProducerSettings(_Section):
+    """How the inbox is watched and how records become messages."""
+
+    inbox: Path = Field(default=Path("inbox"), description="folder to watch (recursively)")
+    done_dir: Path | None = Field(default=None, description="unset = <inbox>/done")
+    failed_dir: Path | None = Field(default=None, description="unset = <inbox>/failed")
+    settle_ms: int = Field(default=300, ge=0, description="size+mtime must be stable this long")
+    id_field: str | None = Field(default=None, description="record field used as document id")
+    records_path: str | None = Field(
+        default=None, description="dotted path to the records inside a larger document (e.g. features)"
+    )
+    source_field: str = Field(default="source", description="field added to each record: the file path")
+    source_conflict: Literal["overwrite", "keep", "reject"] = Field(
+        default="overwrite", description="what to do when a record already has the source field"
+    )
+    linger_ms: int = Field(default=50, ge=0)
+    batch_size_bytes: int = Field(default=1_000_000, ge=1)
+    compression: Literal["zstd", "lz4", "snappy", "gzip", "none"] = "lz4"
+    max_message_bytes: int = Field(
+        default=1_000_000, ge=1, description="records larger than this are rejected (topic limit)"
+    )
+
+    @property
+    def done_path(self) -> Path:
+        return self.done_dir or self.inbox / "done"
+
+    @property
+    def failed_path(self) -> Path:
+        return self.failed_dir or self.inbox / "failed"
+
+
+class ConsumerSettings(_Section):
+    """How messages are batched into bulk requests, retried and committed."""
+
+    group: str = Field(default="spoolbridge", description="Kafka consumer group id")
+    max_events: int = Field(default=5000, ge=1, description="documents per bulk request at most")
+    max_bytes: int = Field(default=5_000_000, ge=1, description="bulk request body size at most")
+    timeout_secs: float = Field(default=0.5, gt=0, description="send a partial batch after this long")
+    concurrent_requests: int = Field(default=2, ge=1, description="bulk requests in flight")
+    retry_initial_backoff_ms: int = Field(default=200, ge=1)
+    retry_max_backoff_ms: int = Field(default=30_000, ge=1)
+    max_retries: int | None = Field(default=None, ge=0, description="unset = retry without limit")
+    progress_interval_secs: float = Field(default=5.0, gt=0)
+
+
+class StackSettings(_Section):
+    """The local Kafka + OpenSearch stack (``spoolbridge stack``): ports, heaps, state folder."""
+
+    dir: Path = Field(default=Path(".spoolbridge/stack"), description="state, data, logs and certificates")
+    kafka_port: int = Field(default=9092, ge=1, le=65535, description="plaintext listener")
+    kafka_ssl_port: int = Field(
+        default=9094, ge=1, le=65535, description="TLS listener, client cert required"
+    )
+    kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
+    opensearch_port: int = Field(default=9200, ge=1, le=65535)
+    opensearch_transport_port: int = Field(default=9300, ge=1, le=65535)
+    kafka_heap_mb: int = Field(default=512, ge=128)
+    opensearch_heap_mb: int = Field(default=512, ge=256)
+    start_timeout_secs: float = Field(default=120.0, gt=0)
+
+
+class Settings(BaseSettings):
+    """All settings. Build with :func:`load_settings`, which turns validation errors into ConfigError."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SPOOLBRIDGE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    kafka: KafkaSettings = KafkaSettings()
+    opensearch: OpenSearchSettings = OpenSearchSettings()
+    producer: ProducerSettings = ProducerSettings()
+    consumer: ConsumerSettings = ConsumerSettings()
+    stack: StackSettings = StackSettings()
+
+    @property
+    def index_name(self) -> str:
+        return self.opensearch.index or self.kafka.topic
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = Path(os.environ.get("SPOOLBRIDGE_CONFIG", DEFAULT_CONFIG_FILE))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+
+
+def redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def load_settings(
+    overrides: dict[str, dict[str, Any]] | None = None, config_file: Path | None = None
+) -> Settings:
+    """Build the settings; raise :class:`ConfigError` naming the first bad setting (never its value).
+
+    ``overrides`` are the CLI flags, nested by section (``{"kafka": {"topic": "x"}}``); ``None`` values are
+    dropped so an absent flag does not hide the environment or the config file.
+    """
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError("--config", f"file not found: {config_file}")
+        os.environ["SPOOLBRIDGE_CONFIG"] = str(config_file)
+    given: dict[str, Any] = {}
+    for section, values in (overrides or {}).items():
+        if isinstance(values, dict):
+            kept = {k: v for k, v in values.items() if v is not None}
+            if kept:
+                given[section] = kept
+        elif values is not None:
+            given[section] = values
+    try:
+        base = Settings()
+        if not given:
+            return base
+        merged = base.model_dump()
+        for section, values in given.items():
+            if isinstance(values, dict):
+                merged[section].update(values)
+            else:
+                merged[section] = values
+        return Settings.model_validate(_reveal(merged))
+    except ValidationError as exc:
+        raise ConfigError.from_validation(exc) from None
+    except (OSError, ValueError) as exc:  # unreadable or malformed TOML
+        raise ConfigError("config file", str(exc).splitlines()[0]) from None
+
+
+def _reveal(data: dict[str, Any]) -> dict[str, Any]:
+    """model_dump() keeps SecretStr objects; re-validation accepts them as they are."""
+    return data
