@@ -1,0 +1,162 @@
+"""The ``spoolbridge`` command line.
+
+Every command reads settings the same way (flags > environment > ``spoolbridge.toml`` > defaults) and
+reports problems as one line on stderr: exit code 2 for a bad setting, 1 for anything else; a traceback
+only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from schemas.errors import SpoolbridgeError
+from schemas.settings import Settings, load_settings
+
+from .logs import configure_logging
+
+log = logging.getLogger("spoolbridge")
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connection (default: the local stack when unset)")
+    group.add_argument(
+        "--config", type=Path, default=None, help="TOML config file (default: ./spoolbridge.toml)"
+    )
+    group.add_argument("--bootstrap-servers", default=None, help="Kafka host:port[,host:port]")
+    group.add_argument("--topic", default=None, help="Kafka topic (default: spoolbridge)")
+    group.add_argument(
+        "--opensearch-url", default=None, help="OpenSearch URL http(s)://[user:pass@]host:port"
+    )
+    group.add_argument("--index", default=None, help="OpenSearch index (default: the topic name)")
+    group.add_argument("--group", default=None, help="Kafka consumer group (default: spoolbridge)")
+    parser.add_argument("--debug", action="store_true", help="debug logs and tracebacks")
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    get = args.__dict__.get
+    return {
+        "kafka": {"bootstrap_servers": get("bootstrap_servers"), "topic": get("topic")},
+        "opensearch": {"url": get("opensearch_url"), "index": get("index")},
+        "consumer": {"group": get("group")},
+        "producer": {
+            "inbox": get("inbox"),
+            "settle_ms": get("settle_ms"),
+            "id_field": get("id_field"),
+            "records_path": get("records_path"),
+        },
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spoolbridge",
+        description="JSON files in a folder -> Kafka -> OpenSearch: nothing lost, nothing duplicated.",
+        formatter_class=_HelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    produce = commands.add_parser(
+        "produce", help="watch a folder and publish each record to Kafka", formatter_class=_HelpFormatter
+    )
+    produce.add_argument("--inbox", type=Path, default=None, help="folder to watch (default: ./inbox)")
+    produce.add_argument("--once", action="store_true", help="process the files there now, then exit")
+    produce.add_argument("--settle-ms", type=int, default=None, help="file must be unchanged this long (ms)")
+    produce.add_argument("--id-field", default=None, help="record field to use as the document id")
+    produce.add_argument("--records-path", default=None, help="dotted path to the records (e.g. features)")
+    _common(produce)
+    produce.set_defaults(handler=_produce)
+
+    consume = commands.add_parser(
+        "consume", help="index the topic into OpenSearch as a consumer group", formatter_class=_HelpFormatter
+    )
+    consume.add_argument(
+        "--until-idle",
+        type=float,
+        default=None,
+        metavar="SECS",
+        help="exit once drained and quiet this long (s)",
+    )
+    _common(consume)
+    consume.set_defaults(handler=_consume)
+
+    stack = commands.add_parser(
+        "stack",
+        help="local Kafka + OpenSearch from Maven Central jars (no Docker)",
+        formatter_class=_HelpFormatter,
+    )
+    stack.add_argument("action", choices=["up", "down", "status"], help="start, stop, or show the stack")
+    stack.add_argument("--dir", type=Path, default=None, help="state folder (default: .spoolbridge/stack)")
+    stack.add_argument("--json", action="store_true", help="machine-readable output")
+    _common(stack)
+    stack.set_defaults(handler=_stack)
+    return parser
+
+
+def _produce(args: argparse.Namespace, settings: Settings) -> int:
+    from producer.service import run
+
+    return run(_with_endpoints(settings), once=args.once)
+
+
+def _consume(args: argparse.Namespace, settings: Settings) -> int:
+    from consumer.service import run
+
+    return run(_with_endpoints(settings), until_idle_secs=args.until_idle)
+
+
+def _with_endpoints(settings: Settings) -> Settings:
+    """Fill unset endpoints from a running local stack; say which setting is missing otherwise."""
+    from .stack.manager import LocalStack, endpoints_configured
+
+    if endpoints_configured(settings):
+        return settings
+    stack = LocalStack(settings.stack)
+    if stack.running():
+        return stack.endpoint_settings(settings)
+    return settings  # the service reports the missing setting by name
+
+
+def _stack(args: argparse.Namespace, settings: Settings) -> int:
+    from .stack.commands import stack_command
+
+    return stack_command(args.action, settings, as_json=args.json)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(debug=args.debug)
+    handler: Handler = args.handler
+    try:
+        overrides = _overrides(args)
+        if getattr(args, "dir", None) is not None:
+            overrides["stack"] = {"dir": args.dir}
+        settings = load_settings(overrides, config_file=args.config)
+        return handler(args, settings)
+    except SpoolbridgeError as exc:
+        if args.debug:
+            log.exception("failed")
+        print(f"spoolbridge: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def print_json(data: object) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Presentation of ``spoolbridge stack up | down | status`` (the work is in :mod:`.manager`)."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from schemas.settings import Settings
+
+from .manager import LocalStack
+
+
+def stack_command(action: str, settings: Settings, *, as_json: bool) -> int:
+    stack = LocalStack(settings.stack)
+    console = Console()
+    if action == "up":
+        result = stack.up()
+        if as_json:
+            print(
+                json.dumps(
+                    {
+                        "started_secs": result.started,
+                        "already_running": result.already_running,
+                        **_endpoints(stack),
+                    },
+                    indent=2,
+                )
+            )
+            return 0
+        for name in result.already_running:
+            console.print(f"{name} is already running")
+        for name, secs in result.started.items():
+            console.print(f"{name} started in {secs:.1f} s")
+        _print_endpoints(console, stack)
+        return 0
+    if action == "down":
+        stopped = stack.down()
+        if as_json:
+            print(json.dumps({"stopped": stopped}))
+        else:
+            console.print(f"stopped: {', '.join(stopped)}" if stopped else "the local stack was not running")
+        return 0
+    rows = stack.status()
+    if as_json:
+        print(json.dumps({"services": [row.as_dict() for row in rows], **_endpoints(stack)}, indent=2))
+        return 0
+    table = Table(title=f"local stack in {stack.settings.dir}")
+    for column in ("service", "version", "state", "pid", "ports", "RSS MiB", "log"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row.name,
+            row.version,
+            "running" if row.running else "stopped",
+            str(row.pid or "-"),
+            " ".join(f"{k}={v}" for k, v in row.ports.items()),
+            f"{row.rss_mb:.0f}" if row.rss_mb is not None else "-",
+            row.log_file,
+        )
+    console.print(table)
+    return 0
+
+
+def _endpoints(stack: LocalStack) -> dict[str, str]:
+    tls = stack.kafka.tls
+    return {
+        "kafka_bootstrap_servers": stack.kafka.bootstrap_servers,
+        "kafka_ssl_bootstrap_servers": stack.kafka.ssl_bootstrap_servers,
+        "kafka_ssl_cafile": str(tls.ca),
+        "kafka_ssl_certfile": str(tls.client_cert),
+        "kafka_ssl_keyfile": str(tls.client_key),
+        "opensearch_url": stack.opensearch.url,
+    }
+
+
+def _print_endpoints(console: Console, stack: LocalStack) -> None:
+    e = _endpoints(stack)
+    console.print(f"Kafka       {e['kafka_bootstrap_servers']} (PLAINTEXT)")
+    console.print(f"Kafka TLS   {e['kafka_ssl_bootstrap_servers']} (SSL, client certificate required)")
+    console.print(f"  ca.pem        {e['kafka_ssl_cafile']}")
+    console.print(f"  service.cert  {e['kafka_ssl_certfile']}")
+    console.print(f"  service.key   {e['kafka_ssl_keyfile']}")
+    console.print(f"OpenSearch  {e['opensearch_url']}")
+    console.print("Stop it with: spoolbridge stack down")

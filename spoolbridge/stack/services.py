@@ -1,0 +1,281 @@
+"""The two JVMs of the local stack: a single-node KRaft Kafka broker and a single-node OpenSearch.
+
+Each knows how to lay out its folder, build its command line, start in the background and tell when it
+answers. Neither keeps state in memory: the pid lives in ``<service dir>/pid`` so another process
+(``spoolbridge stack down``) can stop exactly what ``up`` started.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+from schemas.errors import StackError
+from schemas.settings import StackSettings
+
+from . import processes
+from .certs import TlsFiles, ensure_test_pki
+from .toolchain import compile_launcher, require_java, resolve_classpath, resource_text
+
+log = logging.getLogger(__name__)
+
+KAFKA_VERSION = "4.1.1"
+OPENSEARCH_VERSION = "2.19.6"
+
+
+class JvmService(ABC):
+    """One background JVM with its folder ``<stack dir>/<name>/`` holding pid, log and data."""
+
+    name: str
+    version: str
+
+    def __init__(self, settings: StackSettings) -> None:
+        self.settings = settings
+        self.stack_dir = settings.dir.resolve()
+        self.home = self.stack_dir / self.name
+        self.build_dir = self.stack_dir / "build"
+        self.marker = processes.marker_for(self.stack_dir)
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / f"{self.name}.log"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "pid"
+
+    @property
+    @abstractmethod
+    def ports(self) -> dict[str, int]: ...
+
+    @abstractmethod
+    def prepare(self) -> list[str]:
+        """Resolve jars, write config, format storage; return the command line."""
+
+    @abstractmethod
+    def answers(self) -> bool:
+        """True once the service serves client requests."""
+
+    def pid(self) -> int | None:
+        """The recorded pid if that process is still the one this stack started."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if processes.is_ours(pid, self.marker) else None
+
+    def start(self) -> int:
+        """Start unless running; returns the pid once the service answers. Raises StackError."""
+        running = self.pid()
+        if running is not None:
+            return running
+        pid = self.launch()
+        self.wait_until_answering(pid)
+        return pid
+
+    def launch(self) -> int:
+        """Check the ports, prepare and start the JVM in the background; returns its pid at once."""
+        for label, port in self.ports.items():
+            if not processes.port_is_free(port):
+                raise StackError(
+                    f"port {port} ({self.name} {label}) is already in use by another process: stop it, or "
+                    f"choose another port (SPOOLBRIDGE_STACK__{self.name.upper()}_"
+                    f"{'PORT' if label == 'client' else label.upper() + '_PORT'})"
+                )
+        cmd = self.prepare()
+        self.home.mkdir(parents=True, exist_ok=True)
+        pid = processes.start_background(cmd, self.log_file, cwd=self.home)
+        self.pid_file.write_text(f"{pid}\n")
+        return pid
+
+    def wait_until_answering(self, pid: int) -> None:
+        """Block until the service answers; StackError (with the log's tail) if it dies or times out."""
+        deadline = time.monotonic() + self.settings.start_timeout_secs
+        while time.monotonic() < deadline:
+            if not processes.is_alive(pid):
+                raise StackError(
+                    f"{self.name} exited during start-up; last lines of {self.log_file}:\n"
+                    f"{processes.tail(self.log_file)}"
+                )
+            if self.answers():
+                return
+            time.sleep(0.25)
+        processes.stop(pid)
+        raise StackError(
+            f"{self.name} did not answer within {self.settings.start_timeout_secs:.0f} s; see {self.log_file}"
+        )
+
+    def stop(self) -> bool:
+        """Stop the process this stack started, if any; True when one was stopped."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        processes.stop(pid)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def _jvm_base(self, heap_mb: int) -> list[str]:
+        return [require_java(), f"-Xms{heap_mb}m", f"-Xmx{heap_mb}m", "-XX:+UseG1GC", self.marker]
+
+
+class KafkaBroker(JvmService):
+    """Kafka in KRaft mode (broker + controller): PLAINTEXT and an SSL listener needing a client cert."""
+
+    name = "kafka"
+    version = KAFKA_VERSION
+
+    @property
+    def ports(self) -> dict[str, int]:
+        s = self.settings
+        return {"client": s.kafka_port, "ssl": s.kafka_ssl_port, "controller": s.kafka_controller_port}
+
+    @property
+    def tls(self) -> TlsFiles:
+        return TlsFiles(self.stack_dir / "tls")
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.settings.kafka_port}"
+
+    @property
+    def ssl_bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.settings.kafka_ssl_port}"
+
+    def prepare(self) -> list[str]:
+        classpath = resolve_classpath("kafka-pom.xml", self.build_dir)
+        tls = ensure_test_pki(self.tls.dir)
+        self.home.mkdir(parents=True, exist_ok=True)
+        log4j = self.home / "log4j2.properties"
+        log4j.write_text(resource_text("kafka-log4j2.properties"))
+        props = self.home / "server.properties"
+        props.write_text(self._server_properties(tls))
+        base = [*self._jvm_base(self.settings.kafka_heap_mb), f"-Dlog4j2.configurationFile={log4j}"]
+        data = self.home / "data"
+        if not (data / "meta.properties").is_file():
+            cluster_id = uuid.uuid4().hex[:22]
+            result = subprocess.run(
+                [
+                    *base,
+                    "-cp",
+                    classpath,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    cluster_id,
+                    "-c",
+                    str(props),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if result.returncode != 0:
+                raise StackError(
+                    f"formatting Kafka storage failed: {result.stdout[-300:]}{result.stderr[-300:]}"
+                )
+        return [*base, "-cp", classpath, "kafka.Kafka", str(props)]
+
+    def _server_properties(self, tls: TlsFiles) -> str:
+        s = self.settings
+        return "\n".join(
+            [
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.voters=1@127.0.0.1:{s.kafka_controller_port}",
+                "controller.listener.names=CONTROLLER",
+                f"listeners=PLAINTEXT://127.0.0.1:{s.kafka_port},SSL://127.0.0.1:{s.kafka_ssl_port},"
+                f"CONTROLLER://127.0.0.1:{s.kafka_controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{s.kafka_port},SSL://127.0.0.1:{s.kafka_ssl_port}",
+                "inter.broker.listener.name=PLAINTEXT",
+                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL",
+                f"log.dirs={self.home / 'data'}",
+                # like Aiven: topics are created up front, never on first use
+                "auto.create.topics.enable=false",
+                "num.partitions=1",
+                "default.replication.factor=1",
+                "offsets.topic.replication.factor=1",
+                "offsets.topic.num.partitions=1",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "transaction.state.log.num.partitions=1",
+                "share.coordinator.state.topic.replication.factor=1",
+                "share.coordinator.state.topic.min.isr=1",
+                "group.initial.rebalance.delay.ms=0",
+                "num.network.threads=2",
+                "num.io.threads=2",
+                "num.recovery.threads.per.data.dir=1",
+                "log.cleaner.threads=1",
+                "log.cleaner.dedupe.buffer.size=16777216",
+                "ssl.keystore.type=PEM",
+                f"ssl.keystore.location={tls.server_keystore}",
+                "ssl.truststore.type=PEM",
+                f"ssl.truststore.location={tls.ca}",
+                "ssl.client.auth=required",
+                "",
+            ]
+        )
+
+    def answers(self) -> bool:
+        from confluent_kafka.admin import AdminClient
+
+        if not processes.port_answers(self.settings.kafka_port):
+            return False
+        conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers, "logger": log}
+        admin = AdminClient(conf)
+        try:
+            metadata = admin.list_topics(timeout=2)
+        except Exception:  # KafkaException while the broker is still starting
+            return False
+        return bool(metadata.brokers) and processes.port_answers(self.settings.kafka_ssl_port)
+
+
+class OpenSearchNode(JvmService):
+    """A single-node OpenSearch cluster run by the embedded-node launcher (HTTP, no security plugin)."""
+
+    name = "opensearch"
+    version = OPENSEARCH_VERSION
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return {"client": self.settings.opensearch_port, "transport": self.settings.opensearch_transport_port}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.opensearch_port}"
+
+    def prepare(self) -> list[str]:
+        classpath = resolve_classpath("opensearch-pom.xml", self.build_dir)
+        launcher = compile_launcher(self.build_dir, classpath)
+        s = self.settings
+        return [
+            *self._jvm_base(s.opensearch_heap_mb),
+            f"-Dos.home={self.home}",
+            "-Dos.host=127.0.0.1",
+            f"-Dos.http.port={s.opensearch_port}",
+            f"-Dos.transport.port={s.opensearch_transport_port}",
+            "-Dos.cluster.name=spoolbridge-local",
+            "-Dos.log.level=warn",
+            "-cp",
+            f"{launcher}:{classpath}",
+            "OpenSearchLauncher",
+        ]
+
+    def answers(self) -> bool:
+        health = self.get_json("/_cluster/health")
+        return health is not None and health.get("status") in ("green", "yellow")
+
+    def get_json(self, path: str) -> dict[str, object] | None:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=2) as response:
+                body: dict[str, object] = json.loads(response.read())
+                return body
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
