@@ -10,6 +10,7 @@ to the client libraries. Option names carry their units (``_ms``, ``_secs``, ``_
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -35,6 +36,8 @@ __all__ = [
 ]
 
 DEFAULT_CONFIG_FILE = Path("spoolbridge.toml")
+# The --config file of the current load_settings() call (a context variable, so no global state leaks).
+_config_file: ContextVar[Path | None] = ContextVar("spoolbridge_config_file", default=None)
 
 
 class _Section(BaseModel):
@@ -195,6 +198,12 @@ class ConsumerSettings(_Section):
     retry_max_backoff_ms: int = Field(default=30_000, ge=1)
     max_retries: int | None = Field(default=None, ge=0, description="unset = retry without limit")
     progress_interval_secs: float = Field(default=5.0, gt=0)
+    commit_interval_secs: float = Field(
+        default=1.0, gt=0, description="how often final offsets are committed (and on rebalance/exit)"
+    )
+    shutdown_timeout_secs: float = Field(
+        default=30.0, ge=0, description="on SIGTERM/SIGINT: how long to finish in-flight work before exiting"
+    )
 
 
 class StackSettings(_Section):
@@ -242,7 +251,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config_file = Path(os.environ.get("SPOOLBRIDGE_CONFIG", DEFAULT_CONFIG_FILE))
+        config_file = _config_file.get() or Path(os.environ.get("SPOOLBRIDGE_CONFIG", DEFAULT_CONFIG_FILE))
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file))
 
 
@@ -262,10 +271,16 @@ def load_settings(
     ``overrides`` are the CLI flags, nested by section (``{"kafka": {"topic": "x"}}``); ``None`` values are
     dropped so an absent flag does not hide the environment or the config file.
     """
-    if config_file is not None:
-        if not config_file.is_file():
-            raise ConfigError("--config", f"file not found: {config_file}")
-        os.environ["SPOOLBRIDGE_CONFIG"] = str(config_file)
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError("--config", f"file not found: {config_file}")
+    token = _config_file.set(config_file)
+    try:
+        return _load(overrides)
+    finally:
+        _config_file.reset(token)
+
+
+def _load(overrides: dict[str, dict[str, Any]] | None) -> Settings:
     given: dict[str, Any] = {}
     for section, values in (overrides or {}).items():
         if isinstance(values, dict):
@@ -284,13 +299,8 @@ def load_settings(
                 merged[section].update(values)
             else:
                 merged[section] = values
-        return Settings.model_validate(_reveal(merged))
+        return Settings.model_validate(merged)  # SecretStr values from model_dump() validate as they are
     except ValidationError as exc:
         raise ConfigError.from_validation(exc) from None
     except (OSError, ValueError) as exc:  # unreadable or malformed TOML
         raise ConfigError("config file", str(exc).splitlines()[0]) from None
-
-
-def _reveal(data: dict[str, Any]) -> dict[str, Any]:
-    """model_dump() keeps SecretStr objects; re-validation accepts them as they are."""
-    return data

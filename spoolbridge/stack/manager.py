@@ -54,12 +54,13 @@ class LocalStack:
         result = UpResult()
         launched: dict[JvmService, int] = {}
         began = time.monotonic()
+        to_start = [service for service in self.services if service.pid() is None]
+        result.already_running = [service.name for service in self.services if service not in to_start]
+        for service in to_start:
+            service.check_ports()
         try:
-            for service in self.services:
-                if service.pid() is not None:
-                    result.already_running.append(service.name)
-                else:
-                    launched[service] = service.launch()
+            for service in to_start:
+                launched[service] = service.launch()
             for service, pid in launched.items():
                 service.wait_until_answering(pid)
                 result.started[service.name] = time.monotonic() - began

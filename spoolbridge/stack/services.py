@@ -81,8 +81,8 @@ class JvmService(ABC):
         self.wait_until_answering(pid)
         return pid
 
-    def launch(self) -> int:
-        """Check the ports, prepare and start the JVM in the background; returns its pid at once."""
+    def check_ports(self) -> None:
+        """Raise StackError naming the first of this service's ports that something else holds."""
         for label, port in self.ports.items():
             if not processes.port_is_free(port):
                 raise StackError(
@@ -90,6 +90,10 @@ class JvmService(ABC):
                     f"choose another port (SPOOLBRIDGE_STACK__{self.name.upper()}_"
                     f"{'PORT' if label == 'client' else label.upper() + '_PORT'})"
                 )
+
+    def launch(self) -> int:
+        """Check the ports, prepare and start the JVM in the background; returns its pid at once."""
+        self.check_ports()
         cmd = self.prepare()
         self.home.mkdir(parents=True, exist_ok=True)
         pid = processes.start_background(cmd, self.log_file, cwd=self.home)

@@ -1,0 +1,94 @@
+"""``spoolbridge stack up | status | down`` as a user runs it, on ports of its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import AdminClient
+
+from spoolbridge.stack import processes
+
+pytestmark = pytest.mark.integration
+
+PORTS = {
+    "SPOOLBRIDGE_STACK__KAFKA_PORT": 19192,
+    "SPOOLBRIDGE_STACK__KAFKA_CONTROLLER_PORT": 19193,
+    "SPOOLBRIDGE_STACK__KAFKA_SSL_PORT": 19194,
+    "SPOOLBRIDGE_STACK__OPENSEARCH_PORT": 19290,
+    "SPOOLBRIDGE_STACK__OPENSEARCH_TRANSPORT_PORT": 19390,
+}
+
+
+def _stack(action: str, state: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPOOLBRIDGE_")}
+    env.update({k: str(v) for k, v in PORTS.items()})
+    return subprocess.run(
+        [sys.executable, "-m", "spoolbridge.cli", "stack", action, "--dir", str(state), *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+        check=False,
+    )
+
+
+@pytest.mark.timeout(300)
+def test_stack_up_serves_both_then_down_leaves_no_process(tmp_path: Path) -> None:
+    state = tmp_path / "stack"
+    up = _stack("up", state, "--json")
+    try:
+        assert up.returncode == 0, up.stderr
+        info = json.loads(up.stdout)
+        with urllib.request.urlopen(info["opensearch_url"], timeout=10) as response:
+            assert json.loads(response.read())["version"]["number"].startswith("2.19")
+        assert (
+            AdminClient({"bootstrap.servers": info["kafka_bootstrap_servers"]})
+            .list_topics(timeout=10)
+            .brokers
+        )
+        tls = AdminClient(
+            {
+                "bootstrap.servers": info["kafka_ssl_bootstrap_servers"],
+                "security.protocol": "SSL",
+                "ssl.ca.location": info["kafka_ssl_cafile"],
+                "ssl.certificate.location": info["kafka_ssl_certfile"],
+                "ssl.key.location": info["kafka_ssl_keyfile"],
+            }
+        )
+        assert tls.list_topics(timeout=10).brokers
+
+        again = _stack("up", state)
+        assert again.returncode == 0
+        assert "kafka is already running" in again.stdout
+        assert "opensearch is already running" in again.stdout
+
+        status = json.loads(_stack("status", state, "--json").stdout)
+        pids = [service["pid"] for service in status["services"]]
+        assert all(service["running"] for service in status["services"])
+        assert all(processes.is_alive(pid) for pid in pids)
+    finally:
+        down = _stack("down", state)
+    assert down.returncode == 0, down.stderr
+    assert not any(processes.is_alive(pid) for pid in pids)
+    after = json.loads(_stack("status", state, "--json").stdout)
+    assert not any(service["running"] for service in after["services"])
+
+
+def test_stack_up_names_the_port_that_is_taken(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", PORTS["SPOOLBRIDGE_STACK__OPENSEARCH_PORT"]))
+        taken.listen()
+        result = _stack("up", tmp_path / "stack")
+    assert result.returncode == 1
+    assert f"port {PORTS['SPOOLBRIDGE_STACK__OPENSEARCH_PORT']}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not _stack("status", tmp_path / "stack", "--json").stdout.count('"running": true')

@@ -1,0 +1,120 @@
+"""Settings precedence and the one-line errors for bad settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from schemas.errors import ConfigError
+from schemas.settings import load_settings, redact_url
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("SPOOLBRIDGE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_flags_beat_environment_beat_config_file_beat_defaults(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "spoolbridge.toml"
+    config.write_text('[kafka]\ntopic = "from-file"\npartitions = 7\n[consumer]\ngroup = "file-group"\n')
+    monkeypatch.setenv("SPOOLBRIDGE_KAFKA__TOPIC", "from-env")
+    monkeypatch.setenv("SPOOLBRIDGE_CONSUMER__GROUP", "env-group")
+    settings = load_settings({"kafka": {"topic": "from-flag"}, "consumer": {"group": None}})
+    assert settings.kafka.topic == "from-flag"
+    assert settings.consumer.group == "env-group"
+    assert settings.kafka.partitions == 7
+    assert settings.consumer.max_events == 5000
+
+
+def test_explicit_config_file_is_read(tmp_path: Path) -> None:
+    config = tmp_path / "other.toml"
+    config.write_text('[opensearch]\nindex = "games"\n')
+    assert load_settings(config_file=config).index_name == "games"
+
+
+def test_index_defaults_to_topic_and_dlq_to_topic_dot_dlq() -> None:
+    settings = load_settings({"kafka": {"topic": "steam"}})
+    assert settings.index_name == "steam"
+    assert settings.kafka.dead_letter_topic == "steam.dlq"
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "setting"),
+    [
+        ("SPOOLBRIDGE_CONSUMER__MAX_EVENTS", "many", "consumer.max_events"),
+        ("SPOOLBRIDGE_KAFKA__SECURITY_PROTOCOL", "TLS", "kafka.security_protocol"),
+        ("SPOOLBRIDGE_OPENSEARCH__URL", "localhost:9200", "opensearch.url"),
+        ("SPOOLBRIDGE_PRODUCER__SETTLE_MS", "-1", "producer.settle_ms"),
+    ],
+)
+def test_bad_setting_is_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, env: str, value: str, setting: str
+) -> None:
+    monkeypatch.setenv(env, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith(f"setting {setting}: ")
+    assert "\n" not in message
+    assert caught.value.exit_code == 2
+
+
+def test_unknown_setting_in_config_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / "spoolbridge.toml").write_text("[kafka]\ntopik = 'x'\n")
+    with pytest.raises(ConfigError, match=r"^setting kafka\.topik: unknown setting$"):
+        load_settings()
+
+
+def test_secret_never_appears_in_errors_or_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPOOLBRIDGE_OPENSEARCH__URL", "https://avnadmin:hunter2@os.example:443")
+    monkeypatch.setenv("SPOOLBRIDGE_KAFKA__SASL_PASSWORD", "s3cret")
+    settings = load_settings()
+    assert "hunter2" not in repr(settings) and "s3cret" not in repr(settings)
+    assert settings.opensearch.safe_url == "https://avnadmin:***@os.example:443"
+    monkeypatch.setenv("SPOOLBRIDGE_CONSUMER__MAX_EVENTS", "hunter2")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "hunter2" not in str(caught.value)
+
+
+def test_client_kwargs_split_the_service_uri() -> None:
+    settings = load_settings({"opensearch": {"url": "https://avnadmin:pw@os.example:24947"}})
+    kwargs = settings.opensearch.client_kwargs()
+    assert kwargs["hosts"] == [{"host": "os.example", "port": 24947, "url_prefix": ""}]
+    assert kwargs["http_auth"] == ("avnadmin", "pw")
+    assert kwargs["use_ssl"] is True
+
+
+def test_kafka_client_config_for_aiven_tls_and_sasl(tmp_path: Path) -> None:
+    tls = load_settings(
+        {"kafka": {"bootstrap_servers": "k:1", "security_protocol": "SSL", "ssl_cafile": tmp_path / "ca.pem"}}
+    ).kafka.client_config()
+    assert tls["ssl.ca.location"].endswith("ca.pem")
+    sasl = load_settings(
+        {"kafka": {"bootstrap_servers": "k:1", "security_protocol": "SASL_SSL", "sasl_username": "u",
+                   "sasl_password": "p"}}
+    ).kafka.client_config()  # fmt: skip
+    assert (sasl["sasl.mechanism"], sasl["sasl.username"], sasl["sasl.password"]) == (
+        "SCRAM-SHA-256",
+        "u",
+        "p",
+    )
+
+
+def test_unset_endpoints_are_named_when_needed() -> None:
+    with pytest.raises(ConfigError, match=r"kafka\.bootstrap_servers"):
+        load_settings().kafka.client_config()
+    with pytest.raises(ConfigError, match=r"opensearch\.url"):
+        load_settings().opensearch.client_kwargs()
+
+
+def test_redact_url_leaves_passwordless_urls_alone() -> None:
+    assert redact_url("http://127.0.0.1:9200") == "http://127.0.0.1:9200"
