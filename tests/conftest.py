@@ -4,6 +4,7 @@ Endpoints, in order of preference (bring-your-own-cluster, as confluent-kafka-py
 
 1. ``SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS`` and ``SPOOLBRIDGE_OPENSEARCH__URL`` when both are set;
 2. a local stack already running in ``.spoolbridge/stack`` (``spoolbridge stack up``), left running;
+   ``SPOOLBRIDGE_STACK__*`` settings (ports, heaps) apply to it and to the next one;
 3. otherwise a local stack started for this test session in a temporary folder and stopped after it.
 
 Unit tests never ask for these fixtures, so they open no sockets. Names are unique per test.
@@ -64,11 +65,12 @@ def endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
             tls=TlsFiles(Path(tls_dir)) if tls_dir else None,
         )
         return
-    developer_stack = LocalStack(StackSettings())
+    configured: StackSettings = load_settings().stack  # SPOOLBRIDGE_STACK__* may move the ports
+    developer_stack = LocalStack(configured)
     if developer_stack.running():
         yield _endpoints_of(developer_stack)
         return
-    stack = LocalStack(StackSettings(dir=tmp_path_factory.mktemp("stack")))
+    stack = LocalStack(configured.model_copy(update={"dir": tmp_path_factory.mktemp("stack")}))
     stack.up()
     try:
         yield _endpoints_of(stack)
