@@ -1,0 +1,147 @@
+"""Publish messages OpenSearch will not take to the dead-letter topic — and say when Kafka has them.
+
+The dead-letter message is the original (key, value, headers) plus the ``spoolbridge-dlq-*`` headers of
+:class:`schemas.dlq.DeadLetterHeaders`. A message counts as dead-lettered only when the broker acknowledged
+it (``acks=all``, idempotent producer): then, and only then, ``on_done`` runs and the consumer may commit
+past the original. A delivery that fails is published again by :meth:`DeadLetterPublisher.retry_failed`
+— never dropped — so a dead-letter topic that is unreachable holds the commit back instead of losing data.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+from consumer.batch import KafkaMessage
+from schemas.dlq import DeadLetterHeaders
+from schemas.settings import KafkaSettings
+
+__all__ = ["DeadLetter", "DeadLetterPublisher", "dead_letter_headers", "ensure_topic"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class DeadLetter:
+    """One message on its way to the dead-letter topic, and what to call once the broker has it."""
+
+    message: KafkaMessage
+    error_type: str
+    reason: str
+    status: int | None
+    on_done: Callable[[], None]
+    attempts: int = field(default=0)
+
+
+def dead_letter_headers(letter: DeadLetter, index: str) -> list[tuple[str, str | bytes | None]]:
+    """The original headers followed by the ``spoolbridge-dlq-*`` ones."""
+    message = letter.message
+    extra = DeadLetterHeaders.model_validate(
+        {
+            "error_type": letter.error_type,
+            "reason": letter.reason,
+            "status": letter.status,
+            "topic": message.topic() or "",
+            "partition": message.partition() or 0,
+            "offset": message.offset() or 0,
+            "index": index,
+            "failed_at": datetime.now(UTC),
+        }
+    ).to_kafka_headers()
+    original = message.headers() or []
+    if isinstance(original, dict):
+        original = list(original.items())
+    return [*original, *extra]
+
+
+class DeadLetterPublisher:
+    """An idempotent producer for ``KafkaSettings.dead_letter_topic``. Not thread-safe: use from the loop."""
+
+    def __init__(self, kafka: KafkaSettings, index: str, *, logger: logging.Logger | None = None) -> None:
+        self.topic = kafka.dead_letter_topic
+        self.index = index
+        self.published = 0
+        self._failed: list[DeadLetter] = []
+        config: dict[str, Any] = {
+            **kafka.client_config(),
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 20,
+            "logger": logger or logging.getLogger("consumer.dlq.librdkafka"),
+        }
+        self._producer = Producer(config)
+
+    def publish(self, letter: DeadLetter) -> None:
+        """Hand ``letter`` to the producer; ``letter.on_done`` runs from :meth:`poll` once it is acked."""
+        letter.attempts += 1
+        message = letter.message
+
+        def delivered(err: KafkaError | None, _msg: Any) -> None:
+            if err is None:
+                self.published += 1
+                letter.on_done()
+                return
+            log.error(
+                "dead-letter delivery failed topic=%s offset=%s/%s/%s attempt=%d error=%s",
+                self.topic, message.topic(), message.partition(), message.offset(), letter.attempts, err,
+            )  # fmt: skip
+            self._failed.append(letter)
+
+        while True:
+            try:
+                self._producer.produce(
+                    self.topic,
+                    key=message.key(),
+                    value=message.value(),
+                    headers=dead_letter_headers(letter, self.index),
+                    on_delivery=delivered,
+                )
+                return
+            except BufferError:  # local queue full: serve delivery reports to make room, never drop
+                self._producer.poll(0.1)
+
+    def poll(self, timeout: float = 0.0) -> None:
+        """Serve delivery reports (runs ``on_done`` callbacks)."""
+        self._producer.poll(timeout)
+
+    def retry_failed(self) -> int:
+        """Publish again every letter whose delivery failed; returns how many."""
+        failed, self._failed = self._failed, []
+        for letter in failed:
+            self.publish(letter)
+        return len(failed)
+
+    def pending(self) -> int:
+        """Letters not yet acknowledged (queued, in flight, or waiting to be published again)."""
+        return len(self._producer) + len(self._failed)
+
+    def flush(self, timeout: float) -> int:
+        """Wait up to ``timeout`` seconds for acknowledgements; returns how many are still pending."""
+        self._producer.flush(timeout)
+        return self.pending()
+
+
+def ensure_topic(kafka: KafkaSettings, topic: str, *, timeout_secs: float = 30.0) -> None:
+    """Create ``topic`` with the configured partitions and replication; "already exists" is fine.
+
+    Other failures (e.g. not authorized to create topics) are logged, not raised: the topic may exist
+    anyway, and if it does not, dead-letter deliveries fail visibly and hold back the commit.
+    """
+    admin = AdminClient(dict(kafka.client_config()))
+    new = NewTopic(topic, num_partitions=kafka.partitions, replication_factor=kafka.replication_factor)
+    future = admin.create_topics([new], request_timeout=timeout_secs)[topic]
+    try:
+        future.result(timeout=timeout_secs)
+        log.info("topic created topic=%s partitions=%d", topic, kafka.partitions)
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args else None
+        if isinstance(error, KafkaError) and error.code() == KafkaError.TOPIC_ALREADY_EXISTS:
+            return
+        log.warning("could not create topic topic=%s error=%s", topic, exc)

@@ -1,0 +1,422 @@
+"""The consumer loop: fetch → batch → build → send (several lanes) → classify → index/retry/dead-letter →
+commit.
+
+Guarantees (DESIGN, Invariant C):
+
+- an offset is committed only when every message of its partition before it is in OpenSearch or in the
+  dead-letter topic (:mod:`consumer.offsets`), and only for partitions this member still owns;
+- a partition's documents reach OpenSearch in offset order (:mod:`consumer.lanes`);
+- while a lane backs off (or holds two batches already) its partitions are paused, and the loop keeps
+  polling so the member stays in its group;
+- on revoke: in-flight requests are finished, what is final is committed, everything else of those
+  partitions is dropped (the next owner reads it again from the committed offset);
+- on :meth:`Runner.stop` (SIGTERM/SIGINT): no more fetching, held batches are sent and in-flight work is
+  finished for up to ``shutdown_timeout_secs``, what is final is committed, the member leaves the group.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from opensearchpy import OpenSearch
+
+from consumer.batch import Batcher, KafkaMessage
+from consumer.bulk import BulkRequest, build_bulk
+from consumer.dlq import DeadLetter, DeadLetterPublisher
+from consumer.lanes import Lane
+from consumer.offsets import OffsetTracker, TopicPartitionKey
+from consumer.outcome import Done, Retry, Split, backoff_delay_secs, classify_item, classify_request_failure
+from consumer.progress import Counters, ProgressLog
+from consumer.send import BulkResponse, send_bulk
+from schemas.errors import ServiceUnavailableError
+from schemas.settings import Settings
+
+__all__ = ["Runner"]
+
+log = logging.getLogger(__name__)
+
+_MAX_POLL_WAIT_SECS = 0.2
+_BUSY_POLL_WAIT_SECS = 0.01  # while requests are in flight: come back soon to collect them
+
+
+class Runner:
+    """One consumer group member. Build, then :meth:`run` until stopped, idle or failed."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        consumer: Consumer,
+        client: OpenSearch,
+        dlq: DeadLetterPublisher,
+        *,
+        until_idle_secs: float | None = None,
+    ) -> None:
+        self.settings = settings
+        self.index = settings.index_name
+        self.counters = Counters()
+        self._cfg = settings.consumer
+        self._consumer = consumer
+        self._client = client
+        self._dlq = dlq
+        self._until_idle_secs = until_idle_secs
+        self._tracker = OffsetTracker()
+        self._owned: set[TopicPartitionKey] = set()
+        self._paused: set[TopicPartitionKey] = set()
+        lanes = self._cfg.concurrent_requests
+        self._lanes = [
+            Lane(n, Batcher(max_events=self._cfg.max_events, max_bytes=self._cfg.max_bytes,
+                            timeout_secs=self._cfg.timeout_secs))
+            for n in range(lanes)
+        ]  # fmt: skip
+        self._pool = ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="bulk")
+        self._stopping = False
+        self._abandon = False
+        self._last_activity = time.monotonic()
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the loop to finish (first call) or to give up on unfinished work (second call)."""
+        if self._stopping:
+            self._abandon = True
+        self._stopping = True
+
+    def subscribe(self) -> None:
+        self._consumer.subscribe(
+            [self.settings.kafka.topic],
+            on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost,
+        )  # fmt: skip
+
+    def run(self) -> None:
+        """Consume until stopped or idle. Raises ServiceUnavailableError on a fatal Kafka error."""
+        self.subscribe()
+        now = time.monotonic()
+        progress = ProgressLog(self.counters, self._cfg.progress_interval_secs, now)
+        next_commit = now + self._cfg.commit_interval_secs
+        try:
+            while not self._stopping:
+                messages = self._consumer.consume(self._cfg.max_events, self._poll_wait(time.monotonic()))
+                now = time.monotonic()
+                if messages:
+                    self._accept(messages, now)
+                self._service(now)
+                if now >= next_commit:
+                    self._commit()
+                    next_commit = now + self._cfg.commit_interval_secs
+                if progress.due(now):
+                    progress.log(now, lag=self._lag(), paused=len(self._paused), in_flight=self._in_flight())
+                if self._idle_long_enough(now):
+                    log.info("drained and idle idle_secs=%s", self._until_idle_secs)
+                    break
+            self._finish()
+        finally:
+            self._pool.shutdown(wait=not self._abandon, cancel_futures=True)
+        log.info("consumer stopped %s", self.counters.summary())
+
+    def close(self) -> None:
+        """Leave the group (runs the revoke callback, which commits what is final)."""
+        self._consumer.close()
+
+    # --- fetching ----------------------------------------------------------------------------------
+
+    def _accept(self, messages: list[KafkaMessage], now: float) -> None:
+        lanes, n_lanes, track = self._lanes, len(self._lanes), self._tracker.track
+        accepted = 0
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                self._on_message_error(error)
+                continue
+            topic, partition, offset = message.topic(), message.partition(), message.offset()
+            if topic is None or partition is None or offset is None:
+                continue
+            track((topic, partition), offset)
+            lanes[partition % n_lanes].batcher.add(message, now)
+            accepted += 1
+        if accepted:
+            self.counters.fetched += accepted
+            self._last_activity = now
+
+    def _on_message_error(self, error: KafkaError) -> None:
+        if error.fatal():
+            raise ServiceUnavailableError(
+                f"Kafka consumer failed: {error.str()}; check the broker and config"
+            )
+        if error.code() != KafkaError._PARTITION_EOF:
+            log.warning("kafka consumer error code=%s error=%s", error.name(), error.str())
+
+    def _poll_wait(self, now: float) -> float:
+        if self._in_flight():
+            return _BUSY_POLL_WAIT_SECS
+        wakeups = [w for lane in self._lanes if (w := lane.next_wakeup()) is not None]
+        if not wakeups:
+            return _MAX_POLL_WAIT_SECS
+        return min(_MAX_POLL_WAIT_SECS, max(0.0, min(wakeups) - now))
+
+    # --- lanes -------------------------------------------------------------------------------------
+
+    def _service(self, now: float, *, flush: bool = False) -> None:
+        """Collect finished requests, start new ones, serve DLQ acks, pause/resume partitions."""
+        for lane in self._lanes:
+            if lane.in_flight is not None and lane.in_flight.done():
+                self._collect(lane, now)
+            if lane.in_flight is None:
+                self._dispatch(lane, now, flush=flush)
+        self._dlq.poll(0)
+        if self._dlq.retry_failed():
+            self._last_activity = now
+        self._reconcile_pauses(now)
+
+    def _dispatch(self, lane: Lane, now: float, *, flush: bool) -> None:
+        if lane.queued:
+            if now >= lane.retry_at:
+                self._send(lane, lane.queued.popleft())
+            return
+        while lane.batcher.due(now) or (flush and len(lane.batcher)):
+            request, rejected = build_bulk(lane.batcher.take())
+            for bad in rejected:
+                self._dead_letter(bad.message, bad.error_type, bad.reason, None)
+            if len(request):
+                self._send(lane, request)
+                return
+
+    def _send(self, lane: Lane, request: BulkRequest) -> None:
+        lane.request = request
+        lane.in_flight = self._pool.submit(send_bulk, self._client, self.index, request.body, len(request))
+        self.counters.requests += 1
+        log.debug("bulk sent lane=%d docs=%d attempt=%d", lane.number, len(request), lane.attempt)
+
+    def _collect(self, lane: Lane, now: float) -> None:
+        assert lane.in_flight is not None and lane.request is not None
+        response: BulkResponse = lane.in_flight.result()
+        request = lane.request
+        lane.in_flight, lane.request = None, None
+        if response.failure is not None:
+            failure = response.failure
+            verdict = classify_request_failure(
+                status=failure.status,
+                error_type=failure.error_type,
+                reason=failure.reason,
+                items=len(request),
+            )
+            if isinstance(verdict, Split):
+                log.warning(
+                    "bulk rejected as a whole, splitting docs=%d reason=%s", len(request), verdict.reason
+                )
+                lane.queued.extendleft(reversed(request.halves()))
+            elif isinstance(verdict, Retry):
+                self._schedule_retry(lane, request, verdict, now)
+            else:
+                self._dead_letter(request.messages[0], verdict.error_type, verdict.reason, verdict.status)
+            return
+        assert response.items is not None
+        retry_positions: list[int] = []
+        last_retry: Retry | None = None
+        for position, (action, status, error) in enumerate(response.items):
+            message = request.messages[position]
+            verdict_item = classify_item(action, status, error)
+            if isinstance(verdict_item, Done):
+                self._finished(message, deleted=action == "delete")
+            elif isinstance(verdict_item, Retry):
+                retry_positions.append(position)
+                last_retry = verdict_item
+            else:
+                self._dead_letter(message, verdict_item.error_type, verdict_item.reason, verdict_item.status)
+        if last_retry is not None:
+            self._schedule_retry(lane, request.subset(retry_positions), last_retry, now)
+        elif not lane.queued:
+            lane.attempt = 0
+
+    def _schedule_retry(self, lane: Lane, request: BulkRequest, verdict: Retry, now: float) -> None:
+        owned = [i for i, m in enumerate(request.messages) if (m.topic(), m.partition()) in self._owned]
+        if not owned:
+            return
+        request = request.subset(owned) if len(owned) != len(request) else request
+        limit = self._cfg.max_retries
+        if limit is not None and lane.attempt >= limit:
+            for message in request.messages:
+                reason = f"gave up after {lane.attempt} retries: {verdict.reason}"
+                self._dead_letter(message, "retries_exhausted", reason, verdict.status)
+            lane.attempt = 0
+            return
+        delay = backoff_delay_secs(
+            lane.attempt, initial_ms=self._cfg.retry_initial_backoff_ms, max_ms=self._cfg.retry_max_backoff_ms
+        )
+        lane.attempt += 1
+        lane.retry_at = now + delay
+        lane.queued.appendleft(request)
+        self.counters.retried += len(request)
+        log.warning(
+            "bulk retry scheduled lane=%d docs=%d attempt=%d delay_secs=%.2f status=%s reason=%s",
+            lane.number, len(request), lane.attempt, delay, verdict.status, verdict.reason,
+        )  # fmt: skip
+
+    def _finished(self, message: KafkaMessage, *, deleted: bool) -> None:
+        self._tracker.finish((message.topic() or "", message.partition() or 0), message.offset() or 0)
+        if deleted:
+            self.counters.deleted += 1
+        else:
+            self.counters.indexed += 1
+
+    def _dead_letter(self, message: KafkaMessage, error_type: str, reason: str, status: int | None) -> None:
+        tp = (message.topic() or "", message.partition() or 0)
+        if tp not in self._owned:
+            return
+        offset = message.offset() or 0
+        log.warning(
+            "dead-lettering topic=%s partition=%d offset=%d error_type=%s status=%s reason=%s",
+            tp[0], tp[1], offset, error_type, status, reason,
+        )  # fmt: skip
+
+        def on_done() -> None:
+            self._tracker.finish(tp, offset)
+            self.counters.dead_lettered += 1
+
+        self._dlq.publish(DeadLetter(message, error_type, reason, status, on_done))
+
+    def _reconcile_pauses(self, now: float) -> None:
+        n_lanes = len(self._lanes)
+        hold = {lane.number for lane in self._lanes if lane.blocked(now) or lane.full()}
+        want = {tp for tp in self._owned if tp[1] % n_lanes in hold} if hold else set()
+        if want == self._paused:
+            return
+        to_pause, to_resume = want - self._paused, self._paused - want
+        if to_pause:
+            self._consumer.pause([TopicPartition(t, p) for t, p in to_pause])
+        if to_resume:
+            self._consumer.resume([TopicPartition(t, p) for t, p in to_resume])
+        log.debug("partitions paused=%s resumed=%s", sorted(to_pause), sorted(to_resume))
+        self._paused = want
+
+    def _in_flight(self) -> int:
+        return sum(lane.in_flight is not None for lane in self._lanes)
+
+    # --- committing --------------------------------------------------------------------------------
+
+    def _commit(self, partitions: set[TopicPartitionKey] | None = None, *, asynchronous: bool = True) -> None:
+        """Commit, for owned partitions, the offset after the last message that is final — and no further.
+
+        The ordering rule: *acknowledge after delivery, commit after acknowledgement.* A message is marked
+        final (in :class:`~consumer.offsets.OffsetTracker`) only after OpenSearch acknowledged its bulk
+        item, or after the broker acknowledged its dead-letter copy; this function commits only positions
+        the tracker derived from those marks, so a committed offset never passes a message that is in
+        neither place. This is the only function that commits offsets.
+        """
+        owned = self._owned if partitions is None else partitions & self._owned
+        positions = self._tracker.uncommitted(owned)
+        if not positions:
+            return
+        offsets = [TopicPartition(t, p, offset) for (t, p), offset in positions.items()]
+        try:
+            if asynchronous:
+                self._consumer.commit(offsets=offsets, asynchronous=True)
+            else:
+                self._consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            log.warning("commit failed partitions=%d error=%s", len(offsets), exc)
+            return
+        self._tracker.mark_committed(positions)
+        log.debug("committed %s", ",".join(f"{t}/{p}@{o}" for (t, p), o in sorted(positions.items())))
+
+    # --- rebalance ---------------------------------------------------------------------------------
+
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        added = {(tp.topic, tp.partition) for tp in partitions}
+        self._owned |= added
+        self._last_activity = time.monotonic()
+        log.info("partitions assigned added=%s owned=%d", _fmt(added), len(self._owned))
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        revoked = {(tp.topic, tp.partition) for tp in partitions}
+        self._settle_in_flight()
+        self._dlq.flush(min(10.0, self._cfg.shutdown_timeout_secs))
+        self._dlq.poll(0)
+        self._commit(revoked, asynchronous=False)
+        self._drop(revoked)
+        log.info("partitions revoked removed=%s owned=%d", _fmt(revoked), len(self._owned))
+
+    def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        lost = {(tp.topic, tp.partition) for tp in partitions}
+        self._drop(lost)
+        log.warning("partitions lost (no commit) removed=%s owned=%d", _fmt(lost), len(self._owned))
+
+    def _settle_in_flight(self) -> None:
+        """Wait for every request in flight and classify its answer (bounded by the client timeout)."""
+        now = time.monotonic()
+        for lane in self._lanes:
+            if lane.in_flight is not None:
+                lane.in_flight.result()
+                self._collect(lane, now)
+
+    def _drop(self, partitions: set[TopicPartitionKey]) -> None:
+        def revoked(message: KafkaMessage) -> bool:
+            return (message.topic(), message.partition()) in partitions
+
+        for lane in self._lanes:
+            self.counters.dropped_on_revoke += lane.discard(revoked)
+        self._tracker.forget(partitions)
+        self._owned -= partitions
+        self._paused -= partitions
+        self._last_activity = time.monotonic()
+
+    # --- idleness and shutdown ---------------------------------------------------------------------
+
+    def _idle_long_enough(self, now: float) -> bool:
+        if self._until_idle_secs is None or now - self._last_activity < self._until_idle_secs:
+            return False
+        if self._tracker.pending() or self._dlq.pending() or not all(lane.idle for lane in self._lanes):
+            self._last_activity = now
+            return False
+        return True
+
+    def _finish(self) -> None:
+        """Send what is held, finish what is in flight (bounded), then commit what is final."""
+        deadline = time.monotonic() + self._cfg.shutdown_timeout_secs
+        while not self._abandon and time.monotonic() < deadline:
+            now = time.monotonic()
+            self._service(now, flush=True)
+            if all(lane.idle for lane in self._lanes) and not self._dlq.pending():
+                break
+            time.sleep(_BUSY_POLL_WAIT_SECS)
+        if not self._abandon:
+            self._settle_in_flight()
+        self._dlq.flush(0 if self._abandon else 5.0)
+        self._dlq.poll(0)
+        self._commit(asynchronous=False)
+        unfinished = self._tracker.pending()
+        if unfinished:
+            log.warning("exiting with unfinished messages count=%d (they will be read again)", unfinished)
+
+    def _lag(self) -> int | None:
+        total = 0
+        try:
+            for topic, partition in self._owned:
+                low, high = self._consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=0.5
+                )
+                position = self._tracker.committed((topic, partition))
+                total += max(0, high - (low if position is None else position))
+        except KafkaException:
+            return None
+        return total
+
+
+def _fmt(partitions: set[TopicPartitionKey]) -> str:
+    return ",".join(f"{t}/{p}" for t, p in sorted(partitions)) or "-"
+
+
+def consumer_config(settings: Settings, logger: logging.Logger) -> dict[str, Any]:
+    """librdkafka settings of the group member: nothing is stored or committed behind the loop's back."""
+    return {
+        **settings.kafka.client_config(),
+        "group.id": settings.consumer.group,
+        "enable.auto.offset.store": False,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "partition.assignment.strategy": "cooperative-sticky",
+        "logger": logger,
+    }

@@ -1,0 +1,120 @@
+"""``spoolbridge consume``: set up the clients, make sure the index and the DLQ topic exist, run the loop.
+
+:func:`run` returns the process exit code: 0 after SIGTERM/SIGINT or ``--until-idle`` (what was final is
+committed), the error's ``exit_code`` for a :class:`~schemas.errors.SpoolbridgeError` (logged once here).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from confluent_kafka import Consumer
+from opensearchpy import OpenSearch
+from opensearchpy.exceptions import TransportError
+
+from consumer.dlq import DeadLetterPublisher, ensure_topic
+from consumer.index import ensure_index
+from consumer.outcome import backoff_delay_secs
+from consumer.runner import Runner, consumer_config
+from consumer.send import make_client
+from schemas.errors import SpoolbridgeError
+from schemas.settings import Settings
+
+__all__ = ["run"]
+
+log = logging.getLogger(__name__)
+
+
+def run(settings: Settings, *, until_idle_secs: float | None) -> int:
+    """Consume ``settings.kafka.topic`` into ``settings.index_name`` until stopped (or idle that long)."""
+    try:
+        return _run(settings, until_idle_secs)
+    except SpoolbridgeError as exc:
+        log.error("consumer failed: %s", exc)
+        return exc.exit_code
+
+
+def _run(settings: Settings, until_idle_secs: float | None) -> int:
+    stop = threading.Event()
+    runner: Runner | None = None
+
+    def request_stop() -> None:
+        stop.set()
+        if runner is not None:
+            runner.stop()
+
+    with _signals_call(request_stop):
+        client = make_client(settings.opensearch.client_kwargs())
+        if not _wait_for_index(client, settings, stop):
+            return 0
+        ensure_topic(settings.kafka, settings.kafka.dead_letter_topic)
+        dlq = DeadLetterPublisher(settings.kafka, settings.index_name)
+        consumer = Consumer(consumer_config(settings, logging.getLogger("consumer.librdkafka")))
+        runner = Runner(settings, consumer, client, dlq, until_idle_secs=until_idle_secs)
+        log.info(
+            "consumer starting topic=%s group=%s index=%s opensearch=%s lanes=%d",
+            settings.kafka.topic, settings.consumer.group, settings.index_name,
+            settings.opensearch.safe_url, settings.consumer.concurrent_requests,
+        )  # fmt: skip
+        if stop.is_set():
+            runner.stop()
+        try:
+            runner.run()
+        finally:
+            runner.close()
+            dlq.flush(5.0)
+    return 0
+
+
+def _wait_for_index(client: OpenSearch, settings: Settings, stop: threading.Event) -> bool:
+    """Create the index if needed, waiting (with backoff) while OpenSearch is unreachable.
+
+    Returns False when asked to stop before OpenSearch answered.
+    """
+    attempt = 0
+    cfg = settings.consumer
+    while not stop.is_set():
+        try:
+            ensure_index(client, settings.index_name, settings.opensearch)
+            return True
+        except TransportError as exc:
+            status = exc.status_code if isinstance(exc.status_code, int) else None
+            if status is not None and 400 <= status < 500 and status not in (401, 403, 408, 429):
+                raise SpoolbridgeError(
+                    f"OpenSearch refused to create index {settings.index_name!r}: {exc.error} "
+                    f"(status {status}); check opensearch.index_body_file and the index name"
+                ) from exc
+            delay = backoff_delay_secs(
+                attempt, initial_ms=cfg.retry_initial_backoff_ms, max_ms=cfg.retry_max_backoff_ms
+            )
+            log.warning(
+                "opensearch not ready, retrying url=%s attempt=%d delay_secs=%.1f error=%s",
+                settings.opensearch.safe_url, attempt + 1, delay, type(exc).__name__,
+            )  # fmt: skip
+            attempt += 1
+            stop.wait(delay)
+    return False
+
+
+@contextmanager
+def _signals_call(callback: Callable[[], None]) -> Iterator[None]:
+    """Route SIGTERM and SIGINT to ``callback`` (main thread only; elsewhere this does nothing)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal received signal=%s; finishing and committing", signal.Signals(signum).name)
+        callback()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
