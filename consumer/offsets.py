@@ -2,8 +2,8 @@
 
 A message is *tracked* when it is fetched and *finished* when its outcome is final: it is in OpenSearch,
 it was a delete OpenSearch acknowledged, or the dead-letter topic acknowledged it. The committable
-position of a partition is the offset of the oldest tracked message that is not finished — or, when every
-tracked message is finished, one past the last of them. Committing that position therefore never passes
+position of a partition is one past the newest finished message that has no unfinished message before it
+(Kafka's "next offset to read"). Committing that position therefore never passes
 a message that is not in OpenSearch or in the dead-letter topic, whatever order outcomes arrive in.
 
 Pure: no Kafka client, no clock. Offsets must be tracked in increasing order per partition (the order
