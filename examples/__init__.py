@@ -1,0 +1,1 @@
+"""Example data and the script that generates it (not part of the installed package)."""
