@@ -1,0 +1,177 @@
+"""Per-file ledger: where a file ends up, and the small reports that say why.
+
+Success: the file moves to ``done/<relative path>`` and ``<name>.manifest.json`` is written beside it
+(records, bytes, sha256, first/last id, timings). Failure: the file moves to ``failed/<relative path>``
+with ``<name>.error.json`` (what happened, where, what to do) and, when records were rejected,
+``<name>.rejected.jsonl`` (one line per rejected record: position, id, reason, record).
+
+Reports are written *before* the file is moved (each atomically, through a hidden temporary name), so a
+file in ``done/`` or ``failed/`` always has its report; a crash in between leaves the file in the inbox,
+where it is processed again and the reports are replaced. An older file of the same name is replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+__all__ = ["FileFailure", "FileLedger", "Manifest", "RejectedWriter"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Manifest:
+    """What was produced from one file (the ``.manifest.json`` content)."""
+
+    source: str
+    topic: str
+    records: int
+    bytes: int
+    sha256: str
+    first_id: str | None
+    last_id: str | None
+    started_at: str
+    finished_at: str
+    duration_secs: float
+    records_per_s: float
+    rejected: int = 0
+
+
+@dataclass(slots=True)
+class FileFailure:
+    """Why a file failed (the ``.error.json`` content)."""
+
+    source: str
+    what: str
+    what_to_do: str
+    where: dict[str, Any] | None = None
+    records_produced: int = 0
+    records_rejected: int = 0
+    sha256: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class RejectedWriter:
+    """Streams rejected records to a hidden temporary file while a file is processed (memory stays flat).
+
+    Nothing is written until the first rejection. :meth:`commit` moves it to its final name;
+    :meth:`discard` deletes it.
+    """
+
+    def __init__(self, temp_path: Path) -> None:
+        self.temp_path = temp_path
+        self.count = 0
+        self._out: IO[bytes] | None = None
+
+    def add(self, position: str, doc_id: str | None, reason: str, record: Any) -> None:
+        if self._out is None:
+            self.temp_path.parent.mkdir(parents=True, exist_ok=True)
+            self._out = open(self.temp_path, "wb")  # noqa: SIM115 - closed in commit/discard
+        line = {"position": position, "id": doc_id, "reason": reason, "record": record}
+        self._out.write(_dumps(line) + b"\n")
+        self.count += 1
+
+    def _close(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+    def commit(self, final_path: Path) -> Path | None:
+        self._close()
+        if self.count == 0:
+            return None
+        os.replace(self.temp_path, final_path)
+        return final_path
+
+    def discard(self) -> None:
+        self._close()
+        self.temp_path.unlink(missing_ok=True)
+
+
+def _fallback(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, Decimal):
+        return float(value)
+    return repr(value)
+
+
+def _dumps(data: Any, option: int = 0) -> bytes:
+    try:
+        return orjson.dumps(data, default=_fallback, option=option)
+    except orjson.JSONEncodeError:  # integers beyond 64 bits, nesting beyond 254 levels
+        indent = 2 if option else None
+        try:
+            return json.dumps(data, default=_fallback, indent=indent).encode("ascii")
+        except (RecursionError, ValueError):
+            return json.dumps(repr(data)[:10_000]).encode("ascii")
+
+
+class FileLedger:
+    """Moves finished files out of the inbox and writes their reports (see the module docstring)."""
+
+    def __init__(self, inbox: Path, done_dir: Path, failed_dir: Path) -> None:
+        self.inbox = inbox
+        self.done_dir = done_dir
+        self.failed_dir = failed_dir
+
+    def rejected_writer(self, source: str) -> RejectedWriter:
+        target = self.failed_dir / source
+        return RejectedWriter(target.with_name(f".{target.name}.rejected.jsonl.part"))
+
+    def succeed(self, path: Path, manifest: Manifest) -> Path:
+        """Write the manifest, then move ``path`` to ``done/``. Returns the new path of the file."""
+        target = self.done_dir / manifest.source
+        _write_json(target.with_name(f"{target.name}.manifest.json"), asdict(manifest))
+        _move(path, target)
+        log.info("file=%s outcome=done records=%d moved_to=%s", manifest.source, manifest.records, target)
+        return target
+
+    def fail(self, path: Path, failure: FileFailure, rejected: RejectedWriter | None = None) -> Path:
+        """Write the error report (and rejected records), then move ``path`` to ``failed/``."""
+        target = self.failed_dir / failure.source
+        target.parent.mkdir(parents=True, exist_ok=True)
+        rejected_path = target.with_name(f"{target.name}.rejected.jsonl")
+        report = asdict(failure)
+        if rejected is not None and rejected.commit(rejected_path) is not None:
+            report["rejected_file"] = rejected_path.name
+        else:
+            rejected_path.unlink(missing_ok=True)  # a stale report of an earlier drop
+        _write_json(target.with_name(f"{target.name}.error.json"), report)
+        _move(path, target)
+        log.warning(
+            "file=%s outcome=failed reason=%r produced=%d rejected=%d moved_to=%s",
+            failure.source,
+            failure.what,
+            failure.records_produced,
+            failure.records_rejected,
+            target,
+        )
+        return target
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.part")
+    temp.write_bytes(_dumps(data, orjson.OPT_INDENT_2) + b"\n")
+    os.replace(temp, path)
+
+
+def _move(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(source, target)
+    except OSError:
+        # another file system (done/failed configured elsewhere), or the target is a directory
+        if target.is_dir():
+            shutil.rmtree(target)
+        shutil.move(source, target)

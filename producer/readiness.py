@@ -1,0 +1,139 @@
+"""The one place for "which files are input" and "when is a file ready to read".
+
+**Name filter** (:func:`is_input_name`, :func:`is_input_path`): names ending in ``.json``, ``.jsonl`` or
+``.ndjson``, each optionally ``.gz``; never hidden or temporary names (``.*``, ``*.tmp``, ``*.part``,
+``*~``), never anything inside a hidden folder or inside the ``done/`` and ``failed/`` folders.
+
+**Readiness** (:class:`ReadinessTracker`): a file is ready when it has been *completed* — closed after
+writing, moved in, or found by the start-up scan (or, where the platform reports no close events, merely
+seen) — and its size and mtime have not changed for ``settle_ms``. Any later write, close or move resets
+the clock. A file that disappears while settling is forgotten. The tracker is pure: the caller feeds it
+events and the current time, so its rules are tested with a fake clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat as stat_mode
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["INPUT_SUFFIXES", "ReadinessTracker", "is_input_name", "is_input_path", "relative_source"]
+
+log = logging.getLogger(__name__)
+
+INPUT_SUFFIXES = (".json", ".jsonl", ".ndjson")
+_TEMP_SUFFIXES = (".tmp", ".part", "~")
+
+
+def is_input_name(name: str) -> bool:
+    """True for a file name spoolbridge reads (by extension), false for hidden/temporary names."""
+    if name.startswith(".") or name.endswith(_TEMP_SUFFIXES):
+        return False
+    return name.removesuffix(".gz").endswith(INPUT_SUFFIXES)
+
+
+def is_input_path(path: Path, inbox: Path, excluded: Iterable[Path] = ()) -> bool:
+    """True if ``path`` (inside ``inbox``) is an input file by name and location; does not touch the disk."""
+    try:
+        relative = path.relative_to(inbox)
+    except ValueError:
+        return False
+    for folder in excluded:
+        if path == folder or folder in path.parents:
+            return False
+    if any(part.startswith(".") for part in relative.parts[:-1]):
+        return False
+    return is_input_name(path.name)
+
+
+def relative_source(path: Path, inbox: Path) -> str:
+    """The file's path relative to the inbox, ``/``-separated: the ``source`` of its records."""
+    return path.relative_to(inbox).as_posix()
+
+
+Stat = Callable[[Path], "tuple[int, int] | None"]
+
+
+def stat_size_mtime(path: Path) -> tuple[int, int] | None:
+    """(size, mtime_ns) of a regular file, or ``None`` if it is gone or not a regular file."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat_mode.S_ISREG(st.st_mode):
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+@dataclass(slots=True)
+class _Pending:
+    completed: bool
+    signature: tuple[int, int] | None
+    stable_since: float
+
+
+class ReadinessTracker:
+    """Tracks candidate files until they are ready (see the module docstring).
+
+    ``require_close``: only files that were closed after writing, moved in or found at start-up become
+    ready (Linux/inotify). Without close events, a file becomes ready on size+mtime stability alone.
+    """
+
+    def __init__(self, settle_ms: int, *, require_close: bool = True, stat: Stat = stat_size_mtime) -> None:
+        self.settle_secs = settle_ms / 1000
+        self.require_close = require_close
+        self._stat = stat
+        self._pending: dict[Path, _Pending] = {}
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._pending
+
+    def written(self, path: Path, now: float) -> None:
+        """The file was created or modified: (re)start its clock; it is not complete yet."""
+        entry = self._pending.get(path)
+        if entry is None:
+            self._pending[path] = _Pending(not self.require_close, None, now)
+        else:
+            entry.signature = None
+            entry.stable_since = now
+
+    def completed(self, path: Path, now: float) -> None:
+        """The file was closed after writing, moved in, or found at start-up: its clock (re)starts."""
+        self._pending[path] = _Pending(True, None, now)
+
+    def forget(self, path: Path) -> None:
+        self._pending.pop(path, None)
+
+    def ready(self, now: float) -> list[Path]:
+        """Files that are ready now, oldest first; they are removed from the tracker.
+
+        Files that vanished (or turned out not to be regular files) are dropped with a log line.
+        """
+        due: list[Path] = []
+        for path, entry in list(self._pending.items()):
+            signature = self._stat(path)
+            if signature is None:
+                log.info("file=%s event=gone_before_ready action=ignored", path)
+                del self._pending[path]
+                continue
+            if signature != entry.signature:
+                entry.signature = signature
+                entry.stable_since = now
+                continue
+            if entry.completed and now - entry.stable_since >= self.settle_secs:
+                due.append(path)
+                del self._pending[path]
+        return due
+
+    def next_check_in(self, now: float) -> float | None:
+        """Seconds until the next file could become ready (``None`` when nothing is pending)."""
+        if not self._pending:
+            return None
+        waits = [max(0.0, e.stable_since + self.settle_secs - now) for e in self._pending.values()]
+        return min(waits)
