@@ -76,6 +76,7 @@ class Runner:
         self._stopping = False
         self._abandon = False
         self._last_activity = time.monotonic()
+        self._joined = False  # idleness counts only once the group has given this member its share
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -327,6 +328,7 @@ class Runner:
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         added = {(tp.topic, tp.partition) for tp in partitions}
         self._owned |= added
+        self._joined = True
         self._last_activity = time.monotonic()
         log.info("partitions assigned added=%s owned=%d", _fmt(added), len(self._owned))
 
@@ -368,6 +370,8 @@ class Runner:
     def _idle_long_enough(self, now: float) -> bool:
         if self._until_idle_secs is None or now - self._last_activity < self._until_idle_secs:
             return False
+        if not self._joined:
+            return False
         if self._tracker.pending() or self._dlq.pending() or not all(lane.idle for lane in self._lanes):
             self._last_activity = now
             return False
@@ -395,9 +399,12 @@ class Runner:
         total = 0
         try:
             for topic, partition in self._owned:
+                # cached: the high watermark comes with every fetch response; no broker round trip
                 low, high = self._consumer.get_watermark_offsets(
-                    TopicPartition(topic, partition), timeout=0.5
+                    TopicPartition(topic, partition), cached=True
                 )
+                if high < 0:
+                    return None
                 position = self._tracker.committed((topic, partition))
                 total += max(0, high - (low if position is None else position))
         except KafkaException:
@@ -418,5 +425,6 @@ def consumer_config(settings: Settings, logger: logging.Logger) -> dict[str, Any
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
         "partition.assignment.strategy": "cooperative-sticky",
+        "session.timeout.ms": settings.consumer.session_timeout_ms,
         "logger": logger,
     }

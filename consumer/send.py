@@ -46,10 +46,11 @@ class BulkResponse:
     took_secs: float = 0.0
 
 
-def make_client(client_kwargs: dict[str, Any]) -> OpenSearch:
-    """An OpenSearch client that does not retry on its own: retries are the consumer's decision."""
+def make_client(client_kwargs: dict[str, Any], *, connections: int = 1) -> OpenSearch:
+    """An OpenSearch client that does not retry on its own (retries are the consumer's decision) and
+    keeps ``connections`` connections open (one per lane)."""
     kwargs = dict(client_kwargs)
-    kwargs.update(max_retries=0, retry_on_timeout=False)
+    kwargs.update(max_retries=0, retry_on_timeout=False, pool_maxsize=max(1, connections))
     return OpenSearch(**kwargs)
 
 

@@ -40,6 +40,9 @@ def run(settings: Settings, *, until_idle_secs: float | None) -> int:
 
 
 def _run(settings: Settings, until_idle_secs: float | None) -> int:
+    if logging.getLogger("opensearch").level == logging.NOTSET:
+        # opensearch-py logs every request at INFO; the consumer logs what matters itself.
+        logging.getLogger("opensearch").setLevel(logging.WARNING)
     stop = threading.Event()
     runner: Runner | None = None
 
@@ -49,7 +52,9 @@ def _run(settings: Settings, until_idle_secs: float | None) -> int:
             runner.stop()
 
     with _signals_call(request_stop):
-        client = make_client(settings.opensearch.client_kwargs())
+        client = make_client(
+            settings.opensearch.client_kwargs(), connections=settings.consumer.concurrent_requests
+        )
         if not _wait_for_index(client, settings, stop):
             return 0
         ensure_topic(settings.kafka, settings.kafka.dead_letter_topic)

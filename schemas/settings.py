@@ -201,6 +201,9 @@ class ConsumerSettings(_Section):
     commit_interval_secs: float = Field(
         default=1.0, gt=0, description="how often final offsets are committed (and on rebalance/exit)"
     )
+    session_timeout_ms: int = Field(
+        default=45_000, ge=1, description="group session timeout: how soon a crashed member is replaced"
+    )
     shutdown_timeout_secs: float = Field(
         default=30.0, ge=0, description="on SIGTERM/SIGINT: how long to finish in-flight work before exiting"
     )

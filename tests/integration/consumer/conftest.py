@@ -155,6 +155,7 @@ def settings_env(endpoints: Endpoints, settings: Settings) -> dict[str, str]:
         SPOOLBRIDGE_CONSUMER__MAX_EVENTS=str(settings.consumer.max_events),
         SPOOLBRIDGE_CONSUMER__PROGRESS_INTERVAL_SECS=str(settings.consumer.progress_interval_secs),
         SPOOLBRIDGE_CONSUMER__RETRY_MAX_BACKOFF_MS=str(settings.consumer.retry_max_backoff_ms),
+        SPOOLBRIDGE_CONSUMER__SESSION_TIMEOUT_MS=str(settings.consumer.session_timeout_ms),
         PYTHONPATH=str(REPO_ROOT),
     )
     if settings.opensearch.url is not None:
