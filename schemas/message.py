@@ -28,6 +28,7 @@ __all__ = [
     "HEADER_POSITION",
     "HEADER_SOURCE",
     "VALUE_SCHEMA_PATH",
+    "Headers",
     "MessageValue",
     "RecordError",
     "encode_value",
@@ -42,6 +43,7 @@ HEADER_POSITION = "spoolbridge-position"
 VALUE_SCHEMA_PATH = Path(__file__).with_name("message-value.schema.json")
 
 SourceConflict = Literal["overwrite", "keep", "reject"]
+Headers = list[tuple[str, str | bytes | None]]
 
 
 class RecordError(ValueError):
@@ -125,7 +127,7 @@ def _encode_slow(record: dict[str, Any]) -> bytes:
         raise RecordError(f"record cannot be serialized as JSON: {exc}") from None
 
 
-def message_headers(source: str, file_sha256: str, position: str) -> list[tuple[str, bytes]]:
+def message_headers(source: str, file_sha256: str, position: str) -> Headers:
     """The informational headers of one message."""
     return [
         (HEADER_SOURCE, source.encode()),

@@ -1,0 +1,260 @@
+"""One file, start to finish: read → id → value → produce → wait for acks → ledger.
+
+Invariant P (DESIGN): every record ends in Kafka (acked) or in the rejected report with a reason; the file
+moves to ``done/`` only when every record was acked, to ``failed/`` when the file could not be read to the
+end or any record was rejected. When Kafka could not confirm some records (timeouts, brokers down) or
+the work was interrupted, the file stays in the inbox and is processed again from the start (same ids,
+so nothing is duplicated in the index).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+from confluent_kafka import KafkaException
+
+from producer.ledger import FileFailure, FileLedger, Manifest, RejectedWriter
+from producer.publisher import FileDeliveries, Publisher
+from producer.reader import BadRecord, ReadOptions, read_records
+from producer.readiness import relative_source
+from schemas.errors import InputFileError
+from schemas.ids import IdFieldError, default_id, field_id
+from schemas.message import RecordError, encode_value, message_headers
+from schemas.settings import ProducerSettings
+
+__all__ = ["FileProcessor", "FileResult"]
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["done", "failed", "retry", "interrupted", "gone"]
+_POLL_EVERY = 1000
+
+
+@dataclass(slots=True)
+class FileResult:
+    source: str
+    outcome: Outcome
+    records: int = 0
+    rejected: int = 0
+    bytes: int = 0
+    duration_secs: float = 0.0
+    reason: str = ""
+
+    @property
+    def records_per_s(self) -> float:
+        return self.records / self.duration_secs if self.duration_secs > 0 else 0.0
+
+
+@dataclass(slots=True)
+class _Run:
+    """Mutable state of one file while it is produced."""
+
+    source: str
+    sha256: str
+    deliveries: FileDeliveries
+    rejected: RejectedWriter
+    first_id: str | None = None
+    last_id: str | None = None
+    source_conflicts: int = 0
+    file_error: InputFileError | None = None
+
+
+class FileProcessor:
+    """Processes one ready file at a time (see the module docstring)."""
+
+    def __init__(
+        self,
+        inbox: Path,
+        settings: ProducerSettings,
+        publisher: Publisher,
+        ledger: FileLedger,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.inbox = inbox
+        self.settings = settings
+        self.publisher = publisher
+        self.ledger = ledger
+        self.stop = stop or threading.Event()
+        self.read_options = ReadOptions(
+            records_path=settings.records_path, max_line_bytes=settings.max_message_bytes + 1024
+        )
+
+    def process(self, path: Path, on_record: Callable[[int], None] | None = None) -> FileResult:
+        """Produce every record of ``path`` and settle the file (done/, failed/, or left for a retry)."""
+        source = relative_source(path, self.inbox)
+        started, wall_start = time.monotonic(), datetime.now(UTC)
+        try:
+            size, sha256 = _hash_file(path)
+        except OSError as exc:
+            log.info("file=%s event=gone_before_read error=%r", source, exc.strerror)
+            return FileResult(source, "gone", reason=str(exc.strerror))
+        log.info("file=%s event=start bytes=%d sha256=%s", source, size, sha256[:16])
+        run = _Run(source, sha256, FileDeliveries(), self.ledger.rejected_writer(source))
+        interrupted = self._produce_all(path, run, on_record)
+        self.publisher.finish(run.deliveries)
+        duration = time.monotonic() - started
+        result = FileResult(source, "done", run.deliveries.acked, 0, size, duration)
+        transient = [f for f in run.deliveries.failures if not f.permanent]
+        if interrupted or transient:
+            run.rejected.discard()
+            result.outcome = "interrupted" if interrupted else "retry"
+            result.reason = (
+                "stopped" if interrupted else f"Kafka did not acknowledge {len(transient)} records"
+            )
+            log.warning(
+                "file=%s outcome=%s reason=%r action=left_in_inbox", source, result.outcome, result.reason
+            )
+            return result
+        for failure in run.deliveries.failures:
+            record = orjson.loads(failure.value) if failure.value else None
+            run.rejected.add("", failure.key, f"Kafka refused the record: {failure.error}", record)
+        result.rejected = run.rejected.count
+        if run.file_error is None and run.rejected.count == 0:
+            self.ledger.succeed(path, self._manifest(run, size, wall_start, duration))
+        else:
+            self.ledger.fail(path, self._failure(run), run.rejected)
+            result.outcome = "failed"
+            result.reason = (
+                str(run.file_error) if run.file_error else f"{_count(run.rejected.count)} rejected"
+            )
+        return result
+
+    def _produce_all(self, path: Path, run: _Run, on_record: Callable[[int], None] | None) -> bool:
+        """Send every record; returns True if interrupted by ``stop``. File errors land in ``run``."""
+        settings, publisher, deliveries = self.settings, self.publisher, run.deliveries
+        id_field, source_field, conflict = settings.id_field, settings.source_field, settings.source_conflict
+        limit, source, sha256 = publisher.max_record_bytes, run.source, run.sha256
+        since_poll = 0
+        try:
+            for position, record in read_records(path, self.read_options):
+                if type(record) is not dict:
+                    self._reject_not_object(run, position, record)
+                    continue
+                try:
+                    key = field_id(record, id_field) if id_field else default_id(source, position)
+                    if source_field in record:
+                        run.source_conflicts += 1
+                    value = encode_value(record, source_field, source, conflict)
+                except (IdFieldError, RecordError) as exc:
+                    run.rejected.add(position, None, str(exc), record)
+                    continue
+                if len(value) + len(key) > limit:
+                    reason = f"record is {len(value) + len(key)} bytes; the topic accepts at most {limit}"
+                    run.rejected.add(position, key, reason, record)
+                    continue
+                try:
+                    publisher.send(key, value, message_headers(source, sha256, position), deliveries)
+                except KafkaException as exc:
+                    run.rejected.add(position, key, f"Kafka refused the record: {exc.args[0].str()}", record)
+                    continue
+                if run.first_id is None:
+                    run.first_id = key
+                run.last_id = key
+                since_poll += 1
+                if since_poll >= _POLL_EVERY:
+                    since_poll = 0
+                    publisher.poll()
+                    if on_record is not None:
+                        on_record(_POLL_EVERY)
+                    if self.stop.is_set():
+                        return True
+        except InputFileError as exc:
+            run.file_error = exc
+        if on_record is not None and since_poll:
+            on_record(since_poll)
+        if run.source_conflicts:
+            log.info(
+                "file=%s event=source_field_present records=%d field=%s action=%s",
+                source,
+                run.source_conflicts,
+                source_field,
+                conflict,
+            )
+        return False
+
+    def _reject_not_object(self, run: _Run, position: str, record: Any) -> None:
+        if isinstance(record, BadRecord):
+            run.rejected.add(position, None, record.reason, record.raw)
+        else:
+            run.rejected.add(position, None, f"record is {_kind(record)}, not a JSON object", record)
+
+    def _manifest(self, run: _Run, size: int, started: datetime, duration: float) -> Manifest:
+        acked = run.deliveries.acked
+        log.info(
+            "file=%s event=end records=%d bytes=%d duration_secs=%.3f records_per_s=%.0f",
+            run.source,
+            acked,
+            size,
+            duration,
+            acked / duration if duration > 0 else 0.0,
+        )
+        return Manifest(
+            source=run.source,
+            topic=self.publisher.topic,
+            records=acked,
+            bytes=size,
+            sha256=run.sha256,
+            first_id=run.first_id,
+            last_id=run.last_id,
+            started_at=started.isoformat(),
+            finished_at=datetime.now(UTC).isoformat(),
+            duration_secs=round(duration, 6),
+            records_per_s=round(acked / duration, 1) if duration > 0 else 0.0,
+        )
+
+    def _failure(self, run: _Run) -> FileFailure:
+        error = run.file_error
+        produced = run.deliveries.acked
+        if error is not None:
+            what, where = error.reason, {"unit": error.unit, "position": error.position}
+            todo = (
+                f"{error.hint or 'fix the file'}, then drop it again ({produced} records before the error "
+                "were produced; producing them again overwrites, never duplicates)"
+            )
+        else:
+            what = f"{_count(run.rejected.count)} could not be produced ({produced} were)"
+            where = None
+            todo = (
+                f"see {Path(run.source).name}.rejected.jsonl for each record and its reason; fix them and "
+                "drop the file again (records already produced are overwritten, not duplicated)"
+            )
+        return FileFailure(
+            source=run.source,
+            what=what,
+            what_to_do=todo,
+            where=where,
+            records_produced=produced,
+            records_rejected=run.rejected.count,
+            sha256=run.sha256,
+        )
+
+
+def _count(n: int) -> str:
+    return f"{n} record" if n == 1 else f"{n} records"
+
+
+def _hash_file(path: Path) -> tuple[int, str]:
+    with open(path, "rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256")
+        return handle.tell(), digest.hexdigest()
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else type(value).__name__

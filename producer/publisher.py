@@ -1,0 +1,223 @@
+"""Kafka side of the producer: topics created up front, records produced, deliveries counted per file.
+
+Guarantees: the producer is idempotent with ``acks=all``, so a record counted as acked is in every in-sync
+replica exactly once per send. :meth:`Publisher.finish` returns only when every record sent for a file has
+a delivery report (acked or failed) — the caller moves the file only after that. ``BufferError`` (local
+queue full) is handled by serving delivery reports and trying again, never by dropping. librdkafka's own
+log lines go to the ``producer.kafka`` logger instead of stderr.
+
+Failed deliveries are split: *permanent* ones (the broker refuses this record, e.g. too large) become
+record rejections; *transient* ones (timeouts, brokers down) mean the file must be processed again later.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin._config import ConfigResource
+from confluent_kafka.admin._resource import ResourceType
+from confluent_kafka.cimpl import NewTopic
+
+from schemas.errors import ServiceUnavailableError, SpoolbridgeError
+from schemas.message import Headers
+from schemas.settings import KafkaSettings, ProducerSettings
+
+__all__ = ["DeliveryFailure", "FileDeliveries", "Publisher", "ensure_topics"]
+
+log = logging.getLogger(__name__)
+kafka_log = logging.getLogger("producer.kafka")
+
+#: Local send queue bound: keeps memory flat whatever the file size.
+QUEUE_MAX_KBYTES = 64 * 1024
+#: How long librdkafka keeps retrying one record before reporting it as failed (then the file is retried).
+DELIVERY_TIMEOUT_MS = 300_000
+#: Bytes a record batch adds around one record (batch header, record framing, header names): a margin.
+RECORD_OVERHEAD_BYTES = 512
+
+_PERMANENT = frozenset(
+    {
+        KafkaError.MSG_SIZE_TOO_LARGE,
+        KafkaError.INVALID_MSG_SIZE,
+        KafkaError.INVALID_RECORD,
+        KafkaError.RECORD_LIST_TOO_LARGE,
+        KafkaError.INVALID_MSG,
+    }
+)
+
+
+@dataclass(slots=True)
+class DeliveryFailure:
+    key: str
+    value: bytes | None
+    error: str
+    permanent: bool
+
+
+@dataclass(slots=True)
+class FileDeliveries:
+    """Delivery reports of one file's records. ``on_delivery`` is the librdkafka callback."""
+
+    sent: int = 0
+    acked: int = 0
+    failures: list[DeliveryFailure] = field(default_factory=list)
+
+    @property
+    def pending(self) -> int:
+        return self.sent - self.acked - len(self.failures)
+
+    def on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        if err is None:
+            self.acked += 1
+            return
+        key = msg.key()
+        self.failures.append(
+            DeliveryFailure(
+                key=key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key),
+                value=msg.value(),
+                error=f"{err.name()}: {err.str()}",
+                permanent=err.code() in _PERMANENT,
+            )
+        )
+
+
+def _admin(kafka: KafkaSettings) -> AdminClient:
+    config: dict[str, Any] = {**kafka.client_config(), "logger": kafka_log}
+    return AdminClient(config)
+
+
+def ensure_topics(kafka: KafkaSettings, timeout_secs: float | None = None) -> int:
+    """Create the topic and ``<topic>.dlq`` if missing ("already exists" is fine); return the topic's
+    ``max.message.bytes``. Raises :class:`ServiceUnavailableError` when Kafka cannot be reached or refuses.
+    """
+    timeout = timeout_secs if timeout_secs is not None else kafka.request_timeout_ms / 1000
+    admin = _admin(kafka)
+    wanted = [
+        NewTopic(name, num_partitions=kafka.partitions, replication_factor=kafka.replication_factor)
+        for name in (kafka.topic, kafka.dead_letter_topic)
+    ]
+    try:
+        futures = admin.create_topics(wanted, request_timeout=timeout)
+        for name, future in futures.items():
+            try:
+                future.result(timeout=timeout)
+                log.info("topic=%s event=created partitions=%d", name, kafka.partitions)
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise
+        resource = ConfigResource(ResourceType.TOPIC, kafka.topic)
+        described = admin.describe_configs([resource], request_timeout=timeout)
+        entries = described[resource].result(timeout=timeout)
+    except KafkaException as exc:
+        raise _unavailable(kafka, exc.args[0]) from exc
+    except TimeoutError as exc:  # concurrent.futures timeout
+        raise ServiceUnavailableError(
+            f"Kafka at {kafka.bootstrap_servers} did not answer within {timeout:g} s; "
+            "check kafka.bootstrap_servers and the network"
+        ) from exc
+    entry = entries.get("max.message.bytes")
+    return int(entry.value) if entry is not None and entry.value else 1_048_588
+
+
+def _unavailable(kafka: KafkaSettings, err: Any) -> ServiceUnavailableError:
+    text = err.str() if isinstance(err, KafkaError) else str(err)
+    return ServiceUnavailableError(
+        f"Kafka at {kafka.bootstrap_servers} refused or failed: {text}; check kafka.bootstrap_servers, "
+        "the security settings, and that this user may create and describe topics"
+    )
+
+
+class Publisher:
+    """Sends records to the topic. No network I/O in ``__init__``; :meth:`start` connects."""
+
+    def __init__(self, kafka: KafkaSettings, settings: ProducerSettings) -> None:
+        self.kafka = kafka
+        self.settings = settings
+        self.topic = kafka.topic
+        self.max_record_bytes = settings.max_message_bytes
+        self._producer: Producer | None = None
+        self._fatal: KafkaError | None = None
+
+    def start(self) -> None:
+        """Create topics, learn the topic's size limit, and create the producer."""
+        topic_limit = ensure_topics(self.kafka)
+        self.max_record_bytes = min(self.settings.max_message_bytes, topic_limit) - RECORD_OVERHEAD_BYTES
+        message_max = max(self.max_record_bytes + RECORD_OVERHEAD_BYTES, 2048)
+        config: dict[str, Any] = {
+            **self.kafka.client_config(),
+            "enable.idempotence": True,
+            "acks": "all",
+            "compression.type": self.settings.compression,
+            "linger.ms": self.settings.linger_ms,
+            "message.max.bytes": message_max,
+            "batch.size": min(self.settings.batch_size_bytes, message_max),
+            "queue.buffering.max.kbytes": QUEUE_MAX_KBYTES,
+            "message.timeout.ms": DELIVERY_TIMEOUT_MS,
+            "logger": kafka_log,
+            "error_cb": self._on_error,
+        }
+        self._producer = Producer(config)
+        log.info(
+            "topic=%s event=producer_ready max_record_bytes=%d compression=%s linger_ms=%d",
+            self.topic,
+            self.max_record_bytes,
+            self.settings.compression,
+            self.settings.linger_ms,
+        )
+
+    def _on_error(self, err: KafkaError) -> None:
+        if err.fatal():
+            self._fatal = err
+            log.error("event=kafka_fatal error=%s", err.str())
+        else:
+            log.warning("event=kafka_error error=%s", err.str())
+
+    @property
+    def producer(self) -> Producer:
+        if self._producer is None:
+            raise RuntimeError("Publisher.start() was not called")
+        return self._producer
+
+    def check(self) -> None:
+        """Raise if the producer hit a fatal error (it cannot be used any more)."""
+        if self._fatal is not None:
+            raise SpoolbridgeError(f"the Kafka producer failed and must be restarted: {self._fatal.str()}")
+
+    def send(self, key: str, value: bytes, headers: Headers, deliveries: FileDeliveries) -> None:
+        """Queue one record; waits (serving delivery reports) while the local queue is full.
+
+        Raises :class:`KafkaException` when librdkafka refuses the record outright (e.g. too large).
+        """
+        producer = self.producer
+        while True:
+            try:
+                producer.produce(self.topic, value, key, headers=headers, on_delivery=deliveries.on_delivery)
+                break
+            except BufferError:
+                producer.poll(0.05)
+                self.check()
+        deliveries.sent += 1
+
+    def poll(self) -> None:
+        self.producer.poll(0)
+
+    def finish(self, deliveries: FileDeliveries) -> None:
+        """Return when every record sent for this file has a delivery report."""
+        producer = self.producer
+        started = time.monotonic()
+        while deliveries.pending > 0:
+            producer.flush(1.0)
+            self.check()
+            waited = time.monotonic() - started
+            if deliveries.pending and waited > 10:
+                log.warning("event=waiting_for_acks pending=%d waited_secs=%.0f", deliveries.pending, waited)
+                started = time.monotonic()
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.flush(10)
+            self._producer = None
