@@ -91,6 +91,24 @@ def build_parser() -> argparse.ArgumentParser:
     _common(consume)
     consume.set_defaults(handler=_consume)
 
+    check = commands.add_parser(
+        "check",
+        help="can this config reach and write to Kafka and OpenSearch? one line per step",
+        formatter_class=_HelpFormatter,
+    )
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    _common(check)
+    check.set_defaults(handler=_check)
+
+    connect = commands.add_parser(
+        "connect-config",
+        help="print the equivalent Aiven OpenSearch sink connector JSON",
+        formatter_class=_HelpFormatter,
+    )
+    connect.add_argument("--name", default=None, help="connector name (default: <topic>-opensearch-sink)")
+    _common(connect)
+    connect.set_defaults(handler=_connect_config)
+
     stack = commands.add_parser(
         "stack",
         help="local Kafka + OpenSearch from Maven Central jars (no Docker)",
@@ -126,6 +144,26 @@ def _with_endpoints(settings: Settings) -> Settings:
     if stack.running():
         return stack.endpoint_settings(settings)
     return settings  # the service reports the missing setting by name
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    from .check import run_checks
+
+    steps = run_checks(_with_endpoints(settings))
+    if args.json:
+        print_json([step.as_dict() for step in steps])
+    else:
+        for step in steps:
+            mark = "ok  " if step.ok else "FAIL"
+            print(f"{mark} {step.name}: {step.detail}" + (f"\n     fix: {step.fix}" if step.fix else ""))
+    return 0 if steps and all(step.ok for step in steps) else 1
+
+
+def _connect_config(args: argparse.Namespace, settings: Settings) -> int:
+    from .connect_config import connector_config
+
+    print_json(connector_config(_with_endpoints(settings), name=args.name))
+    return 0
 
 
 def _stack(args: argparse.Namespace, settings: Settings) -> int:

@@ -13,5 +13,7 @@ def configure_logging(*, debug: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if debug else logging.INFO)
-    for noisy in ("opensearch", "urllib3", "watchdog", "kafka"):
+    for noisy in ("urllib3", "watchdog", "kafka"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
+    # opensearch-py logs every failed request with a traceback at WARNING; spoolbridge reports those itself.
+    logging.getLogger("opensearch").setLevel(logging.DEBUG if debug else logging.ERROR)

@@ -1,0 +1,250 @@
+"""``spoolbridge check``: try each step a real run needs, and say how to fix the first that fails.
+
+Kafka: settings → reachable (with the TLS/SASL handshake) → topic → dead-letter topic → can produce.
+OpenSearch: reachable → credentials accepted → index exists or can be created → can write.
+
+Side effects, both harmless by design: the produce step sends one tombstone (null value) keyed
+``__spoolbridge_check__`` to the topic — spoolbridge's consumer turns it into a delete of a document that
+does not exist, and the Aiven sink ignores tombstones by default; the write step indexes and deletes a
+document with that id. Secrets are never printed: URLs are shown redacted.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from schemas.errors import ConfigError
+from schemas.settings import KafkaSettings, Settings
+
+__all__ = ["CheckStep", "run_checks"]
+
+log = logging.getLogger(__name__)
+
+CHECK_ID = "__spoolbridge_check__"
+_TIMEOUT_SECS = 10.0
+
+
+@dataclass(frozen=True)
+class CheckStep:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def run_checks(settings: Settings) -> list[CheckStep]:
+    """All steps, in order; a failed step ends its service's list (later steps would only repeat it)."""
+    return _kafka_steps(settings) + _opensearch_steps(settings)
+
+
+# ---------------------------------------------------------------------------------------------- Kafka
+
+
+class _KafkaErrors:
+    """Collects librdkafka's error callbacks: they carry the handshake detail that exceptions lack."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def __call__(self, error: Any) -> None:
+        text = error.str() if hasattr(error, "str") else str(error)
+        text = re.sub(r" \(after \d+ms[^)]*\)", "", text)  # so repeats of one failure collapse
+        if text not in self.messages:
+            self.messages.append(text)
+
+    def text(self) -> str:
+        return "; ".join(self.messages)
+
+
+def _kafka_fix(kafka: KafkaSettings, text: str) -> str:
+    lowered = text.lower()
+    rules: list[tuple[tuple[str, ...], str]] = [
+        (("certificate has expired", "certificate expired"),
+         "the client certificate has expired: download a new service.cert/service.key (kafka.ssl_certfile)"),
+        (("certificate verify failed", "unable to get local issuer", "self-signed certificate"),
+         "the broker's certificate is not signed by kafka.ssl_cafile: "
+         "use the CA of this service (Aiven: ca.pem)"),
+        (("alert bad certificate", "alert number 42", "certificate required", "alert unknown ca",
+          "alert number 48", "alert number 116", "alert certificate unknown", "alert number 46"),
+         "the broker refused the client certificate: check kafka.ssl_certfile and kafka.ssl_keyfile "
+         "(Aiven: service.cert and service.key of this service)"),
+        (("sasl authentication", "authentication failed", "invalid credentials"),
+         "the broker rejected the SASL login: check kafka.sasl_username, kafka.sasl_password and "
+         "kafka.sasl_mechanism"),
+        (("incorrect security.protocol", "ssl handshake failed", "wrong version number", "packet length"),
+         "the listener speaks another protocol: check kafka.security_protocol and the port"),
+        (("connection refused",),
+         f"nothing accepts connections at {kafka.bootstrap_servers}: check kafka.bootstrap_servers "
+         "(Aiven: the host:port of the Kafka service URI) and that the service is running"),
+        (("resolve", "name or service not known"),
+         f"the host name in {kafka.bootstrap_servers} does not resolve: check kafka.bootstrap_servers"),
+    ]  # fmt: skip
+    for needles, fix in rules:
+        if any(needle in lowered for needle in needles):
+            return fix
+    return (
+        f"no answer from {kafka.bootstrap_servers} within {_TIMEOUT_SECS:.0f} s: check "
+        "kafka.bootstrap_servers, kafka.security_protocol and any firewall between here and the broker"
+    )
+
+
+def _kafka_steps(settings: Settings) -> list[CheckStep]:
+    from confluent_kafka import KafkaError, KafkaException, Producer
+    from confluent_kafka.admin import AdminClient
+
+    kafka = settings.kafka
+    try:
+        kafka.check_files()
+        base = kafka.client_config()
+    except ConfigError as exc:
+        return [CheckStep("Kafka settings", False, str(exc), f"set {exc.setting} correctly")]
+    steps = [CheckStep("Kafka settings", True, f"{kafka.security_protocol} to {kafka.bootstrap_servers}")]
+
+    errors = _KafkaErrors()
+    conf: dict[str, Any] = {**base, "error_cb": errors, "logger": log, "log_level": 0}
+    admin = AdminClient(conf)
+    try:
+        metadata = admin.list_topics(timeout=_TIMEOUT_SECS)
+    except KafkaException as exc:
+        admin.poll(1.0)  # serve the error callbacks: they say why (handshake, login, refused)
+        detail = errors.text() or str(exc)
+        return [*steps, CheckStep("Kafka reachable", False, _short(detail), _kafka_fix(kafka, detail))]
+    handshake = {"SSL": ", TLS handshake ok", "SASL_SSL": ", TLS + SASL login ok"}.get(
+        kafka.security_protocol, ""
+    )
+    steps.append(CheckStep("Kafka reachable", True, f"{len(metadata.brokers)} broker(s){handshake}"))
+
+    for label, topic in (("topic", kafka.topic), ("dead-letter topic", kafka.dead_letter_topic)):
+        step = _topic_step(admin, kafka, label, topic, metadata.topics)
+        steps.append(step)
+        if not step.ok:
+            return steps
+
+    delivered: list[Any] = []
+    producer = Producer({**conf, "enable.idempotence": True, "acks": "all"})
+    producer.produce(
+        kafka.topic, key=CHECK_ID.encode(), value=None, on_delivery=lambda e, _m: delivered.append(e)
+    )
+    producer.flush(_TIMEOUT_SECS)
+    error = delivered[0] if delivered else "no delivery report within the timeout"
+    if error is None:
+        steps.append(CheckStep("Kafka produce", True, f"wrote a tombstone to {kafka.topic}"))
+    else:
+        fix = "check the service user's write permission on the topic (Aiven: ACLs / topic access)"
+        if isinstance(error, KafkaError) and error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+            fix = f"the user may not write to {kafka.topic}: grant write (Aiven: an ACL with 'write' on it)"
+        steps.append(CheckStep("Kafka produce", False, _short(str(error)), fix))
+    return steps
+
+
+def _topic_step(
+    admin: Any, kafka: KafkaSettings, label: str, topic: str, existing: dict[str, Any]
+) -> CheckStep:
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.cimpl import NewTopic
+
+    name = f"Kafka {label} {topic}"
+    if topic in existing:
+        return CheckStep(name, True, f"exists with {len(existing[topic].partitions)} partition(s)")
+    future = admin.create_topics(
+        [NewTopic(topic, num_partitions=kafka.partitions, replication_factor=kafka.replication_factor)],
+        request_timeout=_TIMEOUT_SECS,
+    )[topic]
+    try:
+        future.result(timeout=_TIMEOUT_SECS)
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args else None
+        if isinstance(error, KafkaError) and error.code() == KafkaError.TOPIC_ALREADY_EXISTS:
+            return CheckStep(name, True, "exists")
+        return CheckStep(
+            name,
+            False,
+            f"missing and could not be created: {_short(str(exc))}",
+            f"create topic {topic} up front (Aiven console: Topics > Add topic; auto-creation is off there), "
+            "or allow this user to create topics",
+        )
+    return CheckStep(name, True, f"created with {kafka.partitions} partition(s)")
+
+
+# ----------------------------------------------------------------------------------------- OpenSearch
+
+
+def _opensearch_steps(settings: Settings) -> list[CheckStep]:
+    from opensearchpy import OpenSearch
+    from opensearchpy.exceptions import ConnectionError as OSConnectionError
+    from opensearchpy.exceptions import SSLError, TransportError
+
+    opensearch = settings.opensearch
+    url = opensearch.safe_url
+    try:
+        kwargs = opensearch.client_kwargs()
+    except ConfigError as exc:
+        return [CheckStep("OpenSearch settings", False, str(exc), f"set {exc.setting}")]
+    client = OpenSearch(**{**kwargs, "timeout": _TIMEOUT_SECS, "max_retries": 0})
+    steps: list[CheckStep] = []
+    try:
+        info = client.info()
+    except SSLError as exc:
+        fix = "the node's TLS certificate is not trusted: set opensearch.ca_file to the service's CA file"
+        return [CheckStep("OpenSearch reachable", False, f"{url}: {_short(str(exc.info or exc))}", fix)]
+    except OSConnectionError as exc:
+        fix = f"nothing answers at {url}: check the host and port in opensearch.url and that the service runs"
+        return [CheckStep("OpenSearch reachable", False, f"{url}: {_short(str(exc.info or exc))}", fix)]
+    except TransportError as exc:
+        steps.append(CheckStep("OpenSearch reachable", True, url))
+        if exc.status_code == 401:
+            fix = (
+                "the user name or password in opensearch.url is wrong (Aiven: the service URI's credentials)"
+            )
+            return [*steps, CheckStep("OpenSearch credentials", False, "401 Unauthorized", fix)]
+        if exc.status_code == 403:
+            fix = "the user lacks permission: grant it cluster monitor and index write rights"
+            return [*steps, CheckStep("OpenSearch credentials", False, "403 Forbidden", fix)]
+        return [*steps, CheckStep("OpenSearch credentials", False, _short(str(exc)), "see the node's logs")]
+    version = info.get("version", {}).get("number", "?")
+    steps.append(CheckStep("OpenSearch reachable", True, f"{url} (version {version})"))
+    steps.append(
+        CheckStep("OpenSearch credentials", True, "accepted" if "http_auth" in kwargs else "none needed")
+    )
+    steps.extend(_index_steps(client, settings))
+    return steps
+
+
+def _index_steps(client: Any, settings: Settings) -> list[CheckStep]:
+    from opensearchpy.exceptions import TransportError
+
+    from consumer.index import ensure_index
+
+    index = settings.index_name
+    try:
+        created = ensure_index(client, index, settings.opensearch)
+    except (TransportError, ConfigError) as exc:
+        return [CheckStep(f"OpenSearch index {index}", False, _short(str(exc)), _index_fix(exc))]
+    steps = [CheckStep(f"OpenSearch index {index}", True, "created" if created else "exists")]
+    try:
+        client.index(index=index, id=CHECK_ID, body={"check": time.time()})
+        client.delete(index=index, id=CHECK_ID)
+    except TransportError as exc:
+        return [*steps, CheckStep("OpenSearch write", False, _short(str(exc)), _index_fix(exc))]
+    return [*steps, CheckStep("OpenSearch write", True, "indexed and deleted a check document")]
+
+
+def _index_fix(exc: Exception) -> str:
+    if isinstance(exc, ConfigError):
+        return f"set {exc.setting} correctly"
+    status = getattr(exc, "status_code", None)
+    if status == 403:
+        return "the user may not create or write this index: grant index write rights (Aiven: ACLs)"
+    return "see the error above and the node's logs"
+
+
+def _short(text: str, limit: int = 240) -> str:
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"

@@ -1,0 +1,154 @@
+"""``spoolbridge check`` against the real stack: passes when right, names the fix when a setting is wrong."""
+
+from __future__ import annotations
+
+import base64
+import http.server
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from spoolbridge.stack.certs import ensure_test_pki
+from tests.conftest import Endpoints
+
+pytestmark = pytest.mark.integration
+
+
+def _check(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "spoolbridge.cli", "check", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=90,
+        check=False,
+    )
+
+
+def _fail_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("FAIL")]
+
+
+def test_check_passes_against_the_local_stack(
+    endpoints: Endpoints, unique_name: Callable[[str], str]
+) -> None:
+    result = _check(endpoints.env(), "--topic", unique_name("check"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _fail_lines(result.stdout) == []
+    for step in ("Kafka reachable", "Kafka produce", "OpenSearch reachable", "OpenSearch write"):
+        assert f"ok   {step}" in result.stdout
+
+
+def test_check_names_the_wrong_kafka_port(endpoints: Endpoints) -> None:
+    env = endpoints.env()
+    env["SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS"] = "127.0.0.1:1"
+    result = _check(env)
+    assert result.returncode == 1
+    assert _fail_lines(result.stdout)[0].startswith("FAIL Kafka reachable")
+    assert "nothing accepts connections at 127.0.0.1:1: check kafka.bootstrap_servers" in result.stdout
+    assert "ok   OpenSearch write" in result.stdout  # the other service is still checked
+
+
+def test_check_names_a_client_certificate_the_broker_refuses(endpoints: Endpoints, tmp_path: Path) -> None:
+    assert endpoints.tls is not None and endpoints.ssl_bootstrap_servers is not None
+    stranger = ensure_test_pki(
+        tmp_path / "other-ca"
+    )  # a client certificate from a CA the broker does not know
+    env = endpoints.env()
+    env.update(
+        SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS=endpoints.ssl_bootstrap_servers,
+        SPOOLBRIDGE_KAFKA__SECURITY_PROTOCOL="SSL",
+        SPOOLBRIDGE_KAFKA__SSL_CAFILE=str(endpoints.tls.ca),
+        SPOOLBRIDGE_KAFKA__SSL_CERTFILE=str(stranger.client_cert),
+        SPOOLBRIDGE_KAFKA__SSL_KEYFILE=str(stranger.client_key),
+    )
+    result = _check(env)
+    assert result.returncode == 1
+    assert "the broker refused the client certificate: check kafka.ssl_certfile" in result.stdout, (
+        result.stdout
+    )
+
+    env["SPOOLBRIDGE_KAFKA__SSL_CERTFILE"] = str(endpoints.tls.client_cert)
+    env["SPOOLBRIDGE_KAFKA__SSL_KEYFILE"] = str(endpoints.tls.client_key)
+    good = _check(env)
+    assert "ok   Kafka reachable: 1 broker(s), TLS handshake ok" in good.stdout, good.stdout
+
+
+def test_check_names_a_missing_certificate_file(endpoints: Endpoints, tmp_path: Path) -> None:
+    env = endpoints.env()
+    env.update(
+        SPOOLBRIDGE_KAFKA__SECURITY_PROTOCOL="SSL", SPOOLBRIDGE_KAFKA__SSL_CAFILE=str(tmp_path / "ca.pem")
+    )
+    result = _check(env)
+    assert result.returncode == 1
+    assert "FAIL Kafka settings: setting kafka.ssl_cafile: file not found" in result.stdout
+
+
+class _BasicAuthProxy(http.server.BaseHTTPRequestHandler):
+    """A reverse proxy in front of the real node that demands a password, as a managed service does."""
+
+    upstream = ""
+    credentials = base64.b64encode(b"avnadmin:right-password").decode()
+
+    def _forward(self) -> None:
+        if self.headers.get("Authorization") != f"Basic {self.credentials}":
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="opensearch"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        request = urllib.request.Request(self.upstream + self.path, data=body, method=self.command)
+        request.add_header("Content-Type", self.headers.get("Content-Type", "application/json"))
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, payload = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            status, payload = exc.code, exc.read()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward  # noqa: N815 (http.server's names)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def password_protected_opensearch(endpoints: Endpoints) -> Iterator[str]:
+    handler = type("Proxy", (_BasicAuthProxy,), {"upstream": endpoints.opensearch_url})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+def test_check_names_a_wrong_opensearch_password(
+    endpoints: Endpoints, password_protected_opensearch: str, unique_name: Callable[[str], str]
+) -> None:
+    env = endpoints.env()
+    env["SPOOLBRIDGE_OPENSEARCH__URL"] = f"http://avnadmin:wrong-password@{password_protected_opensearch}"
+    result = _check(env, "--topic", unique_name("check"))
+    assert result.returncode == 1
+    assert "FAIL OpenSearch credentials: 401 Unauthorized" in result.stdout
+    assert "the user name or password in opensearch.url is wrong" in result.stdout
+    assert "wrong-password" not in result.stdout + result.stderr
+
+    env["SPOOLBRIDGE_OPENSEARCH__URL"] = f"http://avnadmin:right-password@{password_protected_opensearch}"
+    good = _check(env, "--topic", unique_name("check"))
+    assert good.returncode == 0, good.stdout
+    assert "ok   OpenSearch credentials: accepted" in good.stdout
+    assert "right-password" not in good.stdout + good.stderr

@@ -1,0 +1,31 @@
+"""What ``check`` tells the user for each kind of Kafka failure text librdkafka reports."""
+
+from __future__ import annotations
+
+import pytest
+
+from schemas.settings import load_settings
+from spoolbridge.check import _kafka_fix
+
+KAFKA = load_settings({"kafka": {"bootstrap_servers": "kafka.example:12345"}}).kafka
+
+
+@pytest.mark.parametrize(
+    ("librdkafka_text", "expected"),
+    [
+        ("ssl://h:1/bootstrap: SSL handshake failed: error:0A000086:SSL routines::certificate verify failed",
+         "not signed by kafka.ssl_cafile"),
+        ("Receive failed: error:0A000412:SSL routines::ssl/tls alert bad certificate: SSL alert number 42",
+         "refused the client certificate"),
+        ("error:0A000416:SSL routines::ssl/tls alert certificate unknown: SSL alert number 46",
+         "refused the client certificate"),
+        ("ssl/tls alert certificate expired: certificate has expired", "has expired"),
+        ("SASL authentication error: Authentication failed during authentication due to invalid credentials",
+         "rejected the SASL login"),
+        ("Connect to ipv4#10.0.0.1:12345 failed: Connection refused", "nothing accepts connections"),
+        ("Failed to resolve 'kafka.example:12345': Name or service not known", "does not resolve"),
+        ("1/1 brokers are down", "no answer from kafka.example:12345"),
+    ],
+)  # fmt: skip
+def test_each_failure_gets_the_fix_that_matches_it(librdkafka_text: str, expected: str) -> None:
+    assert expected in _kafka_fix(KAFKA, librdkafka_text)
