@@ -6,9 +6,10 @@
 
 **Readiness** (:class:`ReadinessTracker`): a file is ready when it has been *completed* — closed after
 writing, moved in, or found by the start-up scan (or, where the platform reports no close events, merely
-seen) — and its size and mtime have not changed for ``settle_ms``. Any later write, close or move resets
-the clock. A file that disappears while settling is forgotten. The tracker is pure: the caller feeds it
-events and the current time, so its rules are tested with a fake clock.
+seen) — and its size and mtime have not changed for ``settle_ms``. A later open or write makes it
+incomplete again until the next close; any event restarts the clock. A file that disappears while
+settling is forgotten. The tracker is pure: the caller feeds it events and the current time, so its rules
+are tested with a fake clock.
 """
 
 from __future__ import annotations
@@ -95,13 +96,8 @@ class ReadinessTracker:
         return path in self._pending
 
     def written(self, path: Path, now: float) -> None:
-        """The file was created or modified: (re)start its clock; it is not complete yet."""
-        entry = self._pending.get(path)
-        if entry is None:
-            self._pending[path] = _Pending(not self.require_close, None, now)
-        else:
-            entry.signature = None
-            entry.stable_since = now
+        """The file was opened or modified: (re)start its clock; it is not complete until closed again."""
+        self._pending[path] = _Pending(not self.require_close, None, now)
 
     def completed(self, path: Path, now: float) -> None:
         """The file was closed after writing, moved in, or found at start-up: its clock (re)starts."""

@@ -23,10 +23,12 @@ from watchdog.events import (
     DirCreatedEvent,
     DirMovedEvent,
     FileClosedEvent,
+    FileClosedNoWriteEvent,
     FileCreatedEvent,
     FileDeletedEvent,
     FileModifiedEvent,
     FileMovedEvent,
+    FileOpenedEvent,
     FileSystemEvent,
     FileSystemEventHandler,
 )
@@ -103,12 +105,14 @@ class _Handler(FileSystemEventHandler):
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         w = self.watcher
-        if isinstance(event, FileClosedEvent):
+        # inotify: a file written in place is created, opened, modified and closed; a file renamed in from
+        # elsewhere is only "created" (or "moved" when it came from inside the inbox) and never opened.
+        if isinstance(event, (FileClosedEvent, FileClosedNoWriteEvent, FileCreatedEvent)):
             w.emit("completed", event.src_path)
         elif isinstance(event, FileMovedEvent):
             w.emit("deleted", event.src_path)
             w.emit("completed", event.dest_path)
-        elif isinstance(event, (FileCreatedEvent, FileModifiedEvent)):
+        elif isinstance(event, (FileOpenedEvent, FileModifiedEvent)):
             w.emit("written", event.src_path)
         elif isinstance(event, FileDeletedEvent):
             w.emit("deleted", event.src_path)

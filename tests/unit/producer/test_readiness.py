@@ -117,7 +117,7 @@ def test_without_close_events_stability_alone_makes_a_file_ready() -> None:
     assert tracker.ready(0.5) == [A]
 
 
-def test_write_after_close_restarts_the_clock() -> None:
+def test_reopening_after_close_makes_the_file_incomplete_until_closed_again() -> None:
     tracker, disk = make()
     disk.files[A] = (10, 1)
     tracker.completed(A, now=0.0)
@@ -125,8 +125,10 @@ def test_write_after_close_restarts_the_clock() -> None:
     tracker.written(A, now=0.2)
     disk.files[A] = (20, 2)
     assert tracker.ready(0.35) == []
-    assert tracker.ready(0.6) == []
-    assert tracker.ready(0.7) == [A]
+    assert tracker.ready(5.0) == []
+    tracker.completed(A, now=5.0)
+    assert tracker.ready(5.0) == []
+    assert tracker.ready(5.35) == [A]
 
 
 def test_file_deleted_while_settling_is_forgotten() -> None:
