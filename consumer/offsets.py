@@ -88,14 +88,20 @@ class OffsetTracker:
                 part.finish(offset)
 
     def uncommitted(
-        self, partitions: Iterable[TopicPartitionKey] | None = None
+        self, partitions: Iterable[TopicPartitionKey] | None = None, *, everything: bool = False
     ) -> dict[TopicPartitionKey, int]:
-        """Positions that moved since they were last marked committed (for the given partitions, or all)."""
+        """Positions that moved since they were last marked committed (for the given partitions, or all).
+
+        ``everything=True`` returns every known position, moved or not — for a final, synchronous commit
+        that must not rely on an earlier asynchronous one having succeeded.
+        """
         keys = self._partitions.keys() if partitions is None else partitions
         result: dict[TopicPartitionKey, int] = {}
         for tp in keys:
             part = self._partitions.get(tp)
-            if part is not None and part.position is not None and part.position != self._committed.get(tp):
+            if part is None or part.position is None:
+                continue
+            if everything or part.position != self._committed.get(tp):
                 result[tp] = part.position
         return result
 

@@ -308,7 +308,9 @@ class Runner:
         neither place. This is the only function that commits offsets.
         """
         owned = self._owned if partitions is None else partitions & self._owned
-        positions = self._tracker.uncommitted(owned)
+        # a synchronous commit (revoke, exit) repeats every position: an earlier asynchronous one may have
+        # failed without anyone waiting for its answer
+        positions = self._tracker.uncommitted(owned, everything=not asynchronous)
         if not positions:
             return
         offsets = [TopicPartition(t, p, offset) for (t, p), offset in positions.items()]
@@ -348,6 +350,8 @@ class Runner:
 
     def _settle_in_flight(self) -> None:
         """Wait for every request in flight and classify its answer (bounded by the client timeout)."""
+        if self._abandon:
+            return
         now = time.monotonic()
         for lane in self._lanes:
             if lane.in_flight is not None:
@@ -386,8 +390,9 @@ class Runner:
             if all(lane.idle for lane in self._lanes) and not self._dlq.pending():
                 break
             time.sleep(_BUSY_POLL_WAIT_SECS)
-        if not self._abandon:
-            self._settle_in_flight()
+        if not all(lane.idle for lane in self._lanes):
+            log.warning("shutdown timeout reached; abandoning unfinished requests and retries")
+            self._abandon = True
         self._dlq.flush(0 if self._abandon else 5.0)
         self._dlq.poll(0)
         self._commit(asynchronous=False)

@@ -41,8 +41,9 @@ def run(settings: Settings, *, until_idle_secs: float | None) -> int:
 
 def _run(settings: Settings, until_idle_secs: float | None) -> int:
     if logging.getLogger("opensearch").level == logging.NOTSET:
-        # opensearch-py logs every request at INFO; the consumer logs what matters itself.
-        logging.getLogger("opensearch").setLevel(logging.WARNING)
+        # opensearch-py logs every request (INFO) and every failure with a traceback (WARNING); the
+        # consumer logs each failure once itself, with what it will do about it.
+        logging.getLogger("opensearch").setLevel(logging.ERROR)
     stop = threading.Event()
     runner: Runner | None = None
 

@@ -150,14 +150,11 @@ def settings_env(endpoints: Endpoints, settings: Settings) -> dict[str, str]:
     env.update(
         SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS=settings.kafka.bootstrap_servers or "",
         SPOOLBRIDGE_KAFKA__TOPIC=settings.kafka.topic,
-        SPOOLBRIDGE_CONSUMER__GROUP=settings.consumer.group,
         SPOOLBRIDGE_OPENSEARCH__NUMBER_OF_REPLICAS="0",
-        SPOOLBRIDGE_CONSUMER__MAX_EVENTS=str(settings.consumer.max_events),
-        SPOOLBRIDGE_CONSUMER__PROGRESS_INTERVAL_SECS=str(settings.consumer.progress_interval_secs),
-        SPOOLBRIDGE_CONSUMER__RETRY_MAX_BACKOFF_MS=str(settings.consumer.retry_max_backoff_ms),
-        SPOOLBRIDGE_CONSUMER__SESSION_TIMEOUT_MS=str(settings.consumer.session_timeout_ms),
         PYTHONPATH=str(REPO_ROOT),
     )
+    for name, value in settings.consumer.model_dump(exclude_none=True).items():
+        env[f"SPOOLBRIDGE_CONSUMER__{name.upper()}"] = str(value)
     if settings.opensearch.url is not None:
         env["SPOOLBRIDGE_OPENSEARCH__URL"] = settings.opensearch.url.get_secret_value()
     return env

@@ -83,6 +83,7 @@ def test_tracker_reports_each_moved_position_once_and_forgets_revoked_partitions
     assert tracker.uncommitted() == {TP: 2}
     tracker.mark_committed({TP: 2})
     assert tracker.uncommitted() == {}
+    assert tracker.uncommitted(everything=True) == {TP: 2}
     tracker.finish(("t", 1), 0)
     assert tracker.uncommitted([TP]) == {}
     assert tracker.uncommitted([("t", 1)]) == {("t", 1): 1}
