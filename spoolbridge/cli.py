@@ -67,6 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    run = commands.add_parser(
+        "run",
+        help="producer + consumer together; starts the local stack when no endpoints are configured",
+        formatter_class=_HelpFormatter,
+    )
+    run.add_argument("--inbox", type=Path, default=None, help="folder to watch (default: ./inbox)")
+    _common(run)
+    run.set_defaults(handler=_run)
+
     produce = commands.add_parser(
         "produce", help="watch a folder and publish each record to Kafka", formatter_class=_HelpFormatter
     )
@@ -90,6 +99,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(consume)
     consume.set_defaults(handler=_consume)
+
+    status = commands.add_parser(
+        "status",
+        help="per source file: records read, produced, indexed, rejected, dead-lettered; consumer lag",
+        formatter_class=_HelpFormatter,
+    )
+    status.add_argument("--inbox", type=Path, default=None, help="inbox whose done/ and failed/ are read")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    _common(status)
+    status.set_defaults(handler=_status)
 
     check = commands.add_parser(
         "check",
@@ -120,6 +139,33 @@ def build_parser() -> argparse.ArgumentParser:
     _common(stack)
     stack.set_defaults(handler=_stack)
     return parser
+
+
+_PASSTHROUGH = ("config", "bootstrap_servers", "topic", "opensearch_url", "index", "group")
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from .bridge import run_bridge
+
+    flags: list[str] = []
+    for name in _PASSTHROUGH:
+        value = getattr(args, name, None)
+        if value is not None:
+            flags += [f"--{name.replace('_', '-')}", str(value)]
+    if args.debug:
+        flags.append("--debug")
+    return run_bridge(settings, flags)
+
+
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    from .status import collect_status, print_status
+
+    report = collect_status(_with_endpoints(settings))
+    if args.json:
+        print_json(report.as_dict())
+    else:
+        print_status(report)
+    return 0
 
 
 def _produce(args: argparse.Namespace, settings: Settings) -> int:
