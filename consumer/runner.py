@@ -196,6 +196,9 @@ class Runner:
         response: BulkResponse = lane.in_flight.result()
         request = lane.request
         lane.in_flight, lane.request = None, None
+        log.debug(
+            "bulk answered lane=%d docs=%d took_secs=%.3f", lane.number, len(request), response.took_secs
+        )
         if response.failure is not None:
             failure = response.failure
             verdict = classify_request_failure(

@@ -13,6 +13,7 @@ items cost a few bytes each to parse.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +57,7 @@ def make_client(client_kwargs: dict[str, Any], *, connections: int = 1) -> OpenS
 
 def send_bulk(client: OpenSearch, index: str, body: bytes, items: int) -> BulkResponse:
     """POST ``body`` (``items`` documents) to ``/<index>/_bulk``; never raises for transport trouble."""
+    started = time.monotonic()
     try:
         data = client.transport.perform_request(
             "POST",
@@ -69,7 +71,8 @@ def send_bulk(client: OpenSearch, index: str, body: bytes, items: int) -> BulkRe
     except TransportError as exc:
         status = exc.status_code if isinstance(exc.status_code, int) else None
         return BulkResponse(failure=RequestFailure(status, _error_type(exc), _error_reason(exc)))
-    return _parse(data, items)
+    response = _parse(data, items)
+    return BulkResponse(response.items, response.failure, time.monotonic() - started)
 
 
 def _parse(data: Any, expected: int) -> BulkResponse:
