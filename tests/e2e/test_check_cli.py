@@ -45,17 +45,19 @@ def test_check_passes_against_the_local_stack(
         assert f"ok   {step}" in result.stdout
 
 
-def test_check_names_the_wrong_kafka_port(endpoints: Endpoints) -> None:
+def test_check_names_the_wrong_kafka_port(endpoints: Endpoints, unique_name: Callable[[str], str]) -> None:
     env = endpoints.env()
     env["SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS"] = "127.0.0.1:1"
-    result = _check(env)
+    result = _check(env, "--topic", unique_name("check"))
     assert result.returncode == 1
     assert _fail_lines(result.stdout)[0].startswith("FAIL Kafka reachable")
     assert "nothing accepts connections at 127.0.0.1:1: check kafka.bootstrap_servers" in result.stdout
     assert "ok   OpenSearch write" in result.stdout  # the other service is still checked
 
 
-def test_check_names_a_client_certificate_the_broker_refuses(endpoints: Endpoints, tmp_path: Path) -> None:
+def test_check_names_a_client_certificate_the_broker_refuses(
+    endpoints: Endpoints, tmp_path: Path, unique_name: Callable[[str], str]
+) -> None:
     assert endpoints.tls is not None and endpoints.ssl_bootstrap_servers is not None
     stranger = ensure_test_pki(
         tmp_path / "other-ca"
@@ -68,7 +70,8 @@ def test_check_names_a_client_certificate_the_broker_refuses(endpoints: Endpoint
         SPOOLBRIDGE_KAFKA__SSL_CERTFILE=str(stranger.client_cert),
         SPOOLBRIDGE_KAFKA__SSL_KEYFILE=str(stranger.client_key),
     )
-    result = _check(env)
+    topic = unique_name("check")
+    result = _check(env, "--topic", topic)
     assert result.returncode == 1
     assert "the broker refused the client certificate: check kafka.ssl_certfile" in result.stdout, (
         result.stdout
@@ -76,7 +79,7 @@ def test_check_names_a_client_certificate_the_broker_refuses(endpoints: Endpoint
 
     env["SPOOLBRIDGE_KAFKA__SSL_CERTFILE"] = str(endpoints.tls.client_cert)
     env["SPOOLBRIDGE_KAFKA__SSL_KEYFILE"] = str(endpoints.tls.client_key)
-    good = _check(env)
+    good = _check(env, "--topic", topic)
     assert "ok   Kafka reachable: 1 broker(s), TLS handshake ok" in good.stdout, good.stdout
 
 
