@@ -1,0 +1,142 @@
+"""``spoolbridge status`` tells the truth after a run with a failed file, rejected records and DLQ'd ones;
+and every command's ``--help`` lists its options with their defaults."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+
+from tests.conftest import Endpoints
+
+
+def _cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "spoolbridge.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _count_by_source(bootstrap: str, topic: str) -> Counter[str]:
+    """Every message of ``topic``, counted by its spoolbridge-source header: the truth about the topic."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "status-truth", "enable.auto.commit": False}
+    )
+    counts: Counter[str] = Counter()
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        ends = {}
+        for number in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, number), timeout=10)
+            if high > low:
+                ends[number] = high
+        consumer.assign([TopicPartition(topic, number, 0) for number in ends])
+        seen = 0
+        while seen < sum(ends.values()):
+            batch = consumer.consume(500, timeout=5)
+            assert batch, "topic ended early"
+            for message in batch:
+                seen += 1
+                source = dict(message.headers() or []).get("spoolbridge-source") or b"?"
+                counts[source.decode() if isinstance(source, bytes) else source] += 1
+    finally:
+        consumer.close()
+    return counts
+
+
+def _write_inputs(inbox: Path) -> None:
+    inbox.mkdir(parents=True)
+    (inbox / "good.json").write_text(json.dumps([{"n": i, "title": f"game {i}"} for i in range(20)]))
+    (inbox / "mixed.json").write_text('[{"n": 1}, {"n": 2}, 5, {"n": 4}]')
+    (inbox / "broken.json").write_text('[{"n": 1}, {"n": 2}, {"n": ')
+    lines = [{"price": i} for i in range(5)] + [{"price": {"amount": i}} for i in range(5)]
+    (inbox / "conflict.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(240)
+def test_status_counts_match_the_topic_the_index_and_the_dlq(
+    endpoints: Endpoints, unique_name: Callable[[str], str], tmp_path: Path, opensearch_client: Any
+) -> None:
+    topic = unique_name("status")
+    env = endpoints.env()
+    env.update(
+        SPOOLBRIDGE_KAFKA__TOPIC=topic,
+        SPOOLBRIDGE_KAFKA__PARTITIONS="1",  # one partition: the numbers reach OpenSearch before the objects
+        SPOOLBRIDGE_CONSUMER__GROUP=unique_name("g"),
+        SPOOLBRIDGE_OPENSEARCH__NUMBER_OF_REPLICAS="0",
+        SPOOLBRIDGE_PRODUCER__INBOX=str(tmp_path / "inbox"),
+        SPOOLBRIDGE_PRODUCER__SETTLE_MS="0",
+    )
+    _write_inputs(tmp_path / "inbox")
+    produced = _cli(env, "produce", "--once")
+    assert produced.returncode == 1, produced.stderr  # two files failed
+    consumed = _cli(env, "consume", "--until-idle", "3")
+    assert consumed.returncode == 0, consumed.stderr
+    shown = _cli(env, "status", "--json")
+    assert shown.returncode == 0, shown.stderr
+    report = json.loads(shown.stdout)
+    rows = {row["source"]: row for row in report["sources"]}
+
+    in_topic = _count_by_source(endpoints.bootstrap_servers, topic)
+    in_dlq = _count_by_source(endpoints.bootstrap_servers, f"{topic}.dlq")
+    opensearch_client.indices.refresh(index=topic)
+    for name, row in rows.items():
+        query = {"query": {"term": {"source.keyword": name}}}
+        assert row["indexed"] == opensearch_client.count(index=topic, body=query)["count"], name
+        assert row["produced"] == in_topic[name], name
+        assert row["dead_lettered"] == in_dlq[name], name
+
+    expected = {  # state, read, produced, indexed, rejected, dead-lettered
+        "good.json": ("done", 20, 20, 20, 0, 0),
+        "mixed.json": ("failed", 4, 3, 3, 1, 0),
+        "conflict.jsonl": ("done", 10, 10, 5, 0, 5),
+    }
+    columns = ("state", "read", "produced", "indexed", "rejected", "dead_lettered")
+    for name, values in expected.items():
+        assert tuple(rows[name][column] for column in columns) == values, name
+    assert rows["broken.json"]["state"] == "failed"
+    assert rows["broken.json"]["indexed"] == rows["broken.json"]["produced"]
+    assert report["index_documents"] == sum(row["indexed"] for row in rows.values())
+    assert sum(lag["lag"] for lag in report["lag"]) == 0
+
+
+COMMANDS = ["run", "produce", "consume", "status", "check", "connect-config", "stack"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_help_lists_its_options_with_defaults(command: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "spoolbridge.cli", command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert "--topic" in result.stdout and "(default: " in result.stdout
+    assert "--bootstrap-servers" in result.stdout
+
+
+def test_top_level_help_lists_every_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "spoolbridge.cli", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0
+    for command in COMMANDS:
+        assert command in result.stdout
