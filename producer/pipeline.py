@@ -28,7 +28,7 @@ from producer.reader import BadRecord, ReadOptions, read_records
 from producer.readiness import relative_source
 from schemas.errors import InputFileError
 from schemas.ids import IdFieldError, default_id, field_id
-from schemas.message import RecordError, encode_value, message_headers
+from schemas.message import FileHeaders, RecordError, encode_value
 from schemas.settings import ProducerSettings
 
 __all__ = ["FileProcessor", "FileResult"]
@@ -98,9 +98,9 @@ class FileProcessor:
             log.info("file=%s event=gone_before_read error=%r", source, exc.strerror)
             return FileResult(source, "gone", reason=str(exc.strerror))
         log.info("file=%s event=start bytes=%d sha256=%s", source, size, sha256[:16])
-        run = _Run(source, sha256, FileDeliveries(), self.ledger.rejected_writer(source))
+        run = _Run(source, sha256, self.publisher.begin_file(), self.ledger.rejected_writer(source))
         interrupted = self._produce_all(path, run, on_record)
-        self.publisher.finish(run.deliveries)
+        self.publisher.finish()
         duration = time.monotonic() - started
         result = FileResult(source, "done", run.deliveries.acked, 0, size, duration)
         transient = [f for f in run.deliveries.failures if not f.permanent]
@@ -130,9 +130,10 @@ class FileProcessor:
 
     def _produce_all(self, path: Path, run: _Run, on_record: Callable[[int], None] | None) -> bool:
         """Send every record; returns True if interrupted by ``stop``. File errors land in ``run``."""
-        settings, publisher, deliveries = self.settings, self.publisher, run.deliveries
+        settings, publisher = self.settings, self.publisher
         id_field, source_field, conflict = settings.id_field, settings.source_field, settings.source_conflict
-        limit, source, sha256 = publisher.max_record_bytes, run.source, run.sha256
+        limit, source = publisher.max_record_bytes, run.source
+        headers = FileHeaders(source, run.sha256)
         since_poll = 0
         try:
             for position, record in read_records(path, self.read_options):
@@ -152,7 +153,7 @@ class FileProcessor:
                     run.rejected.add(position, key, reason, record)
                     continue
                 try:
-                    publisher.send(key, value, message_headers(source, sha256, position), deliveries)
+                    publisher.send(key, value, headers(position))
                 except KafkaException as exc:
                     run.rejected.add(position, key, f"Kafka refused the record: {exc.args[0].str()}", record)
                     continue

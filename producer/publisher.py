@@ -2,7 +2,11 @@
 
 Guarantees: the producer is idempotent with ``acks=all``, so a record counted as acked is in every in-sync
 replica exactly once per send. :meth:`Publisher.finish` returns only when every record sent for a file has
-a delivery report (acked or failed) — the caller moves the file only after that. ``BufferError`` (local
+its delivery outcome (``flush()`` down to an empty queue) — the caller moves the file only after that.
+Files are produced one at a time, so each outcome belongs to the current file. Only *failed* deliveries
+are reported to Python (``delivery.report.only.error``): a per-message callback for every success would
+cost more than the rest of the send path, and after a complete flush every record that did not fail was
+acknowledged, so ``acked = sent - failed``. ``BufferError`` (local
 queue full) is handled by serving delivery reports and trying again, never by dropping. librdkafka's own
 log lines go to the ``producer.kafka`` logger instead of stderr.
 
@@ -60,19 +64,14 @@ class DeliveryFailure:
 
 @dataclass(slots=True)
 class FileDeliveries:
-    """Delivery reports of one file's records. ``on_delivery`` is the librdkafka callback."""
+    """Delivery outcomes of one file's records; ``acked`` is final once :meth:`Publisher.finish` returned."""
 
     sent: int = 0
     acked: int = 0
     failures: list[DeliveryFailure] = field(default_factory=list)
 
-    @property
-    def pending(self) -> int:
-        return self.sent - self.acked - len(self.failures)
-
     def on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is None:
-            self.acked += 1
             return
         key = msg.key()
         self.failures.append(
@@ -141,6 +140,7 @@ class Publisher:
         self.max_record_bytes = settings.max_message_bytes
         self._producer: Producer | None = None
         self._fatal: KafkaError | None = None
+        self._current = FileDeliveries()
 
     def start(self) -> None:
         """Create topics, learn the topic's size limit, and create the producer."""
@@ -157,6 +157,8 @@ class Publisher:
             "batch.size": min(self.settings.batch_size_bytes, message_max),
             "queue.buffering.max.kbytes": QUEUE_MAX_KBYTES,
             "message.timeout.ms": DELIVERY_TIMEOUT_MS,
+            "delivery.report.only.error": True,
+            "on_delivery": self._on_delivery,
             "logger": kafka_log,
             "error_cb": self._on_error,
         }
@@ -168,6 +170,14 @@ class Publisher:
             self.settings.compression,
             self.settings.linger_ms,
         )
+
+    def begin_file(self) -> FileDeliveries:
+        """Start counting a new file's deliveries (the previous file must be finished)."""
+        self._current = FileDeliveries()
+        return self._current
+
+    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        self._current.on_delivery(err, msg)
 
     def _on_error(self, err: KafkaError) -> None:
         if err.fatal():
@@ -187,35 +197,37 @@ class Publisher:
         if self._fatal is not None:
             raise SpoolbridgeError(f"the Kafka producer failed and must be restarted: {self._fatal.str()}")
 
-    def send(self, key: str, value: bytes, headers: Headers, deliveries: FileDeliveries) -> None:
-        """Queue one record; waits (serving delivery reports) while the local queue is full.
+    def send(self, key: str, value: bytes, headers: Headers) -> None:
+        """Queue one record of the current file; waits (serving delivery reports) while the queue is full.
 
         Raises :class:`KafkaException` when librdkafka refuses the record outright (e.g. too large).
         """
         producer = self.producer
         while True:
             try:
-                producer.produce(self.topic, value, key, headers=headers, on_delivery=deliveries.on_delivery)
+                producer.produce(self.topic, value, key, headers=headers)
                 break
             except BufferError:
                 producer.poll(0.05)
                 self.check()
-        deliveries.sent += 1
+        self._current.sent += 1
 
     def poll(self) -> None:
         self.producer.poll(0)
 
-    def finish(self, deliveries: FileDeliveries) -> None:
-        """Return when every record sent for this file has a delivery report."""
+    def finish(self) -> FileDeliveries:
+        """Return the current file's outcomes once every record sent has been acked or has failed."""
         producer = self.producer
         started = time.monotonic()
-        while deliveries.pending > 0:
-            producer.flush(1.0)
+        while (pending := producer.flush(1.0)) > 0:
             self.check()
             waited = time.monotonic() - started
-            if deliveries.pending and waited > 10:
-                log.warning("event=waiting_for_acks pending=%d waited_secs=%.0f", deliveries.pending, waited)
+            if waited > 10:
+                log.warning("event=waiting_for_acks pending=%d waited_secs=%.0f", pending, waited)
                 started = time.monotonic()
+        deliveries = self._current
+        deliveries.acked = deliveries.sent - len(deliveries.failures)
+        return deliveries
 
     def close(self) -> None:
         if self._producer is not None:

@@ -119,6 +119,7 @@ class DepthGuard:
 
     def __init__(self, head: bytes, stream: InputStream, verify: Callable[[], None], max_depth: int) -> None:
         self._pending = head
+        self._pending_at = 0  # offset into head: slicing off the front each time would copy it all
         self._stream = stream
         self._verify = verify
         self._max_depth = max_depth
@@ -127,8 +128,9 @@ class DepthGuard:
         self.consumed = 0
 
     def read(self, size: int = _CHUNK) -> bytes:
-        if self._pending:
-            data, self._pending = self._pending[:size], self._pending[size:]
+        if self._pending_at < len(self._pending):
+            data = self._pending[self._pending_at : self._pending_at + size]
+            self._pending_at += len(data)
         else:
             data = self._stream.read(size)
         if self._checking:
@@ -151,7 +153,10 @@ def depth_bound(data: bytes, before: int, limit: int) -> tuple[int, int]:
     bound larger (extra closing brackets are clamped at depth 0), so the bound is safe. Runs at C speed:
     the matched pairs are peeled level by level with a regex, at most ``limit + 1`` times.
     """
-    brackets = data.translate(None, _NOT_BRACKETS)
+    brackets = data.translate(None, _NOT_BRACKETS)  # one C pass; what is left is small
+    opens = brackets.count(b"[") + brackets.count(b"{")
+    if before + opens <= limit:  # the common case: already safe
+        return before + opens, max(0, before + opens - (len(brackets) - opens))
     levels = 0
     while brackets:
         brackets, peeled = _MATCHED_PAIR.subn(b"", brackets)

@@ -28,6 +28,7 @@ __all__ = [
     "HEADER_POSITION",
     "HEADER_SOURCE",
     "VALUE_SCHEMA_PATH",
+    "FileHeaders",
     "Headers",
     "MessageValue",
     "RecordError",
@@ -129,11 +130,20 @@ def _encode_slow(record: dict[str, Any]) -> bytes:
 
 def message_headers(source: str, file_sha256: str, position: str) -> Headers:
     """The informational headers of one message."""
-    return [
-        (HEADER_SOURCE, source.encode()),
-        (HEADER_FILE_SHA256, file_sha256.encode()),
-        (HEADER_POSITION, position.encode("utf-8", "surrogatepass")),
-    ]
+    return FileHeaders(source, file_sha256)(position)
+
+
+class FileHeaders:
+    """``message_headers`` for the records of one file, with the per-file part encoded once."""
+
+    __slots__ = ("_sha256", "_source")
+
+    def __init__(self, source: str, file_sha256: str) -> None:
+        self._source = (HEADER_SOURCE, source.encode("utf-8", "surrogatepass"))
+        self._sha256 = (HEADER_FILE_SHA256, file_sha256.encode())
+
+    def __call__(self, position: str) -> Headers:
+        return [self._source, self._sha256, (HEADER_POSITION, position.encode("utf-8", "surrogatepass"))]
 
 
 def main(argv: list[str] | None = None) -> int:
