@@ -51,19 +51,25 @@ class KafkaSettings(_Section):
         default=None, description="host:port[,host:port]; unset = use the local stack"
     )
     topic: str = Field(default="spoolbridge", description="topic the records go to")
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"] = "PLAINTEXT"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"] = Field(
+        default="PLAINTEXT", description="Aiven: SSL (client certificate) or SASL_SSL (SCRAM)"
+    )
     ssl_cafile: Path | None = Field(default=None, description="CA certificate (Aiven: ca.pem)")
     ssl_certfile: Path | None = Field(default=None, description="client certificate (Aiven: service.cert)")
     ssl_keyfile: Path | None = Field(default=None, description="client key (Aiven: service.key)")
-    sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = "SCRAM-SHA-256"
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
+    sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = Field(
+        default="SCRAM-SHA-256", description="SASL mechanism (Aiven: SCRAM-SHA-256)"
+    )
+    sasl_username: str | None = Field(
+        default=None, description="SASL user (Aiven: avnadmin or a service user)"
+    )
+    sasl_password: SecretStr | None = Field(default=None, description="SASL password (secret)")
     partitions: int = Field(default=3, ge=1, description="partitions when spoolbridge creates the topic")
     replication_factor: int = Field(
         default=-1, description="replication when spoolbridge creates the topic; -1 = broker default"
     )
     dlq_topic: str | None = Field(default=None, description="dead-letter topic; unset = <topic>.dlq")
-    request_timeout_ms: int = Field(default=30_000, ge=1)
+    request_timeout_ms: int = Field(default=30_000, ge=1, description="Kafka admin and metadata requests")
 
     @property
     def dead_letter_topic(self) -> str:
@@ -107,16 +113,18 @@ class OpenSearchSettings(_Section):
         default=None, description="http(s)://[user:pass@]host:port; unset = use the local stack"
     )
     ca_file: Path | None = Field(default=None, description="CA certificate to verify the node")
-    verify_certs: bool = True
+    verify_certs: bool = Field(default=True, description="verify the node's TLS certificate")
     index: str | None = Field(default=None, description="target index; unset = the topic name")
-    number_of_shards: int = Field(default=1, ge=1)
+    number_of_shards: int = Field(default=1, ge=1, description="shards when spoolbridge creates the index")
     number_of_replicas: int | None = Field(
-        default=None, ge=0, description="unset = the cluster default (0 on the local stack)"
+        default=None,
+        ge=0,
+        description="replicas when spoolbridge creates the index; unset = cluster default (local stack: 0)",
     )
     index_body_file: Path | None = Field(
         default=None, description="JSON file with settings/mappings used when creating the index"
     )
-    request_timeout_secs: float = Field(default=60.0, gt=0)
+    request_timeout_secs: float = Field(default=60.0, gt=0, description="per OpenSearch request")
 
     @field_validator("url")
     @classmethod
@@ -170,9 +178,11 @@ class ProducerSettings(_Section):
     source_conflict: Literal["overwrite", "keep", "reject"] = Field(
         default="overwrite", description="what to do when a record already has the source field"
     )
-    linger_ms: int = Field(default=50, ge=0)
-    batch_size_bytes: int = Field(default=1_000_000, ge=1)
-    compression: Literal["zstd", "lz4", "snappy", "gzip", "none"] = "lz4"
+    linger_ms: int = Field(default=50, ge=0, description="wait this long to fill a Kafka batch")
+    batch_size_bytes: int = Field(default=1_000_000, ge=1, description="Kafka producer batch size")
+    compression: Literal["zstd", "lz4", "snappy", "gzip", "none"] = Field(
+        default="lz4", description="Kafka message compression"
+    )
     max_message_bytes: int = Field(
         default=1_000_000, ge=1, description="records larger than this are rejected (topic limit)"
     )
@@ -194,10 +204,12 @@ class ConsumerSettings(_Section):
     max_bytes: int = Field(default=5_000_000, ge=1, description="bulk request body size at most")
     timeout_secs: float = Field(default=0.5, gt=0, description="send a partial batch after this long")
     concurrent_requests: int = Field(default=2, ge=1, description="bulk requests in flight")
-    retry_initial_backoff_ms: int = Field(default=200, ge=1)
-    retry_max_backoff_ms: int = Field(default=30_000, ge=1)
+    retry_initial_backoff_ms: int = Field(default=200, ge=1, description="first retry delay (then doubled)")
+    retry_max_backoff_ms: int = Field(default=30_000, ge=1, description="longest retry delay")
     max_retries: int | None = Field(default=None, ge=0, description="unset = retry without limit")
-    progress_interval_secs: float = Field(default=5.0, gt=0)
+    progress_interval_secs: float = Field(
+        default=5.0, gt=0, description="how often a progress line is logged"
+    )
     commit_interval_secs: float = Field(
         default=1.0, gt=0, description="how often final offsets are committed (and on rebalance/exit)"
     )
@@ -217,12 +229,12 @@ class StackSettings(_Section):
     kafka_ssl_port: int = Field(
         default=9094, ge=1, le=65535, description="TLS listener, client cert required"
     )
-    kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
-    opensearch_port: int = Field(default=9200, ge=1, le=65535)
-    opensearch_transport_port: int = Field(default=9300, ge=1, le=65535)
-    kafka_heap_mb: int = Field(default=512, ge=128)
-    opensearch_heap_mb: int = Field(default=512, ge=256)
-    start_timeout_secs: float = Field(default=120.0, gt=0)
+    kafka_controller_port: int = Field(default=9093, ge=1, le=65535, description="KRaft controller listener")
+    opensearch_port: int = Field(default=9200, ge=1, le=65535, description="OpenSearch HTTP")
+    opensearch_transport_port: int = Field(default=9300, ge=1, le=65535, description="OpenSearch transport")
+    kafka_heap_mb: int = Field(default=512, ge=128, description="Kafka JVM heap")
+    opensearch_heap_mb: int = Field(default=512, ge=256, description="OpenSearch JVM heap")
+    start_timeout_secs: float = Field(default=120.0, gt=0, description="wait this long for each to answer")
 
 
 class Settings(BaseSettings):

@@ -51,6 +51,7 @@ def run_bridge(settings: Settings, passthrough: list[str], *, console: Console |
         env["SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS"] = settings.kafka.bootstrap_servers or ""
         if settings.opensearch.url is not None:
             env["SPOOLBRIDGE_OPENSEARCH__URL"] = settings.opensearch.url.get_secret_value()
+        env["SPOOLBRIDGE_OPENSEARCH__NUMBER_OF_REPLICAS"] = str(settings.opensearch.number_of_replicas)
     inbox = settings.producer.inbox.absolute()
     inbox.mkdir(parents=True, exist_ok=True)
     _print_banner(console, settings, where)

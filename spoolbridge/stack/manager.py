@@ -105,7 +105,11 @@ class LocalStack:
         if opensearch.url is None:
             from pydantic import SecretStr
 
-            opensearch = opensearch.model_copy(update={"url": SecretStr(self.opensearch.url)})
+            # one node: replicas could never be assigned, so new indices would stay yellow
+            replicas = 0 if opensearch.number_of_replicas is None else opensearch.number_of_replicas
+            opensearch = opensearch.model_copy(
+                update={"url": SecretStr(self.opensearch.url), "number_of_replicas": replicas}
+            )
         return settings.model_copy(update={"kafka": kafka, "opensearch": opensearch})
 
 

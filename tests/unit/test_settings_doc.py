@@ -1,0 +1,27 @@
+"""The README's settings table is the one the models generate, and every setting explains itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from schemas.settings import Settings
+from spoolbridge.settings_doc import BEGIN, END, settings_table
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_readme_settings_table_matches_the_models() -> None:
+    text = README.read_text(encoding="utf-8")
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    assert text[start:end] == settings_table(), "run: python -m spoolbridge.settings_doc, paste into README.md"
+
+
+def test_every_setting_has_a_description() -> None:
+    missing = []
+    for section, section_field in Settings.model_fields.items():
+        model = section_field.annotation
+        assert isinstance(model, type) and issubclass(model, BaseModel)
+        missing += [f"{section}.{name}" for name, field in model.model_fields.items() if not field.description]
+    assert missing == []
