@@ -77,18 +77,25 @@ class Batcher:
 
     def take(self) -> list[KafkaMessage]:
         """Remove and return the next batch, oldest first: within both limits, at least one message."""
+        return self.take_limited(self.max_events, self.max_bytes)[0]
+
+    def take_limited(
+        self, max_events: int, max_bytes: int, *, first_may_exceed: bool = True
+    ) -> tuple[list[KafkaMessage], int]:
+        """Remove and return up to ``max_events`` messages of at most ``max_bytes`` together (oldest
+        first) and their size; the first message is taken even when larger if ``first_may_exceed``."""
         batch: list[KafkaMessage] = []
         taken_bytes = 0
         items = self._items
-        while items and len(batch) < self.max_events:
+        while items and len(batch) < max_events:
             message, size, _ = items[0]
-            if batch and taken_bytes + size > self.max_bytes:
+            if taken_bytes + size > max_bytes and (batch or not first_may_exceed):
                 break
             items.popleft()
             batch.append(message)
             taken_bytes += size
         self._bytes -= taken_bytes
-        return batch
+        return batch, taken_bytes
 
     def discard(self, predicate: Callable[[KafkaMessage], bool]) -> int:
         """Remove the messages ``predicate`` selects (those of revoked partitions); returns how many."""

@@ -5,9 +5,10 @@ Guarantees (DESIGN, Invariant C):
 
 - an offset is committed only when every message of its partition before it is in OpenSearch or in the
   dead-letter topic (:mod:`consumer.offsets`), and only for partitions this member still owns;
-- a partition's documents reach OpenSearch in offset order (:mod:`consumer.lanes`);
-- while a lane backs off (or holds two batches already) its partitions are paused, and the loop keeps
-  polling so the member stays in its group;
+- a partition's documents reach OpenSearch in offset order (:mod:`consumer.scheduler`), while up to
+  ``concurrent_requests`` bulk requests for different partitions are in flight;
+- while a request backs off (or a partition holds two batches already) its partitions are paused, and the
+  loop keeps polling so the member stays in its group;
 - on revoke: in-flight requests are finished, what is final is committed, everything else of those
   partitions is dropped (the next owner reads it again from the committed offset);
 - on :meth:`Runner.stop` (SIGTERM/SIGINT): no more fetching, held batches are sent and in-flight work is
@@ -18,20 +19,21 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from opensearchpy import OpenSearch
 
-from consumer.batch import Batcher, KafkaMessage
+from consumer.batch import KafkaMessage
 from consumer.bulk import BulkRequest, build_bulk
 from consumer.dlq import DeadLetter, DeadLetterPublisher
-from consumer.lanes import Lane
 from consumer.offsets import OffsetTracker, TopicPartitionKey
 from consumer.outcome import Done, Retry, Split, backoff_delay_secs, classify_item, classify_request_failure
 from consumer.progress import Counters, ProgressLog
-from consumer.send import BulkResponse, send_bulk
+from consumer.scheduler import Pending, Scheduler, partitions_of
+from consumer.send import BulkResponse, RequestFailure, send_bulk
 from schemas.errors import ServiceUnavailableError
 from schemas.settings import Settings
 
@@ -41,6 +43,17 @@ log = logging.getLogger(__name__)
 
 _MAX_POLL_WAIT_SECS = 0.2
 _BUSY_POLL_WAIT_SECS = 0.01  # while requests are in flight: come back soon to collect them
+
+
+@dataclass(eq=False)
+class Slot:
+    """Room for one bulk request in flight."""
+
+    number: int
+    future: Future[BulkResponse] | None = None
+    request: BulkRequest | None = None
+    attempt: int = 0
+    partitions: frozenset[TopicPartitionKey] = frozenset()
 
 
 class Runner:
@@ -66,13 +79,14 @@ class Runner:
         self._tracker = OffsetTracker()
         self._owned: set[TopicPartitionKey] = set()
         self._paused: set[TopicPartitionKey] = set()
-        lanes = self._cfg.concurrent_requests
-        self._lanes = [
-            Lane(n, Batcher(max_events=self._cfg.max_events, max_bytes=self._cfg.max_bytes,
-                            timeout_secs=self._cfg.timeout_secs))
-            for n in range(lanes)
-        ]  # fmt: skip
-        self._pool = ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="bulk")
+        slots = self._cfg.concurrent_requests
+        self._slots = [Slot(n) for n in range(slots)]
+        self._scheduler = Scheduler(
+            max_events=self._cfg.max_events,
+            max_bytes=self._cfg.max_bytes,
+            timeout_secs=self._cfg.timeout_secs,
+        )
+        self._pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="bulk")
         self._stopping = False
         self._abandon = False
         self._last_activity = time.monotonic()
@@ -125,7 +139,7 @@ class Runner:
     # --- fetching ----------------------------------------------------------------------------------
 
     def _accept(self, messages: list[KafkaMessage], now: float) -> None:
-        lanes, n_lanes, track = self._lanes, len(self._lanes), self._tracker.track
+        track, hold = self._tracker.track, self._scheduler.add
         accepted = 0
         for message in messages:
             error = message.error()
@@ -135,8 +149,9 @@ class Runner:
             topic, partition, offset = message.topic(), message.partition(), message.offset()
             if topic is None or partition is None or offset is None:
                 continue
-            track((topic, partition), offset)
-            lanes[partition % n_lanes].batcher.add(message, now)
+            tp = (topic, partition)
+            track(tp, offset)
+            hold(tp, message, now)
             accepted += 1
         if accepted:
             self.counters.fetched += accepted
@@ -153,110 +168,119 @@ class Runner:
     def _poll_wait(self, now: float) -> float:
         if self._in_flight():
             return _BUSY_POLL_WAIT_SECS
-        wakeups = [w for lane in self._lanes if (w := lane.next_wakeup()) is not None]
-        if not wakeups:
+        wakeup = self._scheduler.next_wakeup()
+        if wakeup is None:
             return _MAX_POLL_WAIT_SECS
-        return min(_MAX_POLL_WAIT_SECS, max(0.0, min(wakeups) - now))
+        return min(_MAX_POLL_WAIT_SECS, max(0.0, wakeup - now))
 
-    # --- lanes -------------------------------------------------------------------------------------
+    # --- requests ----------------------------------------------------------------------------------
 
     def _service(self, now: float, *, flush: bool = False) -> None:
-        """Collect finished requests, start new ones, serve DLQ acks, pause/resume partitions."""
-        for lane in self._lanes:
-            if lane.in_flight is not None and lane.in_flight.done():
-                self._collect(lane, now)
-            if lane.in_flight is None:
-                self._dispatch(lane, now, flush=flush)
+        """Collect answered requests, start new ones, serve DLQ acks, pause/resume partitions."""
+        for slot in self._slots:
+            if slot.future is not None and slot.future.done():
+                self._collect(slot, now)
+        for slot in self._slots:
+            if slot.future is None:
+                self._dispatch(slot, now, flush=flush)
         self._dlq.poll(0)
         if self._dlq.retry_failed():
             self._last_activity = now
         self._reconcile_pauses(now)
 
-    def _dispatch(self, lane: Lane, now: float, *, flush: bool) -> None:
-        if lane.queued:
-            if now >= lane.retry_at:
-                self._send(lane, lane.queued.popleft())
+    def _dispatch(self, slot: Slot, now: float, *, flush: bool) -> None:
+        pending = self._scheduler.take_pending(now)
+        if pending is not None:
+            self._send(slot, pending.request, pending.partitions, pending.attempt)
             return
-        while lane.batcher.due(now) or (flush and len(lane.batcher)):
-            request, rejected = build_bulk(lane.batcher.take())
+        free = sum(s.future is None for s in self._slots)
+        while (batch := self._scheduler.take_batch(now, free_slots=free, flush=flush)) is not None:
+            request, rejected = build_bulk(batch.messages)
             for bad in rejected:
                 self._dead_letter(bad.message, bad.error_type, bad.reason, None)
             if len(request):
-                self._send(lane, request)
+                self._send(slot, request, batch.partitions, 0)
                 return
+            self._scheduler.release(batch.partitions)
 
-    def _send(self, lane: Lane, request: BulkRequest) -> None:
-        lane.request = request
-        lane.in_flight = self._pool.submit(send_bulk, self._client, self.index, request.body, len(request))
+    def _send(
+        self, slot: Slot, request: BulkRequest, partitions: frozenset[TopicPartitionKey], attempt: int
+    ) -> None:
+        slot.request, slot.partitions, slot.attempt = request, partitions, attempt
+        slot.future = self._pool.submit(send_bulk, self._client, self.index, request.body, len(request))
         self.counters.requests += 1
-        log.debug("bulk sent lane=%d docs=%d attempt=%d", lane.number, len(request), lane.attempt)
+        log.debug("bulk sent slot=%d docs=%d attempt=%d", slot.number, len(request), attempt)
 
-    def _collect(self, lane: Lane, now: float) -> None:
-        assert lane.in_flight is not None and lane.request is not None
-        response: BulkResponse = lane.in_flight.result()
-        request = lane.request
-        lane.in_flight, lane.request = None, None
+    def _collect(self, slot: Slot, now: float) -> None:
+        """Classify the answer of ``slot``'s request: finish, defer for retry, split or dead-letter."""
+        assert slot.future is not None and slot.request is not None
+        response = slot.future.result()
+        request, partitions, attempt = slot.request, slot.partitions, slot.attempt
+        slot.future, slot.request, slot.partitions = None, None, frozenset()
         log.debug(
-            "bulk answered lane=%d docs=%d took_secs=%.3f", lane.number, len(request), response.took_secs
+            "bulk answered slot=%d docs=%d took_secs=%.3f", slot.number, len(request), response.took_secs
         )
-        if response.failure is not None:
-            failure = response.failure
-            verdict = classify_request_failure(
-                status=failure.status,
-                error_type=failure.error_type,
-                reason=failure.reason,
-                items=len(request),
-            )
-            if isinstance(verdict, Split):
-                log.warning(
-                    "bulk rejected as a whole, splitting docs=%d reason=%s", len(request), verdict.reason
-                )
-                lane.queued.extendleft(reversed(request.halves()))
-            elif isinstance(verdict, Retry):
-                self._schedule_retry(lane, request, verdict, now)
+        try:
+            if response.failure is not None:
+                self._on_request_failure(request, response.failure, attempt, now)
             else:
-                self._dead_letter(request.messages[0], verdict.error_type, verdict.reason, verdict.status)
-            return
+                self._on_items(request, response, attempt, now)
+        finally:
+            self._scheduler.release(partitions)  # after any deferral, so nothing newer slips in between
+
+    def _on_request_failure(
+        self, request: BulkRequest, failure: RequestFailure, attempt: int, now: float
+    ) -> None:
+        verdict = classify_request_failure(
+            status=failure.status, error_type=failure.error_type, reason=failure.reason, items=len(request)
+        )
+        if isinstance(verdict, Split):
+            log.warning("bulk rejected as a whole, splitting docs=%d reason=%s", len(request), verdict.reason)
+            first, second = request.halves()
+            self._scheduler.defer(Pending(first, attempt, now))
+            self._scheduler.defer(Pending(second, attempt, now))
+        elif isinstance(verdict, Retry):
+            self._retry(request, verdict, attempt, now)
+        else:
+            self._dead_letter(request.messages[0], verdict.error_type, verdict.reason, verdict.status)
+
+    def _on_items(self, request: BulkRequest, response: BulkResponse, attempt: int, now: float) -> None:
         assert response.items is not None
         retry_positions: list[int] = []
         last_retry: Retry | None = None
         for position, (action, status, error) in enumerate(response.items):
             message = request.messages[position]
-            verdict_item = classify_item(action, status, error)
-            if isinstance(verdict_item, Done):
+            verdict = classify_item(action, status, error)
+            if isinstance(verdict, Done):
                 self._finished(message, deleted=action == "delete")
-            elif isinstance(verdict_item, Retry):
+            elif isinstance(verdict, Retry):
                 retry_positions.append(position)
-                last_retry = verdict_item
+                last_retry = verdict
             else:
-                self._dead_letter(message, verdict_item.error_type, verdict_item.reason, verdict_item.status)
+                self._dead_letter(message, verdict.error_type, verdict.reason, verdict.status)
         if last_retry is not None:
-            self._schedule_retry(lane, request.subset(retry_positions), last_retry, now)
-        elif not lane.queued:
-            lane.attempt = 0
+            self._retry(request.subset(retry_positions), last_retry, attempt, now)
 
-    def _schedule_retry(self, lane: Lane, request: BulkRequest, verdict: Retry, now: float) -> None:
+    def _retry(self, request: BulkRequest, verdict: Retry, attempt: int, now: float) -> None:
         owned = [i for i, m in enumerate(request.messages) if (m.topic(), m.partition()) in self._owned]
         if not owned:
             return
         request = request.subset(owned) if len(owned) != len(request) else request
         limit = self._cfg.max_retries
-        if limit is not None and lane.attempt >= limit:
+        if limit is not None and attempt >= limit:
             for message in request.messages:
-                reason = f"gave up after {lane.attempt} retries: {verdict.reason}"
+                reason = f"gave up after {attempt} retries: {verdict.reason}"
                 self._dead_letter(message, "retries_exhausted", reason, verdict.status)
-            lane.attempt = 0
             return
         delay = backoff_delay_secs(
-            lane.attempt, initial_ms=self._cfg.retry_initial_backoff_ms, max_ms=self._cfg.retry_max_backoff_ms
+            attempt, initial_ms=self._cfg.retry_initial_backoff_ms, max_ms=self._cfg.retry_max_backoff_ms
         )
-        lane.attempt += 1
-        lane.retry_at = now + delay
-        lane.queued.appendleft(request)
+        self._scheduler.defer(Pending(request, attempt + 1, now + delay))
         self.counters.retried += len(request)
         log.warning(
-            "bulk retry scheduled lane=%d docs=%d attempt=%d delay_secs=%.2f status=%s reason=%s",
-            lane.number, len(request), lane.attempt, delay, verdict.status, verdict.reason,
+            "bulk retry scheduled docs=%d partitions=%s attempt=%d delay_secs=%.2f status=%s reason=%s",
+            len(request), _fmt(set(partitions_of(request.messages))), attempt + 1, delay,
+            verdict.status, verdict.reason,
         )  # fmt: skip
 
     def _finished(self, message: KafkaMessage, *, deleted: bool) -> None:
@@ -283,9 +307,7 @@ class Runner:
         self._dlq.publish(DeadLetter(message, error_type, reason, status, on_done))
 
     def _reconcile_pauses(self, now: float) -> None:
-        n_lanes = len(self._lanes)
-        hold = {lane.number for lane in self._lanes if lane.blocked(now) or lane.full()}
-        want = {tp for tp in self._owned if tp[1] % n_lanes in hold} if hold else set()
+        want = self._scheduler.to_pause(now) & self._owned
         if want == self._paused:
             return
         to_pause, to_resume = want - self._paused, self._paused - want
@@ -293,11 +315,11 @@ class Runner:
             self._consumer.pause([TopicPartition(t, p) for t, p in to_pause])
         if to_resume:
             self._consumer.resume([TopicPartition(t, p) for t, p in to_resume])
-        log.debug("partitions paused=%s resumed=%s", sorted(to_pause), sorted(to_resume))
+        log.debug("partitions paused=%s resumed=%s", _fmt(to_pause), _fmt(to_resume))
         self._paused = want
 
     def _in_flight(self) -> int:
-        return sum(lane.in_flight is not None for lane in self._lanes)
+        return sum(slot.future is not None for slot in self._slots)
 
     # --- committing --------------------------------------------------------------------------------
 
@@ -356,17 +378,13 @@ class Runner:
         if self._abandon:
             return
         now = time.monotonic()
-        for lane in self._lanes:
-            if lane.in_flight is not None:
-                lane.in_flight.result()
-                self._collect(lane, now)
+        for slot in self._slots:
+            if slot.future is not None:
+                slot.future.result()
+                self._collect(slot, now)
 
     def _drop(self, partitions: set[TopicPartitionKey]) -> None:
-        def revoked(message: KafkaMessage) -> bool:
-            return (message.topic(), message.partition()) in partitions
-
-        for lane in self._lanes:
-            self.counters.dropped_on_revoke += lane.discard(revoked)
+        self.counters.dropped_on_revoke += self._scheduler.discard(partitions)
         self._tracker.forget(partitions)
         self._owned -= partitions
         self._paused -= partitions
@@ -379,7 +397,7 @@ class Runner:
             return False
         if not self._joined:
             return False
-        if self._tracker.pending() or self._dlq.pending() or not all(lane.idle for lane in self._lanes):
+        if self._tracker.pending() or self._dlq.pending() or not self._scheduler.idle:
             self._last_activity = now
             return False
         return True
@@ -390,10 +408,10 @@ class Runner:
         while not self._abandon and time.monotonic() < deadline:
             now = time.monotonic()
             self._service(now, flush=True)
-            if all(lane.idle for lane in self._lanes) and not self._dlq.pending():
+            if self._scheduler.idle and not self._dlq.pending():
                 break
             time.sleep(_BUSY_POLL_WAIT_SECS)
-        if not all(lane.idle for lane in self._lanes):
+        if not self._scheduler.idle:
             log.warning("shutdown timeout reached; abandoning unfinished requests and retries")
             self._abandon = True
         self._dlq.flush(0 if self._abandon else 5.0)
