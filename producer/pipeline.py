@@ -23,10 +23,10 @@ import orjson
 from confluent_kafka import KafkaException
 
 from producer.ledger import FileFailure, FileLedger, Manifest, RejectedWriter
-from producer.publisher import FileDeliveries, Publisher
+from producer.publisher import FileDeliveries, Publisher, is_record_error
 from producer.reader import BadRecord, ReadOptions, read_records
 from producer.readiness import relative_source
-from schemas.errors import InputFileError
+from schemas.errors import InputFileError, SpoolbridgeError
 from schemas.ids import IdFieldError, default_id, field_id
 from schemas.message import FileHeaders, RecordError, encode_value
 from schemas.settings import ProducerSettings
@@ -116,7 +116,8 @@ class FileProcessor:
             return result
         for failure in run.deliveries.failures:
             record = orjson.loads(failure.value) if failure.value else None
-            run.rejected.add("", failure.key, f"Kafka refused the record: {failure.error}", record)
+            reason = f"Kafka refused the record: {failure.error}"
+            run.rejected.add(failure.position, failure.key, reason, record)
         result.rejected = run.rejected.count
         if run.file_error is None and run.rejected.count == 0:
             self.ledger.succeed(path, self._manifest(run, size, wall_start, duration))
@@ -155,6 +156,8 @@ class FileProcessor:
                 try:
                     publisher.send(key, value, headers(position))
                 except KafkaException as exc:
+                    if not is_record_error(exc.args[0]):
+                        raise SpoolbridgeError(f"Kafka producer failed: {exc.args[0].str()}") from exc
                     run.rejected.add(position, key, f"Kafka refused the record: {exc.args[0].str()}", record)
                     continue
                 if run.first_id is None:

@@ -28,10 +28,10 @@ from confluent_kafka.admin._resource import ResourceType
 from confluent_kafka.cimpl import NewTopic
 
 from schemas.errors import ServiceUnavailableError, SpoolbridgeError
-from schemas.message import Headers
+from schemas.message import HEADER_POSITION, Headers
 from schemas.settings import KafkaSettings, ProducerSettings
 
-__all__ = ["DeliveryFailure", "FileDeliveries", "Publisher", "ensure_topics"]
+__all__ = ["DeliveryFailure", "FileDeliveries", "Publisher", "ensure_topics", "is_record_error"]
 
 log = logging.getLogger(__name__)
 kafka_log = logging.getLogger("producer.kafka")
@@ -54,9 +54,15 @@ _PERMANENT = frozenset(
 )
 
 
+def is_record_error(err: KafkaError) -> bool:
+    """True when Kafka refuses this one record (it is rejected); anything else is about the producer."""
+    return err.code() in _PERMANENT and not err.fatal()
+
+
 @dataclass(slots=True)
 class DeliveryFailure:
     key: str
+    position: str
     value: bytes | None
     error: str
     permanent: bool
@@ -74,14 +80,22 @@ class FileDeliveries:
         if err is None:
             return
         key = msg.key()
+        headers = msg.headers() or []
+        pairs = headers.items() if isinstance(headers, dict) else headers
+        position = next((v for name, v in pairs if name == HEADER_POSITION), b"")
         self.failures.append(
             DeliveryFailure(
-                key=key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key),
+                key=_text(key),
+                position=_text(position),
                 value=msg.value(),
                 error=f"{err.name()}: {err.str()}",
-                permanent=err.code() in _PERMANENT,
+                permanent=is_record_error(err),
             )
         )
+
+
+def _text(value: str | bytes | None) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _admin(kafka: KafkaSettings) -> AdminClient:
