@@ -1,0 +1,183 @@
+"""Invariant P for one file, without a broker: a Publisher stand-in decides each record's delivery outcome.
+
+(Real-broker behaviour is covered in tests/integration/producer; these cover the outcomes a healthy local
+broker cannot be made to produce on demand: transient delivery failures and broker-side rejections.)
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from confluent_kafka import KafkaError
+
+from producer.ledger import FileLedger
+from producer.pipeline import FileProcessor
+from producer.publisher import DeliveryFailure, FileDeliveries, Publisher, is_record_error
+from schemas.message import HEADER_POSITION, Headers
+from schemas.settings import KafkaSettings, ProducerSettings
+
+
+class StandInPublisher(Publisher):
+    """Records what is sent; ``fail`` maps a key to (error code) for its delivery outcome."""
+
+    def __init__(self, settings: ProducerSettings, fail: dict[str, int] | None = None) -> None:
+        super().__init__(KafkaSettings(topic="t"), settings)
+        self.max_record_bytes = 10_000
+        self.fail = fail or {}
+        self.sent: list[tuple[str, bytes, Headers]] = []
+
+    def begin_file(self) -> FileDeliveries:
+        self._current = FileDeliveries()
+        return self._current
+
+    def send(self, key: str, value: bytes, headers: Headers) -> None:
+        self.sent.append((key, value, headers))
+        self._current.sent += 1
+
+    def poll(self) -> None:
+        pass
+
+    def finish(self) -> FileDeliveries:
+        for key, value, headers in self.sent:
+            if key in self.fail:
+                err = KafkaError(self.fail[key])
+                position = dict(headers)[HEADER_POSITION]
+                assert isinstance(position, bytes)
+                failure = DeliveryFailure(key, position.decode(), value, err.str(), is_record_error(err))
+                self._current.failures.append(failure)
+        self._current.acked = self._current.sent - len(self._current.failures)
+        return self._current
+
+
+def setup(
+    tmp_path: Path, data: bytes, name: str = "f.jsonl", **options: Any
+) -> tuple[Path, ProducerSettings]:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    path = inbox / name
+    path.write_bytes(data)
+    return path, ProducerSettings(inbox=inbox, **options)
+
+
+def processor(
+    settings: ProducerSettings, publisher: Publisher, stop: threading.Event | None = None
+) -> FileProcessor:
+    ledger = FileLedger(settings.inbox, settings.done_path, settings.failed_path)
+    return FileProcessor(settings.inbox, settings, publisher, ledger, stop)
+
+
+LINES = b'{"a": 1}\n{"a": 2}\n{"a": 3}\n'
+
+
+def test_every_record_acked_moves_the_file_to_done_with_a_manifest(tmp_path: Path) -> None:
+    path, settings = setup(tmp_path, LINES)
+    publisher = StandInPublisher(settings)
+    result = processor(settings, publisher).process(path)
+    assert (result.outcome, result.records, result.rejected) == ("done", 3, 0)
+    assert [k for k, _, _ in publisher.sent] == ["f.jsonl:1", "f.jsonl:2", "f.jsonl:3"]
+    assert orjson.loads(publisher.sent[0][1]) == {"a": 1, "source": "f.jsonl"}
+    manifest = orjson.loads((settings.done_path / "f.jsonl.manifest.json").read_bytes())
+    assert (manifest["records"], manifest["first_id"], manifest["last_id"]) == (3, "f.jsonl:1", "f.jsonl:3")
+
+
+def test_record_the_broker_refuses_is_rejected_with_its_position_and_the_file_fails(tmp_path: Path) -> None:
+    path, settings = setup(tmp_path, LINES)
+    publisher = StandInPublisher(settings, fail={"f.jsonl:2": KafkaError.MSG_SIZE_TOO_LARGE})
+    result = processor(settings, publisher).process(path)
+    assert (result.outcome, result.records, result.rejected) == ("failed", 2, 1)
+    [rejected] = [
+        orjson.loads(x) for x in (settings.failed_path / "f.jsonl.rejected.jsonl").read_bytes().splitlines()
+    ]
+    assert rejected["position"] == "2"
+    assert rejected["id"] == "f.jsonl:2"
+    assert rejected["record"] == {"a": 2, "source": "f.jsonl"}
+    assert "Kafka refused the record" in rejected["reason"]
+
+
+@pytest.mark.parametrize(
+    "code", [KafkaError._MSG_TIMED_OUT, KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN]
+)
+def test_records_kafka_could_not_confirm_leave_the_file_in_the_inbox_for_a_retry(
+    tmp_path: Path, code: int
+) -> None:
+    path, settings = setup(tmp_path, LINES)
+    result = processor(settings, StandInPublisher(settings, fail={"f.jsonl:3": code})).process(path)
+    assert result.outcome == "retry"
+    assert path.exists()
+    assert not settings.done_path.exists() or not any(settings.done_path.iterdir())
+    assert not settings.failed_path.exists() or not any(settings.failed_path.glob("*"))
+
+
+def test_stop_leaves_the_file_in_the_inbox(tmp_path: Path) -> None:
+    path, settings = setup(tmp_path, b"".join(b'{"n": %d}\n' % i for i in range(5000)))
+    stop = threading.Event()
+    stop.set()
+    publisher = StandInPublisher(settings)
+    result = processor(settings, publisher, stop).process(path)
+    assert result.outcome == "interrupted"
+    assert path.exists()
+    assert 0 < len(publisher.sent) < 5000
+
+
+@pytest.mark.parametrize(
+    ("options", "data", "keys", "reasons"),
+    [
+        (
+            {"id_field": "id"},
+            b'{"id": "x"}\n{"v": 1}\n{"id": 5}\n',
+            ["x", "5"],
+            ["record has no id field 'id'"],
+        ),
+        (
+            {"source_conflict": "reject"},
+            b'{"source": "s"}\n{"a": 1}\n',
+            ["f.jsonl:2"],
+            ["already has the source field"],
+        ),
+        (
+            {},
+            b'{"a": 1}\n[1]\n"s"\n{bad\n',
+            ["f.jsonl:1"],
+            ["not a JSON object", "not a JSON object", "not valid JSON"],
+        ),
+        (
+            {},
+            b'{"a": "' + b"x" * 20_000 + b'"}\n{"b": 1}\n',
+            ["f.jsonl:2"],
+            ["the topic accepts at most 10000"],
+        ),
+    ],
+)
+def test_record_errors_are_rejected_with_a_reason_and_the_rest_is_produced(
+    tmp_path: Path, options: dict[str, Any], data: bytes, keys: list[str], reasons: list[str]
+) -> None:
+    path, settings = setup(tmp_path, data, **options)
+    publisher = StandInPublisher(settings)
+    result = processor(settings, publisher).process(path)
+    assert result.outcome == "failed"
+    assert [k for k, _, _ in publisher.sent] == keys
+    lines = (settings.failed_path / "f.jsonl.rejected.jsonl").read_bytes().splitlines()
+    got = [orjson.loads(line)["reason"] for line in lines]
+    assert len(got) == len(reasons)
+    for reason, expected in zip(got, reasons, strict=True):
+        assert expected in reason
+    error = orjson.loads((settings.failed_path / "f.jsonl.error.json").read_bytes())
+    assert error["records_produced"] == len(keys)
+    assert error["records_rejected"] == len(reasons)
+
+
+def test_source_conflict_keep_leaves_the_records_own_value(tmp_path: Path) -> None:
+    path, settings = setup(tmp_path, b'{"source": "mine"}\n', source_conflict="keep")
+    publisher = StandInPublisher(settings)
+    assert processor(settings, publisher).process(path).outcome == "done"
+    assert orjson.loads(publisher.sent[0][1]) == {"source": "mine"}
+
+
+def test_file_gone_before_it_is_read_is_reported_as_gone(tmp_path: Path) -> None:
+    path, settings = setup(tmp_path, LINES)
+    path.unlink()
+    assert processor(settings, StandInPublisher(settings)).process(path).outcome == "gone"
