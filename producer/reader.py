@@ -23,43 +23,21 @@ byte offset; records already yielded stay yielded.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-import ijson
 import orjson
 
-from producer.streams import MAX_DEPTH, DepthGuard, InputStream, first_invalid_utf8
+from producer.records import BadRecord, Item, ReadOptions, preview
+from producer.streamed import streamed_document
+from producer.streams import MAX_DEPTH, InputStream, read_head
 from schemas.errors import InputFileError
 
 __all__ = ["BadRecord", "ReadOptions", "is_json_lines", "read_records"]
 
-log = logging.getLogger(__name__)
-
 _BOM = b"\xef\xbb\xbf"
 _WHITESPACE = b" \t\r\n"
-_CHUNK = 64 * 1024
-
-
-class BadRecord(NamedTuple):
-    """A record that could not be parsed; ``raw`` is (the start of) its text for the rejected report."""
-
-    reason: str
-    raw: str
-
-
-@dataclass(frozen=True, slots=True)
-class ReadOptions:
-    records_path: str | None = None
-    small_file_bytes: int = 4 * 1024 * 1024
-    max_line_bytes: int = 16 * 1024 * 1024
-    max_depth: int = MAX_DEPTH
-
-
-Item = tuple[str, Any]
 
 
 def is_json_lines(path: Path) -> bool:
@@ -95,7 +73,7 @@ def _read_lines(path: Path, opts: ReadOptions) -> Iterator[Item]:
                 seen_any = True
                 yield (
                     str(line_no),
-                    BadRecord(f"line {line_no} is longer than {opts.max_line_bytes} bytes", _preview(line)),
+                    BadRecord(f"line {line_no} is longer than {opts.max_line_bytes} bytes", preview(line)),
                 )
                 continue
             try:
@@ -104,7 +82,7 @@ def _read_lines(path: Path, opts: ReadOptions) -> Iterator[Item]:
                 if not line.strip(_WHITESPACE):
                     continue  # blank lines separate nothing; skip them
                 seen_any = True
-                yield str(line_no), BadRecord(_line_error(line_no, line, exc), _preview(line))
+                yield str(line_no), BadRecord(_line_error(line_no, line, exc), preview(line))
                 continue
             seen_any = True
             yield str(line_no), record
@@ -127,16 +105,12 @@ def _line_error(line_no: int, line: bytes, exc: orjson.JSONDecodeError) -> str:
     return f"line {line_no}: not valid JSON ({exc.msg} at column {exc.colno})"
 
 
-def _preview(data: bytes, limit: int = 10_000) -> str:
-    return data[:limit].decode("utf-8", "replace").rstrip("\r\n")
-
-
 # --- JSON documents ---------------------------------------------------------------------------------
 
 
 def _read_document(path: Path, opts: ReadOptions) -> Iterator[Item]:
     with InputStream(path) as stream:
-        head, complete = _read_head(stream, opts.small_file_bytes + 1)
+        head, complete = read_head(stream, opts.small_file_bytes + 1)
         start = _first_value_offset(head)
         if start is None:
             if complete:  # nothing but whitespace, and nothing more to read
@@ -150,22 +124,7 @@ def _read_document(path: Path, opts: ReadOptions) -> Iterator[Item]:
         if complete:
             yield from _whole_document(head, start, stream.unit, opts)
         else:
-            yield from _streamed_document(path, stream, head, start, opts)
-
-
-def _read_head(stream: InputStream, size: int) -> tuple[bytes, bool]:
-    """Up to ``size`` bytes (BOM removed), and whether that is the whole stream."""
-    parts: list[bytes] = []
-    have = 0
-    while have < size:
-        chunk = stream.read(min(_CHUNK * 16, size - have))
-        if not chunk:
-            break
-        parts.append(chunk)
-        have += len(chunk)
-    head = b"".join(parts)
-    complete = have < size
-    return (head[3:] if head.startswith(_BOM) else head), complete
+            yield from streamed_document(path, stream, head, start, opts)
 
 
 def _first_value_offset(data: bytes) -> int | None:
@@ -257,145 +216,3 @@ def _orjson_error(data: bytes, exc: orjson.JSONDecodeError, unit: str) -> InputF
             hint="the copy was probably incomplete; drop the complete file again",
         )
     return InputFileError(f"not valid JSON ({exc.msg})", position=offset, unit=unit, hint="fix the JSON")
-
-
-# --- streaming (big documents) ----------------------------------------------------------------------
-
-
-def _streamed_document(
-    path: Path, stream: InputStream, head: bytes, start: int, opts: ReadOptions
-) -> Iterator[Item]:
-    """Stream with floats as ``float`` (fast); yajl refuses integers beyond 64 bits in that mode, so on such
-    an overflow the file is parsed again with exact numbers, skipping the records already yielded."""
-    yielded = 0
-    try:
-        for item in _streamed_items(path, stream, head, start, opts, exact=False):
-            yield item
-            yielded += 1
-        return
-    except _NumberOverflowError:
-        log.info("file=%s event=number_overflow action=reparse_exact skip=%d", path.name, yielded)
-    with InputStream(path) as again:
-        head, _ = _read_head(again, len(head))
-        items = _streamed_items(path, again, head, start, opts, exact=True)
-        for _ in zip(range(yielded), items, strict=False):
-            pass
-        yield from items
-
-
-class _NumberOverflowError(Exception):
-    pass
-
-
-def _streamed_items(
-    path: Path, stream: InputStream, head: bytes, start: int, opts: ReadOptions, *, exact: bool
-) -> Iterator[Item]:
-    guard = DepthGuard(head, stream, lambda: _verify_depth(path, opts.max_depth), opts.max_depth)
-    use_float = not exact
-    first = head[start : start + 1]
-    try:
-        if opts.records_path:
-            yield from _streamed_path(path, guard, opts.records_path, use_float)
-        elif first == b"[":
-            items = ijson.items(guard, "item", use_float=use_float, buf_size=_CHUNK)
-            for index, record in enumerate(items):
-                yield str(index), record
-        elif first == b"{":
-            yield from _streamed_object(guard, head, use_float)
-        else:
-            raise InputFileError(
-                "the top-level value is not an object or an array",
-                position=start,
-                unit=stream.unit,
-                hint="drop a JSON object, an array of objects, or JSON Lines",
-            )
-    except ijson.JSONError as exc:
-        if not exact and "overflow" in str(exc):
-            raise _NumberOverflowError from None
-        raise _ijson_error(path, exc, guard.consumed, stream.unit) from None
-
-
-def _streamed_object(source: DepthGuard, head: bytes, use_float: bool) -> Iterator[Item]:
-    pairs = ijson.kvitems(source, "", use_float=use_float, buf_size=_CHUNK)
-    for key, value in pairs:
-        if type(value) is not dict:
-            # The first value decides: this object is one record, far larger than a message may be.
-            reason = "the file is one JSON object (not an object of records) larger than a message may be"
-            yield "0", BadRecord(reason, _preview(head, 1000))
-            return
-        yield key, value
-        break
-    yield from pairs
-
-
-def _streamed_path(path: Path, source: DepthGuard, dotted: str, use_float: bool) -> Iterator[Item]:
-    kind = _container_kind(path, dotted)
-    if kind == "start_array":
-        items = ijson.items(source, f"{dotted}.item", use_float=use_float, buf_size=_CHUNK)
-        for index, record in enumerate(items):
-            yield str(index), record
-    elif kind == "start_map":
-        yield from ijson.kvitems(source, dotted, use_float=use_float, buf_size=_CHUNK)
-    elif kind is None:
-        raise InputFileError(
-            f"records_path {dotted!r} not found in the file", hint="check producer.records_path"
-        )
-    else:
-        raise InputFileError(
-            f"records_path {dotted!r} points to a {kind}; expected an object or an array of records",
-            hint="check producer.records_path",
-        )
-
-
-def _container_kind(path: Path, dotted: str) -> str | None:
-    with InputStream(path) as stream:
-        for prefix, event, _ in ijson.parse(stream):
-            if prefix == dotted and event not in ("map_key", "end_map", "end_array"):
-                return str(event)
-    return None
-
-
-def _verify_depth(path: Path, max_depth: int) -> None:
-    """Raise InputFileError if ``path`` really nests deeper than ``max_depth`` (exact, slower scan)."""
-    depth = 0
-    with InputStream(path) as stream:
-        try:
-            for event, _ in ijson.basic_parse(stream, buf_size=_CHUNK):
-                if event in ("start_map", "start_array"):
-                    depth += 1
-                    if depth > max_depth:
-                        raise InputFileError(
-                            f"JSON nested deeper than {max_depth} levels",
-                            position=stream.offset,
-                            unit=stream.unit,
-                            hint="flatten the data (the position is within the last 64 KiB read)",
-                        )
-                elif event in ("end_map", "end_array"):
-                    depth -= 1
-        except ijson.JSONError:
-            return  # a syntax error: the main parse reports it with its position
-
-
-def _ijson_error(path: Path, exc: Exception, consumed: int, unit: str) -> InputFileError:
-    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if "invalid bytes in UTF8" in message:
-        offset = first_invalid_utf8(lambda: InputStream(path))
-        return InputFileError(
-            "the file is not valid UTF-8",
-            position=offset if offset is not None else consumed,
-            unit=unit,
-            hint="re-export it as UTF-8 (JSON must be UTF-8)",
-        )
-    if "premature EOF" in message or "Incomplete JSON content" in message:
-        return InputFileError(
-            "truncated JSON (the file ends in the middle of a value)",
-            position=consumed,
-            unit=unit,
-            hint="the copy was probably incomplete; drop the complete file again",
-        )
-    return InputFileError(
-        f"not valid JSON ({message})",
-        position=consumed,
-        unit=unit,
-        hint="fix the JSON (the position is the end of the 64 KiB block where the error is)",
-    )

@@ -25,11 +25,13 @@ __all__ = [
     "depth_bound",
     "first_invalid_utf8",
     "is_gzip_name",
+    "read_head",
 ]
 
 #: Deepest nesting accepted in a file (the same limit orjson applies to small files).
 MAX_DEPTH = 1024
 _CHUNK = 64 * 1024
+_BOM = b"\xef\xbb\xbf"
 
 
 def is_gzip_name(path: Path | str) -> bool:
@@ -168,6 +170,21 @@ def depth_bound(data: bytes, before: int, limit: int) -> tuple[int, int]:
     closes = len(brackets) - len(brackets.lstrip(b"]}"))
     opens = len(brackets) - closes
     return before + levels + opens, max(0, before - closes) + opens
+
+
+def read_head(stream: InputStream, size: int) -> tuple[bytes, bool]:
+    """Up to ``size`` bytes (BOM removed), and whether that is the whole stream."""
+    parts: list[bytes] = []
+    have = 0
+    while have < size:
+        chunk = stream.read(min(_CHUNK * 16, size - have))
+        if not chunk:
+            break
+        parts.append(chunk)
+        have += len(chunk)
+    head = b"".join(parts)
+    complete = have < size
+    return (head[3:] if head.startswith(_BOM) else head), complete
 
 
 def first_invalid_utf8(open_stream: Callable[[], InputStream]) -> int | None:

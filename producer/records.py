@@ -1,0 +1,32 @@
+"""The shapes readers hand out: ``(position, record)`` items, unparseable records, reading options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from producer.streams import MAX_DEPTH
+
+__all__ = ["BadRecord", "Item", "ReadOptions", "preview"]
+
+
+class BadRecord(NamedTuple):
+    """A record that could not be parsed; ``raw`` is (the start of) its text for the rejected report."""
+
+    reason: str
+    raw: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    records_path: str | None = None
+    small_file_bytes: int = 4 * 1024 * 1024
+    max_line_bytes: int = 16 * 1024 * 1024
+    max_depth: int = MAX_DEPTH
+
+
+Item = tuple[str, Any]
+
+
+def preview(data: bytes, limit: int = 10_000) -> str:
+    return data[:limit].decode("utf-8", "replace").rstrip("\r\n")
