@@ -40,8 +40,9 @@ from opensearchpy import OpenSearch, helpers
 
 from consumer.dlq import DeadLetterPublisher
 from consumer.index import ensure_index
-from consumer.runner import Runner, consumer_config
+from consumer.runner import Runner
 from consumer.send import make_client
+from consumer.service import consumer_config
 from examples.generate_steam_sample import make_record
 from schemas.settings import Settings, load_settings
 

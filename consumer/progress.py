@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-__all__ = ["Counters", "ProgressLog"]
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+__all__ = ["Counters", "ProgressLog", "partition_lag"]
 
 log = logging.getLogger("consumer.progress")
 
@@ -54,3 +57,25 @@ class ProgressLog:
             "progress docs_per_sec=%.0f %s lag=%s paused_partitions=%d in_flight=%d",
             rate, counters.summary(), "?" if lag is None else lag, paused, in_flight,
         )  # fmt: skip
+
+
+def partition_lag(
+    consumer: Consumer,
+    partitions: Iterable[tuple[str, int]],
+    committed: Callable[[tuple[str, int]], int | None],
+) -> int | None:
+    """Messages between the committed position and the end of each partition, summed (None if unknown).
+
+    Uses the cached high watermark that comes with every fetch response: no broker round trip.
+    """
+    total = 0
+    try:
+        for topic, partition in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+            if high < 0:
+                return None
+            position = committed((topic, partition))
+            total += max(0, high - (low if position is None else position))
+    except KafkaException:
+        return None
+    return total

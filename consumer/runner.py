@@ -21,7 +21,6 @@ import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from opensearchpy import OpenSearch
@@ -31,13 +30,13 @@ from consumer.bulk import BulkRequest, build_bulk
 from consumer.dlq import DeadLetter, DeadLetterPublisher
 from consumer.offsets import OffsetTracker, TopicPartitionKey
 from consumer.outcome import Done, Retry, Split, backoff_delay_secs, classify_item, classify_request_failure
-from consumer.progress import Counters, ProgressLog
+from consumer.progress import Counters, ProgressLog, partition_lag
 from consumer.scheduler import Pending, Scheduler, partitions_of
 from consumer.send import BulkResponse, RequestFailure, send_bulk
 from schemas.errors import ServiceUnavailableError
 from schemas.settings import Settings
 
-__all__ = ["Runner"]
+__all__ = ["Runner", "Slot"]
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +122,8 @@ class Runner:
                     self._commit()
                     next_commit = now + self._cfg.commit_interval_secs
                 if progress.due(now):
-                    progress.log(now, lag=self._lag(), paused=len(self._paused), in_flight=self._in_flight())
+                    lag = partition_lag(self._consumer, self._owned, self._tracker.committed)
+                    progress.log(now, lag=lag, paused=len(self._paused), in_flight=self._in_flight())
                 if self._idle_long_enough(now):
                     log.info("drained and idle idle_secs=%s", self._until_idle_secs)
                     break
@@ -139,7 +139,7 @@ class Runner:
     # --- fetching ----------------------------------------------------------------------------------
 
     def _accept(self, messages: list[KafkaMessage], now: float) -> None:
-        track, hold = self._tracker.track, self._scheduler.add
+        track, hold, owned = self._tracker.track, self._scheduler.add, self._owned
         accepted = 0
         for message in messages:
             error = message.error()
@@ -150,6 +150,8 @@ class Runner:
             if topic is None or partition is None or offset is None:
                 continue
             tp = (topic, partition)
+            if tp not in owned:  # fetched just before a revoke: the next owner reads it
+                continue
             track(tp, offset)
             hold(tp, message, now)
             accepted += 1
@@ -421,36 +423,6 @@ class Runner:
         if unfinished:
             log.warning("exiting with unfinished messages count=%d (they will be read again)", unfinished)
 
-    def _lag(self) -> int | None:
-        total = 0
-        try:
-            for topic, partition in self._owned:
-                # cached: the high watermark comes with every fetch response; no broker round trip
-                low, high = self._consumer.get_watermark_offsets(
-                    TopicPartition(topic, partition), cached=True
-                )
-                if high < 0:
-                    return None
-                position = self._tracker.committed((topic, partition))
-                total += max(0, high - (low if position is None else position))
-        except KafkaException:
-            return None
-        return total
-
 
 def _fmt(partitions: set[TopicPartitionKey]) -> str:
     return ",".join(f"{t}/{p}" for t, p in sorted(partitions)) or "-"
-
-
-def consumer_config(settings: Settings, logger: logging.Logger) -> dict[str, Any]:
-    """librdkafka settings of the group member: nothing is stored or committed behind the loop's back."""
-    return {
-        **settings.kafka.client_config(),
-        "group.id": settings.consumer.group,
-        "enable.auto.offset.store": False,
-        "enable.auto.commit": False,
-        "auto.offset.reset": "earliest",
-        "partition.assignment.strategy": "cooperative-sticky",
-        "session.timeout.ms": settings.consumer.session_timeout_ms,
-        "logger": logger,
-    }

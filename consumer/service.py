@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 from confluent_kafka import Consumer
 from opensearchpy import OpenSearch
@@ -20,12 +21,12 @@ from opensearchpy.exceptions import TransportError
 from consumer.dlq import DeadLetterPublisher, ensure_topic
 from consumer.index import ensure_index
 from consumer.outcome import backoff_delay_secs
-from consumer.runner import Runner, consumer_config
+from consumer.runner import Runner
 from consumer.send import make_client
 from schemas.errors import SpoolbridgeError
 from schemas.settings import Settings
 
-__all__ = ["run"]
+__all__ = ["consumer_config", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -124,3 +125,17 @@ def _signals_call(callback: Callable[[], None]) -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def consumer_config(settings: Settings, logger: logging.Logger) -> dict[str, Any]:
+    """librdkafka settings of the group member: nothing is stored or committed behind the loop's back."""
+    return {
+        **settings.kafka.client_config(),
+        "group.id": settings.consumer.group,
+        "enable.auto.offset.store": False,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "partition.assignment.strategy": "cooperative-sticky",
+        "session.timeout.ms": settings.consumer.session_timeout_ms,
+        "logger": logger,
+    }
