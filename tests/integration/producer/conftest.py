@@ -154,6 +154,19 @@ def producer_process(endpoints: Endpoints, tmp_path: Path) -> Iterator[Callable[
         process.close()
 
 
+def topic_size(bootstrap: str, topic: str) -> int:
+    """Messages in ``topic`` (sum of end offsets; 0 while it does not exist)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"size-{uuid.uuid4().hex[:8]}"})
+    try:
+        metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            return 0
+        partitions = [TopicPartition(topic, p) for p in metadata.partitions]
+        return sum(consumer.get_watermark_offsets(p, timeout=10)[1] for p in partitions)
+    finally:
+        consumer.close()
+
+
 def wait_until(condition: Callable[[], bool], timeout_secs: float = 30.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout_secs
     while not condition():

@@ -13,7 +13,7 @@ import pytest
 
 from schemas.settings import Settings
 from tests.conftest import Endpoints
-from tests.integration.producer.conftest import ProducerProcess, read_topic, wait_until
+from tests.integration.producer.conftest import ProducerProcess, read_topic, topic_size, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -122,8 +122,10 @@ def test_kill_9_mid_file_then_restart_loses_no_record(
     (inbox / "big.jsonl").write_bytes(_lines(0, total))
     producer = producer_process(settings)
     producer.wait_for_log("file=big.jsonl event=start")
-    time.sleep(0.5)  # some, but not all, records are in Kafka
-    assert producer.stop(signal.SIGKILL) == -signal.SIGKILL
+    wait_until(
+        lambda: topic_size(endpoints.bootstrap_servers, settings.kafka.topic) > 1000, what="first acks"
+    )
+    assert producer.stop(signal.SIGKILL) == -signal.SIGKILL  # some, but not all, records are in Kafka
     assert (inbox / "big.jsonl").exists(), "a file interrupted mid-way must stay in the inbox"
     assert not (inbox / "done" / "big.jsonl").exists()
     partial = len(read_topic(endpoints.bootstrap_servers, settings.kafka.topic, timeout_secs=10))
