@@ -35,14 +35,18 @@ log = logging.getLogger(__name__)
 RETRY_DELAY_SECS = 5.0
 
 
-def run(settings: Settings, *, once: bool) -> int:
-    """Run the producer (see the module docstring). Raises :class:`ConfigError` for a missing inbox and
-    :class:`~schemas.errors.ServiceUnavailableError` when Kafka cannot be reached at start."""
+def run(settings: Settings, *, once: bool, stop: threading.Event | None = None) -> int:
+    """Run the producer (see the module docstring) until ``stop`` is set or SIGTERM/SIGINT arrives.
+
+    Raises :class:`ConfigError` for a missing inbox, :class:`~schemas.errors.SpoolbridgeError` when another
+    producer holds the inbox, and :class:`~schemas.errors.ServiceUnavailableError` when Kafka cannot be
+    reached at start.
+    """
     inbox = settings.producer.inbox.absolute()
     if not inbox.is_dir():
         raise ConfigError("producer.inbox", f"not a folder: {inbox} (create it, or pass --inbox)")
     excluded = (settings.producer.done_path.absolute(), settings.producer.failed_path.absolute())
-    stop = threading.Event()
+    stop = stop or threading.Event()
     with InboxLock(inbox), _stop_on_signals(stop):
         publisher = Publisher(settings.kafka, settings.producer)
         publisher.start()

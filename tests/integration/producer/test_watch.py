@@ -140,3 +140,29 @@ def test_kill_9_mid_file_then_restart_loses_no_record(
     )
     keys = {m.key for m in messages}
     assert keys == {f"big.jsonl:{line}" for line in range(1, total + 1)}
+
+
+@pytest.mark.timeout(120)
+def test_sigterm_mid_file_leaves_it_in_the_inbox_and_the_next_run_completes_it(
+    produce_settings: Callable[..., Settings], producer_process: StartProducer, endpoints: Endpoints
+) -> None:
+    total = 300_000
+    settings = produce_settings()
+    inbox = settings.producer.inbox
+    (inbox / "big.jsonl").write_bytes(_lines(0, total))
+    producer = producer_process(settings)
+    wait_until(
+        lambda: topic_size(endpoints.bootstrap_servers, settings.kafka.topic) > 1000, what="first acks"
+    )
+    assert producer.stop(signal.SIGTERM) == 0
+    assert "outcome=interrupted" in producer.log()
+    assert (inbox / "big.jsonl").exists()
+    assert not (inbox / "failed").exists() or not any((inbox / "failed").iterdir())
+
+    restarted = producer_process(settings, "--once")
+    assert restarted.proc.wait(timeout=90) == 0, restarted.log()
+    manifest = orjson.loads((inbox / "done" / "big.jsonl.manifest.json").read_bytes())
+    assert manifest["records"] == total
+    produced = topic_size(endpoints.bootstrap_servers, settings.kafka.topic)
+    keys = {m.key for m in read_topic(endpoints.bootstrap_servers, settings.kafka.topic, expect=produced)}
+    assert keys == {f"big.jsonl:{line}" for line in range(1, total + 1)}
