@@ -7,7 +7,8 @@ with ``<name>.error.json`` (what happened, where, what to do) and, when records 
 
 Reports are written *before* the file is moved (each atomically, through a hidden temporary name), so a
 file in ``done/`` or ``failed/`` always has its report; a crash in between leaves the file in the inbox,
-where it is processed again and the reports are replaced. An older file of the same name is replaced.
+where it is processed again and the reports are replaced. An older file of the same name is replaced,
+and a file that succeeds clears the ``failed/`` copy and reports of an earlier attempt.
 """
 
 from __future__ import annotations
@@ -134,7 +135,17 @@ class FileLedger:
         _write_json(target.with_name(f"{target.name}.manifest.json"), asdict(manifest))
         _move(path, target)
         log.info("file=%s outcome=done records=%d moved_to=%s", manifest.source, manifest.records, target)
+        self._clear_earlier_failure(manifest.source)
         return target
+
+    def _clear_earlier_failure(self, source: str) -> None:
+        """A fixed file dropped again and done: its old failure report would only mislead."""
+        failed = self.failed_dir / source
+        stale = [failed, *(failed.with_name(f"{failed.name}{s}") for s in (".error.json", ".rejected.jsonl"))]
+        if any(p.is_file() for p in stale):
+            for p in stale:
+                p.unlink(missing_ok=True)
+            log.info("file=%s event=earlier_failure_cleared", source)
 
     def fail(self, path: Path, failure: FileFailure, rejected: RejectedWriter | None = None) -> Path:
         """Write the error report (and rejected records), then move ``path`` to ``failed/``."""

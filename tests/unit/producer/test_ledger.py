@@ -98,3 +98,21 @@ def test_rejected_records_that_are_not_json_safe_are_still_reported(tmp_path: Pa
     final = writer.commit(tmp_path / "out.jsonl")
     assert final is not None
     assert json.loads(final.read_bytes())["record"] == {"n": 10**30, "b": "\ufffd"}
+
+
+def test_success_clears_the_failure_report_of_an_earlier_drop(tmp_path: Path) -> None:
+    ledger = ledger_for(tmp_path)
+    (tmp_path / "a.json").write_text("[")
+    failure = FileFailure(source="a.json", what="truncated JSON", what_to_do="drop it again")
+    rejected = ledger.rejected_writer("a.json")
+    rejected.add("0", None, "bad", 1)
+    ledger.fail(tmp_path / "a.json", failure, rejected)
+    assert sorted(p.name for p in (tmp_path / "failed").iterdir()) == [
+        "a.json",
+        "a.json.error.json",
+        "a.json.rejected.jsonl",
+    ]
+    (tmp_path / "a.json").write_text("[]")
+    ledger.succeed(tmp_path / "a.json", manifest("a.json"))
+    assert list((tmp_path / "failed").iterdir()) == []
+    assert (tmp_path / "done" / "a.json").read_text() == "[]"
