@@ -256,3 +256,22 @@ def test_any_records_round_trip_through_every_shape(
     keyed = {f"k{i}": r for i, r in enumerate(records) if r}
     if keyed:
         assert as_json(read_all(write("o.json", orjson.dumps(keyed)), opts)) == list(keyed.items())
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.binary(max_size=200)
+    | st.text(alphabet='{}[]",:0123456789.eE+-truefalsn \n\\u', max_size=80).map(str.encode),
+    name=st.sampled_from(["x.json", "x.jsonl", "x.json.gz"]),
+    small=st.sampled_from([4, 4 * 1024 * 1024]),
+)
+def test_arbitrary_bytes_give_records_or_an_input_file_error_never_a_crash(
+    tmp_path: Path, data: bytes, name: str, small: int
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    try:
+        for position, _record in read_records(path, ReadOptions(small_file_bytes=small)):
+            assert isinstance(position, str)
+    except InputFileError as exc:
+        assert str(exc)
