@@ -69,6 +69,8 @@ class DeadLetterPublisher:
         self.index = index
         self.published = 0
         self._failed: list[DeadLetter] = []
+        self._retry_at = 0.0
+        self._retry_delay_secs = 1.0
         config: dict[str, Any] = {
             **kafka.client_config(),
             "enable.idempotence": True,
@@ -106,13 +108,24 @@ class DeadLetterPublisher:
                 return
             except BufferError:  # local queue full: serve delivery reports to make room, never drop
                 self._producer.poll(0.1)
+            except KafkaException as exc:  # refused locally (e.g. too large): keep it, try again later
+                delivered(exc.args[0] if exc.args else KafkaError(KafkaError._FAIL), None)
+                return
 
     def poll(self, timeout: float = 0.0) -> None:
         """Serve delivery reports (runs ``on_done`` callbacks)."""
         self._producer.poll(timeout)
 
-    def retry_failed(self) -> int:
-        """Publish again every letter whose delivery failed; returns how many."""
+    def retry_failed(self, now: float) -> int:
+        """Publish again every letter whose delivery failed, at most every few seconds (the wait doubles
+        up to 30 s while deliveries keep failing); returns how many were handed to the producer."""
+        if not self._failed:
+            self._retry_delay_secs = 1.0
+            return 0
+        if now < self._retry_at:
+            return 0
+        self._retry_at = now + self._retry_delay_secs
+        self._retry_delay_secs = min(30.0, self._retry_delay_secs * 2)
         failed, self._failed = self._failed, []
         for letter in failed:
             self.publish(letter)
@@ -134,7 +147,8 @@ def ensure_topic(kafka: KafkaSettings, topic: str, *, timeout_secs: float = 30.0
     Other failures (e.g. not authorized to create topics) are logged, not raised: the topic may exist
     anyway, and if it does not, dead-letter deliveries fail visibly and hold back the commit.
     """
-    admin = AdminClient(dict(kafka.client_config()))
+    config: dict[str, Any] = {**kafka.client_config(), "logger": logging.getLogger("consumer.dlq.librdkafka")}
+    admin = AdminClient(config)
     new = NewTopic(topic, num_partitions=kafka.partitions, replication_factor=kafka.replication_factor)
     future = admin.create_topics([new], request_timeout=timeout_secs)[topic]
     try:

@@ -186,7 +186,7 @@ class Runner:
             if slot.future is None:
                 self._dispatch(slot, now, flush=flush)
         self._dlq.poll(0)
-        if self._dlq.retry_failed():
+        if self._dlq.retry_failed(now):
             self._last_activity = now
         self._reconcile_pauses(now)
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, KafkaException
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import TransportError
 
@@ -38,6 +38,9 @@ def run(settings: Settings, *, until_idle_secs: float | None) -> int:
     except SpoolbridgeError as exc:
         log.error("consumer failed: %s", exc)
         return exc.exit_code
+    except KafkaException as exc:  # e.g. a librdkafka setting it refuses; nothing was committed wrongly
+        log.error("consumer failed: Kafka client error: %s; check the kafka.* settings", exc)
+        return 1
 
 
 def _run(settings: Settings, until_idle_secs: float | None) -> int:

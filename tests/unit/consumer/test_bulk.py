@@ -7,6 +7,8 @@ import json
 import orjson
 import pytest
 from confluent_kafka import Message
+from hypothesis import given
+from hypothesis import strategies as st
 
 from consumer.bulk import Rejected, build_bulk, encode_action
 
@@ -88,3 +90,46 @@ def test_subsets_and_halves_reuse_the_encoded_lines() -> None:
     first, second = request.halves()
     assert len(first) == 2 and len(second) == 3
     assert first.body + second.body == request.body
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.text(min_size=1, max_size=40).filter(lambda k: len(k.encode()) <= 512),
+            st.none() | st.dictionaries(st.text(max_size=10), _json_values, max_size=4),
+            st.booleans(),
+        ),
+        max_size=20,
+    )
+)
+def test_any_keys_and_objects_round_trip_through_the_ndjson_body(
+    items: list[tuple[str, dict[str, object] | None, bool]],
+) -> None:
+    messages = []
+    for offset, (key, document, pretty) in enumerate(items):
+        value = None
+        if document is not None:
+            value = json.dumps(document, indent=2 if pretty else None, ensure_ascii=pretty).encode()
+        messages.append(message(key.encode(), value, offset))
+    request, rejected = build_bulk(messages)
+    assert rejected == []
+    lines = request.body.split(b"\n")
+    assert lines[-1] == b""
+    position = 0
+    for key, document, _ in items:
+        action = orjson.loads(lines[position])
+        if document is None:
+            assert action == {"delete": {"_id": key}}
+            position += 1
+        else:
+            assert action == {"index": {"_id": key}}
+            assert orjson.loads(lines[position + 1]) == document
+            position += 2
+    assert position == len(lines) - 1
