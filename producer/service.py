@@ -45,6 +45,7 @@ def run(settings: Settings, *, once: bool, stop: threading.Event | None = None) 
     inbox = settings.producer.inbox.absolute()
     if not inbox.is_dir():
         raise ConfigError("producer.inbox", f"not a folder: {inbox} (create it, or pass --inbox)")
+    settings.kafka.check_files()  # a missing ca.pem/service.cert is a setting error, not a Kafka one
     excluded = (settings.producer.done_path.absolute(), settings.producer.failed_path.absolute())
     stop = stop or threading.Event()
     with InboxLock(inbox), _stop_on_signals(stop):

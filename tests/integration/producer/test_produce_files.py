@@ -13,6 +13,8 @@ import pytest
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
+from producer.service import run
+from schemas.errors import ConfigError
 from schemas.message import HEADER_FILE_SHA256, HEADER_POSITION, HEADER_SOURCE
 from schemas.settings import Settings
 from tests.conftest import Endpoints
@@ -226,3 +228,12 @@ def test_source_field_conflict_policy_reject(
     [message] = read_topic(endpoints.bootstrap_servers, settings.kafka.topic, expect=1)
     assert message.value == {"a": 1, "source": "s.json"}
     assert "already has the source field" in (inbox / "failed" / "s.json.rejected.jsonl").read_text()
+
+
+def test_missing_tls_file_is_a_setting_error_naming_the_setting(
+    produce_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = produce_settings()
+    kafka = settings.kafka.model_copy(update={"security_protocol": "SSL", "ssl_cafile": tmp_path / "ca.pem"})
+    with pytest.raises(ConfigError, match=r"kafka\.ssl_cafile"):
+        run(settings.model_copy(update={"kafka": kafka}), once=True)
