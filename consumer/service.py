@@ -67,7 +67,7 @@ def _run(settings: Settings, until_idle_secs: float | None) -> int:
         consumer = Consumer(consumer_config(settings, logging.getLogger("consumer.librdkafka")))
         runner = Runner(settings, consumer, client, dlq, until_idle_secs=until_idle_secs)
         log.info(
-            "consumer starting topic=%s group=%s index=%s opensearch=%s lanes=%d",
+            "consumer starting topic=%s group=%s index=%s opensearch=%s concurrent_requests=%d",
             settings.kafka.topic, settings.consumer.group, settings.index_name,
             settings.opensearch.safe_url, settings.consumer.concurrent_requests,
         )  # fmt: skip
