@@ -1,5 +1,5 @@
-"""The consumer loop: fetch → batch → build → send (several lanes) → classify → index/retry/dead-letter →
-commit.
+"""The consumer loop: fetch → batch → build → send (several requests in flight) → classify →
+done/retry/dead-letter → commit. One module on purpose: the order of these steps *is* the guarantee.
 
 Guarantees (DESIGN, Invariant C):
 
@@ -152,7 +152,13 @@ class Runner:
             tp = (topic, partition)
             if tp not in owned:  # fetched just before a revoke: the next owner reads it
                 continue
-            track(tp, offset)
+            try:
+                track(tp, offset)
+            except ValueError as exc:  # offsets went backwards: the topic was deleted and re-created
+                raise ServiceUnavailableError(
+                    f"partition {topic}/{partition} went back to offset {offset} ({exc}); the topic was "
+                    "probably re-created: restart the consumer (it resumes from the committed offsets)"
+                ) from exc
             hold(tp, message, now)
             accepted += 1
         if accepted:
