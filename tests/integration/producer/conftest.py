@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 import pytest
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from producer.service import run
 from schemas.settings import Settings
@@ -163,6 +163,8 @@ def topic_size(bootstrap: str, topic: str) -> int:
             return 0
         partitions = [TopicPartition(topic, p) for p in metadata.partitions]
         return sum(consumer.get_watermark_offsets(p, timeout=10)[1] for p in partitions)
+    except KafkaException:  # a topic created a moment ago may not have its leaders yet
+        return 0
     finally:
         consumer.close()
 
