@@ -15,7 +15,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def test_readme_settings_table_matches_the_models() -> None:
     text = README.read_text(encoding="utf-8")
     start, end = text.index(BEGIN), text.index(END) + len(END)
-    assert text[start:end] == settings_table(), "run: python -m spoolbridge.settings_doc, paste into README.md"
+    assert text[start:end] == settings_table(), "regenerate: python -m spoolbridge.settings_doc"
 
 
 def test_every_setting_has_a_description() -> None:
@@ -23,5 +23,6 @@ def test_every_setting_has_a_description() -> None:
     for section, section_field in Settings.model_fields.items():
         model = section_field.annotation
         assert isinstance(model, type) and issubclass(model, BaseModel)
-        missing += [f"{section}.{name}" for name, field in model.model_fields.items() if not field.description]
+        fields = model.model_fields.items()
+        missing += [f"{section}.{name}" for name, field in fields if not field.description]
     assert missing == []
