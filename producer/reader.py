@@ -18,15 +18,18 @@ record, which is then larger than ``small_file_bytes`` and is yielded as a :clas
 Records are yielded as parsed values (normally ``dict``); the caller decides that a non-object is a record
 error. Problems with the file as a whole (empty, not UTF-8, truncated, top-level scalar, nested deeper
 than :data:`~producer.streams.MAX_DEPTH`, bad gzip) raise :class:`~schemas.errors.InputFileError` with a
-byte offset; records already yielded stay yielded.
+byte offset, after yielding the records that were complete before the error (so a truncated file still
+delivers its first records, whether it was parsed whole or streamed).
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import ijson
 import orjson
 
 from producer.records import BadRecord, Item, ReadOptions, preview
@@ -136,7 +139,10 @@ def _whole_document(data: bytes, start: int, unit: str, opts: ReadOptions) -> It
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise _orjson_error(data, exc, unit) from None
+        error = _orjson_error(data, exc, unit)
+        if not opts.records_path and error.position is not None and "nested deeper" not in error.reason:
+            yield from _salvage(data, error.position, start)
+        raise error from None
     if opts.records_path:
         document = _descend(document, opts.records_path)
         yield from _container_items(document, opts.records_path, start, unit)
@@ -148,6 +154,25 @@ def _whole_document(data: bytes, start: int, unit: str, opts: ReadOptions) -> It
             yield "0", document
         return
     yield from _container_items(document, None, start, unit)
+
+
+def _salvage(data: bytes, stop: int, start: int) -> Iterator[Item]:
+    """The records complete before byte ``stop``, where the document stopped parsing: they are produced
+    like the records before an error in a streamed file. ijson reads only that prefix, which orjson has
+    already walked (so its nesting is within the limit)."""
+    prefix = io.BytesIO(data[:stop])
+    first = data[start : start + 1]
+    try:
+        if first == b"[":
+            for index, record in enumerate(ijson.items(prefix, "item", use_float=True)):
+                yield str(index), record
+        elif first == b"{":
+            for number, (key, record) in enumerate(ijson.kvitems(prefix, "", use_float=True)):
+                if number == 0 and type(record) is not dict:
+                    return  # the first value decides: one record, and it is incomplete
+                yield key, record
+    except ijson.JSONError:
+        return
 
 
 def _container_items(value: Any, path: str | None, start: int, unit: str) -> Iterator[Item]:

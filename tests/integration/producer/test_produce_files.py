@@ -135,7 +135,7 @@ def test_same_file_dropped_twice_gives_the_same_keys(
 
 
 BAD_FILES: list[tuple[str, bytes, str, int]] = [
-    ("truncated.json", b'[{"a": 1}, {"b": 2}, {"c": ', "truncated JSON", 0),
+    ("truncated.json", b'[{"a": 1}, {"b": 2}, {"c": ', "truncated JSON", 2),
     ("latin1.json", '[{"a": "caf\u00e9"}]'.encode("latin-1"), "not valid UTF-8", 0),
     ("empty.json", b"", "the file is empty", 0),
     ("number.json", b"42", "top-level value is a number", 0),

@@ -151,12 +151,40 @@ def test_bad_files_raise_a_positioned_error(  # noqa: PLR0917 - pytest parameter
     assert caught.value.hint
 
 
-def test_truncated_streamed_file_keeps_the_records_before_the_error(write_file: WriteFile) -> None:
+@MODES
+@pytest.mark.parametrize(
+    ("data", "message", "expected"),
+    [
+        (b'[{"a": 1}, {"b": 2}, {"c": ', "truncated JSON", [("0", {"a": 1}), ("1", {"b": 2})]),
+        (
+            b'{"k1": {"a": 1}, "k2": {"b": 2}, "k3": {"c',
+            "truncated JSON",
+            [("k1", {"a": 1}), ("k2", {"b": 2})],
+        ),
+        (b'[{"a": 1}, {"b": "\xff"}]', "not valid UTF-8", [("0", {"a": 1})]),
+    ],
+)
+def test_records_before_a_parse_error_are_still_yielded(
+    write_file: WriteFile, opts: ReadOptions, data: bytes, message: str, expected: list[Any]
+) -> None:
     records: list[Any] = []
-    with pytest.raises(InputFileError, match="truncated JSON") as caught:
-        records.extend(read_records(write_file("t.json", b'[{"a": 1}, {"b": 2}, {"c": '), STREAMED))
-    assert records == [("0", {"a": 1}), ("1", {"b": 2})]
-    assert caught.value.position == 27  # the end of the file
+    with pytest.raises(InputFileError, match=message):
+        records.extend(read_records(write_file("t.json", data), opts))
+    assert records == expected
+
+
+def test_truncated_single_object_yields_nothing_and_fails(write_file: WriteFile) -> None:
+    records: list[Any] = []
+    with pytest.raises(InputFileError, match="truncated JSON"):
+        records.extend(read_records(write_file("t.json", b'{"title": "one record", "body": {"x": ')))
+    assert records == []
+
+
+def test_truncated_file_error_is_at_the_end_of_the_file(write_file: WriteFile) -> None:
+    for opts in (WHOLE, STREAMED):
+        with pytest.raises(InputFileError, match="truncated JSON") as caught:
+            list(read_records(write_file("t.json", b'[{"a": 1}, {"b": 2}, {"c": '), opts))
+        assert caught.value.position == 27
 
 
 @pytest.mark.parametrize(
