@@ -71,12 +71,15 @@ class RejectedWriter:
     def __init__(self, temp_path: Path) -> None:
         self.temp_path = temp_path
         self.count = 0
+        self.first_position: str | None = None
         self._out: IO[bytes] | None = None
 
     def add(self, position: str, doc_id: str | None, reason: str, record: Any) -> None:
         if self._out is None:
             self.temp_path.parent.mkdir(parents=True, exist_ok=True)
             self._out = open(self.temp_path, "wb")  # noqa: SIM115 - closed in commit/discard
+        if self.first_position is None:
+            self.first_position = position
         line = {"position": position, "id": doc_id, "reason": reason, "record": record}
         self._out.write(_dumps(line) + b"\n")
         self.count += 1

@@ -24,7 +24,7 @@ from confluent_kafka import KafkaException
 
 from producer.ledger import FileFailure, FileLedger, Manifest, RejectedWriter
 from producer.publisher import FileDeliveries, Publisher, is_record_error
-from producer.reader import BadRecord, ReadOptions, read_records
+from producer.reader import BadRecord, ReadOptions, is_json_lines, read_records
 from producer.readiness import relative_source
 from schemas.errors import InputFileError, SpoolbridgeError
 from schemas.ids import IdFieldError, default_id, field_id
@@ -226,7 +226,8 @@ class FileProcessor:
             )
         else:
             what = f"{_count(run.rejected.count)} could not be produced ({produced} were)"
-            where = None
+            unit = "line" if is_json_lines(Path(run.source)) else "record"
+            where = {"unit": unit, "position": run.rejected.first_position, "first_of": run.rejected.count}
             todo = (
                 f"see {Path(run.source).name}.rejected.jsonl for each record and its reason; fix them and "
                 "drop the file again (records already produced are overwritten, not duplicated)"

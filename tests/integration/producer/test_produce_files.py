@@ -187,6 +187,7 @@ def test_array_of_mixed_objects_and_scalars_produces_the_objects_and_rejects_the
     assert [(r["position"], r["record"]) for r in rejected] == [("1", 2), ("2", "three"), ("3", None)]
     assert all("not a JSON object" in r["reason"] for r in rejected)
     error = orjson.loads((inbox / "failed" / "mixed.json.error.json").read_bytes())
+    assert error["where"] == {"unit": "record", "position": "1", "first_of": 3}
     assert error["records_produced"] == 2
     assert error["records_rejected"] == 3
 

@@ -166,6 +166,11 @@ def test_record_errors_are_rejected_with_a_reason_and_the_rest_is_produced(
     for reason, expected in zip(got, reasons, strict=True):
         assert expected in reason
     error = orjson.loads((settings.failed_path / "f.jsonl.error.json").read_bytes())
+    assert error["where"] == {
+        "unit": "line",
+        "position": orjson.loads(lines[0])["position"],
+        "first_of": len(reasons),
+    }
     assert error["records_produced"] == len(keys)
     assert error["records_rejected"] == len(reasons)
 
