@@ -21,6 +21,7 @@ from confluent_kafka.cimpl import NewTopic
 
 from consumer.batch import KafkaMessage
 from schemas.dlq import DeadLetterHeaders
+from schemas.errors import ServiceUnavailableError
 from schemas.settings import KafkaSettings
 
 __all__ = ["DeadLetter", "DeadLetterPublisher", "dead_letter_headers", "ensure_topic"]
@@ -154,6 +155,11 @@ def ensure_topic(kafka: KafkaSettings, topic: str, *, timeout_secs: float = 30.0
     try:
         future.result(timeout=timeout_secs)
         log.info("topic created topic=%s partitions=%d", topic, kafka.partitions)
+    except TimeoutError:  # concurrent.futures: no broker answered at all
+        raise ServiceUnavailableError(
+            f"Kafka at {kafka.bootstrap_servers} did not answer within {timeout_secs:.0f} s; check "
+            "kafka.bootstrap_servers and kafka.security_protocol (`spoolbridge check` tries each step)"
+        ) from None
     except KafkaException as exc:
         error = exc.args[0] if exc.args else None
         if isinstance(error, KafkaError) and error.code() == KafkaError.TOPIC_ALREADY_EXISTS:

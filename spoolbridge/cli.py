@@ -236,6 +236,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug or an unconverted library error: still one line, unless --debug
+        if args.debug:
+            raise
+        print(
+            f"spoolbridge: unexpected error: {type(exc).__name__}: {exc} (--debug shows where)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def print_json(data: object) -> None:
