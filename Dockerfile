@@ -2,8 +2,9 @@
 # `docker run IMAGE consume`. Configure it with SPOOLBRIDGE_* environment variables (see docker-compose.yml).
 #
 # Two stages: the first builds a virtualenv with `pip install .`, the second copies only that virtualenv
-# onto a fresh slim base, so no pip cache, build backend or source tree ends up in the image. Every
-# dependency ships manylinux wheels for amd64 and arm64, so no compiler is needed in either stage.
+# onto a fresh slim base, so no pip cache, build backend, compiler or source tree ends up in the image.
+# Every dependency ships manylinux wheels for amd64 and arm64; the one compiler job is spoolbridge's own
+# small C extension (producer/_jsonscan.c, the fast reader for big JSON files), in the build stage only.
 
 FROM python:3.11-slim AS build
 
@@ -11,16 +12,20 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 WORKDIR /src
 # README* is optional here (the glob lets the build work before it exists); pyproject.toml names it.
-COPY pyproject.toml README* ./
+COPY pyproject.toml setup.py README* ./
 COPY producer ./producer
 COPY consumer ./consumer
 COPY schemas ./schemas
 COPY spoolbridge ./spoolbridge
 RUN /opt/venv/bin/pip install . \
-    && /opt/venv/bin/spoolbridge --help > /dev/null
+    && /opt/venv/bin/spoolbridge --help > /dev/null \
+    && /opt/venv/bin/python -c "import producer._jsonscan"
 
 
 FROM python:3.11-slim

@@ -14,8 +14,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,6 +27,7 @@ from producer.ledger import FileFailure, FileLedger, Manifest, RejectedWriter
 from producer.publisher import FileDeliveries, Publisher, is_record_error
 from producer.reader import BadRecord, ReadOptions, is_json_lines, read_records
 from producer.readiness import relative_source
+from producer.scan import parse_record
 from schemas.errors import InputFileError, SpoolbridgeError
 from schemas.ids import IdFieldError, default_id, field_id
 from schemas.message import FileHeaders, RecordError, encode_value
@@ -135,30 +137,26 @@ class FileProcessor:
         id_field, source_field, conflict = settings.id_field, settings.source_field, settings.source_conflict
         limit, source = publisher.max_record_bytes, run.source
         headers = FileHeaders(source, run.sha256)
+        # Without an id field, big documents may hand over finished values (the record's own text with
+        # the source field spliced in): see producer.scan.
+        options = self.read_options if id_field else replace(self.read_options, splice=(source_field, source))
         since_poll = 0
         try:
-            for position, record in read_records(path, self.read_options):
-                if type(record) is not dict:
-                    self._reject_not_object(run, position, record)
-                    continue
-                try:
-                    key = field_id(record, id_field) if id_field else default_id(source, position)
-                    if source_field in record:
-                        run.source_conflicts += 1
-                    value = encode_value(record, source_field, source, conflict)
-                except (IdFieldError, RecordError) as exc:
-                    run.rejected.add(position, None, str(exc), record)
-                    continue
-                if len(value) + len(key) > limit:
-                    reason = f"record is {len(value) + len(key)} bytes; the topic accepts at most {limit}"
-                    run.rejected.add(position, key, reason, record)
-                    continue
+            for position, item in read_records(path, options):
+                if type(item) is bytes and len(item) + len(key := default_id(source, position)) <= limit:
+                    value = item  # the common case for big documents: a finished value
+                else:
+                    message = self._encode(run, position, item, limit)
+                    if message is None:
+                        continue
+                    key, value = message
                 try:
                     publisher.send(key, value, headers(position))
                 except KafkaException as exc:
                     if not is_record_error(exc.args[0]):
                         raise SpoolbridgeError(f"Kafka producer failed: {exc.args[0].str()}") from exc
-                    run.rejected.add(position, key, f"Kafka refused the record: {exc.args[0].str()}", record)
+                    reason = f"Kafka refused the record: {exc.args[0].str()}"
+                    run.rejected.add(position, key, reason, _as_record(item))
                     continue
                 if run.first_id is None:
                     run.first_id = key
@@ -184,6 +182,37 @@ class FileProcessor:
                 conflict,
             )
         return False
+
+    def _encode(self, run: _Run, position: str, item: Any, limit: int) -> tuple[str, bytes] | None:
+        """(key, value) for one record, or None when it is rejected (the reason is in ``run.rejected``).
+
+        ``item`` is a record as parsed, or a finished value (``bytes``) that was over ``limit``: that one is
+        parsed and encoded compactly (its own whitespace may be what made it too big) before it is judged.
+        """
+        settings = self.settings
+        record = item
+        if type(item) is bytes:
+            record = parse_record(item, exact=True)
+            del record[settings.source_field]
+        if type(record) is not dict:
+            self._reject_not_object(run, position, record)
+            return None
+        try:
+            if settings.id_field:
+                key = field_id(record, settings.id_field)
+            else:
+                key = default_id(run.source, position)
+            if settings.source_field in record:
+                run.source_conflicts += 1
+            value = encode_value(record, settings.source_field, run.source, settings.source_conflict)
+        except (IdFieldError, RecordError) as exc:
+            run.rejected.add(position, None, str(exc), record)
+            return None
+        if len(value) + len(key) > limit:
+            reason = f"record is {len(value) + len(key)} bytes; the topic accepts at most {limit}"
+            run.rejected.add(position, key, reason, record)
+            return None
+        return key, value
 
     def _reject_not_object(self, run: _Run, position: str, record: Any) -> None:
         if isinstance(record, BadRecord):
@@ -253,12 +282,17 @@ def _hash_file(path: Path) -> tuple[int, str]:
         return handle.tell(), digest.hexdigest()
 
 
+def _as_record(item: Any) -> Any:
+    """The record for a rejected report: a finished value (``bytes``) parsed, anything else as it is."""
+    return parse_record(item, exact=True) if type(item) is bytes else item
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float, Decimal)):  # Decimal: big files with integers beyond 64 bits
         return "a number"
     if isinstance(value, str):
         return "a string"

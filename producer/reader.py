@@ -11,15 +11,18 @@ Shapes (DESIGN "Input files"):
 - each optionally gzipped (``.gz``).
 
 Files up to ``small_file_bytes`` (decompressed) are parsed whole with orjson; bigger ones are streamed
-with ijson's C backend. For a streamed top-level object the *first* value decides: an object means
+through the C scanner of :mod:`producer.scan` (with ijson's C backend for ``records_path``, or when that
+extension is not built). For a streamed top-level object the *first* value decides: an object means
 "object of records" (a later non-object value is a record error); anything else means the file is one
 record, which is then larger than ``small_file_bytes`` and is yielded as a :class:`BadRecord`.
 
 Records are yielded as parsed values (normally ``dict``); the caller decides that a non-object is a record
-error. Problems with the file as a whole (empty, not UTF-8, truncated, top-level scalar, nested deeper
-than :data:`~producer.streams.MAX_DEPTH`, bad gzip) raise :class:`~schemas.errors.InputFileError` with a
-byte offset, after yielding the records that were complete before the error (so a truncated file still
-delivers its first records, whether it was parsed whole or streamed).
+error. With ``opts.splice``, records of streamed documents may instead be yielded as ``bytes``: their
+finished message value (see :mod:`producer.scan`). Problems with the file as a whole (empty, not UTF-8,
+truncated, top-level scalar, nested deeper than :data:`~producer.streams.MAX_DEPTH`, bad gzip) raise
+:class:`~schemas.errors.InputFileError` with a byte offset, after yielding the records that were complete
+before the error (so a truncated file still delivers its first records, whether it was parsed whole or
+streamed).
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ from typing import Any
 import ijson
 import orjson
 
+from producer import scan
 from producer.records import BadRecord, Item, ReadOptions, preview
+from producer.scan import log_reading_path
 from producer.streamed import streamed_document
 from producer.streams import MAX_DEPTH, InputStream, read_head
 from schemas.errors import InputFileError
@@ -126,6 +131,10 @@ def _read_document(path: Path, opts: ReadOptions) -> Iterator[Item]:
             start = 0  # a very long run of whitespace: let the streaming parser find the value
         if complete:
             yield from _whole_document(head, start, stream.unit, opts)
+            return
+        log_reading_path()
+        if scan.AVAILABLE and not opts.records_path and head[start : start + 1] in (b"[", b"{"):
+            yield from scan.scanned_document(stream, head, start, opts)
         else:
             yield from streamed_document(path, stream, head, start, opts)
 

@@ -19,10 +19,15 @@ class BadRecord(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class ReadOptions:
+    """How to read a file. ``splice = (source field, source)`` lets big documents read by the C scanner
+    yield plain records as their finished message value (``bytes``, see :mod:`producer.scan`); everything
+    else is yielded as before whatever ``splice`` says."""
+
     records_path: str | None = None
     small_file_bytes: int = 4 * 1024 * 1024
     max_line_bytes: int = 16 * 1024 * 1024
     max_depth: int = MAX_DEPTH
+    splice: tuple[str, str] | None = None
 
 
 Item = tuple[str, Any]
