@@ -37,6 +37,7 @@ enum {
     FLAG_UNSURE = 4,    /* a key has escapes, or repeats, or an object has too many keys to check */
     FLAG_EMPTY = 8,     /* the object is {} (whitespace inside allowed) */
     FLAG_BIG_INT = 16,  /* an integer of 19 or more digits (may not fit in 64 bits) */
+    FLAG_BIG_EXP = 32,  /* an exponent of 3 or more digits (the double may overflow) */
 };
 
 /* Objects with more keys than this are not checked for repeated keys (FLAG_UNSURE instead). */
@@ -66,6 +67,7 @@ typedef struct {
     int max_depth; /* deepest allowed container */
     Py_ssize_t err_pos;
     int big_int; /* an integer of 19+ digits was seen */
+    int big_exp; /* an exponent of 3+ digits was seen */
     /* container stack, indexed by depth */
     char *kind;          /* '{' or '[' */
     Py_ssize_t *key_base;    /* index of the container's first key in `keys` */
@@ -271,8 +273,12 @@ static int scan_number(Scan *s, Py_ssize_t *ppos) {
         if ((st = need_digit(s, pos)) != STATUS_OK) {
             return st;
         }
+        Py_ssize_t exp_digits = pos;
         while (pos < len && b[pos] >= '0' && b[pos] <= '9') {
             pos++;
+        }
+        if (pos - exp_digits >= 3) {
+            s->big_exp = 1;
         }
     }
     if (pos >= len && !s->final) {
@@ -364,6 +370,7 @@ static int scan_value(Scan *s, Py_ssize_t *ppos, int depth, const char *field, P
     *flags = 0;
     s->nkeys = 0;
     s->big_int = 0;
+    s->big_exp = 0;
 
 value:
     if (pos >= len) {
@@ -477,6 +484,9 @@ after_value:
         if (s->big_int) {
             *flags |= FLAG_BIG_INT;
         }
+        if (s->big_exp) {
+            *flags |= FLAG_BIG_EXP;
+        }
         *ppos = pos;
         return STATUS_OK;
     }
@@ -589,7 +599,8 @@ PyDoc_STRVAR(
     "object key as str, the raw key text (bytes, with quotes) when it has escapes, or None for arrays;\n"
     "buffer[start:end] is the element's value; flags are FLAG_*, `field` (bytes) being the key that\n"
     "sets FLAG_HAS_FIELD; value is the spliced message value (see splice in the C source) when the\n"
-    "element is an object without FLAG_HAS_FIELD or FLAG_UNSURE and `member` is not None, else None. Returns with status DONE (pos after the closing bracket), INCOMPLETE (pos\n"
+    "element is an object without FLAG_HAS_FIELD, FLAG_UNSURE or FLAG_BIG_EXP and `member` is not\n"
+    "None, else None. Returns with status DONE (pos after the closing bracket), INCOMPLETE (pos\n"
     "where to resume once more bytes are appended, `first` updated) or an error at error_offset; the\n"
     "items before an error are returned with it.");
 
@@ -677,7 +688,7 @@ static PyObject *py_scan_items(PyObject *self, PyObject *args) {
         PyObject *key = is_object ? item_key(b, key_start, key_end, key_escaped) : Py_NewRef(Py_None);
         PyObject *value = NULL;
         if (key != NULL && member != NULL && (flags & FLAG_OBJECT) &&
-            !(flags & (FLAG_HAS_FIELD | FLAG_UNSURE))) {
+            !(flags & (FLAG_HAS_FIELD | FLAG_UNSURE | FLAG_BIG_EXP))) {
             value = splice(b, start, p, flags, member, member_len);
         } else if (key != NULL) {
             value = Py_NewRef(Py_None);
@@ -735,6 +746,7 @@ PyMODINIT_FUNC PyInit__jsonscan(void) {
         {"ERR_CONTROL", ERR_CONTROL}, {"ERR_ESCAPE", ERR_ESCAPE},     {"ERR_NUMBER", ERR_NUMBER},
         {"FLAG_OBJECT", FLAG_OBJECT}, {"FLAG_HAS_FIELD", FLAG_HAS_FIELD},
         {"FLAG_UNSURE", FLAG_UNSURE}, {"FLAG_EMPTY", FLAG_EMPTY}, {"FLAG_BIG_INT", FLAG_BIG_INT},
+        {"FLAG_BIG_EXP", FLAG_BIG_EXP},
     };
     for (size_t i = 0; i < sizeof(constants) / sizeof(constants[0]); i++) {
         if (PyModule_AddIntConstant(m, constants[i].name, constants[i].value) < 0) {

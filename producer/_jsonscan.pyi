@@ -16,6 +16,7 @@ FLAG_HAS_FIELD: int
 FLAG_UNSURE: int
 FLAG_EMPTY: int
 FLAG_BIG_INT: int
+FLAG_BIG_EXP: int
 
 def scan_value(
     buffer: Buffer, pos: int, final: bool, depth: int, max_depth: int, /

@@ -17,12 +17,12 @@ extension is not built). For a streamed top-level object the *first* value decid
 record, which is then larger than ``small_file_bytes`` and is yielded as a :class:`BadRecord`.
 
 Records are yielded as parsed values (normally ``dict``); the caller decides that a non-object is a record
-error. With ``opts.splice``, records of streamed documents may instead be yielded as ``bytes``: their
-finished message value (see :mod:`producer.scan`). Problems with the file as a whole (empty, not UTF-8,
-truncated, top-level scalar, nested deeper than :data:`~producer.streams.MAX_DEPTH`, bad gzip) raise
-:class:`~schemas.errors.InputFileError` with a byte offset, after yielding the records that were complete
-before the error (so a truncated file still delivers its first records, whether it was parsed whole or
-streamed).
+error. With ``opts.splice``, records of arrays and objects of records may instead be yielded as
+``bytes``: their finished message value (see :mod:`producer.scan`). Problems with the file as a whole
+(empty, not UTF-8, truncated, top-level scalar, nested deeper than :data:`~producer.streams.MAX_DEPTH`,
+bad gzip) raise :class:`~schemas.errors.InputFileError` with a byte offset, after yielding the records
+that were complete before the error (so a truncated file still delivers its first records, whether it
+was parsed whole or streamed).
 """
 
 from __future__ import annotations
@@ -145,6 +145,10 @@ def _first_value_offset(data: bytes) -> int | None:
 
 
 def _whole_document(data: bytes, start: int, unit: str, opts: ReadOptions) -> Iterator[Item]:
+    scanned = scan.scanned_whole(data, start, opts) if scan.AVAILABLE else None
+    if scanned is not None:
+        yield from scanned
+        return
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError as exc:

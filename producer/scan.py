@@ -3,6 +3,7 @@
 Called by :func:`producer.reader.read_records` for streamed documents (bigger than ``small_file_bytes``,
 no ``records_path``) when the extension is importable (:data:`AVAILABLE`); otherwise the ijson path in
 :mod:`producer.streamed` is used. Both yield the same items, in the same order, with the same positions.
+Small documents use :func:`scanned_whole` where it gives what orjson would, else orjson.
 
 The scanner validates every byte against the JSON grammar (RFC 8259, strict UTF-8, nesting limited to
 ``max_depth``) without building Python objects. The file is read in chunks; the incomplete value at the
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,7 +42,7 @@ try:
 except ImportError:  # pragma: no cover - exercised where no C compiler was available at install
     jsonscan = None  # type: ignore[assignment]
 
-__all__ = ["AVAILABLE", "log_reading_path", "parse_record", "scanned_document"]
+__all__ = ["AVAILABLE", "log_reading_path", "parse_record", "scanned_document", "scanned_whole"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ log = logging.getLogger(__name__)
 AVAILABLE = jsonscan is not None
 _CHUNK = 1024 * 1024
 _WHITESPACE = b" \t\r\n"
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _logged = False
 
 
@@ -90,7 +93,7 @@ def scanned_document(stream: InputStream, head: bytes, start: int, opts: ReadOpt
     docstring. ``head`` is what was read of ``stream`` so far (BOM removed)."""
     assert jsonscan is not None
     scan_items, max_depth = jsonscan.scan_items, opts.max_depth
-    flag_object, flag_big = jsonscan.FLAG_OBJECT, jsonscan.FLAG_BIG_INT
+    flag_object, flag_big = jsonscan.FLAG_OBJECT, jsonscan.FLAG_BIG_INT | jsonscan.FLAG_BIG_EXP
     is_object = head[start : start + 1] == b"{"
     field, member = splice_parts(opts.splice)
     buf, pos, base, first, eof, count = head, start + 1, 0, True, False, 0
@@ -125,6 +128,43 @@ def scanned_document(stream: InputStream, head: bytes, start: int, opts: ReadOpt
         more = stream.read(max(_CHUNK, len(buf) - pos))  # a record bigger than a chunk doubles the buffer
         eof = not more
         buf, base, pos = buf[pos:] + more, base + pos, 0
+
+
+def scanned_whole(data: bytes, start: int, opts: ReadOptions) -> list[Item] | None:
+    """The records of a small document held in memory, as :func:`scanned_document` would give them, or
+    ``None`` when the document must go through the orjson path instead, which then decides exactly as it
+    always did: anything but a clean array or object of objects (errors, one-record objects, repeated
+    top-level keys) and what orjson reads differently from the scanner (integers beyond 64 bits, which
+    it rounds; exponents of 3+ digits, which may overflow; UTF-16 surrogate escapes, which it refuses
+    when unpaired)."""
+    if jsonscan is None or opts.records_path or data[start : start + 1] not in (b"[", b"{"):
+        return None
+    if b"\\u" in data and _SURROGATE_ESCAPE.search(data):
+        return None
+    is_object = data[start : start + 1] == b"{"
+    field, member = splice_parts(opts.splice)
+    items, pos, _, status, _ = jsonscan.scan_items(
+        data, start + 1, is_object, True, True, opts.max_depth, field, member
+    )
+    if status != jsonscan.DONE or data[pos:].strip(_WHITESPACE):
+        return None
+    whole = jsonscan.FLAG_BIG_INT | jsonscan.FLAG_BIG_EXP
+    if any(flags & whole for *_, flags in items):
+        return None
+    if is_object:
+        if not all(flags & jsonscan.FLAG_OBJECT for *_, flags in items):
+            return None  # one record (or a map with a non-object value): orjson's rule decides
+        keys = [key if isinstance(key, str) else str(parse_record(key or b"")) for key, *_ in items]
+        if len(set(keys)) != len(keys):
+            return None  # repeated top-level keys: a parsed object keeps the last value of each
+        return [
+            (key, value if value is not None else parse_record(data[begin:end]))
+            for key, (_, value, begin, end, _) in zip(keys, items, strict=True)
+        ]
+    return [
+        (str(index), value if value is not None else parse_record(data[begin:end]))
+        for index, (_, value, begin, end, _) in enumerate(items)
+    ]
 
 
 def _check_trailing(stream: InputStream, buf: bytes, pos: int, base: int) -> None:

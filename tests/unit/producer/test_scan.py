@@ -131,9 +131,12 @@ def encode(document: Any, style: str) -> bytes:
         return json.dumps(document, ensure_ascii=False, indent=2 if style == "indent" else None).encode()
 
 
-def outcome(proc: FileProcessor, publisher: StandInPublisher, path: Path) -> tuple[Any, ...]:
+def outcome(
+    proc: FileProcessor, publisher: StandInPublisher, path: Path, whole: bool = False
+) -> tuple[Any, ...]:
     """What a consumer could see: sent (key, value as JSON, headers), counts, and the rejected report."""
-    proc.read_options = replace(proc.read_options, small_file_bytes=8)  # stream everything
+    if not whole:
+        proc.read_options = replace(proc.read_options, small_file_bytes=8)  # stream everything
     result = proc.process(path)
     sent = [(key, json.loads(value), headers) for key, value, headers in publisher.sent]
     reports = sorted(proc.settings.failed_path.glob("*.rejected.jsonl"))
@@ -151,8 +154,9 @@ def outcome(proc: FileProcessor, publisher: StandInPublisher, path: Path) -> tup
     conflict=st.sampled_from(["overwrite", "keep", "reject"]),
     chunk=st.sampled_from([3, 64, 1 << 20]),
     gz=st.booleans(),
+    whole=st.booleans(),
 )
-def test_fast_path_sends_exactly_what_the_ijson_path_sends(  # noqa: PLR0917 - hypothesis parameters
+def test_fast_path_sends_exactly_what_the_parsing_path_sends(  # noqa: PLR0917 - hypothesis parameters
     tmp_path_factory: pytest.TempPathFactory,
     items: list[Any],
     shape: str,
@@ -160,7 +164,9 @@ def test_fast_path_sends_exactly_what_the_ijson_path_sends(  # noqa: PLR0917 - h
     conflict: str,
     chunk: int,
     gz: bool,
+    whole: bool,
 ) -> None:
+    """Streamed (ijson vs scanner) or whole (orjson vs scanner): the same messages and reports."""
     document: Any = items if shape == "array" else {f"k{i}": r for i, r in enumerate(items)}
     data = encode(document, style)
     seen = []
@@ -174,7 +180,7 @@ def test_fast_path_sends_exactly_what_the_ijson_path_sends(  # noqa: PLR0917 - h
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(scan, "AVAILABLE", fast)
             patch.setattr(scan, "_CHUNK", chunk)
-            seen.append(outcome(processor(settings_, publisher), publisher, path))
+            seen.append(outcome(processor(settings_, publisher), publisher, path, whole))
     assert seen[0] == seen[1]
 
 
@@ -229,3 +235,57 @@ def test_without_the_extension_big_documents_take_the_ijson_path(pure_python: No
     items = list(read_records(path, replace(STREAMED, splice=("source", "f.json"))))
     assert items == [("k", {"a": 1})]
     assert not any(isinstance(r, (bytes, BadRecord)) for _, r in items)
+
+
+def read_outcome(path: Path, opts: ReadOptions) -> tuple[list[Any], str | None, int | None]:
+    """Records as parsed (a finished value parsed, less the spliced source field), then the file error."""
+    records: list[Any] = []
+    try:
+        for position, record in read_records(path, opts):
+            if isinstance(record, bytes):
+                parsed = orjson.loads(record)
+                assert parsed.pop("source") == "f.json"
+                records.append((position, parsed))
+            else:
+                records.append((position, record))
+    except InputFileError as exc:
+        return records, exc.reason, exc.position
+    return records, None, None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"730": {"a": 1}, "570": {"b": 2}}',
+        b'[{"a": 1}, {}, 3, "s", [1]]',
+        b'{"a": {"x": 1}, "b": {"y": 2}, "a": {"z": 3}}',  # repeated top-level key: the last wins
+        b'{"type": "Feature", "geometry": {"x": 1}}',  # one record
+        b'{"a": {"x": 1}, "b": 2}',  # one record too (not every value is an object)
+        b'[{"n": 123456789012345678901234567890}]',  # orjson rounds it; so did the whole-file path
+        b'[{"n": 1e400}]',  # orjson refuses it
+        b'[{"s": "\\ud800"}]',  # a lone surrogate escape: orjson refuses it
+        b'[{"s": "\\ud83d\\ude00"}]',
+        b'[{"a": 1}] x',
+        b'[{"a": 1}, {"b": ',
+        b"[" * 1025 + b"]" * 1025,
+        b'{"k": {"source": "mine"}, "l": {"sourc\\u0065": 1}, "m": {"a": 1, "a": 2}}',
+    ],
+)
+def test_small_files_read_by_the_scanner_give_what_orjson_gives(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data: bytes
+) -> None:
+    path = write(tmp_path / "f.json", data)
+    fast = read_outcome(path, ReadOptions(splice=("source", "f.json")))
+    monkeypatch.setattr(scan, "AVAILABLE", False)
+    assert read_outcome(path, ReadOptions()) == fast
+
+
+def test_small_arrays_and_objects_of_records_are_spliced_too(tmp_path: Path) -> None:
+    splice = ReadOptions(splice=("source", "f.json"))
+    path = write(tmp_path / "f.json", b'{"730": {"a": 1}, "570": {}}')
+    assert list(read_records(path, splice)) == [
+        ("730", b'{"source":"f.json","a": 1}'),
+        ("570", b'{"source":"f.json"}'),
+    ]
+    path = write(tmp_path / "g.json", b'[{"a": 1}, 2]')
+    assert list(read_records(path, splice)) == [("0", b'{"source":"f.json","a": 1}'), ("1", 2)]
