@@ -16,7 +16,7 @@ test: setup toolchain lint typecheck
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml setup.py producer/_jsonscan.c
+$(STAMP): pyproject.toml setup.py $(wildcard producer/_jsonscan*.[ch])
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

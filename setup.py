@@ -11,6 +11,7 @@ setup(
         Extension(
             "producer._jsonscan",
             sources=["producer/_jsonscan.c"],
+            depends=["producer/_jsonscan_tokens.h", "producer/_jsonscan_value.h"],
             extra_compile_args=[
                 "-Wall",
                 "-Wextra",

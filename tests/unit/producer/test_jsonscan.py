@@ -11,7 +11,7 @@ OK, INCOMPLETE, DONE = jsonscan.OK, jsonscan.INCOMPLETE, jsonscan.DONE
 TOKEN, UTF8, DEPTH = jsonscan.ERR_TOKEN, jsonscan.ERR_UTF8, jsonscan.ERR_DEPTH
 CONTROL, ESCAPE, NUMBER = jsonscan.ERR_CONTROL, jsonscan.ERR_ESCAPE, jsonscan.ERR_NUMBER
 OBJECT, HAS_FIELD, UNSURE = jsonscan.FLAG_OBJECT, jsonscan.FLAG_HAS_FIELD, jsonscan.FLAG_UNSURE
-EMPTY, BIG_INT = jsonscan.FLAG_EMPTY, jsonscan.FLAG_BIG_INT
+EMPTY, BIG_INT, BIG_EXP = jsonscan.FLAG_EMPTY, jsonscan.FLAG_BIG_INT, jsonscan.FLAG_BIG_EXP
 MAX_DEPTH = 1024
 
 VALID = [
@@ -139,6 +139,9 @@ def test_a_number_at_the_end_of_the_input_is_complete_only_when_final() -> None:
         (b'{"a": -1234567890123456789}', OBJECT | BIG_INT),
         (b'{"a": 123456789012345678}', OBJECT),
         (b'{"a": 1234567890123456789.5}', OBJECT),
+        (b'{"a": [1e400]}', OBJECT | BIG_EXP),  # may overflow a double
+        (b'{"a": 1.5E-007}', OBJECT | BIG_EXP),
+        (b'{"a": 1.5e-20}', OBJECT),
     ],
 )
 def test_flags_describe_the_value(text: bytes, flags: int) -> None:
@@ -164,6 +167,7 @@ MEMBER = b'"source":"dir/f.json"'
         (b'{ "a" : [1, {}] }', b'{"source":"dir/f.json", "a" : [1, {}] }'),
         (b'{"source":1}', None),  # has the field: the caller decides (overwrite, keep, reject)
         (b'{"\\u0061":1}', None),
+        (b'{"n": 1e400}', None),  # parsed instead, as the parsing path would turn it into null
         (b"[1]", None),
         (b"3", None),
     ],
