@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from producer import scan
 from producer.pipeline import FileProcessor
-from producer.reader import BadRecord, ReadOptions, read_records
+from producer.reader import ReadOptions, read_records
 from schemas.errors import InputFileError
 from schemas.settings import ProducerSettings
 from tests.unit.producer.test_pipeline import StandInPublisher, processor
@@ -24,16 +24,6 @@ from tests.unit.producer.test_pipeline import StandInPublisher, processor
 STREAMED = ReadOptions(small_file_bytes=8)
 
 pytestmark = pytest.mark.skipif(not scan.AVAILABLE, reason="producer._jsonscan is not built")
-
-
-def test_the_c_scanner_is_built() -> None:
-    # `pip install -e .` builds it; without it big documents fall back to the slower ijson path.
-    assert scan.AVAILABLE
-
-
-@pytest.fixture
-def pure_python(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scan, "AVAILABLE", False)
 
 
 def write(path: Path, data: bytes) -> Path:
@@ -228,13 +218,6 @@ def test_a_spliced_value_over_the_limit_is_encoded_compactly_before_it_is_judged
     assert result == "done"
     assert sent[0][1] == {**record, "source": "records.json"}
     assert len(publisher.sent[0][1]) < 9100
-
-
-def test_without_the_extension_big_documents_take_the_ijson_path(pure_python: None, tmp_path: Path) -> None:
-    path = write(tmp_path / "f.json", b'{"k": {"a": 1}}')
-    items = list(read_records(path, replace(STREAMED, splice=("source", "f.json"))))
-    assert items == [("k", {"a": 1})]
-    assert not any(isinstance(r, (bytes, BadRecord)) for _, r in items)
 
 
 def read_outcome(path: Path, opts: ReadOptions) -> tuple[list[Any], str | None, int | None]:
