@@ -248,7 +248,7 @@ PyMODINIT_FUNC PyInit__jsonscan(void) {
         {"ERR_CONTROL", ERR_CONTROL}, {"ERR_ESCAPE", ERR_ESCAPE},     {"ERR_NUMBER", ERR_NUMBER},
         {"FLAG_OBJECT", FLAG_OBJECT}, {"FLAG_HAS_FIELD", FLAG_HAS_FIELD},
         {"FLAG_UNSURE", FLAG_UNSURE}, {"FLAG_EMPTY", FLAG_EMPTY}, {"FLAG_BIG_INT", FLAG_BIG_INT},
-        {"FLAG_BIG_EXP", FLAG_BIG_EXP},
+        {"FLAG_BIG_EXP", FLAG_BIG_EXP}, {"FLAG_SURROGATE", FLAG_SURROGATE},
     };
     for (size_t i = 0; i < sizeof(constants) / sizeof(constants[0]); i++) {
         if (PyModule_AddIntConstant(m, constants[i].name, constants[i].value) < 0) {

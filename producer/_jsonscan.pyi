@@ -17,6 +17,7 @@ FLAG_UNSURE: int
 FLAG_EMPTY: int
 FLAG_BIG_INT: int
 FLAG_BIG_EXP: int
+FLAG_SURROGATE: int
 
 def scan_value(
     buffer: Buffer, pos: int, final: bool, depth: int, max_depth: int, /

@@ -29,6 +29,7 @@ enum {
     FLAG_EMPTY = 8,     /* the object is {} (whitespace inside allowed) */
     FLAG_BIG_INT = 16,  /* an integer of 19 or more digits (may not fit in 64 bits) */
     FLAG_BIG_EXP = 32,  /* an exponent of 3 or more digits (the double may overflow) */
+    FLAG_SURROGATE = 64, /* a \\uD800-\\uDFFF escape in a string (orjson refuses unpaired ones) */
 };
 
 /* Objects with more keys than this are not checked for repeated keys (FLAG_UNSURE instead). */
@@ -59,6 +60,7 @@ typedef struct {
     Py_ssize_t err_pos;
     int big_int; /* an integer of 19+ digits was seen */
     int big_exp; /* an exponent of 3+ digits was seen */
+    int surrogate; /* a \\uD800-\\uDFFF escape was seen */
     /* container stack, indexed by depth */
     char *kind;          /* '{' or '[' */
     Py_ssize_t *key_base;    /* index of the container's first key in `keys` */
@@ -190,6 +192,10 @@ static int scan_string(Scan *s, Py_ssize_t *ppos, int *escaped) {
                         s->err_pos = pos;
                         return ERR_ESCAPE;
                     }
+                }
+                /* D800-DFFF: the second hex digit is 8-9 or a letter, i.e. >= '8' in ASCII */
+                if ((b[pos + 2] | 0x20) == 'd' && b[pos + 3] >= '8') {
+                    s->surrogate = 1;
                 }
                 pos += 6;
                 break;

@@ -66,6 +66,7 @@ static int scan_value(Scan *s, Py_ssize_t *ppos, int depth, const char *field, P
     s->nkeys = 0;
     s->big_int = 0;
     s->big_exp = 0;
+    s->surrogate = 0;
 
 value:
     if (pos >= len) {
@@ -181,6 +182,9 @@ after_value:
         }
         if (s->big_exp) {
             *flags |= FLAG_BIG_EXP;
+        }
+        if (s->surrogate) {
+            *flags |= FLAG_SURROGATE;
         }
         *ppos = pos;
         return STATUS_OK;

@@ -139,8 +139,6 @@ def scanned_whole(data: bytes, start: int, opts: ReadOptions) -> list[Item] | No
     when unpaired)."""
     if jsonscan is None or opts.records_path or data[start : start + 1] not in (b"[", b"{"):
         return None
-    if b"\\u" in data and _SURROGATE_ESCAPE.search(data):
-        return None
     is_object = data[start : start + 1] == b"{"
     field, member = splice_parts(opts.splice)
     items, pos, _, status, _ = jsonscan.scan_items(
@@ -148,9 +146,11 @@ def scanned_whole(data: bytes, start: int, opts: ReadOptions) -> list[Item] | No
     )
     if status != jsonscan.DONE or data[pos:].strip(_WHITESPACE):
         return None
-    whole = jsonscan.FLAG_BIG_INT | jsonscan.FLAG_BIG_EXP
-    if any(flags & whole for *_, flags in items):
+    orjson_differs = jsonscan.FLAG_BIG_INT | jsonscan.FLAG_BIG_EXP | jsonscan.FLAG_SURROGATE
+    if any(flags & orjson_differs for *_, flags in items):
         return None
+    if any(type(key) is bytes and _SURROGATE_ESCAPE.search(key) for key, *_ in items):
+        return None  # a top-level key with a surrogate escape
     if is_object:
         if not all(flags & jsonscan.FLAG_OBJECT for *_, flags in items):
             return None  # one record (or a map with a non-object value): orjson's rule decides

@@ -12,6 +12,7 @@ TOKEN, UTF8, DEPTH = jsonscan.ERR_TOKEN, jsonscan.ERR_UTF8, jsonscan.ERR_DEPTH
 CONTROL, ESCAPE, NUMBER = jsonscan.ERR_CONTROL, jsonscan.ERR_ESCAPE, jsonscan.ERR_NUMBER
 OBJECT, HAS_FIELD, UNSURE = jsonscan.FLAG_OBJECT, jsonscan.FLAG_HAS_FIELD, jsonscan.FLAG_UNSURE
 EMPTY, BIG_INT, BIG_EXP = jsonscan.FLAG_EMPTY, jsonscan.FLAG_BIG_INT, jsonscan.FLAG_BIG_EXP
+SURROGATE = jsonscan.FLAG_SURROGATE
 MAX_DEPTH = 1024
 
 VALID = [
@@ -142,6 +143,9 @@ def test_a_number_at_the_end_of_the_input_is_complete_only_when_final() -> None:
         (b'{"a": [1e400]}', OBJECT | BIG_EXP),  # may overflow a double
         (b'{"a": 1.5E-007}', OBJECT | BIG_EXP),
         (b'{"a": 1.5e-20}', OBJECT),
+        (b'{"s": "\\ud800"}', OBJECT | SURROGATE),  # orjson refuses an unpaired one
+        (b'{"s": ["\\uDBFF\\udc00"]}', OBJECT | SURROGATE),
+        (b'{"s": "\\ud7ff \\ue000 \\u0000"}', OBJECT),
     ],
 )
 def test_flags_describe_the_value(text: bytes, flags: int) -> None:

@@ -248,6 +248,7 @@ def read_outcome(path: Path, opts: ReadOptions) -> tuple[list[Any], str | None, 
         b'[{"n": 1e400}]',  # orjson refuses it
         b'[{"s": "\\ud800"}]',  # a lone surrogate escape: orjson refuses it
         b'[{"s": "\\ud83d\\ude00"}]',
+        b'{"\\ud800": {"a": 1}, "b": {"c": 2}}',
         b'[{"a": 1}] x',
         b'[{"a": 1}, {"b": ',
         b"[" * 1025 + b"]" * 1025,
