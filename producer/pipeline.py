@@ -137,19 +137,30 @@ class FileProcessor:
         id_field, source_field, conflict = settings.id_field, settings.source_field, settings.source_conflict
         limit, source = publisher.max_record_bytes, run.source
         headers = FileHeaders(source, run.sha256)
-        # Without an id field, big documents may hand over finished values (the record's own text with
-        # the source field spliced in): see producer.scan.
-        options = self.read_options if id_field else replace(self.read_options, splice=(source_field, source))
         since_poll = 0
         try:
-            for position, item in read_records(path, options):
+            for position, item in read_records(path, self._options_for(source)):
                 if type(item) is bytes and len(item) + len(key := default_id(source, position)) <= limit:
-                    value = item  # the common case for big documents: a finished value
+                    value = item  # the common case for arrays/objects of records: a finished value
                 else:
-                    message = self._encode(run, position, item, limit)
-                    if message is None:
+                    # a parsed record, or a finished value over the limit: parsed back, to be encoded
+                    # compactly (its own whitespace may be what made it too big) before it is judged
+                    record = item if type(item) is not bytes else _unspliced(item, source_field)
+                    if type(record) is not dict:
+                        self._reject_not_object(run, position, record)
                         continue
-                    key, value = message
+                    try:
+                        key = field_id(record, id_field) if id_field else default_id(source, position)
+                        if source_field in record:
+                            run.source_conflicts += 1
+                        value = encode_value(record, source_field, source, conflict)
+                    except (IdFieldError, RecordError) as exc:
+                        run.rejected.add(position, None, str(exc), record)
+                        continue
+                    if len(value) + len(key) > limit:
+                        reason = f"record is {len(value) + len(key)} bytes; the topic accepts at most {limit}"
+                        run.rejected.add(position, key, reason, record)
+                        continue
                 try:
                     publisher.send(key, value, headers(position))
                 except KafkaException as exc:
@@ -183,36 +194,12 @@ class FileProcessor:
             )
         return False
 
-    def _encode(self, run: _Run, position: str, item: Any, limit: int) -> tuple[str, bytes] | None:
-        """(key, value) for one record, or None when it is rejected (the reason is in ``run.rejected``).
-
-        ``item`` is a record as parsed, or a finished value (``bytes``) that was over ``limit``: that one is
-        parsed and encoded compactly (its own whitespace may be what made it too big) before it is judged.
-        """
-        settings = self.settings
-        record = item
-        if type(item) is bytes:
-            record = parse_record(item, exact=True)
-            del record[settings.source_field]
-        if type(record) is not dict:
-            self._reject_not_object(run, position, record)
-            return None
-        try:
-            if settings.id_field:
-                key = field_id(record, settings.id_field)
-            else:
-                key = default_id(run.source, position)
-            if settings.source_field in record:
-                run.source_conflicts += 1
-            value = encode_value(record, settings.source_field, run.source, settings.source_conflict)
-        except (IdFieldError, RecordError) as exc:
-            run.rejected.add(position, None, str(exc), record)
-            return None
-        if len(value) + len(key) > limit:
-            reason = f"record is {len(value) + len(key)} bytes; the topic accepts at most {limit}"
-            run.rejected.add(position, key, reason, record)
-            return None
-        return key, value
+    def _options_for(self, source: str) -> ReadOptions:
+        """Without an id field, arrays and objects of records may hand over finished values (the record's
+        own text with the source field spliced in, see :mod:`producer.scan`)."""
+        if self.settings.id_field:
+            return self.read_options
+        return replace(self.read_options, splice=(self.settings.source_field, source))
 
     def _reject_not_object(self, run: _Run, position: str, record: Any) -> None:
         if isinstance(record, BadRecord):
@@ -280,6 +267,13 @@ def _hash_file(path: Path) -> tuple[int, str]:
     with open(path, "rb") as handle:
         digest = hashlib.file_digest(handle, "sha256")
         return handle.tell(), digest.hexdigest()
+
+
+def _unspliced(value: bytes, source_field: str) -> Any:
+    """The record a finished value was made from (the spliced source field removed), as parsed."""
+    record = parse_record(value, exact=True)
+    del record[source_field]
+    return record
 
 
 def _as_record(item: Any) -> Any:
