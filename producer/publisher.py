@@ -122,9 +122,7 @@ def ensure_topics(kafka: KafkaSettings, timeout_secs: float | None = None) -> in
             except KafkaException as exc:
                 if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                     raise
-        resource = ConfigResource(ResourceType.TOPIC, kafka.topic)
-        described = admin.describe_configs([resource], request_timeout=timeout)
-        entries = described[resource].result(timeout=timeout)
+        entries = _describe_topic(admin, kafka.topic, timeout)
     except KafkaException as exc:
         raise _unavailable(kafka, exc.args[0]) from exc
     except TimeoutError as exc:  # concurrent.futures timeout
@@ -134,6 +132,23 @@ def ensure_topics(kafka: KafkaSettings, timeout_secs: float | None = None) -> in
         ) from exc
     entry = entries.get("max.message.bytes")
     return int(entry.value) if entry is not None and entry.value else 1_048_588
+
+
+def _describe_topic(admin: AdminClient, topic: str, timeout: float) -> dict[str, Any]:
+    """The topic's configuration. A topic created a moment ago may not be known to every part of the
+    broker yet (UNKNOWN_TOPIC_OR_PART): that answer is retried for a few seconds, not reported."""
+    resource = ConfigResource(ResourceType.TOPIC, topic)
+    deadline = time.monotonic() + min(timeout, 10.0)
+    while True:
+        try:
+            entries: dict[str, Any] = admin.describe_configs([resource], request_timeout=timeout)[
+                resource
+            ].result(timeout=timeout)
+            return entries
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def _unavailable(kafka: KafkaSettings, err: Any) -> ServiceUnavailableError:

@@ -8,6 +8,7 @@ same path a user takes when ``spoolbridge stack up`` already ran — or the endp
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -42,14 +43,14 @@ def _scratch_copy(tmp: Path) -> Path:
     # install at the copy. It is: these tests run from it, with the package installed from this checkout.
     assert Path(spoolbridge.__file__).resolve().is_relative_to(REPO)
     stamp = REPO / ".venv" / ".installed"
-    if not stamp.exists() or stamp.stat().st_mtime < (REPO / "pyproject.toml").stat().st_mtime:
+    sources = [REPO / "pyproject.toml", REPO / "setup.py", *REPO.glob("producer/_jsonscan*.[ch]")]
+    newest = max(path.stat().st_mtime for path in sources if path.exists())
+    if not stamp.exists() or stamp.stat().st_mtime < newest:
         stamp.touch()
     work = tmp / "spoolbridge"
-    work.mkdir()
-    for name in ("Makefile", "pyproject.toml", "README.md"):
-        shutil.copy2(REPO / name, work / name)  # copy2 keeps mtimes: make sees the venv as up to date
-    shutil.copytree(REPO / "scripts", work / "scripts")
-    shutil.copytree(REPO / "examples", work / "examples")
+    # the whole source tree, mtimes kept (copy2), so make sees every prerequisite of the venv as up to date
+    skipped = shutil.ignore_patterns(".git", ".venv", ".spoolbridge", "inbox", "data", "*cache*", "*.so")
+    shutil.copytree(REPO, work, ignore=skipped, copy_function=shutil.copy2)
     (work / ".venv").symlink_to(REPO / ".venv")
     return work
 
@@ -146,7 +147,8 @@ def test_quickstart_as_written_ends_with_the_sample_searchable(endpoints: Endpoi
             row = rf"{re.escape(name)}\W+done\W+{records}\W+{records}\W+{records}\W+0\W+0\W"
             assert re.search(row, shown.stdout), shown.stdout
     finally:
-        os.killpg(bridge.pid, signal.SIGINT)  # Ctrl-C in the first terminal
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(bridge.pid, signal.SIGINT)  # Ctrl-C in the first terminal
         code = bridge.wait(timeout=90)
         log.close()
     # bash, like a terminal, dies of the SIGINT itself (-2); spoolbridge finished first and said so
