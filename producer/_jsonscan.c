@@ -222,9 +222,57 @@ static PyObject *py_scan_items(PyObject *self, PyObject *args) {
                          st >= ERR_TOKEN ? s.err_pos : (Py_ssize_t)-1);
 }
 
+PyDoc_STRVAR(splice_line_doc,
+             "splice_line(max_depth, field, member, line) -> bytes | None\n\n"
+             "The message value for one JSON Lines line: the spliced value (see splice) when the line\n"
+             "holds one JSON object, alone but for whitespace, that a parser reads exactly as written\n"
+             "(flags without FLAG_HAS_FIELD, FLAG_UNSURE, FLAG_BIG_INT, FLAG_BIG_EXP, FLAG_SURROGATE);\n"
+             "None for anything else (blank, not an object, invalid, ...), which the caller parses.");
+
+static PyObject *py_splice_line(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    int max_depth, flags = 0;
+    const char *field, *member;
+    Py_ssize_t field_len, member_len;
+    /* the line comes last so that functools.partial can bind the rest */
+    if (!PyArg_ParseTuple(args, "iy#y#y*", &max_depth, &field, &field_len, &member, &member_len, &view)) {
+        return NULL;
+    }
+    if (parse_depths(0, max_depth) < 0) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    const unsigned char *b = view.buf;
+    Py_ssize_t len = view.len, start = skip_ws(b, 0, len), end = start;
+    PyObject *out = NULL;
+    Scan s = {0};
+    if (start < len && b[start] == '{') {
+        if (scan_init(&s, b, len, 1, max_depth) < 0) {
+            scan_free(&s);
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+        int st = scan_value(&s, &end, 0, field, field_len, &flags);
+        scan_free(&s);
+        int refuse = FLAG_HAS_FIELD | FLAG_UNSURE | FLAG_BIG_INT | FLAG_BIG_EXP | FLAG_SURROGATE;
+        if (st < 0) {
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+        if (st == STATUS_OK && !(flags & refuse) && skip_ws(b, end, len) == len) {
+            out = splice(b, start, end, flags, member, member_len);
+            PyBuffer_Release(&view);
+            return out;
+        }
+    }
+    PyBuffer_Release(&view);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"scan_value", py_scan_value, METH_VARARGS, scan_value_doc},
     {"scan_items", py_scan_items, METH_VARARGS, scan_items_doc},
+    {"splice_line", py_splice_line, METH_VARARGS, splice_line_doc},
     {NULL, NULL, 0, NULL},
 };
 

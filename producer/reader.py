@@ -17,12 +17,12 @@ extension is not built). For a streamed top-level object the *first* value decid
 record, which is then larger than ``small_file_bytes`` and is yielded as a :class:`BadRecord`.
 
 Records are yielded as parsed values (normally ``dict``); the caller decides that a non-object is a record
-error. With ``opts.splice``, records of arrays and objects of records may instead be yielded as
-``bytes``: their finished message value (see :mod:`producer.scan`). Problems with the file as a whole
-(empty, not UTF-8, truncated, top-level scalar, nested deeper than :data:`~producer.streams.MAX_DEPTH`,
-bad gzip) raise :class:`~schemas.errors.InputFileError` with a byte offset, after yielding the records
-that were complete before the error (so a truncated file still delivers its first records, whether it
-was parsed whole or streamed).
+error. With ``opts.splice``, records (lines, or records of arrays and objects of records) may instead be
+yielded as ``bytes``: their finished message value (see :mod:`producer.scan`). Problems with the file as
+a whole (empty, not UTF-8, truncated, top-level scalar, nested deeper than
+:data:`~producer.streams.MAX_DEPTH`, bad gzip) raise :class:`~schemas.errors.InputFileError` with a byte
+offset, after yielding the records that were complete before the error (so a truncated file still
+delivers its first records, whether it was parsed whole or streamed).
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def read_records(path: Path, options: ReadOptions | None = None) -> Iterator[Ite
 
 def _read_lines(path: Path, opts: ReadOptions) -> Iterator[Item]:
     loads = orjson.loads
+    splice_line = scan.line_splicer(opts)  # None: every line is parsed
     seen_any = False
     with InputStream(path) as stream:
         line_no = 0
@@ -83,6 +84,10 @@ def _read_lines(path: Path, opts: ReadOptions) -> Iterator[Item]:
                     str(line_no),
                     BadRecord(f"line {line_no} is longer than {opts.max_line_bytes} bytes", preview(line)),
                 )
+                continue
+            if splice_line is not None and (value := splice_line(line)) is not None:
+                seen_any = True
+                yield str(line_no), value
                 continue
             try:
                 record = loads(line)

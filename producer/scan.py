@@ -28,7 +28,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import orjson
@@ -42,7 +43,14 @@ try:
 except ImportError:  # pragma: no cover - exercised where no C compiler was available at install
     jsonscan = None  # type: ignore[assignment]
 
-__all__ = ["AVAILABLE", "log_reading_path", "parse_record", "scanned_document", "scanned_whole"]
+__all__ = [
+    "AVAILABLE",
+    "line_splicer",
+    "log_reading_path",
+    "parse_record",
+    "scanned_document",
+    "scanned_whole",
+]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +94,16 @@ def splice_parts(splice: tuple[str, str] | None) -> tuple[bytes | None, bytes | 
     except orjson.JSONEncodeError:  # a name with lone surrogates (non-UTF-8 file names)
         member = f"{json.dumps(field)}:{json.dumps(source)}".encode("ascii")
     return field.encode("utf-8", "surrogatepass"), member
+
+
+def line_splicer(opts: ReadOptions) -> Callable[[bytes], bytes | None] | None:
+    """For JSON Lines with ``opts.splice``: a function from one line to its finished message value, or
+    to None when the line must be parsed as before (blank, not an object, invalid, or anything the
+    scanner is unsure of); None when there is no splicing (no ``opts.splice`` or no extension)."""
+    field, member = splice_parts(opts.splice)
+    if jsonscan is None or not AVAILABLE or field is None or member is None:
+        return None
+    return partial(jsonscan.splice_line, opts.max_depth, field, member)
 
 
 def scanned_document(stream: InputStream, head: bytes, start: int, opts: ReadOptions) -> Iterator[Item]:

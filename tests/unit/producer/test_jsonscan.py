@@ -259,3 +259,30 @@ def test_bad_arguments_raise_value_error() -> None:
         jsonscan.scan_value(b"[]", 5, True, 0, MAX_DEPTH)
     with pytest.raises(ValueError, match="depth"):
         jsonscan.scan_items(b"[]", 1, False, True, True, -1, None, None)
+
+
+@pytest.mark.parametrize(
+    ("line", "value"),
+    [
+        (b'{"a": 1}\n', b'{"source":"dir/f.json","a": 1}'),
+        (b'  {"a": 1}  \r\n', b'{"source":"dir/f.json","a": 1}'),
+        (b"{}", b'{"source":"dir/f.json"}'),
+        (b"\n", None),
+        (b"  \r\n", None),
+        (b"[1]\n", None),
+        (b'"s"\n', None),
+        (b'{"a": 1} x\n', None),
+        (b'{"a": 1}{"b": 2}\n', None),
+        (b'{"a": 1\n', None),
+        (b'{"a": "\xff"}\n', None),
+        (b'{"source": 1}\n', None),
+        (b'{"a": 1, "a": 2}\n', None),
+        (b'{"n": 12345678901234567890}\n', None),
+        (b'{"n": 1e400}\n', None),
+        (b'{"s": "\\ud800"}\n', None),
+    ],
+)
+def test_a_json_line_is_spliced_only_when_parsing_it_would_give_the_same(
+    line: bytes, value: bytes | None
+) -> None:
+    assert jsonscan.splice_line(MAX_DEPTH, b"source", MEMBER, line) == value

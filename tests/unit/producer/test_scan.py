@@ -139,7 +139,7 @@ def outcome(
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     items=st.lists(records, max_size=8),
-    shape=st.sampled_from(["array", "object"]),
+    shape=st.sampled_from(["array", "object", "lines"]),
     style=st.sampled_from(STYLES),
     conflict=st.sampled_from(["overwrite", "keep", "reject"]),
     chunk=st.sampled_from([3, 64, 1 << 20]),
@@ -156,15 +156,20 @@ def test_fast_path_sends_exactly_what_the_parsing_path_sends(  # noqa: PLR0917 -
     gz: bool,
     whole: bool,
 ) -> None:
-    """Streamed (ijson vs scanner) or whole (orjson vs scanner): the same messages and reports."""
-    document: Any = items if shape == "array" else {f"k{i}": r for i, r in enumerate(items)}
-    data = encode(document, style)
+    """Streamed (ijson vs scanner), whole (orjson vs scanner) or lines (orjson vs splice_line): the same
+    messages and reports."""
+    if shape == "lines":  # one record per line, compact (an indented record would span lines)
+        data = b"".join(encode(r, "ascii" if style == "ascii" else "orjson") + b"\n" for r in items)
+    else:
+        document: Any = items if shape == "array" else {f"k{i}": r for i, r in enumerate(items)}
+        data = encode(document, style)
     seen = []
     for fast in (True, False):
         root = tmp_path_factory.mktemp("inbox")
         inbox = root / "inbox"
         inbox.mkdir()
-        path = write(inbox / ("records.json.gz" if gz else "records.json"), data)
+        name = "records.jsonl" if shape == "lines" else "records.json"
+        path = write(inbox / (name + ".gz" if gz else name), data)
         settings_ = ProducerSettings(inbox=inbox, source_conflict=conflict)  # type: ignore[arg-type]
         publisher = StandInPublisher(settings_)
         with pytest.MonkeyPatch.context() as patch:
@@ -273,3 +278,27 @@ def test_small_arrays_and_objects_of_records_are_spliced_too(tmp_path: Path) -> 
     ]
     path = write(tmp_path / "g.json", b'[{"a": 1}, 2]')
     assert list(read_records(path, splice)) == [("0", b'{"source":"f.json","a": 1}'), ("1", 2)]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"a": 1}\n{"b": [2]}\n',
+        b'\xef\xbb\xbf{"a": 1}\r\n  {"b": 2}  \r\n\n\n   \n{}\n',
+        b'{"a": 1}\n[1]\n"s"\n7\nnull\n{bad\n{"c": "\xff"}\n{"a": 1} x\n',
+        b'{"n": 123456789012345678901234567890}\n{"n": 1e400}\n{"n": 1e-400}\n',
+        b'{"s": "\\ud800"}\n{"s": "\\ud83d\\ude00"}\n',
+        b'{"a": 1, "a": 2}\n{"\\u0061": 1}\n{"source": "mine"}\n{"sourc\\u0065": 1}\n',
+        b'{"a": "' + b"x" * 300 + b'"}\n{"b": 1}',
+        b"[" * 1025 + b"]" * 1025 + b"\n" + b"{" + b'"a":{' * 1023 + b"}" * 1024 + b"\n",
+        b"\n\n",
+    ],
+)
+def test_json_lines_spliced_give_what_parsing_each_line_gives(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data: bytes
+) -> None:
+    path = write(tmp_path / "f.jsonl", data)
+    opts = ReadOptions(max_line_bytes=200, splice=("source", "f.json"))
+    fast = read_outcome(path, opts)
+    monkeypatch.setattr(scan, "AVAILABLE", False)
+    assert read_outcome(path, opts) == fast
