@@ -242,6 +242,14 @@ class Bridge:
             os.rename(part, part.with_suffix(""))
         return started
 
+    def save_logs(self) -> None:
+        """Keep the processes' logs of a failed run (the temporary folder is about to go)."""
+        kept = DATA / "e2e-failed-logs" / self.name
+        kept.mkdir(parents=True, exist_ok=True)
+        for log in self.workdir.glob("*.log"):
+            shutil.copy(log, kept / log.name)
+        print(f"logs of the failed run: {kept}", file=sys.stderr)
+
     def peak_rss_mb(self) -> tuple[float, float]:
         return _vm_hwm_mb(self.processes["produce"].pid), _vm_hwm_mb(self.processes["consume"].pid)
 
@@ -276,6 +284,10 @@ def run_spoolbridge(bench: Bench, dataset: Dataset) -> Result:
             started = bridge.drop(paths)
             finished = wait_searchable(bench.client, bridge.name, dataset.records, LOAD_TIMEOUT_SECS)
             rss = bridge.peak_rss_mb()
+        except BaseException:
+            bridge.stop()
+            bridge.save_logs()
+            raise
         finally:
             bridge.stop()
     bench.cleanup()
@@ -376,6 +388,10 @@ def measure_latency(bench: Bench, drops: int) -> Latency:
                     print(f"  drop {number}: indexed {indexed[0]:.2f} s, searchable {indexed[1]:.2f} s",
                           file=sys.stderr)  # fmt: skip
                 time.sleep(pauses.uniform(1.0, 2.0))  # idle again before the next drop
+        except BaseException:
+            bridge.stop()
+            bridge.save_logs()
+            raise
         finally:
             bridge.stop()
     bench.cleanup()

@@ -113,7 +113,7 @@ class Runner:
         next_commit = now + self._cfg.commit_interval_secs
         try:
             while not self._stopping:
-                messages = self._consumer.consume(self._fetch_count(), self._poll_wait(time.monotonic()))
+                messages = self._fetch(time.monotonic())
                 now = time.monotonic()
                 if messages:
                     self._accept(messages, now)
@@ -173,17 +173,25 @@ class Runner:
         if error.code() != KafkaError._PARTITION_EOF:
             log.warning("kafka consumer error code=%s error=%s", error.name(), error.str())
 
-    def _fetch_count(self) -> int:
-        """How many messages one ``consume`` call waits for.
+    def _fetch(self, now: float) -> list[KafkaMessage]:
+        """The next messages: what has arrived, or else the next to arrive — never a fixed wait.
 
-        librdkafka's ``consume`` returns when that many messages arrived or its wait ran out. An idle
-        member asks for one, so the first message after a quiet spell is taken at once instead of at the
-        end of the wait (drop-to-searchable latency); the next call, with a batch started, asks for a
-        whole batch again.
+        librdkafka's ``consume(n, wait)`` returns only when ``n`` messages arrived or ``wait`` ran out, so
+        asking for a whole batch on a quiet topic would hold the first messages back for the whole wait
+        (and a partition whose messages came a moment later would start a batch of its own, one
+        ``timeout_secs`` later). So: take what is there without waiting; if nothing is, wait for *one*
+        message (or until something is due) and take what came with it. Under load the first call
+        returns up to a batch at once; idle, each message is picked up as it arrives (drop-to-searchable
+        latency).
         """
-        if self._scheduler.idle and not self._in_flight():
-            return 1
-        return self._cfg.max_events
+        consume, most = self._consumer.consume, self._cfg.max_events
+        messages = consume(most, 0)
+        if messages:
+            return messages
+        messages = consume(1, self._poll_wait(now))
+        if messages and most > 1:
+            messages += consume(most - 1, 0)
+        return messages
 
     def _poll_wait(self, now: float) -> float:
         if self._in_flight():

@@ -17,11 +17,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from opensearchpy import OpenSearch
+import orjson
+from opensearchpy import JSONSerializer, OpenSearch
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
-from opensearchpy.exceptions import TransportError
+from opensearchpy.exceptions import SerializationError, TransportError
 
-__all__ = ["BulkResponse", "RequestFailure", "make_client", "send_bulk"]
+__all__ = ["BulkResponse", "RequestFailure", "ResponseSerializer", "make_client", "send_bulk"]
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +48,23 @@ class BulkResponse:
     took_secs: float = 0.0
 
 
+class ResponseSerializer(JSONSerializer):
+    """opensearch-py's JSON serializer, but responses are parsed with orjson: the answer to a 5,000-item
+    ``_bulk`` request took about a tenth of the consumer's CPU time with the stdlib ``json`` module."""
+
+    def loads(self, s: str) -> Any:
+        try:
+            return orjson.loads(s)
+        except orjson.JSONDecodeError as exc:  # the same error the stdlib serializer raises
+            raise SerializationError(s, exc) from exc
+
+
 def make_client(client_kwargs: dict[str, Any], *, connections: int = 1) -> OpenSearch:
     """An OpenSearch client that does not retry on its own (retries are the consumer's decision) and
     keeps ``connections`` connections open (one per lane)."""
     kwargs = dict(client_kwargs)
     kwargs.update(max_retries=0, retry_on_timeout=False, pool_maxsize=max(1, connections))
-    return OpenSearch(**kwargs)
+    return OpenSearch(**kwargs, serializer=ResponseSerializer())
 
 
 def send_bulk(client: OpenSearch, index: str, body: bytes, items: int) -> BulkResponse:

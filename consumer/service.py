@@ -30,8 +30,10 @@ __all__ = ["consumer_config", "run"]
 
 log = logging.getLogger(__name__)
 
-#: Read-ahead of the librdkafka fetcher (all partitions together), in KB.
+#: Read-ahead of the librdkafka fetcher: payload of all partitions together, in KB ...
 QUEUED_MAX_KBYTES = 16 * 1024
+#: ... and messages per partition (for small records the per-message bookkeeping outweighs the payload).
+QUEUED_MIN_MESSAGES = 10_000
 
 
 def run(settings: Settings, *, until_idle_secs: float | None) -> int:
@@ -143,9 +145,11 @@ def consumer_config(settings: Settings, logger: logging.Logger) -> dict[str, Any
         "auto.offset.reset": "earliest",
         "partition.assignment.strategy": "cooperative-sticky",
         "session.timeout.ms": settings.consumer.session_timeout_ms,
-        # librdkafka pre-fetches up to 64 MB by default, on top of what the loop holds in batches: most of
-        # the consumer's memory (about 210 MB peak RSS). OpenSearch, not the fetch, is the bottleneck, so
-        # a smaller read-ahead costs no throughput (BENCHMARKS.md, "End to end").
+        # librdkafka pre-fetches up to 64 MB and 100,000 messages per partition by default, on top of what
+        # the loop holds in batches: that read-ahead was most of the consumer's memory (about 210 MB peak
+        # RSS, now about 140-180 MB). OpenSearch, not the fetch, is the bottleneck, so a second or so of
+        # read-ahead costs no throughput (BENCHMARKS.md, "End to end").
         "queued.max.messages.kbytes": QUEUED_MAX_KBYTES,
+        "queued.min.messages": QUEUED_MIN_MESSAGES,
         "logger": logger,
     }

@@ -202,7 +202,9 @@ class ConsumerSettings(_Section):
     group: str = Field(default="spoolbridge", description="Kafka consumer group id")
     max_events: int = Field(default=5000, ge=1, description="documents per bulk request at most")
     max_bytes: int = Field(default=5_000_000, ge=1, description="bulk request body size at most")
-    timeout_secs: float = Field(default=0.5, gt=0, description="send a partial batch after this long")
+    timeout_secs: float = Field(
+        default=0.2, gt=0, description="send a partial batch this long after its first document arrived"
+    )
     concurrent_requests: int = Field(default=2, ge=1, description="bulk requests in flight")
     retry_initial_backoff_ms: int = Field(default=200, ge=1, description="first retry delay (then doubled)")
     retry_max_backoff_ms: int = Field(default=30_000, ge=1, description="longest retry delay")
