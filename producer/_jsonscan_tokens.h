@@ -9,6 +9,9 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 enum {
     STATUS_OK = 0,
@@ -153,6 +156,21 @@ static int scan_string(Scan *s, Py_ssize_t *ppos, int *escaped) {
     const unsigned char *b = s->buf;
     Py_ssize_t len = s->len, pos = *ppos + 1;
     for (;;) {
+#ifdef __SSE2__
+        /* 16 bytes at a time; a signed "< 0x20" is true for control characters and non-ASCII alike */
+        while (pos + 16 <= len) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(b + pos));
+            __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                                        _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+            int mask = _mm_movemask_epi8(stop);
+            if (mask != 0) {
+                pos += __builtin_ctz((unsigned)mask);
+                break;
+            }
+            pos += 16;
+        }
+#endif
         /* 8 bytes at a time while none is a quote, a backslash, a control character or non-ASCII */
         while (pos + 8 <= len) {
             uint64_t w, q, e;

@@ -286,3 +286,27 @@ def test_a_json_line_is_spliced_only_when_parsing_it_would_give_the_same(
     line: bytes, value: bytes | None
 ) -> None:
     assert jsonscan.splice_line(MAX_DEPTH, b"source", MEMBER, line) == value
+
+
+@pytest.mark.parametrize(
+    ("special", "status"),
+    [
+        (b'\\"', OK),
+        (b"\\\\", OK),
+        (b"\\u00e9", OK),
+        ("é".encode(), OK),
+        ("😀".encode(), OK),
+        (b"\x7f", OK),  # DEL is allowed inside strings
+        (b"\x1f", CONTROL),
+        (b"\t", CONTROL),
+        (b"\xff", UTF8),
+        (b"\xc3(", UTF8),
+        (b"\\z", ESCAPE),
+    ],
+)
+def test_a_special_byte_is_found_at_every_offset_of_a_long_string(special: bytes, status: int) -> None:
+    # the string loop takes 16 and 8 bytes at a time: put the byte before, on and after each boundary
+    for before in range(40):
+        text = b'"' + b"a" * before + special + b"b" * 37 + b'"'
+        got = jsonscan.scan_value(text, 0, True, 0, MAX_DEPTH)[:2]
+        assert got == ((OK, len(text)) if status == OK else (status, 1 + before)), before
