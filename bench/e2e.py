@@ -15,16 +15,18 @@ For each, per round (rounds interleave the methods; the best round of each is re
   process's ``VmHWM`` read just before it is stopped.
 * **direct bulk**: ``opensearchpy.helpers.parallel_bulk`` (threads = the consumer's
   ``concurrent_requests``) and ``streaming_bulk``, ``chunk_size``/``max_chunk_bytes`` = the consumer's
-  ``max_events``/``max_bytes``, reading and parsing the same files (orjson) into the same kind of index, no
-  Kafka; same ids and ``source`` field; clock stops at the same refreshed ``_count``. The better one is
-  the upper bound.
+  ``max_events``/``max_bytes`` and an orjson serializer (faster than their stdlib default), reading and
+  parsing the same files (orjson) into the same kind of index, no Kafka; same ids and ``source`` field;
+  the clock runs from the start of reading to the same refreshed ``_count``. The better one is the upper
+  bound.
 * **original method**: one ``client.index(index, body=record, id=..., refresh=True)`` per document for the
   first ``--original-docs`` records; its rate is extrapolated to the whole dataset.
 
 Then latency: a fresh idle bridge (default settings), ``--drops`` files of 10 Steam-like records renamed
-into the inbox one at a time; each is timed from the rename until ``_count`` (no refresh from the
-benchmark: the index's own refresh interval must make them visible) includes it. One unmeasured warm-up
-drop comes first. Every index (one shard, 0 replicas: the node is a single node) and topic is deleted
+into the inbox one at a time, 1-2 s apart (random, so drops do not lock onto the 1 s refresh cycle); each
+is timed from the rename until the index's operation counter includes it (*indexed*) and until ``_count``
+does (*searchable*: no refresh from the benchmark, the index's own refresh interval must make them
+visible). One unmeasured warm-up drop comes first. Every index (one shard, 0 replicas: the node is a single node) and topic is deleted
 afterwards. Tables go to stdout, progress to stderr.
 """
 
