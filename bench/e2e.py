@@ -26,8 +26,8 @@ Then latency: a fresh idle bridge (default settings), ``--drops`` files of 10 St
 into the inbox one at a time, 1-2 s apart (random, so drops do not lock onto the 1 s refresh cycle); each
 is timed from the rename until the index's operation counter includes it (*indexed*) and until ``_count``
 does (*searchable*: no refresh from the benchmark, the index's own refresh interval must make them
-visible). One unmeasured warm-up drop comes first. Every index (one shard, 0 replicas: the node is a single node) and topic is deleted
-afterwards. Tables go to stdout, progress to stderr.
+visible). One unmeasured warm-up drop comes first. Every index (one shard, 0 replicas: the node is a
+single node) and topic is deleted afterwards. Tables go to stdout, progress to stderr.
 """
 
 from __future__ import annotations
