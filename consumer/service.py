@@ -151,5 +151,8 @@ def consumer_config(settings: Settings, logger: logging.Logger) -> dict[str, Any
         # read-ahead costs no throughput (BENCHMARKS.md, "End to end").
         "queued.max.messages.kbytes": QUEUED_MAX_KBYTES,
         "queued.min.messages": QUEUED_MIN_MESSAGES,
+        # with that smaller read-ahead, librdkafka's default 1 s pause after the queue was full could leave
+        # a partition without messages; 100 ms keeps it fed
+        "fetch.queue.backoff.ms": 100,
         "logger": logger,
     }
