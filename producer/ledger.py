@@ -45,6 +45,7 @@ class Manifest:
     duration_secs: float
     records_per_s: float
     rejected: int = 0
+    dataset: str | None = None  # None: the default dataset (a file directly in the inbox)
 
 
 @dataclass(slots=True)

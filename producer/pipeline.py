@@ -28,7 +28,8 @@ from producer.publisher import FileDeliveries, Publisher, is_record_error
 from producer.reader import BadRecord, ReadOptions, is_json_lines, read_records
 from producer.readiness import relative_source
 from producer.scan import parse_record
-from schemas.errors import InputFileError, SpoolbridgeError
+from schemas.datasets import Dataset, DatasetNameError, Datasets
+from schemas.errors import InputFileError, ServiceUnavailableError, SpoolbridgeError
 from schemas.ids import IdFieldError, default_id, field_id
 from schemas.message import FileHeaders, RecordError, encode_value
 from schemas.settings import ProducerSettings
@@ -61,6 +62,8 @@ class _Run:
     """Mutable state of one file while it is produced."""
 
     source: str
+    dataset: Dataset
+    max_record_bytes: int
     sha256: str
     deliveries: FileDeliveries
     rejected: RejectedWriter
@@ -76,23 +79,31 @@ class FileProcessor:
     def __init__(
         self,
         inbox: Path,
-        settings: ProducerSettings,
+        datasets: Datasets,
         publisher: Publisher,
         ledger: FileLedger,
         stop: threading.Event | None = None,
     ) -> None:
         self.inbox = inbox
-        self.settings = settings
+        self.datasets = datasets
         self.publisher = publisher
         self.ledger = ledger
         self.stop = stop or threading.Event()
-        self.read_options = ReadOptions(
-            records_path=settings.records_path, max_line_bytes=settings.max_message_bytes + 1024
-        )
+        #: reading limits shared by every dataset (each file adds its dataset's records path and splicing)
+        self.read_options = ReadOptions()
 
     def process(self, path: Path, on_record: Callable[[int], None] | None = None) -> FileResult:
         """Produce every record of ``path`` and settle the file (done/, failed/, or left for a retry)."""
         source = relative_source(path, self.inbox)
+        try:
+            dataset = self.datasets.get(Datasets.name_of_source(source))
+        except DatasetNameError as exc:
+            return self._refuse(path, source, exc)
+        try:
+            limit = self.publisher.prepare(dataset.topic, dataset.dead_letter_topic)
+        except ServiceUnavailableError as exc:
+            log.warning("file=%s outcome=retry reason=%r action=left_in_inbox", source, str(exc))
+            return FileResult(source, "retry", reason=str(exc))
         started, wall_start = time.monotonic(), datetime.now(UTC)
         try:
             size, sha256 = _hash_file(path)
@@ -100,7 +111,9 @@ class FileProcessor:
             log.info("file=%s event=gone_before_read error=%r", source, exc.strerror)
             return FileResult(source, "gone", reason=str(exc.strerror))
         log.info("file=%s event=start bytes=%d sha256=%s", source, size, sha256[:16])
-        run = _Run(source, sha256, self.publisher.begin_file(), self.ledger.rejected_writer(source))
+        run = _Run(
+            source, dataset, limit, sha256, self.publisher.begin_file(), self.ledger.rejected_writer(source)
+        )
         interrupted = self._produce_all(path, run, on_record)
         self.publisher.finish()
         duration = time.monotonic() - started
@@ -133,13 +146,13 @@ class FileProcessor:
 
     def _produce_all(self, path: Path, run: _Run, on_record: Callable[[int], None] | None) -> bool:
         """Send every record; returns True if interrupted by ``stop``. File errors land in ``run``."""
-        settings, publisher = self.settings, self.publisher
+        settings, publisher, topic = run.dataset.producer, self.publisher, run.dataset.topic
         id_field, source_field, conflict = settings.id_field, settings.source_field, settings.source_conflict
-        limit, source = publisher.max_record_bytes, run.source
+        limit, source = run.max_record_bytes, run.source
         headers = FileHeaders(source, run.sha256)
         since_poll = 0
         try:
-            for position, item in read_records(path, self._options_for(source)):
+            for position, item in read_records(path, self._read_options(settings, source)):
                 if type(item) is bytes and len(item) + len(key := default_id(source, position)) <= limit:
                     value = item  # the common case for arrays/objects of records: a finished value
                 else:
@@ -162,7 +175,7 @@ class FileProcessor:
                         run.rejected.add(position, key, reason, record)
                         continue
                 try:
-                    publisher.send(key, value, headers(position))
+                    publisher.send(topic, key, value, headers(position))
                 except KafkaException as exc:
                     if not is_record_error(exc.args[0]):
                         raise SpoolbridgeError(f"Kafka producer failed: {exc.args[0].str()}") from exc
@@ -194,12 +207,31 @@ class FileProcessor:
             )
         return False
 
-    def _options_for(self, source: str) -> ReadOptions:
-        """Without an id field, arrays and objects of records may hand over finished values (the record's
-        own text with the source field spliced in, see :mod:`producer.scan`)."""
-        if self.settings.id_field:
-            return self.read_options
-        return replace(self.read_options, splice=(self.settings.source_field, source))
+    def _read_options(self, settings: ProducerSettings, source: str) -> ReadOptions:
+        """How a file of a dataset with these settings is read. Without an id field, arrays and objects of
+        records may hand over finished values (the record's own text with the source field spliced in,
+        see :mod:`producer.scan`)."""
+        return replace(
+            self.read_options,
+            records_path=settings.records_path,
+            max_line_bytes=settings.max_message_bytes + 1024,
+            splice=None if settings.id_field else (settings.source_field, source),
+        )
+
+    def _refuse(self, path: Path, source: str, error: DatasetNameError) -> FileResult:
+        """A file in a folder that cannot name a dataset: failed, with the reason and a name that works.
+        The folder is never renamed for the user (that would change every document id in it)."""
+        failure = FileFailure(
+            source=source,
+            what=f"{error}; no record was produced",
+            what_to_do=(
+                f"rename the folder {error.folder!r} to a valid dataset name such as {error.suggestion!r}, "
+                "then drop the file there again"
+            ),
+            details={"folder": error.folder, "problem": error.problem, "suggested_name": error.suggestion},
+        )
+        self.ledger.fail(path, failure)
+        return FileResult(source, "failed", reason=str(error))
 
     def _reject_not_object(self, run: _Run, position: str, record: Any) -> None:
         if isinstance(record, BadRecord):
@@ -219,7 +251,8 @@ class FileProcessor:
         )
         return Manifest(
             source=run.source,
-            topic=self.publisher.topic,
+            dataset=run.dataset.name,
+            topic=run.dataset.topic,
             records=acked,
             bytes=size,
             sha256=run.sha256,

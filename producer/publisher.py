@@ -103,15 +103,16 @@ def _admin(kafka: KafkaSettings) -> AdminClient:
     return AdminClient(config)
 
 
-def ensure_topics(kafka: KafkaSettings, timeout_secs: float | None = None) -> int:
-    """Create the topic and ``<topic>.dlq`` if missing ("already exists" is fine); return the topic's
-    ``max.message.bytes``. Raises :class:`ServiceUnavailableError` when Kafka cannot be reached or refuses.
+def ensure_topics(kafka: KafkaSettings, topics: tuple[str, ...], timeout_secs: float | None = None) -> int:
+    """Create ``topics`` (a dataset's topic and its dead-letter topic) where missing ("already exists" is
+    fine); return the first one's ``max.message.bytes``. Raises :class:`ServiceUnavailableError` when Kafka
+    cannot be reached or refuses.
     """
     timeout = timeout_secs if timeout_secs is not None else kafka.request_timeout_ms / 1000
     admin = _admin(kafka)
     wanted = [
         NewTopic(name, num_partitions=kafka.partitions, replication_factor=kafka.replication_factor)
-        for name in (kafka.topic, kafka.dead_letter_topic)
+        for name in topics
     ]
     try:
         futures = admin.create_topics(wanted, request_timeout=timeout)
@@ -122,7 +123,7 @@ def ensure_topics(kafka: KafkaSettings, timeout_secs: float | None = None) -> in
             except KafkaException as exc:
                 if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                     raise
-        entries = _describe_topic(admin, kafka.topic, timeout)
+        entries = _describe_topic(admin, topics[0], timeout)
     except KafkaException as exc:
         raise _unavailable(kafka, exc.args[0]) from exc
     except TimeoutError as exc:  # concurrent.futures timeout
@@ -160,21 +161,25 @@ def _unavailable(kafka: KafkaSettings, err: Any) -> ServiceUnavailableError:
 
 
 class Publisher:
-    """Sends records to the topic. No network I/O in ``__init__``; :meth:`start` connects."""
+    """Sends records to the datasets' topics. No network I/O in ``__init__``; :meth:`start` connects.
+
+    Each dataset's topics are created the first time one of its files is produced (:meth:`prepare`).
+    The client's ``message.max.bytes`` follows the default topic's limit (a record batch must fit the
+    topic), so a dataset topic's records are bounded by the smaller of the two.
+    """
 
     def __init__(self, kafka: KafkaSettings, settings: ProducerSettings) -> None:
         self.kafka = kafka
         self.settings = settings
-        self.topic = kafka.topic
         self.max_record_bytes = settings.max_message_bytes
+        self._record_limits: dict[str, int] = {}
         self._producer: Producer | None = None
         self._fatal: KafkaError | None = None
         self._current = FileDeliveries()
 
     def start(self) -> None:
-        """Create topics, learn the topic's size limit, and create the producer."""
-        topic_limit = ensure_topics(self.kafka)
-        self.max_record_bytes = min(self.settings.max_message_bytes, topic_limit) - RECORD_OVERHEAD_BYTES
+        """Create the default dataset's topics, learn their size limit, and create the producer."""
+        self.max_record_bytes = self.prepare(self.kafka.topic, self.kafka.dead_letter_topic)
         message_max = max(self.max_record_bytes + RECORD_OVERHEAD_BYTES, 2048)
         config: dict[str, Any] = {
             **self.kafka.client_config(),
@@ -194,11 +199,23 @@ class Publisher:
         self._producer = Producer(config)
         log.info(
             "topic=%s event=producer_ready max_record_bytes=%d compression=%s linger_ms=%d",
-            self.topic,
+            self.kafka.topic,
             self.max_record_bytes,
             self.settings.compression,
             self.settings.linger_ms,
         )
+
+    def prepare(self, topic: str, dead_letter_topic: str) -> int:
+        """Make sure a dataset's topic and dead-letter topic exist (once per process); return the largest
+        record (key + value bytes) the topic takes. Raises :class:`ServiceUnavailableError`."""
+        limit = self._record_limits.get(topic)
+        if limit is None:
+            topic_limit = ensure_topics(self.kafka, (topic, dead_letter_topic))
+            limit = min(self.settings.max_message_bytes, topic_limit) - RECORD_OVERHEAD_BYTES
+            if self._producer is not None:
+                limit = min(limit, self.max_record_bytes)
+            self._record_limits[topic] = limit
+        return limit
 
     def begin_file(self) -> FileDeliveries:
         """Start counting a new file's deliveries (the previous file must be finished)."""
@@ -226,7 +243,7 @@ class Publisher:
         if self._fatal is not None:
             raise SpoolbridgeError(f"the Kafka producer failed and must be restarted: {self._fatal.str()}")
 
-    def send(self, key: str, value: bytes, headers: Headers) -> None:
+    def send(self, topic: str, key: str, value: bytes, headers: Headers) -> None:
         """Queue one record of the current file; waits (serving delivery reports) while the queue is full.
 
         Raises :class:`KafkaException` when librdkafka refuses the record outright (e.g. too large).
@@ -234,7 +251,7 @@ class Publisher:
         producer = self.producer
         while True:
             try:
-                producer.produce(self.topic, value, key, headers=headers)
+                producer.produce(topic, value, key, headers=headers)
                 break
             except BufferError:
                 producer.poll(0.05)

@@ -24,6 +24,7 @@ from producer.pipeline import FileProcessor, FileResult
 from producer.publisher import Publisher
 from producer.readiness import ReadinessTracker
 from producer.watcher import FileEvent, InboxLock, InboxWatcher, scan_inbox
+from schemas.datasets import Datasets
 from schemas.errors import ConfigError
 from schemas.settings import Settings
 
@@ -52,7 +53,7 @@ def run(settings: Settings, *, once: bool, stop: threading.Event | None = None) 
         publisher = Publisher(settings.kafka, settings.producer)
         publisher.start()
         ledger = FileLedger(inbox, excluded[0], excluded[1])
-        processor = FileProcessor(inbox, settings.producer, publisher, ledger, stop)
+        processor = FileProcessor(inbox, Datasets(settings), publisher, ledger, stop)
         try:
             if once:
                 return _run_once(processor, inbox, excluded, settings.producer.settle_ms, stop)

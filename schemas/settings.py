@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,9 +32,11 @@ from pydantic_settings import (
 )
 
 from schemas.errors import ConfigError
+from schemas.names import dataset_name_problem, suggest_dataset_name
 
 __all__ = [
     "ConsumerSettings",
+    "DatasetSettings",
     "KafkaSettings",
     "OpenSearchSettings",
     "ProducerSettings",
@@ -70,6 +80,18 @@ class KafkaSettings(_Section):
     )
     dlq_topic: str | None = Field(default=None, description="dead-letter topic; unset = <topic>.dlq")
     request_timeout_ms: int = Field(default=30_000, ge=1, description="Kafka admin and metadata requests")
+
+    @field_validator("dlq_topic")
+    @classmethod
+    def _dlq_topic_outside_datasets(cls, dlq: str | None, info: ValidationInfo) -> str | None:
+        topic = info.data.get("topic", "")
+        name = dlq[len(topic) + 1 :] if dlq is not None and dlq.startswith(f"{topic}.") else None
+        if name is not None and dataset_name_problem(name) is None:
+            raise ValueError(
+                f"{dlq!r} is the topic of dataset {name!r}; use {topic}.dlq or a name that does not "
+                f"start with {topic}."
+            )
+        return dlq
 
     @property
     def dead_letter_topic(self) -> str:
@@ -239,6 +261,16 @@ class StackSettings(_Section):
     start_timeout_secs: float = Field(default=120.0, gt=0, description="wait this long for each to answer")
 
 
+class DatasetSettings(_Section):
+    """``[datasets.<name>]``: what differs for one dataset (a folder under the inbox); unset = global."""
+
+    index: str | None = Field(default=None, description="target index; unset = the dataset's name")
+    id_field: str | None = Field(default=None, description="unset = producer.id_field")
+    records_path: str | None = Field(default=None, description="unset = producer.records_path")
+    source_field: str | None = Field(default=None, description="unset = producer.source_field")
+    index_body_file: Path | None = Field(default=None, description="unset = opensearch.index_body_file")
+
+
 class Settings(BaseSettings):
     """All settings. Build with :func:`load_settings`, which turns validation errors into ConfigError."""
 
@@ -254,6 +286,18 @@ class Settings(BaseSettings):
     producer: ProducerSettings = ProducerSettings()
     consumer: ConsumerSettings = ConsumerSettings()
     stack: StackSettings = StackSettings()
+    datasets: dict[str, DatasetSettings] = Field(
+        default_factory=dict, description="per-dataset settings, [datasets.<folder name>]"
+    )
+
+    @field_validator("datasets")
+    @classmethod
+    def _dataset_names(cls, value: dict[str, DatasetSettings]) -> dict[str, DatasetSettings]:
+        for name in value:
+            problem = dataset_name_problem(name)
+            if problem is not None:
+                raise ValueError(f"[datasets.{name}]: {problem}; use [datasets.{suggest_dataset_name(name)}]")
+        return value
 
     @property
     def index_name(self) -> str:

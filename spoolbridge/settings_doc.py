@@ -9,7 +9,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from schemas.settings import Settings
+from schemas.settings import DatasetSettings, Settings
 
 __all__ = ["settings_table"]
 
@@ -33,15 +33,17 @@ def _default(field: FieldInfo) -> str:
 def settings_table() -> str:
     """A Markdown table: setting, environment variable, default, meaning; one row per field."""
     lines = [BEGIN, "", "| setting | environment variable | default | meaning |", "| --- | --- | --- | --- |"]
-    for section, section_field in Settings.model_fields.items():
-        model = section_field.annotation
+    for field_name, section_field in Settings.model_fields.items():
+        model, section = section_field.annotation, field_name
+        if field_name == "datasets":  # a table of sections, one per dataset: [datasets.<name>]
+            model, section = DatasetSettings, "datasets.<name>"
         assert isinstance(model, type) and issubclass(model, BaseModel)
         for name, field in model.model_fields.items():
             secret = (
                 " (secret)" if "SecretStr" in str(field.annotation) or field.annotation is SecretStr else ""
             )
             description = (field.description or "").replace("|", "\\|") + secret
-            env = f"SPOOLBRIDGE_{section.upper()}__{name.upper()}"
+            env = f"SPOOLBRIDGE_{section.upper().replace('.', '__')}__{name.upper()}"
             lines.append(f"| `{section}.{name}` | `{env}` | `{_default(field)}` | {description} |")
     lines += ["", END]
     return "\n".join(lines)

@@ -17,8 +17,9 @@ from confluent_kafka import KafkaError
 from producer.ledger import FileLedger
 from producer.pipeline import FileProcessor
 from producer.publisher import DeliveryFailure, FileDeliveries, Publisher, is_record_error
+from schemas.datasets import Datasets
 from schemas.message import HEADER_POSITION, Headers
-from schemas.settings import KafkaSettings, ProducerSettings
+from schemas.settings import KafkaSettings, ProducerSettings, load_settings
 
 
 class StandInPublisher(Publisher):
@@ -34,7 +35,10 @@ class StandInPublisher(Publisher):
         self._current = FileDeliveries()
         return self._current
 
-    def send(self, key: str, value: bytes, headers: Headers) -> None:
+    def prepare(self, topic: str, dead_letter_topic: str) -> int:
+        return self.max_record_bytes
+
+    def send(self, topic: str, key: str, value: bytes, headers: Headers) -> None:
         self.sent.append((key, value, headers))
         self._current.sent += 1
 
@@ -67,7 +71,8 @@ def processor(
     settings: ProducerSettings, publisher: Publisher, stop: threading.Event | None = None
 ) -> FileProcessor:
     ledger = FileLedger(settings.inbox, settings.done_path, settings.failed_path)
-    return FileProcessor(settings.inbox, settings, publisher, ledger, stop)
+    datasets = Datasets(load_settings({"kafka": {"topic": "t"}, "producer": settings.model_dump()}))
+    return FileProcessor(settings.inbox, datasets, publisher, ledger, stop)
 
 
 LINES = b'{"a": 1}\n{"a": 2}\n{"a": 3}\n'

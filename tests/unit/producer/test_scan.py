@@ -129,7 +129,7 @@ def outcome(
         proc.read_options = replace(proc.read_options, small_file_bytes=8)  # stream everything
     result = proc.process(path)
     sent = [(key, json.loads(value), headers) for key, value, headers in publisher.sent]
-    reports = sorted(proc.settings.failed_path.glob("*.rejected.jsonl"))
+    reports = sorted(proc.ledger.failed_dir.glob("*.rejected.jsonl"))
     rejected = [json.loads(line) for report in reports for line in report.read_bytes().splitlines()]
     for entry in rejected:
         entry.pop("rejected_at", None)
