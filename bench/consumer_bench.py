@@ -84,7 +84,7 @@ def run_consumer(base: Settings, docs: list[tuple[str, bytes]]) -> Result:
         settings.opensearch.client_kwargs(), connections=settings.consumer.concurrent_requests
     )
     ensure_index(client, name, settings.opensearch)
-    dlq = DeadLetterPublisher(settings.kafka, name)
+    dlq = DeadLetterPublisher(settings.kafka)
     consumer = Consumer(consumer_config(settings, _quiet_logger()))
     runner = Runner(settings, consumer, client, dlq)
     started = time.monotonic()

@@ -38,10 +38,12 @@ class DeadLetter:
     reason: str
     status: int | None
     on_done: Callable[[], None]
+    topic: str  # the dead-letter topic of the message's dataset
+    index: str  # the index it was meant for
     attempts: int = field(default=0)
 
 
-def dead_letter_headers(letter: DeadLetter, index: str) -> list[tuple[str, str | bytes | None]]:
+def dead_letter_headers(letter: DeadLetter) -> list[tuple[str, str | bytes | None]]:
     """The original headers followed by the ``spoolbridge-dlq-*`` ones."""
     message = letter.message
     extra = DeadLetterHeaders.model_validate(
@@ -52,7 +54,7 @@ def dead_letter_headers(letter: DeadLetter, index: str) -> list[tuple[str, str |
             "topic": message.topic() or "",
             "partition": message.partition() or 0,
             "offset": message.offset() or 0,
-            "index": index,
+            "index": letter.index,
             "failed_at": datetime.now(UTC),
         }
     ).to_kafka_headers()
@@ -63,11 +65,15 @@ def dead_letter_headers(letter: DeadLetter, index: str) -> list[tuple[str, str |
 
 
 class DeadLetterPublisher:
-    """An idempotent producer for ``KafkaSettings.dead_letter_topic``. Not thread-safe: use from the loop."""
+    """An idempotent producer for the datasets' dead-letter topics. Not thread-safe: use from the loop.
 
-    def __init__(self, kafka: KafkaSettings, index: str, *, logger: logging.Logger | None = None) -> None:
-        self.topic = kafka.dead_letter_topic
-        self.index = index
+    Each dead-letter topic is created (if missing) before its first letter; the default dataset's is
+    created at start by the consumer service.
+    """
+
+    def __init__(self, kafka: KafkaSettings, *, logger: logging.Logger | None = None) -> None:
+        self.kafka = kafka
+        self._topics_ready: set[str] = {kafka.dead_letter_topic}
         self.published = 0
         self._failed: list[DeadLetter] = []
         self._retry_at = 0.0
@@ -85,6 +91,9 @@ class DeadLetterPublisher:
         """Hand ``letter`` to the producer; ``letter.on_done`` runs from :meth:`poll` once it is acked."""
         letter.attempts += 1
         message = letter.message
+        if letter.topic not in self._topics_ready:
+            ensure_topic(self.kafka, letter.topic)
+            self._topics_ready.add(letter.topic)
 
         def delivered(err: KafkaError | None, _msg: Any) -> None:
             if err is None:
@@ -93,17 +102,17 @@ class DeadLetterPublisher:
                 return
             log.error(
                 "dead-letter delivery failed topic=%s offset=%s/%s/%s attempt=%d error=%s",
-                self.topic, message.topic(), message.partition(), message.offset(), letter.attempts, err,
+                letter.topic, message.topic(), message.partition(), message.offset(), letter.attempts, err,
             )  # fmt: skip
             self._failed.append(letter)
 
         while True:
             try:
                 self._producer.produce(
-                    self.topic,
+                    letter.topic,
                     key=message.key(),
                     value=message.value(),
-                    headers=dead_letter_headers(letter, self.index),
+                    headers=dead_letter_headers(letter),
                     on_delivery=delivered,
                 )
                 return

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import Any
 
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import TransportError
 
+from consumer.send import RequestFailure
 from schemas.errors import ConfigError
 from schemas.settings import OpenSearchSettings
 
-__all__ = ["ensure_index", "index_body"]
+__all__ = ["Indices", "ensure_index", "index_body"]
 
 log = logging.getLogger(__name__)
 
@@ -66,3 +68,40 @@ def ensure_index(client: OpenSearch, name: str, settings: OpenSearchSettings) ->
         raise
     log.info("index created index=%s shards=%s", name, settings.number_of_shards)
     return True
+
+
+class Indices:
+    """The indices this consumer writes to, each created (if missing) before its first bulk request.
+
+    Thread-safe: bulk requests run in worker threads, and the first request for an index creates it.
+    A failure is reported as a :class:`~consumer.send.RequestFailure` without a status, so the request
+    is retried with backoff — an index that cannot be created yet (OpenSearch unreachable, a bad index
+    body the operator is fixing) never sends documents to the dead-letter topic.
+    """
+
+    def __init__(self, client: OpenSearch) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+        self._ready: set[str] = set()
+
+    def mark_ready(self, index: str) -> None:
+        with self._lock:
+            self._ready.add(index)
+
+    def ensure(self, index: str, settings: OpenSearchSettings) -> RequestFailure | None:
+        if index in self._ready:
+            return None
+        with self._lock:
+            if index in self._ready:
+                return None
+            try:
+                ensure_index(self._client, index, settings)
+            except ConfigError as exc:
+                log.error("index cannot be created index=%s error=%s; retrying", index, exc)
+                return RequestFailure(None, "index_not_created", str(exc))
+            except TransportError as exc:
+                reason = f"creating index {index!r} failed: {exc.error} (status {exc.status_code})"
+                log.error("index cannot be created index=%s error=%s; retrying", index, reason)
+                return RequestFailure(None, "index_not_created", reason)
+            self._ready.add(index)
+            return None

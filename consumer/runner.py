@@ -5,8 +5,11 @@ Guarantees (DESIGN, Invariant C):
 
 - an offset is committed only when every message of its partition before it is in OpenSearch or in the
   dead-letter topic (:mod:`consumer.offsets`), and only for partitions this member still owns;
-- a partition's documents reach OpenSearch in offset order (:mod:`consumer.scheduler`), while up to
-  ``concurrent_requests`` bulk requests for different partitions are in flight;
+- a partition's documents reach OpenSearch in offset order (:mod:`consumer.scheduler`), while bulk
+  requests for different partitions are in flight: up to ``concurrent_requests`` per dataset (topic),
+  up to ``max_requests_in_flight`` in all — so a dataset whose requests are slow never holds up another;
+- every topic of the subscription (the default dataset's and every ``<topic>.<dataset>``, including
+  datasets created while it runs) is indexed into its dataset's index, created before its first request;
 - while a request backs off (or a partition holds two batches already) its partitions are paused, and the
   loop keeps polling so the member stays in its group;
 - on revoke: in-flight requests are finished, what is final is committed, everything else of those
@@ -28,11 +31,13 @@ from opensearchpy import OpenSearch
 from consumer.batch import KafkaMessage
 from consumer.bulk import BulkRequest, build_bulk
 from consumer.dlq import DeadLetter, DeadLetterPublisher
+from consumer.index import Indices
 from consumer.offsets import OffsetTracker, TopicPartitionKey
 from consumer.outcome import Done, Retry, Split, backoff_delay_secs, classify_item, classify_request_failure
 from consumer.progress import Counters, ProgressLog, partition_lag
 from consumer.scheduler import Pending, Scheduler, partitions_of
 from consumer.send import BulkResponse, RequestFailure, send_bulk
+from schemas.datasets import Dataset, Datasets
 from schemas.errors import ServiceUnavailableError
 from schemas.settings import Settings
 
@@ -68,22 +73,24 @@ class Runner:
         until_idle_secs: float | None = None,
     ) -> None:
         self.settings = settings
-        self.index = settings.index_name
+        self.datasets = Datasets(settings)
         self.counters = Counters()
         self._cfg = settings.consumer
         self._consumer = consumer
         self._client = client
         self._dlq = dlq
         self._until_idle_secs = until_idle_secs
+        self._indices = Indices(client)
         self._tracker = OffsetTracker()
         self._owned: set[TopicPartitionKey] = set()
         self._paused: set[TopicPartitionKey] = set()
-        slots = self._cfg.concurrent_requests
+        slots = max(self._cfg.max_requests_in_flight, self._cfg.concurrent_requests)
         self._slots = [Slot(n) for n in range(slots)]
         self._scheduler = Scheduler(
             max_events=self._cfg.max_events,
             max_bytes=self._cfg.max_bytes,
             timeout_secs=self._cfg.timeout_secs,
+            per_topic=self._cfg.concurrent_requests,
         )
         self._pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="bulk")
         self._stopping = False
@@ -100,10 +107,18 @@ class Runner:
         self._stopping = True
 
     def subscribe(self) -> None:
+        """The default dataset's topic and, by pattern, every dataset's topic — present and future."""
         self._consumer.subscribe(
-            [self.settings.kafka.topic],
+            self.datasets.subscription(),
             on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost,
         )  # fmt: skip
+
+    def mark_index_ready(self, index: str) -> None:
+        """``index`` exists already (the service created it at start): no check before its first request."""
+        self._indices.mark_ready(index)
+
+    def _dataset(self, topic: str | None) -> Dataset:
+        return self.datasets.of_topic(topic or "") or self.datasets.get(None)
 
     def run(self) -> None:
         """Consume until stopped or idle. Raises ServiceUnavailableError on a fatal Kafka error."""
@@ -234,10 +249,23 @@ class Runner:
     def _send(
         self, slot: Slot, request: BulkRequest, partitions: frozenset[TopicPartitionKey], attempt: int
     ) -> None:
+        dataset = self._dataset(request.messages[0].topic())  # a request carries one topic
         slot.request, slot.partitions, slot.attempt = request, partitions, attempt
-        slot.future = self._pool.submit(send_bulk, self._client, self.index, request.body, len(request))
+        slot.future = self._pool.submit(self._post, dataset, request.body, len(request))
         self.counters.requests += 1
-        log.debug("bulk sent slot=%d docs=%d attempt=%d", slot.number, len(request), attempt)
+        log.debug(
+            "bulk sent slot=%d index=%s docs=%d attempt=%d", slot.number, dataset.index, len(request), attempt
+        )
+
+    def _post(self, dataset: Dataset, body: bytes, items: int) -> BulkResponse:
+        """In a worker thread: create the dataset's index if this is its first request, then send."""
+        opensearch = self.settings.opensearch
+        if dataset.index_body_file != opensearch.index_body_file:
+            opensearch = opensearch.model_copy(update={"index_body_file": dataset.index_body_file})
+        failure = self._indices.ensure(dataset.index, opensearch)
+        if failure is not None:
+            return BulkResponse(failure=failure)
+        return send_bulk(self._client, dataset.index, body, items)
 
     def _collect(self, slot: Slot, now: float) -> None:
         """Classify the answer of ``slot``'s request: finish, defer for retry, split or dead-letter."""
@@ -332,7 +360,11 @@ class Runner:
             self._tracker.finish(tp, offset)
             self.counters.dead_lettered += 1
 
-        self._dlq.publish(DeadLetter(message, error_type, reason, status, on_done))
+        dataset = self._dataset(tp[0])
+        letter = DeadLetter(
+            message, error_type, reason, status, on_done, dataset.dead_letter_topic, dataset.index
+        )
+        self._dlq.publish(letter)
 
     def _reconcile_pauses(self, now: float) -> None:
         want = self._scheduler.to_pause(now) & self._owned

@@ -1,5 +1,5 @@
-"""Which messages go into the next bulk request — so that several requests are in flight and yet no
-partition is ever overtaken by itself.
+"""Which messages go into the next bulk request — so that several requests are in flight, no partition is
+ever overtaken by itself, and no dataset (topic) can hold up another.
 
 The rule: **a partition is in at most one request at a time**, and a request that has to be sent again
 (:class:`Pending`: a retry, or half of a split request) is sent before anything newer of its partitions.
@@ -8,16 +8,22 @@ overtaken by an earlier one, not even by a retry — while requests for *differe
 parallel (``concurrent_requests``). Unlike a fixed partition→lane mapping, any free slot can serve any
 free partition, so 3 partitions keep 2 slots busy until the very end.
 
+Datasets: **a request carries one topic's messages** (so one index, and one dataset's pace), and **a topic
+has at most ``per_topic`` requests in flight**. A dataset whose requests take tens of seconds (an exploding
+mapping) therefore occupies at most ``per_topic`` of the runner's slots, and every other dataset keeps
+its own; among topics with work due, the one whose messages have waited longest goes first.
+
 Messages are held per partition (a :class:`~consumer.batch.Batcher` each); a new batch is cut when the
-held messages of the free partitions make a whole batch or the oldest has waited ``timeout_secs``. When
-several slots are free, a batch takes only as many partitions as leaves one for each other free slot.
+held messages of a topic's free partitions make a whole batch or the oldest has waited ``timeout_secs``.
+When several slots are free, a batch takes only as many partitions as leaves one for each other slot its
+topic may still use.
 
 Pure: no Kafka, no HTTP, no clock (the caller passes ``now``).
 """
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -55,12 +61,16 @@ class Batch:
 
 
 class Scheduler:
-    def __init__(self, *, max_events: int, max_bytes: int, timeout_secs: float) -> None:
+    def __init__(
+        self, *, max_events: int, max_bytes: int, timeout_secs: float, per_topic: int | None = None
+    ) -> None:
         self.max_events = max_events
         self.max_bytes = max_bytes
         self.timeout_secs = timeout_secs
+        self.per_topic = per_topic  # None: no limit per topic
         self._held: dict[TopicPartitionKey, Batcher] = {}
         self._in_flight: set[TopicPartitionKey] = set()
+        self._requests: Counter[str] = Counter()  # requests in flight per topic
         self._pending: deque[Pending] = deque()
 
     # --- input ------------------------------------------------------------------------------------
@@ -77,9 +87,22 @@ class Scheduler:
         """Queue a request to send again (its partitions stay busy until it is sent and answered)."""
         self._pending.append(pending)
 
-    def release(self, partitions: Iterable[TopicPartitionKey]) -> None:
+    def release(self, partitions: frozenset[TopicPartitionKey]) -> None:
         """A request over ``partitions`` was answered (retries, if any, were deferred first)."""
         self._in_flight.difference_update(partitions)
+        self._count(partitions, -1)
+
+    def _count(self, partitions: frozenset[TopicPartitionKey], change: int) -> None:
+        for topic in {t for t, _ in partitions}:
+            self._requests[topic] += change
+            if self._requests[topic] <= 0:
+                del self._requests[topic]
+
+    def _room(self, topic: str) -> int:
+        """How many more requests ``topic`` may have in flight."""
+        if self.per_topic is None:
+            return 1 << 30
+        return self.per_topic - self._requests[topic]
 
     # --- output -----------------------------------------------------------------------------------
 
@@ -87,26 +110,37 @@ class Scheduler:
         """The oldest deferred request that is due and whose partitions are not in flight, if any."""
         blocked = set(self._in_flight)
         for pending in self._pending:
-            if pending.not_before <= now and not pending.partitions & blocked:
+            if (
+                pending.not_before <= now
+                and not pending.partitions & blocked
+                and all(self._room(t) > 0 for t, _ in pending.partitions)
+            ):
                 self._pending.remove(pending)
                 self._in_flight |= pending.partitions
+                self._count(pending.partitions, +1)
                 return pending
             blocked |= pending.partitions  # a later request must not overtake this one
         return None
 
     def take_batch(self, now: float, *, free_slots: int = 1, flush: bool = False) -> Batch | None:
-        """Cut a new batch from free partitions when one is due (``flush``: whatever is held)."""
+        """Cut a new batch from the free partitions of one topic when one is due (``flush``: whatever is
+        held), taking the topic whose messages have waited longest first."""
         busy = self._busy()
-        candidates = [(tp, held) for tp, held in self._held.items() if len(held) and tp not in busy]
-        if not candidates:
+        by_topic: dict[str, list[tuple[TopicPartitionKey, Batcher]]] = {}
+        for tp, held in self._held.items():
+            if len(held) and tp not in busy and self._room(tp[0]) > 0:
+                by_topic.setdefault(tp[0], []).append((tp, held))
+        due = [
+            (min(held.deadline() or now for _, held in candidates), topic)
+            for topic, candidates in by_topic.items()
+            if flush or self._due(candidates, now)
+        ]
+        if not due:
             return None
-        events = sum(len(held) for _, held in candidates)
-        size = sum(held.size_bytes for _, held in candidates)
-        oldest = min(held.deadline() or now for _, held in candidates)
-        if not (flush or events >= self.max_events or size >= self.max_bytes or now >= oldest):
-            return None
-        candidates.sort(key=lambda item: item[1].deadline() or now)
-        keep_for_others = max(0, min(free_slots - 1, len(candidates) - 1))
+        topic = min(due)[1]
+        candidates = sorted(by_topic[topic], key=lambda item: item[1].deadline() or now)
+        slots = min(free_slots, self._room(topic))
+        keep_for_others = max(0, min(slots - 1, len(candidates) - 1))
         messages: list[KafkaMessage] = []
         taken: set[TopicPartitionKey] = set()
         size = 0
@@ -123,8 +157,16 @@ class Scheduler:
                 taken.add(tp)
         if not messages:
             return None
+        batch = Batch(messages, frozenset(taken))
         self._in_flight |= taken
-        return Batch(messages, frozenset(taken))
+        self._count(batch.partitions, +1)
+        return batch
+
+    def _due(self, candidates: list[tuple[TopicPartitionKey, Batcher]], now: float) -> bool:
+        events = sum(len(held) for _, held in candidates)
+        size = sum(held.size_bytes for _, held in candidates)
+        oldest = min(held.deadline() or now for _, held in candidates)
+        return events >= self.max_events or size >= self.max_bytes or now >= oldest
 
     # --- state ------------------------------------------------------------------------------------
 
@@ -183,4 +225,7 @@ class Scheduler:
                 kept.append(Pending(request, pending.attempt, pending.not_before))
         self._pending = kept
         self._in_flight -= partitions
+        for topic in {t for t, _ in partitions}:
+            if not any(t == topic for t, _ in self._in_flight):
+                self._requests.pop(topic, None)
         return dropped

@@ -34,10 +34,13 @@ log = logging.getLogger(__name__)
 QUEUED_MAX_KBYTES = 16 * 1024
 #: ... and messages per partition (for small records the per-message bookkeeping outweighs the payload).
 QUEUED_MIN_MESSAGES = 10_000
+#: How often the subscription pattern is matched against the cluster's topics (a new dataset's topic is
+#: consumed at most this long, plus a rebalance, after it was created).
+NEW_TOPIC_DISCOVERY_MS = 5_000
 
 
 def run(settings: Settings, *, until_idle_secs: float | None) -> int:
-    """Consume ``settings.kafka.topic`` into ``settings.index_name`` until stopped (or idle that long)."""
+    """Consume every dataset's topic into its index until stopped (or idle that long)."""
     try:
         return _run(settings, until_idle_secs)
     except SpoolbridgeError as exc:
@@ -63,14 +66,15 @@ def _run(settings: Settings, until_idle_secs: float | None) -> int:
 
     with _signals_call(request_stop):
         client = make_client(
-            settings.opensearch.client_kwargs(), connections=settings.consumer.concurrent_requests
+            settings.opensearch.client_kwargs(), connections=settings.consumer.max_requests_in_flight
         )
         if not _wait_for_index(client, settings, stop):
             return 0
         ensure_topic(settings.kafka, settings.kafka.dead_letter_topic)
-        dlq = DeadLetterPublisher(settings.kafka, settings.index_name)
+        dlq = DeadLetterPublisher(settings.kafka)
         consumer = Consumer(consumer_config(settings, logging.getLogger("consumer.librdkafka")))
         runner = Runner(settings, consumer, client, dlq, until_idle_secs=until_idle_secs)
+        runner.mark_index_ready(settings.index_name)
         log.info(
             "consumer starting topic=%s group=%s index=%s opensearch=%s concurrent_requests=%d",
             settings.kafka.topic, settings.consumer.group, settings.index_name,
@@ -154,5 +158,8 @@ def consumer_config(settings: Settings, logger: logging.Logger) -> dict[str, Any
         # with that smaller read-ahead, librdkafka's default 1 s pause after the queue was full could leave
         # a partition without messages; 100 ms keeps it fed
         "fetch.queue.backoff.ms": 100,
+        # a dataset created while the consumer runs is subscribed (by pattern) at the next metadata
+        # refresh: librdkafka's default is every 5 minutes
+        "topic.metadata.refresh.interval.ms": NEW_TOPIC_DISCOVERY_MS,
         "logger": logger,
     }

@@ -227,7 +227,10 @@ class ConsumerSettings(_Section):
     timeout_secs: float = Field(
         default=0.2, gt=0, description="send a partial batch this long after its first document arrived"
     )
-    concurrent_requests: int = Field(default=2, ge=1, description="bulk requests in flight")
+    concurrent_requests: int = Field(default=2, ge=1, description="bulk requests in flight per dataset")
+    max_requests_in_flight: int = Field(
+        default=6, ge=1, description="bulk requests in flight for all datasets together"
+    )
     retry_initial_backoff_ms: int = Field(default=200, ge=1, description="first retry delay (then doubled)")
     retry_max_backoff_ms: int = Field(default=30_000, ge=1, description="longest retry delay")
     max_retries: int | None = Field(default=None, ge=0, description="unset = retry without limit")

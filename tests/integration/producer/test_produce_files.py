@@ -14,6 +14,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from producer.service import run
+from schemas.datasets import Datasets
 from schemas.errors import ConfigError
 from schemas.message import HEADER_FILE_SHA256, HEADER_POSITION, HEADER_SOURCE
 from schemas.settings import Settings
@@ -81,7 +82,8 @@ def test_each_shape_produces_one_message_per_record_and_moves_to_done(  # noqa: 
 
     assert run_once(settings) == 0
 
-    messages = read_topic(endpoints.bootstrap_servers, settings.kafka.topic, expect=len(expected))
+    topic = Datasets(settings).get(Datasets.name_of_source(source)).topic  # steam/ is dataset "steam"
+    messages = read_topic(endpoints.bootstrap_servers, topic, expect=len(expected))
     assert sorted((m.key, m.value) for m in messages) == sorted(
         (f"{source}:{position}", {**record, "source": source}) for position, record in expected
     )
@@ -99,7 +101,7 @@ def test_each_shape_produces_one_message_per_record_and_moves_to_done(  # noqa: 
     assert manifest["bytes"] == size
     assert manifest["first_id"] == f"{source}:{expected[0][0]}"
     assert manifest["last_id"] == f"{source}:{expected[-1][0]}"
-    assert manifest["topic"] == settings.kafka.topic
+    assert manifest["topic"] == topic
 
 
 def test_id_field_makes_the_record_its_own_id_and_records_without_it_are_rejected(

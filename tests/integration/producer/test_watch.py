@@ -84,14 +84,15 @@ def test_deleted_file_and_directory_named_like_json_do_not_stop_the_producer(
     (inbox / "vanishing.json").write_bytes(b'[{"a": 1}]')
     time.sleep(0.3)
     (inbox / "vanishing.json").unlink()  # deleted while waiting to settle
-    (inbox / "x.json").mkdir()  # a directory with an input-like name
-    (inbox / "x.json" / "real.json").write_bytes(b'[{"b": 2}]')
+    (inbox / "data" / "x.json").mkdir(parents=True)  # a directory with an input-like name
+    (inbox / "data" / "x.json" / "real.json").write_bytes(b'[{"b": 2}]')
     (inbox / "after.json").write_bytes(b'[{"c": 3}]')
 
     wait_until((inbox / "done" / "after.json").exists, what="after.json in done/")
-    wait_until((inbox / "done" / "x.json" / "real.json").exists, what="x.json/real.json in done/")
+    done = inbox / "done" / "data" / "x.json" / "real.json"
+    wait_until(done.exists, what="data/x.json/real.json in done/")
     assert not (inbox / "failed" / "vanishing.json").exists()
-    assert (inbox / "x.json").is_dir()
+    assert (inbox / "data" / "x.json").is_dir()
     assert producer.proc.poll() is None
     assert producer.stop() == 0
 

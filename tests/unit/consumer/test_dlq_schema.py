@@ -27,8 +27,10 @@ def test_dead_letter_keeps_the_original_headers_and_adds_where_and_why() -> None
         value=b"{}",
         headers=[("spoolbridge-source", b"a.json")],
     )
-    letter = DeadLetter(original, "mapper_parsing_exception", "failed to parse", 400, lambda: None)
-    headers = dead_letter_headers(letter, "orders-index")
+    letter = DeadLetter(
+        original, "mapper_parsing_exception", "failed to parse", 400, lambda: None, "t.dlq", "orders-index"
+    )
+    headers = dead_letter_headers(letter)
     assert headers[0] == ("spoolbridge-source", b"a.json")
     parsed = DeadLetterHeaders.from_kafka_headers(headers)  # type: ignore[arg-type]
     assert (parsed.topic, parsed.partition, parsed.offset) == ("orders", 2, 41)

@@ -119,3 +119,53 @@ def test_discard_drops_held_and_deferred_messages_of_revoked_partitions() -> Non
     assert pending is not None and offsets(pending.request.messages) == [(0, 0), (0, 1), (0, 2)]
     s.release(pending.partitions)
     assert s.idle
+
+
+def topic_msg(topic: str, partition: int, offset: int) -> Message:
+    return Message(topic=topic, partition=partition, offset=offset, key=b"k%d" % offset, value=b"{}")
+
+
+def test_a_request_carries_one_topic_and_the_longest_waiting_topic_goes_first() -> None:
+    s = Scheduler(max_events=100, max_bytes=10**6, timeout_secs=1.0, per_topic=2)
+    for offset in range(3):
+        s.add(("b", 0), topic_msg("b", 0, offset), 0.5)
+        s.add(("a", 0), topic_msg("a", 0, offset), 0.0)
+    first = s.take_batch(2.0, free_slots=2)
+    second = s.take_batch(2.0, free_slots=1)
+    assert first is not None and second is not None
+    assert {m.topic() for m in first.messages} == {"a"}  # waited since 0.0
+    assert {m.topic() for m in second.messages} == {"b"}
+
+
+def test_a_slow_topic_never_takes_more_than_its_share_of_the_slots() -> None:
+    s = Scheduler(max_events=2, max_bytes=10**6, timeout_secs=1.0, per_topic=2)
+    for p in range(4):
+        for offset in range(10):
+            s.add(("wide", p), topic_msg("wide", p, offset), 0.0)
+    taken = [s.take_batch(0.0, free_slots=1) for _ in range(2)]
+    assert all(b is not None and {m.topic() for m in b.messages} == {"wide"} for b in taken)
+    assert s.take_batch(0.0, free_slots=3) is None  # two requests of "wide" in flight: its limit
+    s.add(("small", 0), topic_msg("small", 0, 0), 0.0)
+    batch = s.take_batch(5.0, free_slots=3)
+    assert batch is not None and offsets(batch.messages) == [(0, 0)] and batch.messages[0].topic() == "small"
+    first = taken[0]
+    assert first is not None
+    s.release(first.partitions)
+    again = s.take_batch(0.0, free_slots=1)
+    assert again is not None and {m.topic() for m in again.messages} == {"wide"}
+
+
+def test_a_retry_waits_while_its_topic_has_no_room() -> None:
+    s = Scheduler(max_events=2, max_bytes=10**6, timeout_secs=1.0, per_topic=1)
+    fill(s, 0, range(2))
+    fill(s, 1, range(10, 12))
+    first = s.take_batch(0.0, free_slots=1)
+    assert first is not None and first.partitions == frozenset({(T, 0)})
+    s.defer(Pending(build_bulk(first.messages)[0], 1, 0.0))
+    s.release(first.partitions)
+    second = s.take_batch(0.0, free_slots=1)
+    assert second is not None and second.partitions == frozenset({(T, 1)})
+    assert s.take_pending(1.0) is None  # the topic's one request is in flight
+    s.release(second.partitions)
+    retry = s.take_pending(1.0)
+    assert retry is not None and retry.partitions == frozenset({(T, 0)})
