@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from schemas.errors import SpoolbridgeError
+from schemas.errors import ConfigError, SpoolbridgeError
 from schemas.settings import Settings, load_settings
 
 from .logs import configure_logging
@@ -125,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     connect.add_argument("--name", default=None, help="connector name (default: <topic>-opensearch-sink)")
+    connect.add_argument(
+        "--connector-version",
+        default=None,
+        metavar="X.Y.Z",
+        help="version of Aiven's OpenSearch sink connector it is for (default: 4.0.1; before 4.0 the "
+        "class is named OpensearchSinkConnector)",
+    )
     _common(connect)
     connect.set_defaults(handler=_connect_config)
 
@@ -206,9 +213,14 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _connect_config(args: argparse.Namespace, settings: Settings) -> int:
-    from .connect_config import connector_config
+    from .connect_config import DEFAULT_CONNECTOR_VERSION, connector_config, parse_version
 
-    print_json(connector_config(_with_endpoints(settings), name=args.name))
+    version = args.connector_version or DEFAULT_CONNECTOR_VERSION
+    try:
+        parse_version(version)
+    except ValueError as exc:
+        raise ConfigError("--connector-version", str(exc)) from None
+    print_json(connector_config(_with_endpoints(settings), name=args.name, connector_version=version))
     return 0
 
 
