@@ -105,3 +105,61 @@ class Indices:
                 return RequestFailure(None, "index_not_created", reason)
             self._ready.add(index)
             return None
+
+
+#: Index settings OpenSearch takes only when an index is created (an open index refuses updates to them).
+_STATIC_SETTINGS = (
+    "index.number_of_shards",
+    "index.number_of_routing_shards",
+    "index.routing_partition_size",
+    "index.codec",
+    "index.sort.",
+    "index.analysis.",
+    "index.knn",
+)
+
+
+def flat_index_settings(settings: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """``{"index": {"mapping": {"total_fields": {"limit": 5}}}}`` → ``{"index.mapping.total_fields.limit":
+    "5"}``: the flat form OpenSearch answers with (``flat_settings=true``), ``index.`` always first."""
+    flat: dict[str, str] = {}
+    for key, value in settings.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flat_index_settings(value, f"{name}."))
+        else:
+            full = name if name.startswith("index.") else f"index.{name}"
+            flat[full] = str(value).lower() if isinstance(value, bool) else str(value)
+    return flat
+
+
+def apply_index_body(client: OpenSearch, name: str, settings: OpenSearchSettings) -> list[str]:
+    """Make index ``name`` follow the index body where OpenSearch allows it, creating it when missing:
+    dynamic settings that differ are updated, the body's mappings are put (new fields are added; a change
+    of an existing field's type is refused by OpenSearch). Returns what was done, one line each.
+
+    Raises :class:`ConfigError` naming the body file when OpenSearch refuses the body.
+    """
+    if ensure_index(client, name, settings):
+        return [f"created index {name}"]
+    body = index_body(settings)
+    done: list[str] = []
+    wanted = flat_index_settings(body.get("settings", {}))
+    current = client.indices.get_settings(index=name, flat_settings=True)[name]["settings"]
+    changed = {
+        key: value
+        for key, value in wanted.items()
+        if not key.startswith(_STATIC_SETTINGS) and str(current.get(key)) != value
+    }
+    try:
+        if changed:
+            client.indices.put_settings(index=name, body=changed)
+            done += [f"index {name}: {key} = {value}" for key, value in sorted(changed.items())]
+        if body.get("mappings"):
+            client.indices.put_mapping(index=name, body=body["mappings"])
+            done.append(f"index {name}: mappings of the index body applied")
+    except TransportError as exc:
+        raise ConfigError(
+            "index_body_file", f"OpenSearch refused to apply it to index {name!r}: {exc.error} ({exc.info})"
+        ) from None
+    return done

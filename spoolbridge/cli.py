@@ -135,6 +135,21 @@ def build_parser() -> argparse.ArgumentParser:
     _common(connect)
     connect.set_defaults(handler=_connect_config)
 
+    dlq = commands.add_parser(
+        "dlq",
+        help="dead letters: list them by dataset and reason, or replay them once the cause is fixed",
+        formatter_class=_HelpFormatter,
+    )
+    dlq.add_argument("action", choices=["list", "replay"], help="list, or re-publish to the dataset's topic")
+    dlq.add_argument("--dataset", default=None, help="only this dataset ('(default)': files in the inbox)")
+    dlq.add_argument(
+        "--reason", default=None, help="replay: only letters whose error type or reason has this"
+    )
+    dlq.add_argument("--dry-run", action="store_true", help="replay: count what would be replayed")
+    dlq.add_argument("--json", action="store_true", help="machine-readable output")
+    _common(dlq)
+    dlq.set_defaults(handler=_dlq)
+
     stack = commands.add_parser(
         "stack",
         help="local Kafka + OpenSearch from Maven Central jars (no Docker)",
@@ -221,6 +236,25 @@ def _connect_config(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         raise ConfigError("--connector-version", str(exc)) from None
     print_json(connector_config(_with_endpoints(settings), name=args.name, connector_version=version))
+    return 0
+
+
+def _dlq(args: argparse.Namespace, settings: Settings) -> int:
+    from .dead_letters import list_dead_letters, print_groups, print_replay, replay
+
+    settings = _with_endpoints(settings)
+    if args.action == "list":
+        groups = list_dead_letters(settings, args.dataset)
+        if args.json:
+            print_json([group.as_dict() for group in groups])
+        else:
+            print_groups(groups)
+        return 0
+    results = replay(settings, dataset=args.dataset, reason=args.reason, dry_run=args.dry_run)
+    if args.json:
+        print_json([result.as_dict() for result in results])
+    else:
+        print_replay(results, dry_run=args.dry_run)
     return 0
 
 

@@ -7,6 +7,9 @@ restart.
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +24,8 @@ from consumer.service import run as consume
 from producer.service import run as produce
 from schemas.datasets import Datasets
 from schemas.settings import Settings
+from spoolbridge.dead_letters import list_dead_letters, replay
+from tests.conftest import Endpoints
 
 pytestmark = pytest.mark.integration
 
@@ -135,3 +140,109 @@ def test_a_dataset_created_while_the_consumer_runs_is_consumed_without_a_restart
         time.sleep(0.2)
     print(f"new dataset indexed {time.monotonic() - created:.1f} s after its topic was created")
     assert consumer.wait(120) == 0
+
+
+@pytest.mark.timeout(300)
+def test_dead_letters_are_listed_with_a_fix_and_replayed_once_the_index_body_is_fixed(
+    settings_factory: Callable[..., Settings],
+    unique_name: Callable[[str], str],
+    opensearch_client: Any,
+    tmp_path: Path,
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    wide = unique_name("wide")
+    settings = settings_factory(producer={"inbox": inbox, "settle_ms": 50})
+    write_json(
+        inbox / wide / "countries.json",
+        {f"c{i}": {"name": f"country {i}", "stats": {f"s{i}_{j}": j for j in range(12)}} for i in range(250)},
+    )
+    assert produce(settings, once=True) == 0
+    assert ConsumerThread(settings, until_idle_secs=3.0).wait(240) == 0
+    indexed = count(opensearch_client, wide)
+    assert 0 < indexed < 250
+
+    groups = list_dead_letters(settings, wide)
+    assert [(g.dataset, g.count) for g in groups] == [(wide, 250 - indexed)]
+    assert groups[0].reason.startswith("field limit")
+    assert "index.mapping.total_fields.limit" in groups[0].fix
+    assert groups[0].first_id is not None and groups[0].first_id.startswith(f"{wide}/countries.json:")
+
+    body = tmp_path / "wide-index.json"
+    body.write_text('{"settings": {"index.mapping.total_fields.limit": 5000}}')
+    fixed = settings_factory(
+        kafka={"topic": settings.kafka.topic},
+        consumer={"group": settings.consumer.group},
+        producer={"inbox": inbox},
+        datasets={wide: {"index_body_file": body}},
+    )
+    assert [r.replayed for r in replay(fixed, dataset=wide, dry_run=True)] == [250 - indexed]
+    results = replay(fixed, dataset=wide)
+    assert [r.replayed for r in results] == [250 - indexed]
+    assert results[0].index_changes == [f"index {wide}: index.mapping.total_fields.limit = 5000"]
+    assert ConsumerThread(fixed, until_idle_secs=3.0).wait(240) == 0
+    assert count(opensearch_client, wide) == 250
+
+    again = replay(fixed, dataset=wide)  # resumes after what it replayed: nothing new
+    assert [r.replayed for r in again] == [0]
+    assert count(opensearch_client, wide) == 250
+
+
+@pytest.mark.timeout(300)
+def test_a_replay_killed_with_sigkill_and_run_again_leaves_one_document_per_id(
+    settings_factory: Callable[..., Settings],
+    unique_name: Callable[[str], str],
+    opensearch_client: Any,
+    endpoints: Endpoints,
+    tmp_path: Path,
+) -> None:
+    from confluent_kafka import Producer
+
+    from schemas.dlq import DeadLetterHeaders
+
+    name = unique_name("replayed")
+    settings = settings_factory(producer={"inbox": tmp_path / "inbox"})
+    dataset = Datasets(settings).get(name)
+    n = 100_000
+    producer = Producer({**settings.kafka.client_config(), "linger.ms": 50})
+    from producer.publisher import ensure_topics
+
+    ensure_topics(settings.kafka, (dataset.topic, dataset.dead_letter_topic))
+    for i in range(n):
+        headers = DeadLetterHeaders.model_validate(
+            {"error_type": "es_rejected_execution_exception", "reason": "queue full", "status": 429,
+             "topic": dataset.topic, "partition": 0, "offset": i, "index": dataset.index,
+             "failed_at": "2026-01-01T00:00:00Z"}
+        ).to_kafka_headers()  # fmt: skip
+        while True:
+            try:
+                producer.produce(
+                    dataset.dead_letter_topic, orjson.dumps({"n": i}), f"id-{i}", headers=headers
+                )
+                break
+            except BufferError:
+                producer.poll(0.1)
+    assert producer.flush(60) == 0
+
+    env = {**endpoints.env(), "SPOOLBRIDGE_KAFKA__TOPIC": settings.kafka.topic,
+           "SPOOLBRIDGE_CONSUMER__GROUP": settings.consumer.group}  # fmt: skip
+    command = [sys.executable, "-m", "spoolbridge.cli", "dlq", "replay", "--dataset", name]
+    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while topic_size(settings, dataset.topic) < n // 10:
+            assert first.poll() is None, "the replay finished before it could be killed: make n larger"
+            assert time.monotonic() < deadline, "the replay did not start"
+            time.sleep(0.02)
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.wait(30)
+    killed_at = topic_size(settings, dataset.topic)
+    assert killed_at < n, "killed too late to prove anything"
+
+    done = subprocess.run(command, check=False, env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert topic_size(settings, dataset.topic) >= n  # at most the last batch was published twice
+    assert ConsumerThread(settings, until_idle_secs=3.0).wait(240) == 0
+    assert count(opensearch_client, name) == n
+    print(f"killed after {killed_at} of {n}; topic holds {topic_size(settings, dataset.topic)}")
