@@ -208,12 +208,13 @@ def test_a_replay_killed_with_sigkill_and_run_again_leaves_one_document_per_id(
     from producer.publisher import ensure_topics
 
     ensure_topics(settings.kafka, (dataset.topic, dataset.dead_letter_topic))
+    letter_headers = DeadLetterHeaders.model_validate(
+        {"error_type": "es_rejected_execution_exception", "reason": "queue full", "status": 429,
+         "topic": dataset.topic, "partition": 0, "offset": 0, "index": dataset.index,
+         "failed_at": "2026-01-01T00:00:00Z"}
+    ).to_kafka_headers()  # fmt: skip
+    headers: list[tuple[str, str | bytes | None]] = [*letter_headers]
     for i in range(n):
-        headers = DeadLetterHeaders.model_validate(
-            {"error_type": "es_rejected_execution_exception", "reason": "queue full", "status": 429,
-             "topic": dataset.topic, "partition": 0, "offset": i, "index": dataset.index,
-             "failed_at": "2026-01-01T00:00:00Z"}
-        ).to_kafka_headers()  # fmt: skip
         while True:
             try:
                 producer.produce(
