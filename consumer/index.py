@@ -16,7 +16,7 @@ from opensearchpy.exceptions import TransportError
 from schemas.errors import ConfigError
 from schemas.settings import OpenSearchSettings
 
-__all__ = ["ensure_index", "index_body"]
+__all__ = ["ensure_index", "index_body", "recreate_index"]
 
 log = logging.getLogger(__name__)
 
@@ -66,3 +66,16 @@ def ensure_index(client: OpenSearch, name: str, settings: OpenSearchSettings) ->
         raise
     log.info("index created index=%s shards=%s", name, settings.number_of_shards)
     return True
+
+
+def recreate_index(client: OpenSearch, name: str, settings: OpenSearchSettings) -> None:
+    """Create index ``name`` again after OpenSearch said it does not exist (deleted while in use).
+
+    Called from the consumer loop before the refused documents are retried; failures are logged, not
+    raised (the retry comes back here until the index exists again).
+    """
+    try:
+        if ensure_index(client, name, settings):
+            log.warning("index was missing; created it again with its settings and mappings index=%s", name)
+    except (TransportError, ConfigError) as exc:  # the body file may have gone since the start
+        log.warning("index is missing and could not be created again index=%s error=%s", name, exc)
