@@ -226,7 +226,7 @@ def classify_request_failure(
 
 def index_advice(verdict: Retry, index: str) -> str:
     """One line for an operator: what is wrong with ``index`` and what to do (for ``kind="index"``)."""
-    reason = verdict.reason.removeprefix(f"{verdict.error_type}: ")
+    reason = verdict.reason.removeprefix(f"{verdict.error_type}: ").rstrip("; ")
     template = INDEX_CONDITIONS.get(verdict.error_type)
     if template is None:
         template = _NO_WRITE_INDEX_ADVICE if reason.startswith(_NO_WRITE_INDEX) else "{reason}"

@@ -173,9 +173,12 @@ class RetryBook:
         now: float,
     ) -> None:
         """Log a scheduled retry: an index condition with what to do, at most every REPEAT_LOG_SECS."""
-        context = (
-            f"docs={docs} partitions={partitions} attempt={attempt} delay_secs={delay:.2f} "
-            f"status={verdict.status} reason={verdict.reason}"
+        advice = index_advice(verdict, index) if verdict.kind == "index" else ""
+        context = f"docs={docs} partitions={partitions} attempt={attempt} delay_secs={delay:.2f} "
+        context += f"status={verdict.status} " + (
+            f"error_type={verdict.error_type}"
+            if verdict.reason.removeprefix(f"{verdict.error_type}: ").rstrip("; ") in advice
+            else f"reason={verdict.reason}"
         )
         if verdict.kind == "mapping":
             log.info(
@@ -195,7 +198,7 @@ class RetryBook:
         else:
             condition.logged_at, condition.unlogged = now, 0
         if verdict.kind == "index":
-            log.warning("%s; retrying %s%s", index_advice(verdict, index), context, repeated)
+            log.warning("%s; retrying %s%s", advice, context, repeated)
         else:
             log.warning("bulk retry scheduled %s%s", context, repeated)
 

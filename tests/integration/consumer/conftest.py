@@ -113,6 +113,24 @@ def index_ids(client: Any, index: str) -> dict[str, Any]:
     return docs
 
 
+def topic_size(settings: Settings, topic: str) -> int:
+    """Messages ever written to ``topic`` (sum of its partitions' end offsets; 0 if it does not exist)."""
+    from confluent_kafka import TopicPartition
+
+    consumer = Consumer({**settings.kafka.client_config(), "group.id": f"sizer-{time.monotonic_ns()}"})
+    try:
+        metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            return 0
+        ends = [
+            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in metadata.partitions
+        ]
+        return sum(ends)
+    finally:
+        consumer.close()
+
+
 def doc_count(client: Any, index: str) -> int:
     client.indices.refresh(index=index)
     return int(client.count(index=index)["count"])
@@ -211,5 +229,6 @@ __all__ = [
     "produce",
     "read_topic",
     "settings_env",
+    "topic_size",
     "wait_for",
 ]
