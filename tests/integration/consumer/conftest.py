@@ -21,7 +21,9 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from consumer.service import run
-from schemas.settings import Settings
+from schemas.settings import Settings, StackSettings
+from spoolbridge.stack.processes import port_is_free
+from spoolbridge.stack.services import OpenSearchNode
 from tests.conftest import Endpoints, create_topic
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -199,6 +201,30 @@ def consumer_process(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+def _free_port_pair(start: int) -> tuple[int, int]:
+    for http_port in range(start, start + 40):
+        if port_is_free(http_port) and port_is_free(http_port + 100):
+            return http_port, http_port + 100
+    raise RuntimeError(f"no free port pair from {start}")
+
+
+@pytest.fixture
+def private_node(tmp_path: Path) -> Iterator[OpenSearchNode]:
+    """A single-node OpenSearch of this test's own (for tests that stop it or change cluster settings);
+    stopped by its pid at the end."""
+    http_port, transport_port = _free_port_pair(9250)
+    node = OpenSearchNode(
+        StackSettings(
+            dir=tmp_path / "stack", opensearch_port=http_port, opensearch_transport_port=transport_port
+        )
+    )
+    node.start()
+    try:
+        yield node
+    finally:
+        node.stop()
 
 
 def wait_for(condition: Callable[[], bool], timeout_secs: float, what: str) -> None:

@@ -6,14 +6,18 @@ race is retried a few times before a document is given up — against the real n
   bring the field proposes ``long`` and ``float`` at once and is refused with "mapper [...] cannot be
   changed from type [long] to [float]"; once the field is mapped the same document is accepted;
 - a document that keeps being refused that way (nothing else ever maps the field) is retried exactly
-  ``MAPPING_RACE_RETRIES`` times, then dead-lettered.
+  ``MAPPING_RACE_RETRIES`` times, then dead-lettered;
+- the index is deleted while the consumer runs, on a node that does not create indices on first write
+  (a private node: that is a cluster setting): the consumer creates it again with its body and retries.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -22,6 +26,7 @@ import pytest
 from consumer.outcome import MAPPING_RACE_RETRIES
 from schemas.dlq import DeadLetterHeaders
 from schemas.settings import Settings
+from spoolbridge.stack.services import OpenSearchNode
 from tests.integration.consumer.conftest import (
     ThreadRun,
     committed_offsets,
@@ -148,3 +153,43 @@ def test_a_mapping_conflict_that_never_settles_is_retried_exactly_n_times_then_d
         "mapper [c] cannot be changed from type [long] to [float]"
     )
     assert committed_offsets(settings, 1) == [1]
+
+
+@pytest.mark.timeout(300)
+def test_index_deleted_while_consuming_is_created_again_with_its_body_and_nothing_is_dead_lettered(
+    settings_factory: Callable[..., Settings],
+    consume_in_thread: Callable[..., ThreadRun],
+    private_node: OpenSearchNode,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="consumer")
+    from opensearchpy import OpenSearch
+
+    client: Any = OpenSearch(private_node.url, timeout=30)
+    client.cluster.put_settings(body={"persistent": {"action.auto_create_index": "false"}})
+    body_file = tmp_path / "index.json"
+    body_file.write_text(json.dumps({"mappings": {"properties": {"price": {"type": "keyword"}}}}))
+    settings = settings_factory(
+        opensearch={"url": private_node.url, "index_body_file": str(body_file)},
+        consumer={"retry_initial_backoff_ms": 100, "retry_max_backoff_ms": 1000},
+    )
+    name = settings.index_name
+    produce(settings, [], partitions=2)
+    run = consume_in_thread(settings, until_idle_secs=3.0)
+    wait_for(lambda: client.indices.exists(index=name), 60, "the consumer to create the index")
+    client.indices.delete(index=name)
+
+    records = make_records(2000)
+    produce(settings, records)
+    assert run.wait(120) == 0
+
+    assert set(index_ids(client, name)) == {key for key, _ in records}
+    assert client.indices.get_mapping(index=name)[name]["mappings"]["properties"]["price"] == {
+        "type": "keyword"
+    }
+    assert topic_size(settings, settings.kafka.dead_letter_topic) == 0
+    assert committed_offsets(settings, 2) == _ends(settings, 2)
+    assert f"index {name} does not exist: creating it again with its settings and mappings" in caplog.text
+    assert f"index was missing; created it again with its settings and mappings index={name}" in caplog.text
+    client.close()
