@@ -44,6 +44,7 @@ from consumer.runner import Runner
 from consumer.send import make_client
 from consumer.service import consumer_config
 from examples.generate_steam_sample import make_record
+from schemas.datasets import Datasets
 from schemas.settings import Settings, load_settings
 
 PARTITIONS = 3
@@ -84,7 +85,7 @@ def run_consumer(base: Settings, docs: list[tuple[str, bytes]]) -> Result:
         settings.opensearch.client_kwargs(), connections=settings.consumer.concurrent_requests
     )
     ensure_index(client, name, settings.opensearch)
-    dlq = DeadLetterPublisher(settings.kafka)
+    dlq = DeadLetterPublisher(settings.kafka, Datasets(settings))
     consumer = Consumer(consumer_config(settings, _quiet_logger()))
     runner = Runner(settings, consumer, client, dlq)
     started = time.monotonic()

@@ -5,14 +5,19 @@ The dead-letter message is the original (key, value, headers) plus the ``spoolbr
 it (``acks=all``, idempotent producer): then, and only then, ``on_done`` runs and the consumer may commit
 past the original. A delivery that fails is published again by :meth:`DeadLetterPublisher.retry_failed`
 — never dropped — so a dead-letter topic that is unreachable holds the commit back instead of losing data.
+
+Logging says it once: one line per batch and error type when letters are published (count, first id and
+offset, reason), one line per round of failed deliveries — never one line per message.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
@@ -20,13 +25,56 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from consumer.batch import KafkaMessage
+from schemas.datasets import Dataset, Datasets
 from schemas.dlq import DeadLetterHeaders
 from schemas.errors import ServiceUnavailableError
 from schemas.settings import KafkaSettings
 
-__all__ = ["DeadLetter", "DeadLetterPublisher", "dead_letter_headers", "ensure_topic"]
+__all__ = [
+    "DeadLetter",
+    "DeadLetterPublisher",
+    "Refused",
+    "dead_letter_headers",
+    "ensure_topic",
+    "log_refused",
+]
 
 log = logging.getLogger(__name__)
+
+_MAX_ID_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A message that goes to the dead-letter topic, and why (``status``: OpenSearch's, if it answered)."""
+
+    message: KafkaMessage
+    error_type: str
+    reason: str
+    status: int | None = None
+
+
+def log_refused(refused: Sequence[Refused], index: str) -> None:
+    """One WARNING line per error type among ``refused`` (one batch): count, first id and offset, reason."""
+    by_type: dict[str, list[Refused]] = defaultdict(list)
+    for item in refused:
+        by_type[item.error_type].append(item)
+    for error_type, items in by_type.items():
+        first = items[0]
+        message = first.message
+        log.warning(
+            "dead-lettering docs=%d index=%s error_type=%s status=%s first_id=%s first=%s/%s@%s reason=%s",
+            len(items), index, error_type, first.status, _id_of(message), message.topic(),
+            message.partition(), message.offset(), first.reason,
+        )  # fmt: skip
+
+
+def _id_of(message: KafkaMessage) -> str:
+    key = message.key()
+    if not key:
+        return "-"
+    text = key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)
+    return text if len(text) <= _MAX_ID_CHARS else text[: _MAX_ID_CHARS - 1] + "…"
 
 
 @dataclass(slots=True)
@@ -71,11 +119,15 @@ class DeadLetterPublisher:
     created at start by the consumer service.
     """
 
-    def __init__(self, kafka: KafkaSettings, *, logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self, kafka: KafkaSettings, datasets: Datasets, *, logger: logging.Logger | None = None
+    ) -> None:
         self.kafka = kafka
+        self.datasets = datasets
         self._topics_ready: set[str] = {kafka.dead_letter_topic}
         self.published = 0
         self._failed: list[DeadLetter] = []
+        self._last_error: object = None
         self._retry_at = 0.0
         self._retry_delay_secs = 1.0
         config: dict[str, Any] = {
@@ -86,6 +138,32 @@ class DeadLetterPublisher:
             "logger": logger or logging.getLogger("consumer.dlq.librdkafka"),
         }
         self._producer = Producer(config)
+
+    def publish_all(self, refused: Sequence[Refused], on_done: Callable[[KafkaMessage], None]) -> None:
+        """Publish every refused message (logged once, by :func:`log_refused`); ``on_done(message)`` runs
+        from :meth:`poll` once the broker has its copy."""
+        if not refused:
+            return
+        dataset = self._dataset(refused[0].message.topic())  # refused together: one request, one topic
+        log_refused(refused, dataset.index)
+        for item in refused:
+            message = item.message
+            if message.topic() != dataset.topic:
+                dataset = self._dataset(message.topic())
+            done = partial(on_done, message)
+            letter = DeadLetter(
+                message,
+                item.error_type,
+                item.reason,
+                item.status,
+                done,
+                dataset.dead_letter_topic,
+                dataset.index,
+            )
+            self.publish(letter)
+
+    def _dataset(self, topic: str | None) -> Dataset:
+        return self.datasets.of_topic(topic or "") or self.datasets.get(None)
 
     def publish(self, letter: DeadLetter) -> None:
         """Hand ``letter`` to the producer; ``letter.on_done`` runs from :meth:`poll` once it is acked."""
@@ -100,10 +178,7 @@ class DeadLetterPublisher:
                 self.published += 1
                 letter.on_done()
                 return
-            log.error(
-                "dead-letter delivery failed topic=%s offset=%s/%s/%s attempt=%d error=%s",
-                letter.topic, message.topic(), message.partition(), message.offset(), letter.attempts, err,
-            )  # fmt: skip
+            self._last_error = err  # logged once per round by retry_failed
             self._failed.append(letter)
 
         while True:
@@ -137,6 +212,12 @@ class DeadLetterPublisher:
         self._retry_at = now + self._retry_delay_secs
         self._retry_delay_secs = min(30.0, self._retry_delay_secs * 2)
         failed, self._failed = self._failed, []
+        first = failed[0].message
+        log.error(
+            "dead-letter deliveries failed count=%d topic=%s first=%s/%s@%s error=%s; publishing them again "
+            "(check that the topic exists and this client may write to it)",
+            len(failed), failed[0].topic, first.topic(), first.partition(), first.offset(), self._last_error,
+        )  # fmt: skip
         for letter in failed:
             self.publish(letter)
         return len(failed)

@@ -18,7 +18,7 @@ from consumer.send import RequestFailure
 from schemas.errors import ConfigError
 from schemas.settings import OpenSearchSettings
 
-__all__ = ["Indices", "ensure_index", "index_body"]
+__all__ = ["Indices", "apply_index_body", "ensure_index", "flat_index_settings", "index_body"]
 
 log = logging.getLogger(__name__)
 
@@ -83,19 +83,29 @@ class Indices:
         self._client = client
         self._lock = threading.Lock()
         self._ready: set[str] = set()
+        self._missing: set[str] = set()
 
     def mark_ready(self, index: str) -> None:
         with self._lock:
             self._ready.add(index)
 
+    def forget(self, index: str) -> None:
+        """OpenSearch said ``index`` does not exist (deleted while in use): the next request creates it
+        again, with its settings and mappings, before the refused documents are sent again."""
+        with self._lock:
+            if index in self._ready:
+                self._ready.discard(index)
+                self._missing.add(index)
+
     def ensure(self, index: str, settings: OpenSearchSettings) -> RequestFailure | None:
+        """Create ``index`` unless it is known to exist; a failure is to be retried (see the class)."""
         if index in self._ready:
             return None
         with self._lock:
             if index in self._ready:
                 return None
             try:
-                ensure_index(self._client, index, settings)
+                created = ensure_index(self._client, index, settings)
             except ConfigError as exc:
                 log.error("index cannot be created index=%s error=%s; retrying", index, exc)
                 return RequestFailure(None, "index_not_created", str(exc))
@@ -103,6 +113,11 @@ class Indices:
                 reason = f"creating index {index!r} failed: {exc.error} (status {exc.status_code})"
                 log.error("index cannot be created index=%s error=%s; retrying", index, reason)
                 return RequestFailure(None, "index_not_created", reason)
+            if created and index in self._missing:
+                log.warning(
+                    "index was missing; created it again with its settings and mappings index=%s", index
+                )
+            self._missing.discard(index)
             self._ready.add(index)
             return None
 

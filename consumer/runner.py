@@ -30,11 +30,12 @@ from opensearchpy import OpenSearch
 
 from consumer.batch import KafkaMessage
 from consumer.bulk import BulkRequest, build_bulk
-from consumer.dlq import DeadLetter, DeadLetterPublisher
+from consumer.dlq import DeadLetterPublisher, Refused
 from consumer.index import Indices
 from consumer.offsets import OffsetTracker, TopicPartitionKey
-from consumer.outcome import Done, Retry, Split, backoff_delay_secs, classify_item, classify_request_failure
-from consumer.progress import Counters, ProgressLog, partition_lag
+from consumer.outcome import Retry, Split, classify_request_failure
+from consumer.progress import Counters, LagMeter, ProgressLog
+from consumer.retries import RetryBook
 from consumer.scheduler import Pending, Scheduler, partitions_of
 from consumer.send import BulkResponse, RequestFailure, send_bulk
 from schemas.datasets import Dataset, Datasets
@@ -82,6 +83,12 @@ class Runner:
         self._until_idle_secs = until_idle_secs
         self._indices = Indices(client)
         self._tracker = OffsetTracker()
+        self._retries = RetryBook(
+            initial_backoff_ms=self._cfg.retry_initial_backoff_ms,
+            max_backoff_ms=self._cfg.retry_max_backoff_ms,
+            max_retries=self._cfg.max_retries,
+        )
+        self._lag = LagMeter(consumer)
         self._owned: set[TopicPartitionKey] = set()
         self._paused: set[TopicPartitionKey] = set()
         slots = max(self._cfg.max_requests_in_flight, self._cfg.concurrent_requests)
@@ -137,7 +144,7 @@ class Runner:
                     self._commit()
                     next_commit = now + self._cfg.commit_interval_secs
                 if progress.due(now):
-                    lag = partition_lag(self._consumer, self._owned, self._tracker.committed)
+                    lag = self._lag.lag(self._owned, self._tracker.committed)
                     progress.log(now, lag=lag, paused=len(self._paused), in_flight=self._in_flight())
                 if self._idle_long_enough(now):
                     log.info("drained and idle idle_secs=%s", self._until_idle_secs)
@@ -239,8 +246,7 @@ class Runner:
         free = sum(s.future is None for s in self._slots)
         while (batch := self._scheduler.take_batch(now, free_slots=free, flush=flush)) is not None:
             request, rejected = build_bulk(batch.messages)
-            for bad in rejected:
-                self._dead_letter(bad.message, bad.error_type, bad.reason, None)
+            self._dead_letter([Refused(bad.message, bad.error_type, bad.reason) for bad in rejected])
             if len(request):
                 self._send(slot, request, batch.partitions, 0)
                 return
@@ -298,45 +304,41 @@ class Runner:
         elif isinstance(verdict, Retry):
             self._retry(request, verdict, attempt, now)
         else:
-            self._dead_letter(request.messages[0], verdict.error_type, verdict.reason, verdict.status)
+            refused = Refused(request.messages[0], verdict.error_type, verdict.reason, verdict.status)
+            self._dead_letter([refused])
 
     def _on_items(self, request: BulkRequest, response: BulkResponse, attempt: int, now: float) -> None:
         assert response.items is not None
-        retry_positions: list[int] = []
-        last_retry: Retry | None = None
-        for position, (action, status, error) in enumerate(response.items):
-            message = request.messages[position]
-            verdict = classify_item(action, status, error)
-            if isinstance(verdict, Done):
-                self._finished(message, deleted=action == "delete")
-            elif isinstance(verdict, Retry):
-                retry_positions.append(position)
-                last_retry = verdict
-            else:
-                self._dead_letter(message, verdict.error_type, verdict.reason, verdict.status)
-        if last_retry is not None:
-            self._retry(request.subset(retry_positions), last_retry, attempt, now)
+        index = self._dataset(request.messages[0].topic()).index
+        triage = self._retries.triage(request, response.items, index=index, now=now)
+        for message, action in triage.done:
+            self._finished(message, deleted=action == "delete")
+        self._dead_letter(triage.refused)
+        if triage.retry is not None:
+            retry = request.subset(triage.retry_positions)
+            self._retry(retry, triage.retry, attempt, now, race_retry=triage.race_retry)
 
-    def _retry(self, request: BulkRequest, verdict: Retry, attempt: int, now: float) -> None:
+    def _retry(
+        self, request: BulkRequest, verdict: Retry, attempt: int, now: float, *, race_retry: int = 0
+    ) -> None:
         owned = [i for i, m in enumerate(request.messages) if (m.topic(), m.partition()) in self._owned]
         if not owned:
             return
         request = request.subset(owned) if len(owned) != len(request) else request
-        limit = self._cfg.max_retries
-        if limit is not None and attempt >= limit:
-            for message in request.messages:
-                reason = f"gave up after {attempt} retries: {verdict.reason}"
-                self._dead_letter(message, "retries_exhausted", reason, verdict.status)
+        if self._retries.exhausted(verdict, attempt):
+            reason, status = f"gave up after {attempt} retries: {verdict.reason}", verdict.status
+            self._dead_letter([Refused(m, "retries_exhausted", reason, status) for m in request.messages])
             return
-        delay = backoff_delay_secs(
-            attempt, initial_ms=self._cfg.retry_initial_backoff_ms, max_ms=self._cfg.retry_max_backoff_ms
-        )
+        index = self._dataset(request.messages[0].topic()).index
+        if verdict.error_type == "index_not_found_exception":
+            self._indices.forget(index)  # the retry creates it again first
+        delay = self._retries.delay_secs(attempt, race_retry)
         self._scheduler.defer(Pending(request, attempt + 1, now + delay))
         self.counters.retried += len(request)
-        log.warning(
-            "bulk retry scheduled docs=%d partitions=%s attempt=%d delay_secs=%.2f status=%s reason=%s",
-            len(request), _fmt(set(partitions_of(request.messages))), attempt + 1, delay,
-            verdict.status, verdict.reason,
+        partitions = _fmt(set(partitions_of(request.messages)))
+        self._retries.log_retry(
+            verdict, index=index, docs=len(request), partitions=partitions, attempt=attempt + 1,
+            delay=delay, now=now,
         )  # fmt: skip
 
     def _finished(self, message: KafkaMessage, *, deleted: bool) -> None:
@@ -346,25 +348,14 @@ class Runner:
         else:
             self.counters.indexed += 1
 
-    def _dead_letter(self, message: KafkaMessage, error_type: str, reason: str, status: int | None) -> None:
-        tp = (message.topic() or "", message.partition() or 0)
-        if tp not in self._owned:
-            return
-        offset = message.offset() or 0
-        log.warning(
-            "dead-lettering topic=%s partition=%d offset=%d error_type=%s status=%s reason=%s",
-            tp[0], tp[1], offset, error_type, status, reason,
-        )  # fmt: skip
+    def _dead_letter(self, refused: list[Refused]) -> None:
+        """Publish ``refused`` messages of owned partitions to the dead-letter topic (logged once)."""
+        owned = [r for r in refused if (r.message.topic(), r.message.partition()) in self._owned]
+        self._dlq.publish_all(owned, self._dead_lettered)
 
-        def on_done() -> None:
-            self._tracker.finish(tp, offset)
-            self.counters.dead_lettered += 1
-
-        dataset = self._dataset(tp[0])
-        letter = DeadLetter(
-            message, error_type, reason, status, on_done, dataset.dead_letter_topic, dataset.index
-        )
-        self._dlq.publish(letter)
+    def _dead_lettered(self, message: KafkaMessage) -> None:
+        self._tracker.finish((message.topic() or "", message.partition() or 0), message.offset() or 0)
+        self.counters.dead_lettered += 1
 
     def _reconcile_pauses(self, now: float) -> None:
         want = self._scheduler.to_pause(now) & self._owned
@@ -446,6 +437,8 @@ class Runner:
     def _drop(self, partitions: set[TopicPartitionKey]) -> None:
         self.counters.dropped_on_revoke += self._scheduler.discard(partitions)
         self._tracker.forget(partitions)
+        self._retries.forget(partitions)
+        self._lag.forget(partitions)
         self._owned -= partitions
         self._paused -= partitions
         self._last_activity = time.monotonic()

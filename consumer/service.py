@@ -23,6 +23,7 @@ from consumer.index import ensure_index
 from consumer.outcome import backoff_delay_secs
 from consumer.runner import Runner
 from consumer.send import make_client
+from schemas.datasets import Datasets
 from schemas.errors import SpoolbridgeError
 from schemas.settings import Settings
 
@@ -71,7 +72,7 @@ def _run(settings: Settings, until_idle_secs: float | None) -> int:
         if not _wait_for_index(client, settings, stop):
             return 0
         ensure_topic(settings.kafka, settings.kafka.dead_letter_topic)
-        dlq = DeadLetterPublisher(settings.kafka)
+        dlq = DeadLetterPublisher(settings.kafka, Datasets(settings))
         consumer = Consumer(consumer_config(settings, logging.getLogger("consumer.librdkafka")))
         runner = Runner(settings, consumer, client, dlq, until_idle_secs=until_idle_secs)
         runner.mark_index_ready(settings.index_name)

@@ -21,7 +21,9 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from consumer.service import run
-from schemas.settings import Settings
+from schemas.settings import Settings, StackSettings
+from spoolbridge.stack.processes import port_is_free
+from spoolbridge.stack.services import OpenSearchNode
 from tests.conftest import Endpoints, create_topic
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -113,6 +115,24 @@ def index_ids(client: Any, index: str) -> dict[str, Any]:
     return docs
 
 
+def topic_size(settings: Settings, topic: str) -> int:
+    """Messages ever written to ``topic`` (sum of its partitions' end offsets; 0 if it does not exist)."""
+    from confluent_kafka import TopicPartition
+
+    consumer = Consumer({**settings.kafka.client_config(), "group.id": f"sizer-{time.monotonic_ns()}"})
+    try:
+        metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            return 0
+        ends = [
+            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in metadata.partitions
+        ]
+        return sum(ends)
+    finally:
+        consumer.close()
+
+
 def doc_count(client: Any, index: str) -> int:
     client.indices.refresh(index=index)
     return int(client.count(index=index)["count"])
@@ -183,6 +203,30 @@ def consumer_process(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[
             proc.wait(10)
 
 
+def _free_port_pair(start: int) -> tuple[int, int]:
+    for http_port in range(start, start + 40):
+        if port_is_free(http_port) and port_is_free(http_port + 100):
+            return http_port, http_port + 100
+    raise RuntimeError(f"no free port pair from {start}")
+
+
+@pytest.fixture
+def private_node(tmp_path: Path) -> Iterator[OpenSearchNode]:
+    """A single-node OpenSearch of this test's own (for tests that stop it or change cluster settings);
+    stopped by its pid at the end."""
+    http_port, transport_port = _free_port_pair(9250)
+    node = OpenSearchNode(
+        StackSettings(
+            dir=tmp_path / "stack", opensearch_port=http_port, opensearch_transport_port=transport_port
+        )
+    )
+    node.start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
 def wait_for(condition: Callable[[], bool], timeout_secs: float, what: str) -> None:
     deadline = time.monotonic() + timeout_secs
     while time.monotonic() < deadline:
@@ -211,5 +255,6 @@ __all__ = [
     "produce",
     "read_topic",
     "settings_env",
+    "topic_size",
     "wait_for",
 ]

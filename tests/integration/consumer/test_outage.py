@@ -1,23 +1,21 @@
 """OpenSearch goes away mid-load and comes back: the consumer retries, stays up, commits nothing past
 the gap, and ends with exactly one document per id.
 
-Uses a private OpenSearch node (other ports, its own folder) from ``spoolbridge.stack`` so that stopping it
-cannot disturb anything else; the shared node is never touched.
+Uses a private OpenSearch node (the ``private_node`` fixture: other ports, its own folder) so that stopping
+it cannot disturb anything else; the shared node is never touched.
 """
 
 from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from opensearchpy import OpenSearch
 
-from schemas.settings import Settings, StackSettings
-from spoolbridge.stack.processes import port_is_free
+from schemas.settings import Settings
 from spoolbridge.stack.services import OpenSearchNode
 from tests.conftest import Endpoints
 from tests.integration.consumer.conftest import (
@@ -34,29 +32,6 @@ pytestmark = pytest.mark.integration
 
 N = 30_000
 OUTAGE_SECS = 22
-
-
-def _free_port_pair(start: int) -> tuple[int, int]:
-    for http_port in range(start, start + 40):
-        if port_is_free(http_port) and port_is_free(http_port + 100):
-            return http_port, http_port + 100
-    raise RuntimeError(f"no free port pair from {start}")
-
-
-@pytest.fixture
-def private_node(tmp_path: Path) -> Iterator[OpenSearchNode]:
-    """A single-node OpenSearch of this test's own; stopped by its pid at the end."""
-    http_port, transport_port = _free_port_pair(9250)
-    node = OpenSearchNode(
-        StackSettings(
-            dir=tmp_path / "stack", opensearch_port=http_port, opensearch_transport_port=transport_port
-        )
-    )
-    node.start()
-    try:
-        yield node
-    finally:
-        node.stop()
 
 
 @pytest.mark.timeout(300)

@@ -8,18 +8,54 @@ from typing import Any
 import pytest
 
 from consumer.outcome import (
+    INDEX_CONDITIONS,
     DeadLetter,
     Done,
     Retry,
+    RetryKind,
     Split,
     backoff_delay_secs,
     classify_item,
     classify_request_failure,
+    fold,
+    index_advice,
 )
 
 MAPPING_ERROR = {"type": "mapper_parsing_exception", "reason": "failed to parse field [price]"}
 REJECTED = {"type": "es_rejected_execution_exception", "reason": "rejected execution"}
 BLOCK = {"type": "cluster_block_exception", "reason": "index [x] blocked by: [FORBIDDEN/8/read-only]"}
+# as OpenSearch 2.19 answers them per item (seen on the real node)
+CLOSED = {"type": "index_closed_exception", "reason": "closed", "index": "x", "index_uuid": "u"}
+MISSING = {"type": "index_not_found_exception", "reason": "no such index [x]", "index": "x"}
+RACE = {
+    "type": "illegal_argument_exception",
+    "reason": "mapper [c] cannot be changed from type [long] to [float]",
+}
+OBJECT_RACE = {
+    "type": "illegal_argument_exception",
+    "reason": "can't merge a non object mapping [u] with an object mapping",
+}
+
+
+BOOM = {"type": "x", "reason": "boom"}
+SHARD_MISSING = {"type": "shard_not_found_exception", "reason": "no such shard"}
+NO_WRITE_INDEX = {"type": "illegal_argument_exception", "reason": "no write index is defined for alias [a]."}
+CAUSED_RACE = {
+    "type": "mapper_parsing_exception",
+    "reason": "failed to parse",
+    "caused_by": {"type": "illegal_argument_exception", "reason": RACE["reason"]},
+}
+FIELD_LIMIT = {"type": "illegal_argument_exception", "reason": "Limit of total fields [1000] exceeded"}
+VERSION = {"type": "version_conflict_engine_exception", "reason": RACE["reason"]}
+
+
+def retry(error: Any, status: int, kind: RetryKind) -> Retry:
+    """The Retry an item with ``error`` (a dict with type and reason, or None) is expected to get."""
+    error_type = error["type"] if error else f"http_{status}"
+    reason = error["reason"] if error else f"status {status} without an error object"
+    if error and "caused_by" in error:
+        reason += f" (caused by {error['caused_by']['type']}: {error['caused_by']['reason']})"
+    return Retry(f"{error_type}: {reason}", status, kind, error_type)
 
 
 @pytest.mark.parametrize(
@@ -29,19 +65,58 @@ BLOCK = {"type": "cluster_block_exception", "reason": "index [x] blocked by: [FO
         ("index", 201, None, Done()),
         ("delete", 200, None, Done()),
         ("delete", 404, None, Done()),
-        ("index", 429, REJECTED, Retry("es_rejected_execution_exception: rejected execution", 429)),
-        ("index", 500, {"type": "x", "reason": "boom"}, Retry("x: boom", 500)),
-        ("index", 503, None, Retry("http_503: status 503 without an error object", 503)),
-        ("index", 403, BLOCK, Retry(f"cluster_block_exception: {BLOCK['reason']}", 403)),
+        ("index", 429, REJECTED, retry(REJECTED, 429, "index")),
+        ("index", 500, BOOM, retry(BOOM, 500, "transient")),
+        ("index", 503, None, retry(None, 503, "transient")),
+        ("index", 403, BLOCK, retry(BLOCK, 403, "index")),
+        ("index", 400, CLOSED, retry(CLOSED, 400, "index")),
+        ("index", 404, MISSING, retry(MISSING, 404, "index")),
+        ("index", 404, SHARD_MISSING, retry(SHARD_MISSING, 404, "index")),
+        ("index", 400, NO_WRITE_INDEX, retry(NO_WRITE_INDEX, 400, "index")),
+        ("index", 400, RACE, retry(RACE, 400, "mapping")),
+        ("index", 400, OBJECT_RACE, retry(OBJECT_RACE, 400, "mapping")),
+        ("index", 400, CAUSED_RACE, retry(CAUSED_RACE, 400, "mapping")),
         ("index", 400, MAPPING_ERROR, DeadLetter(MAPPING_ERROR["reason"], 400, "mapper_parsing_exception")),
-        ("index", 404, {"type": "index_not_found_exception", "reason": "no such index"},
-         DeadLetter("no such index", 404, "index_not_found_exception")),
+        ("index", 400, FIELD_LIMIT, DeadLetter(FIELD_LIMIT["reason"], 400, "illegal_argument_exception")),
+        ("index", 409, VERSION, DeadLetter(RACE["reason"], 409, "version_conflict_engine_exception")),
         ("index", 409, "conflict", DeadLetter("conflict", 409, "http_409")),
         ("index", 413, None, DeadLetter("status 413 without an error object", 413, "http_413")),
     ],
 )  # fmt: skip
 def test_classify_item(action: str, status: int, error: Any, expected: object) -> None:
     assert classify_item(action, status, error) == expected
+
+
+def test_every_index_condition_is_retried_whatever_its_status() -> None:
+    for error_type in INDEX_CONDITIONS:
+        for status in (400, 403, 404, 409, 429, 503):
+            verdict = classify_item("index", status, {"type": error_type, "reason": "r"})
+            assert isinstance(verdict, Retry) and verdict.kind == "index", (error_type, status)
+
+
+@pytest.mark.parametrize(
+    ("error", "advice"),
+    [
+        (CLOSED, "index logs is closed: open it with POST /logs/_open"),
+        (MISSING, "index logs does not exist: creating it again with its settings and mappings"),
+        (BLOCK, "index logs is blocked (index [x] blocked by: [FORBIDDEN/8/read-only]): after a disk flood"),
+        ({"type": "illegal_argument_exception", "reason": "no write index is defined for alias [logs]."},
+         'alias logs has no write index: mark one of its indices with "is_write_index": true'),
+    ],
+)  # fmt: skip
+def test_index_conditions_say_what_to_do(error: dict[str, str], advice: str) -> None:
+    verdict = classify_item("index", 400, error)
+    assert isinstance(verdict, Retry)
+    assert index_advice(verdict, "logs").startswith(advice)
+
+
+def test_multi_line_reasons_are_folded_to_one_line() -> None:
+    error = {"type": "mapper_parsing_exception", "reason": "failed to parse\n  field [a]\r\nat line 3\n"}
+    verdict = classify_item("index", 400, error)
+    assert verdict == DeadLetter("failed to parse field [a] at line 3", 400, "mapper_parsing_exception")
+    failure = classify_request_failure(status=400, error_type="t", reason="<html>\n<body>\n", items=1)
+    assert isinstance(failure, DeadLetter) and failure.reason == "<html> <body>"
+    assert fold("one line  kept as is") == "one line  kept as is"
 
 
 def test_item_reason_includes_the_cause() -> None:
@@ -69,6 +144,13 @@ def test_item_reason_includes_the_cause() -> None:
 def test_classify_request_failure(status: int | None, items: int, expected_type: type) -> None:
     verdict = classify_request_failure(status=status, error_type="t", reason="r", items=items)
     assert type(verdict) is expected_type
+
+
+def test_request_failure_of_an_index_condition_is_retried_not_split() -> None:
+    verdict = classify_request_failure(
+        status=400, error_type="index_closed_exception", reason="closed", items=9
+    )
+    assert verdict == Retry("index_closed_exception: closed", 400, "index", "index_closed_exception")
 
 
 def test_request_failure_reason_is_clipped() -> None:
