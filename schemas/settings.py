@@ -24,6 +24,7 @@ from pydantic_settings import (
 )
 
 from schemas.errors import ConfigError
+from schemas.names import index_name_problem, suggest_index_name
 
 __all__ = [
     "ConsumerSettings",
@@ -36,6 +37,11 @@ __all__ = [
 ]
 
 DEFAULT_CONFIG_FILE = Path("spoolbridge.toml")
+#: Why an endpoint is missing and the two ways to fix it.
+NOT_SET_HINT = (
+    "is not set and no local stack is running: start one with `spoolbridge stack up` "
+    "(or `spoolbridge run`, which starts it), or set this to your service"
+)
 # The --config file of the current load_settings() call (a context variable, so no global state leaks).
 _config_file: ContextVar[Path | None] = ContextVar("spoolbridge_config_file", default=None)
 
@@ -78,7 +84,7 @@ class KafkaSettings(_Section):
     def client_config(self) -> dict[str, str]:
         """librdkafka settings shared by producer, consumer and admin client (secrets revealed here)."""
         if self.bootstrap_servers is None:
-            raise ConfigError("kafka.bootstrap_servers", "is not set (and the local stack is not running)")
+            raise ConfigError("kafka.bootstrap_servers", NOT_SET_HINT)
         conf: dict[str, str] = {
             "bootstrap.servers": self.bootstrap_servers,
             "security.protocol": self.security_protocol,
@@ -133,6 +139,17 @@ class OpenSearchSettings(_Section):
             parts = urlsplit(value.get_secret_value())
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError("must look like http(s)://[user:pass@]host:port")
+            try:
+                parts.port  # noqa: B018 - parsing the port is the check
+            except ValueError:  # its text may quote the URL: never show it
+                raise ValueError("the port must be a number from 1 to 65535") from None
+        return value
+
+    @field_validator("index")
+    @classmethod
+    def _index_is_valid(cls, value: str | None) -> str | None:
+        if value is not None and (problem := index_name_problem(value)) is not None:
+            raise ValueError(f"{value!r}: {problem} (e.g. {suggest_index_name(value)!r})")
         return value
 
     @property
@@ -145,7 +162,7 @@ class OpenSearchSettings(_Section):
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``opensearchpy.OpenSearch`` (secrets revealed here)."""
         if self.url is None:
-            raise ConfigError("opensearch.url", "is not set (and the local stack is not running)")
+            raise ConfigError("opensearch.url", NOT_SET_HINT)
         parts = urlsplit(self.url.get_secret_value())
         port = parts.port or (443 if parts.scheme == "https" else 9200)
         kwargs: dict[str, Any] = {
@@ -257,7 +274,22 @@ class Settings(BaseSettings):
 
     @property
     def index_name(self) -> str:
-        return self.opensearch.index or self.kafka.topic
+        """``opensearch.index``, else the topic name — which must then be a valid index name.
+
+        Raises :class:`ConfigError` naming ``kafka.topic`` when the topic cannot name an index (a topic
+        may hold upper case; an index may not), with a name that would work.
+        """
+        if self.opensearch.index is not None:
+            return self.opensearch.index
+        topic = self.kafka.topic
+        problem = index_name_problem(topic)
+        if problem is not None:
+            raise ConfigError(
+                "kafka.topic",
+                f"{topic!r} is also the index name (opensearch.index is unset), and {problem}: set "
+                f"opensearch.index (e.g. {suggest_index_name(topic)!r}) or use a topic name that is one",
+            )
+        return topic
 
     @classmethod
     def settings_customise_sources(

@@ -222,7 +222,10 @@ def _index_steps(client: Any, settings: Settings) -> list[CheckStep]:
 
     from consumer.index import ensure_index
 
-    index = settings.index_name
+    try:
+        index = settings.index_name
+    except ConfigError as exc:
+        return [CheckStep("OpenSearch index", False, exc.problem, _index_fix(exc))]
     try:
         created = ensure_index(client, index, settings.opensearch)
     except (TransportError, ConfigError) as exc:
