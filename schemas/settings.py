@@ -240,10 +240,26 @@ class ConsumerSettings(_Section):
     )
 
 
+#: ``stack.dir``'s default as documented (the README's settings table shows this, not this machine's path).
+STACK_DIR_DOC = "$XDG_STATE_HOME/spoolbridge/stack (else ~/.local/state/spoolbridge/stack)"
+
+
+def default_stack_dir() -> Path:
+    """The local stack's per-user state folder, the same from every working folder (XDG base directories:
+    ``$XDG_STATE_HOME/spoolbridge/stack``, else ``~/.local/state/spoolbridge/stack``)."""
+    state_home = os.environ.get("XDG_STATE_HOME", "")
+    base = Path(state_home) if Path(state_home).is_absolute() else Path.home() / ".local" / "state"
+    return base / "spoolbridge" / "stack"
+
+
 class StackSettings(_Section):
     """The local Kafka + OpenSearch stack (``spoolbridge stack``): ports, heaps, state folder."""
 
-    dir: Path = Field(default=Path(".spoolbridge/stack"), description="state, data, logs and certificates")
+    dir: Path = Field(
+        default_factory=default_stack_dir,
+        description="state, data, logs and certificates; one per user, so any folder finds the stack",
+        json_schema_extra={"shown_default": STACK_DIR_DOC},
+    )
     kafka_port: int = Field(default=9092, ge=1, le=65535, description="plaintext listener")
     kafka_ssl_port: int = Field(
         default=9094, ge=1, le=65535, description="TLS listener, client cert required"
@@ -270,7 +286,7 @@ class Settings(BaseSettings):
     opensearch: OpenSearchSettings = OpenSearchSettings()
     producer: ProducerSettings = ProducerSettings()
     consumer: ConsumerSettings = ConsumerSettings()
-    stack: StackSettings = StackSettings()
+    stack: StackSettings = Field(default_factory=StackSettings)  # its dir follows $HOME at load time
 
     @property
     def index_name(self) -> str:

@@ -15,8 +15,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from schemas.errors import SpoolbridgeError
-from schemas.settings import Settings, load_settings
+from schemas.settings import DEFAULT_CONFIG_FILE, Settings, load_settings
 
 from .logs import configure_logging
 
@@ -25,22 +27,52 @@ log = logging.getLogger("spoolbridge")
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
     pass
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _default(setting: str, *, unset: str = "unset") -> str:
+    """`` (default: X)`` for help texts: the settings model's default of ``section.name`` — the value a
+    command uses when neither flag, environment nor config file sets it. (argparse's own defaults are
+    None, so that an absent flag does not hide the environment or the config file.)"""
+    section, name = setting.split(".")
+    model = Settings.model_fields[section].annotation
+    assert isinstance(model, type) and issubclass(model, BaseModel)
+    field = model.model_fields[name]
+    value = field.get_default(call_default_factory=True)
+    return f" (default: {unset if value is None else value})"
+
+
+def _connection(parser: argparse.ArgumentParser) -> None:
+    """Where Kafka and OpenSearch are, and the names used there (not for ``stack``, which serves them)."""
     group = parser.add_argument_group("connection (default: the local stack when unset)")
     group.add_argument(
-        "--config", type=Path, default=None, help="TOML config file (default: ./spoolbridge.toml)"
+        "--bootstrap-servers",
+        default=None,
+        help="Kafka host:port[,host:port]" + _default("kafka.bootstrap_servers", unset="the local stack"),
     )
-    group.add_argument("--bootstrap-servers", default=None, help="Kafka host:port[,host:port]")
-    group.add_argument("--topic", default=None, help="Kafka topic (default: spoolbridge)")
+    group.add_argument("--topic", default=None, help="Kafka topic" + _default("kafka.topic"))
     group.add_argument(
-        "--opensearch-url", default=None, help="OpenSearch URL http(s)://[user:pass@]host:port"
+        "--opensearch-url",
+        default=None,
+        help="OpenSearch URL http(s)://[user:pass@]host:port"
+        + _default("opensearch.url", unset="the local stack"),
     )
-    group.add_argument("--index", default=None, help="OpenSearch index (default: the topic name)")
-    group.add_argument("--group", default=None, help="Kafka consumer group (default: spoolbridge)")
+    group.add_argument(
+        "--index",
+        default=None,
+        help="OpenSearch index" + _default("opensearch.index", unset="the topic name"),
+    )
+    group.add_argument("--group", default=None, help="Kafka consumer group" + _default("consumer.group"))
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help=f"TOML config file (default: ./{DEFAULT_CONFIG_FILE}, or $SPOOLBRIDGE_CONFIG)",
+    )
     parser.add_argument("--debug", action="store_true", help="debug logs and tracebacks")
 
 
@@ -56,7 +88,12 @@ def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             "id_field": get("id_field"),
             "records_path": get("records_path"),
         },
+        "stack": {"dir": get("dir")},
     }
+
+
+def _inbox(parser: argparse.ArgumentParser, text: str = "folder to watch") -> None:
+    parser.add_argument("--inbox", type=Path, default=None, help=text + _default("producer.inbox"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,18 +109,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="producer + consumer together; starts the local stack when no endpoints are configured",
         formatter_class=_HelpFormatter,
     )
-    run.add_argument("--inbox", type=Path, default=None, help="folder to watch (default: ./inbox)")
+    _inbox(run)
+    _connection(run)
     _common(run)
     run.set_defaults(handler=_run)
 
     produce = commands.add_parser(
         "produce", help="watch a folder and publish each record to Kafka", formatter_class=_HelpFormatter
     )
-    produce.add_argument("--inbox", type=Path, default=None, help="folder to watch (default: ./inbox)")
+    _inbox(produce)
     produce.add_argument("--once", action="store_true", help="process the files there now, then exit")
-    produce.add_argument("--settle-ms", type=int, default=None, help="file must be unchanged this long (ms)")
-    produce.add_argument("--id-field", default=None, help="record field to use as the document id")
-    produce.add_argument("--records-path", default=None, help="dotted path to the records (e.g. features)")
+    produce.add_argument(
+        "--settle-ms",
+        type=int,
+        default=None,
+        help="file must be unchanged this long (ms)" + _default("producer.settle_ms"),
+    )
+    produce.add_argument(
+        "--id-field",
+        default=None,
+        help="record field to use as the document id"
+        + _default("producer.id_field", unset="<file path>:<position>"),
+    )
+    produce.add_argument(
+        "--records-path",
+        default=None,
+        help="dotted path to the records (e.g. features)"
+        + _default("producer.records_path", unset="the top level"),
+    )
+    _connection(produce)
     _common(produce)
     produce.set_defaults(handler=_produce)
 
@@ -95,8 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         metavar="SECS",
-        help="exit once drained and quiet this long (s)",
+        help="exit once drained and quiet this long (s) (default: run until stopped)",
     )
+    _connection(consume)
     _common(consume)
     consume.set_defaults(handler=_consume)
 
@@ -105,8 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="per source file: records read, produced, indexed, rejected, dead-lettered; consumer lag",
         formatter_class=_HelpFormatter,
     )
-    status.add_argument("--inbox", type=Path, default=None, help="inbox whose done/ and failed/ are read")
+    _inbox(status, "inbox whose done/ and failed/ are read")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    _connection(status)
     _common(status)
     status.set_defaults(handler=_status)
 
@@ -116,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     check.add_argument("--json", action="store_true", help="machine-readable output")
+    _connection(check)
     _common(check)
     check.set_defaults(handler=_check)
 
@@ -125,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     connect.add_argument("--name", default=None, help="connector name (default: <topic>-opensearch-sink)")
+    _connection(connect)
     _common(connect)
     connect.set_defaults(handler=_connect_config)
 
@@ -134,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     stack.add_argument("action", choices=["up", "down", "status"], help="start, stop, or show the stack")
-    stack.add_argument("--dir", type=Path, default=None, help="state folder (default: .spoolbridge/stack)")
+    stack.add_argument("--dir", type=Path, default=None, help="state folder" + _default("stack.dir"))
     stack.add_argument("--json", action="store_true", help="machine-readable output")
     _common(stack)
     stack.set_defaults(handler=_stack)
@@ -224,10 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(debug=args.debug)
     handler: Handler = args.handler
     try:
-        overrides = _overrides(args)
-        if getattr(args, "dir", None) is not None:
-            overrides["stack"] = {"dir": args.dir}
-        settings = load_settings(overrides, config_file=args.config)
+        settings = load_settings(_overrides(args), config_file=args.config)
         return handler(args, settings)
     except SpoolbridgeError as exc:
         if args.debug:

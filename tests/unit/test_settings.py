@@ -163,3 +163,20 @@ def test_missing_endpoints_say_how_to_start_the_local_stack() -> None:
             call()
         assert caught.value.setting == setting
         assert "no local stack is running: start one with `spoolbridge stack up`" in str(caught.value)
+
+
+def test_local_stack_state_is_per_user_and_the_same_from_every_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    assert load_settings().stack.dir == tmp_path / "home" / ".local" / "state" / "spoolbridge" / "stack"
+    monkeypatch.setenv("XDG_STATE_HOME", "relative/state")  # the XDG spec: relative paths are ignored
+    assert load_settings().stack.dir == tmp_path / "home" / ".local" / "state" / "spoolbridge" / "stack"
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    (tmp_path / "elsewhere").mkdir()
+    here = load_settings().stack.dir
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert load_settings().stack.dir == here == tmp_path / "state" / "spoolbridge" / "stack"
+    monkeypatch.setenv("SPOOLBRIDGE_STACK__DIR", str(tmp_path / "mine"))
+    assert load_settings().stack.dir == tmp_path / "mine"
