@@ -25,6 +25,7 @@ from pydantic_settings import (
 
 from schemas.errors import ConfigError
 from schemas.names import index_name_problem, suggest_index_name
+from schemas.tls_files import check_tls_files
 
 __all__ = [
     "ConsumerSettings",
@@ -103,11 +104,13 @@ class KafkaSettings(_Section):
         return conf
 
     def check_files(self) -> None:
-        """Raise :class:`ConfigError` naming the first TLS file setting that points nowhere."""
+        """Raise :class:`ConfigError` naming the first TLS file setting that points nowhere or to a file
+        that is not what it must be (no certificate, an encrypted key, a key of another certificate)."""
         for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
             path: Path | None = getattr(self, name)
             if path is not None and not path.is_file():
                 raise ConfigError(f"kafka.{name}", f"file not found: {path}")
+        check_tls_files(self.ssl_cafile, self.ssl_certfile, self.ssl_keyfile)
         if self.security_protocol.startswith("SASL") and not (self.sasl_username and self.sasl_password):
             raise ConfigError("kafka.sasl_username", "SASL needs kafka.sasl_username and kafka.sasl_password")
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from schemas.errors import SpoolbridgeError
+from schemas.errors import ConfigError, SpoolbridgeError
 from schemas.settings import DEFAULT_CONFIG_FILE, Settings, load_settings
 
 from .logs import configure_logging
@@ -218,7 +218,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 def _status(args: argparse.Namespace, settings: Settings) -> int:
     from .status import collect_status, print_status
 
-    report = collect_status(_with_endpoints(settings))
+    settings = _with_endpoints(settings)
+    settings.kafka.check_files()  # a wrong TLS file is a setting error, before any client is made
+    report = collect_status(settings)
     if args.json:
         print_json(report.as_dict())
     else:
@@ -235,7 +237,9 @@ def _produce(args: argparse.Namespace, settings: Settings) -> int:
 def _consume(args: argparse.Namespace, settings: Settings) -> int:
     from consumer.service import run
 
-    return run(_with_endpoints(settings), until_idle_secs=args.until_idle)
+    settings = _with_endpoints(settings)
+    settings.kafka.check_files()
+    return run(settings, until_idle_secs=args.until_idle)
 
 
 def _with_endpoints(settings: Settings) -> Settings:
@@ -294,11 +298,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug or an unconverted library error: still one line, unless --debug
         if args.debug:
             raise
+        setting_error = _tls_file_error(exc)
+        if setting_error is not None:
+            print(f"spoolbridge: error: {setting_error}", file=sys.stderr)
+            return setting_error.exit_code
         print(
             f"spoolbridge: unexpected error: {type(exc).__name__}: {exc} (--debug shows where)",
             file=sys.stderr,
         )
         return 1
+
+
+#: librdkafka's property -> the setting it comes from, for "Failed to create …: ssl.key.location failed: …"
+_TLS_PROPERTIES = {
+    "ssl.key.location": "kafka.ssl_keyfile",
+    "ssl.certificate.location": "kafka.ssl_certfile",
+    "ssl.ca.location": "kafka.ssl_cafile",
+}
+
+
+def _tls_file_error(exc: Exception) -> ConfigError | None:
+    """librdkafka refusing a TLS file that :meth:`KafkaSettings.check_files` let through, as the setting."""
+    text = str(exc)
+    for prop, setting in _TLS_PROPERTIES.items():
+        if f"{prop} failed" in text:
+            reason = text.split(f"{prop} failed: ", 1)[-1].split('"', 1)[0]
+            return ConfigError(setting, f"the Kafka client cannot use this file ({reason})")
+    return None
 
 
 def print_json(data: object) -> None:
