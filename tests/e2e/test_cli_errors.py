@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import Endpoints
+
 
 def _cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 90
@@ -139,3 +141,19 @@ def test_a_key_of_another_certificate_names_kafka_ssl_keyfile(command: str, tmp_
     expected = f"spoolbridge: error: setting kafka.ssl_keyfile: {other.client_key} is not the key of the "
     assert result.stderr.startswith(expected + "certificate in kafka.ssl_certfile"), result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.integration
+def test_status_against_unreachable_opensearch_is_one_line_with_the_fix(endpoints: Endpoints) -> None:
+    flags = [
+        "--bootstrap-servers",
+        endpoints.bootstrap_servers,
+        "--opensearch-url",
+        "http://u:hunter2@127.0.0.1:9",
+    ]
+    result = _cli("status", *flags)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "spoolbridge: error: OpenSearch at http://u:***@127.0.0.1:9 cannot be reached; check opensearch.url, "
+        "or start the local stack with `spoolbridge stack up`\n"
+    )
