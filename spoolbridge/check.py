@@ -19,7 +19,7 @@ from typing import Any
 from schemas.errors import ConfigError
 from schemas.settings import KafkaSettings, Settings
 
-from .kafka_reach import TIMEOUT_SECS, KafkaErrors, client_config, kafka_fix
+from .kafka_reach import TIMEOUT_SECS, KafkaErrors, client_config, cluster_metadata, kafka_fix
 
 __all__ = ["CheckStep", "run_checks"]
 
@@ -63,9 +63,8 @@ def _kafka_steps(settings: Settings) -> list[CheckStep]:
 
     admin = AdminClient(conf)
     try:
-        metadata = admin.list_topics(timeout=_TIMEOUT_SECS)
+        metadata = cluster_metadata(admin, errors)
     except KafkaException as exc:
-        admin.poll(1.0)  # serve the error callbacks: they say why (handshake, login, refused)
         detail = errors.text() or str(exc)
         return [*steps, CheckStep("Kafka reachable", False, _short(detail), kafka_fix(kafka, detail))]
     handshake = {"SSL": ", TLS handshake ok", "SASL_SSL": ", TLS + SASL login ok"}.get(

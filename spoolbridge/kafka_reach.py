@@ -17,7 +17,15 @@ from typing import Any
 from schemas.errors import ServiceUnavailableError
 from schemas.settings import KafkaSettings
 
-__all__ = ["TIMEOUT_SECS", "KafkaErrors", "client_config", "kafka_fix", "reach_kafka", "unreachable"]
+__all__ = [
+    "TIMEOUT_SECS",
+    "KafkaErrors",
+    "client_config",
+    "cluster_metadata",
+    "kafka_fix",
+    "reach_kafka",
+    "unreachable",
+]
 
 log = logging.getLogger("spoolbridge.kafka")
 
@@ -113,16 +121,27 @@ def reach_kafka(kafka: KafkaSettings, timeout_secs: float = TIMEOUT_SECS) -> Any
     from confluent_kafka.admin import AdminClient
 
     errors = KafkaErrors()
-    admin = AdminClient(client_config(kafka, errors))
+    try:
+        return cluster_metadata(AdminClient(client_config(kafka, errors)), errors, timeout_secs)
+    except KafkaException as exc:
+        raise unreachable(kafka, errors.text() or str(exc.args[0].str())) from exc
+
+
+def cluster_metadata(admin: Any, errors: KafkaErrors, timeout_secs: float = TIMEOUT_SECS) -> Any:
+    """``admin.list_topics()``, given up early once every broker refused for a moment (a broker that is
+    restarting takes longer than that; one that is not there never answers). Raises ``KafkaException``
+    with ``errors`` holding the reasons."""
+    from confluent_kafka import KafkaException
+
     started = time.monotonic()
     while True:
         try:
             return admin.list_topics(timeout=1.0)
-        except KafkaException as exc:
+        except KafkaException:
             admin.poll(0.1)  # serve the error callbacks: they say why (handshake, login, refused)
             waited = time.monotonic() - started
             if waited >= timeout_secs or (errors.all_brokers_down and waited >= _GRACE_SECS):
-                raise unreachable(kafka, errors.text() or str(exc.args[0].str())) from exc
+                raise
 
 
 def _short(text: str, limit: int = 200) -> str:
