@@ -143,9 +143,11 @@ class OpenSearchSettings(_Section):
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError("must look like http(s)://[user:pass@]host:port")
             try:
-                parts.port  # noqa: B018 - parsing the port is the check
+                port = parts.port
             except ValueError:  # its text may quote the URL: never show it
-                raise ValueError("the port must be a number from 1 to 65535") from None
+                port = 0
+            if port == 0:
+                raise ValueError("the port must be a number from 1 to 65535")
         return value
 
     @field_validator("index")

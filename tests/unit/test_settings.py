@@ -120,7 +120,9 @@ def test_redact_url_leaves_passwordless_urls_alone() -> None:
     assert redact_url("http://127.0.0.1:9200") == "http://127.0.0.1:9200"
 
 
-@pytest.mark.parametrize("url", ["http://localhost:92x0", "https://avnadmin:hunter2@os.example:99999"])
+@pytest.mark.parametrize(
+    "url", ["http://localhost:92x0", "https://avnadmin:hunter2@os.example:99999", "http://localhost:0"]
+)
 def test_bad_opensearch_port_is_a_setting_error_without_the_secret(
     monkeypatch: pytest.MonkeyPatch, url: str
 ) -> None:
