@@ -1,42 +1,50 @@
 # The two commands: `make run` (set up, then run the bridge; local stack when no endpoints are configured)
-# and `make test` (set up, then lint, type-check, unit, integration and end-to-end tests).
+# and `make test` (set up with the dev tools, then lint, type-check, unit, integration and end-to-end tests).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
+# Two install steps: what running needs (`make run`), then the dev tools on top (`make test`).
 STAMP   = $(VENV)/.installed
+DEVSTAMP = $(VENV)/.installed-dev
 INBOX  ?= inbox
 
-.PHONY: run test setup toolchain lint typecheck unit integration bench clean
+.PHONY: run test setup setup-dev toolchain lint typecheck unit integration bench clean
 
 run: setup toolchain
 	$(BIN)/spoolbridge run --inbox $(INBOX)
 
-test: setup toolchain lint typecheck
+test: setup-dev toolchain lint typecheck
 	$(BIN)/pytest -W error tests
 
 setup: $(STAMP)
 
+setup-dev: $(DEVSTAMP)
+
 $(STAMP): pyproject.toml setup.py $(wildcard producer/_jsonscan*.[ch])
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+$(DEVSTAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(DEVSTAMP)
 
 # Java 17+ and Maven run the local stack; openssl makes its test certificates.
 toolchain:
 	@./scripts/ensure-toolchain.sh
 
-lint: setup
+lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: setup
+typecheck: setup-dev
 	$(BIN)/mypy
 
-unit: setup
+unit: setup-dev
 	$(BIN)/pytest -W error tests/unit
 
-integration: setup toolchain
+integration: setup-dev toolchain
 	$(BIN)/pytest -W error tests/integration tests/e2e
 
 clean:

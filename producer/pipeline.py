@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -269,18 +270,12 @@ class FileProcessor:
         produced = run.deliveries.acked
         if error is not None:
             what, where = error.reason, {"unit": error.unit, "position": error.position}
-            todo = (
-                f"{error.hint or 'fix the file'}, then drop it again ({produced} records before the error "
-                "were produced; producing them again overwrites, never duplicates)"
-            )
+            todo = unreadable_file_todo(error.hint, produced)
         else:
-            what = f"{_count(run.rejected.count)} could not be produced ({produced} were)"
+            what = rejected_what(run.rejected.count, produced)
             unit = "line" if is_json_lines(Path(run.source)) else "record"
             where = {"unit": unit, "position": run.rejected.first_position, "first_of": run.rejected.count}
-            todo = (
-                f"see {Path(run.source).name}.rejected.jsonl for each record and its reason; fix them and "
-                "drop the file again (records already produced are overwritten, not duplicated)"
-            )
+            todo = rejected_todo(Path(run.source).name, run.rejected.count)
         return FileFailure(
             source=run.source,
             what=what,
@@ -290,6 +285,38 @@ class FileProcessor:
             records_rejected=run.rejected.count,
             sha256=run.sha256,
         )
+
+
+def unreadable_file_todo(hint: str, produced: int) -> str:
+    """``what_to_do`` of a file that could not be read to its end: the reader's hint, ending in dropping
+    the file again (unless the hint already says what to drop), then what happened to its first records."""
+    fix = hint or "fix the file"
+    says_drop = fix.startswith("drop ") or re.search(r"\bdrop\b[^;]*\bagain$", fix) is not None
+    todo = fix if says_drop else f"{fix}, then drop the file again"
+    if produced == 0:
+        return f"{todo} (no records were produced before the error)"
+    them, were = ("it", "was") if produced == 1 else ("them", "were")
+    return (
+        f"{todo} (the {_count(produced)} before the error {were} produced; producing {them} again "
+        f"overwrites {them}, never duplicates {them})"
+    )
+
+
+def rejected_what(rejected: int, produced: int) -> str:
+    """``what`` of a file whose every record was read but some could not be produced."""
+    could_not = f"{_count(rejected)} could not be produced"
+    if produced == 0:
+        return f"{could_not}, and no other records were in the file"
+    return f"{could_not}; {_count(produced)} {'was' if produced == 1 else 'were'}"
+
+
+def rejected_todo(name: str, rejected: int) -> str:
+    """``what_to_do`` of a file with rejected records (listed in ``<name>.rejected.jsonl``)."""
+    each, it = ("the record", "it") if rejected == 1 else ("each record", "them")
+    return (
+        f"see {name}.rejected.jsonl for {each} and its reason; fix {it} and drop the file again "
+        "(records already produced are overwritten, not duplicated)"
+    )
 
 
 def _count(n: int) -> str:

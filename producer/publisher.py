@@ -8,7 +8,10 @@ are reported to Python (``delivery.report.only.error``): a per-message callback 
 cost more than the rest of the send path, and after a complete flush every record that did not fail was
 acknowledged, so ``acked = sent - failed``. ``BufferError`` (local
 queue full) is handled by serving delivery reports and trying again, never by dropping. librdkafka's own
-log lines go to the ``producer.kafka`` logger instead of stderr.
+log lines go to the ``producer.kafka`` logger instead of stderr (through :class:`KafkaLog`).
+
+Between files a background thread serves the producer's callbacks, so losing Kafka and getting it back
+are logged when they happen — once each (:class:`KafkaConnection`) — not when the next file arrives.
 
 Failed deliveries are split: *permanent* ones (the broker refuses this record, e.g. too large) become
 record rejections; *transient* ones (timeouts, brokers down) mean the file must be processed again later.
@@ -17,6 +20,7 @@ record rejections; *transient* ones (timeouts, brokers down) mean the file must 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +31,7 @@ from confluent_kafka.admin._config import ConfigResource
 from confluent_kafka.admin._resource import ResourceType
 from confluent_kafka.cimpl import NewTopic
 
+from producer.kafka_events import STATISTICS_INTERVAL_MS, KafkaConnection, KafkaLog
 from schemas.errors import ServiceUnavailableError, SpoolbridgeError
 from schemas.message import HEADER_POSITION, Headers
 from schemas.settings import KafkaSettings, ProducerSettings
@@ -42,6 +47,8 @@ QUEUE_MAX_KBYTES = 64 * 1024
 DELIVERY_TIMEOUT_MS = 300_000
 #: Bytes a record batch adds around one record (batch header, record framing, header names): a margin.
 RECORD_OVERHEAD_BYTES = 512
+#: How often the producer's callbacks are served between files.
+IDLE_POLL_SECS = 0.25
 
 _PERMANENT = frozenset(
     {
@@ -99,7 +106,7 @@ def _text(value: str | bytes | None) -> str:
 
 
 def _admin(kafka: KafkaSettings) -> AdminClient:
-    config: dict[str, Any] = {**kafka.client_config(), "logger": kafka_log}
+    config: dict[str, Any] = {**kafka.client_config(), "logger": KafkaLog(kafka_log)}
     return AdminClient(config)
 
 
@@ -176,6 +183,13 @@ class Publisher:
         self._producer: Producer | None = None
         self._fatal: KafkaError | None = None
         self._current = FileDeliveries()
+        self.connection = KafkaConnection(kafka.bootstrap_servers or "")
+        # Delivery reports must be served only by the thread producing a file: the idle server polls
+        # only while no file is in progress (``_idle``, under ``_idle_lock``).
+        self._idle = True
+        self._idle_lock = threading.Lock()
+        self._closing = threading.Event()
+        self._idle_server: threading.Thread | None = None
 
     def start(self) -> None:
         """Create the default dataset's topics, learn their size limit, and create the producer."""
@@ -193,10 +207,14 @@ class Publisher:
             "message.timeout.ms": DELIVERY_TIMEOUT_MS,
             "delivery.report.only.error": True,
             "on_delivery": self._on_delivery,
-            "logger": kafka_log,
+            "logger": KafkaLog(kafka_log),
             "error_cb": self._on_error,
+            "stats_cb": self.connection.on_stats,
+            "statistics.interval.ms": STATISTICS_INTERVAL_MS,
         }
         self._producer = Producer(config)
+        self._idle_server = threading.Thread(target=self._serve_while_idle, name="kafka-idle", daemon=True)
+        self._idle_server.start()
         log.info(
             "topic=%s event=producer_ready max_record_bytes=%d compression=%s linger_ms=%d",
             self.kafka.topic,
@@ -219,8 +237,19 @@ class Publisher:
 
     def begin_file(self) -> FileDeliveries:
         """Start counting a new file's deliveries (the previous file must be finished)."""
+        with self._idle_lock:
+            self._idle = False
         self._current = FileDeliveries()
         return self._current
+
+    def _serve_while_idle(self) -> None:
+        """Between files nothing else polls the producer: serve its error, log and statistics callbacks
+        every ``IDLE_POLL_SECS``, so an outage is logged when it happens. No file is in flight then, so
+        no delivery report can be served here."""
+        while not self._closing.wait(IDLE_POLL_SECS):
+            with self._idle_lock:
+                if self._idle and self._producer is not None:
+                    self._producer.poll(0)
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         self._current.on_delivery(err, msg)
@@ -230,7 +259,7 @@ class Publisher:
             self._fatal = err
             log.error("event=kafka_fatal error=%s", err.str())
         else:
-            log.warning("event=kafka_error error=%s", err.str())
+            self.connection.on_error(err)
 
     @property
     def producer(self) -> Producer:
@@ -273,9 +302,15 @@ class Publisher:
                 started = time.monotonic()
         deliveries = self._current
         deliveries.acked = deliveries.sent - len(deliveries.failures)
+        with self._idle_lock:
+            self._idle = True
         return deliveries
 
     def close(self) -> None:
+        self._closing.set()
+        if self._idle_server is not None:
+            self._idle_server.join()
+            self._idle_server = None
         if self._producer is not None:
             self._producer.flush(10)
             self._producer = None

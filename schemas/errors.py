@@ -49,7 +49,7 @@ class ConfigError(SpoolbridgeError):
         """The first validation error, named by its dotted setting path; the input value is left out."""
         first = exc.errors(include_input=False, include_url=False)[0]
         name = ".".join(str(part) for part in first["loc"]) or "settings"
-        message = first["msg"].removeprefix("Value error, ")
+        message = first["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's text
         if first["type"] == "extra_forbidden":
             message = "unknown setting"
         return cls(name, message)

@@ -32,7 +32,8 @@ from pydantic_settings import (
 )
 
 from schemas.errors import ConfigError
-from schemas.names import dataset_name_problem, suggest_dataset_name
+from schemas.names import dataset_name_problem, index_name_problem, suggest_dataset_name, suggest_index_name
+from schemas.tls_files import check_tls_files
 
 __all__ = [
     "ConsumerSettings",
@@ -46,6 +47,11 @@ __all__ = [
 ]
 
 DEFAULT_CONFIG_FILE = Path("spoolbridge.toml")
+#: Why an endpoint is missing and the two ways to fix it.
+NOT_SET_HINT = (
+    "is not set and no local stack is running: start one with `spoolbridge stack up` "
+    "(or `spoolbridge run`, which starts it), or set this to your service"
+)
 # The --config file of the current load_settings() call (a context variable, so no global state leaks).
 _config_file: ContextVar[Path | None] = ContextVar("spoolbridge_config_file", default=None)
 
@@ -100,7 +106,7 @@ class KafkaSettings(_Section):
     def client_config(self) -> dict[str, str]:
         """librdkafka settings shared by producer, consumer and admin client (secrets revealed here)."""
         if self.bootstrap_servers is None:
-            raise ConfigError("kafka.bootstrap_servers", "is not set (and the local stack is not running)")
+            raise ConfigError("kafka.bootstrap_servers", NOT_SET_HINT)
         conf: dict[str, str] = {
             "bootstrap.servers": self.bootstrap_servers,
             "security.protocol": self.security_protocol,
@@ -119,11 +125,13 @@ class KafkaSettings(_Section):
         return conf
 
     def check_files(self) -> None:
-        """Raise :class:`ConfigError` naming the first TLS file setting that points nowhere."""
+        """Raise :class:`ConfigError` naming the first TLS file setting that points nowhere or to a file
+        that is not what it must be (no certificate, an encrypted key, a key of another certificate)."""
         for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
             path: Path | None = getattr(self, name)
             if path is not None and not path.is_file():
                 raise ConfigError(f"kafka.{name}", f"file not found: {path}")
+        check_tls_files(self.ssl_cafile, self.ssl_certfile, self.ssl_keyfile)
         if self.security_protocol.startswith("SASL") and not (self.sasl_username and self.sasl_password):
             raise ConfigError("kafka.sasl_username", "SASL needs kafka.sasl_username and kafka.sasl_password")
 
@@ -155,6 +163,19 @@ class OpenSearchSettings(_Section):
             parts = urlsplit(value.get_secret_value())
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError("must look like http(s)://[user:pass@]host:port")
+            try:
+                port = parts.port
+            except ValueError:  # its text may quote the URL: never show it
+                port = 0
+            if port == 0:
+                raise ValueError("the port must be a number from 1 to 65535")
+        return value
+
+    @field_validator("index")
+    @classmethod
+    def _index_is_valid(cls, value: str | None) -> str | None:
+        if value is not None and (problem := index_name_problem(value)) is not None:
+            raise ValueError(f"{value!r}: {problem} (e.g. {suggest_index_name(value)!r})")
         return value
 
     @property
@@ -167,7 +188,7 @@ class OpenSearchSettings(_Section):
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``opensearchpy.OpenSearch`` (secrets revealed here)."""
         if self.url is None:
-            raise ConfigError("opensearch.url", "is not set (and the local stack is not running)")
+            raise ConfigError("opensearch.url", NOT_SET_HINT)
         parts = urlsplit(self.url.get_secret_value())
         port = parts.port or (443 if parts.scheme == "https" else 9200)
         kwargs: dict[str, Any] = {
@@ -248,10 +269,26 @@ class ConsumerSettings(_Section):
     )
 
 
+#: ``stack.dir``'s default as documented (the README's settings table shows this, not this machine's path).
+STACK_DIR_DOC = "$XDG_STATE_HOME/spoolbridge/stack (else ~/.local/state/spoolbridge/stack)"
+
+
+def default_stack_dir() -> Path:
+    """The local stack's per-user state folder, the same from every working folder (XDG base directories:
+    ``$XDG_STATE_HOME/spoolbridge/stack``, else ``~/.local/state/spoolbridge/stack``)."""
+    state_home = os.environ.get("XDG_STATE_HOME", "")
+    base = Path(state_home) if Path(state_home).is_absolute() else Path.home() / ".local" / "state"
+    return base / "spoolbridge" / "stack"
+
+
 class StackSettings(_Section):
     """The local Kafka + OpenSearch stack (``spoolbridge stack``): ports, heaps, state folder."""
 
-    dir: Path = Field(default=Path(".spoolbridge/stack"), description="state, data, logs and certificates")
+    dir: Path = Field(
+        default_factory=default_stack_dir,
+        description="state, data, logs and certificates; one per user, so any folder finds the stack",
+        json_schema_extra={"shown_default": STACK_DIR_DOC},
+    )
     kafka_port: int = Field(default=9092, ge=1, le=65535, description="plaintext listener")
     kafka_ssl_port: int = Field(
         default=9094, ge=1, le=65535, description="TLS listener, client cert required"
@@ -288,7 +325,7 @@ class Settings(BaseSettings):
     opensearch: OpenSearchSettings = OpenSearchSettings()
     producer: ProducerSettings = ProducerSettings()
     consumer: ConsumerSettings = ConsumerSettings()
-    stack: StackSettings = StackSettings()
+    stack: StackSettings = Field(default_factory=StackSettings)  # its dir follows $HOME at load time
     datasets: dict[str, DatasetSettings] = Field(
         default_factory=dict, description="per-dataset settings, [datasets.<folder name>]"
     )
@@ -304,7 +341,22 @@ class Settings(BaseSettings):
 
     @property
     def index_name(self) -> str:
-        return self.opensearch.index or self.kafka.topic
+        """``opensearch.index``, else the topic name — which must then be a valid index name.
+
+        Raises :class:`ConfigError` naming ``kafka.topic`` when the topic cannot name an index (a topic
+        may hold upper case; an index may not), with a name that would work.
+        """
+        if self.opensearch.index is not None:
+            return self.opensearch.index
+        topic = self.kafka.topic
+        problem = index_name_problem(topic)
+        if problem is not None:
+            raise ConfigError(
+                "kafka.topic",
+                f"{topic!r} is also the index name (opensearch.index is unset), and {problem}: set "
+                f"opensearch.index (e.g. {suggest_index_name(topic)!r}) or use a topic name that is one",
+            )
+        return topic
 
     @classmethod
     def settings_customise_sources(

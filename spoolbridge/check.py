@@ -12,7 +12,6 @@ document with that id. Secrets are never printed: URLs are shown redacted.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -20,12 +19,14 @@ from typing import Any
 from schemas.errors import ConfigError
 from schemas.settings import KafkaSettings, Settings
 
+from .kafka_reach import TIMEOUT_SECS, KafkaErrors, client_config, cluster_metadata, kafka_fix
+
 __all__ = ["CheckStep", "run_checks"]
 
 log = logging.getLogger(__name__)
 
 CHECK_ID = "__spoolbridge_check__"
-_TIMEOUT_SECS = 10.0
+_TIMEOUT_SECS = TIMEOUT_SECS
 
 
 @dataclass(frozen=True)
@@ -47,75 +48,25 @@ def run_checks(settings: Settings) -> list[CheckStep]:
 # ---------------------------------------------------------------------------------------------- Kafka
 
 
-class _KafkaErrors:
-    """Collects librdkafka's error callbacks: they carry the handshake detail that exceptions lack."""
-
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def __call__(self, error: Any) -> None:
-        text = error.str() if hasattr(error, "str") else str(error)
-        text = re.sub(r" \(after \d+ms[^)]*\)", "", text)  # so repeats of one failure collapse
-        if text not in self.messages:
-            self.messages.append(text)
-
-    def text(self) -> str:
-        return "; ".join(self.messages)
-
-
-def _kafka_fix(kafka: KafkaSettings, text: str) -> str:
-    lowered = text.lower()
-    rules: list[tuple[tuple[str, ...], str]] = [
-        (("certificate has expired", "certificate expired"),
-         "the client certificate has expired: download a new service.cert/service.key (kafka.ssl_certfile)"),
-        (("certificate verify failed", "unable to get local issuer", "self-signed certificate"),
-         "the broker's certificate is not signed by kafka.ssl_cafile: "
-         "use the CA of this service (Aiven: ca.pem)"),
-        (("alert bad certificate", "alert number 42", "certificate required", "alert unknown ca",
-          "alert number 48", "alert number 116", "alert certificate unknown", "alert number 46"),
-         "the broker refused the client certificate: check kafka.ssl_certfile and kafka.ssl_keyfile "
-         "(Aiven: service.cert and service.key of this service)"),
-        (("sasl authentication", "authentication failed", "invalid credentials"),
-         "the broker rejected the SASL login: check kafka.sasl_username, kafka.sasl_password and "
-         "kafka.sasl_mechanism"),
-        (("incorrect security.protocol", "ssl handshake failed", "wrong version number", "packet length"),
-         "the listener speaks another protocol: check kafka.security_protocol and the port"),
-        (("connection refused",),
-         f"nothing accepts connections at {kafka.bootstrap_servers}: check kafka.bootstrap_servers "
-         "(Aiven: the host:port of the Kafka service URI) and that the service is running"),
-        (("resolve", "name or service not known"),
-         f"the host name in {kafka.bootstrap_servers} does not resolve: check kafka.bootstrap_servers"),
-    ]  # fmt: skip
-    for needles, fix in rules:
-        if any(needle in lowered for needle in needles):
-            return fix
-    return (
-        f"no answer from {kafka.bootstrap_servers} within {_TIMEOUT_SECS:.0f} s: check "
-        "kafka.bootstrap_servers, kafka.security_protocol and any firewall between here and the broker"
-    )
-
-
 def _kafka_steps(settings: Settings) -> list[CheckStep]:
     from confluent_kafka import KafkaError, KafkaException, Producer
     from confluent_kafka.admin import AdminClient
 
     kafka = settings.kafka
+    errors = KafkaErrors()
     try:
         kafka.check_files()
-        base = kafka.client_config()
+        conf = client_config(kafka, errors)
     except ConfigError as exc:
         return [CheckStep("Kafka settings", False, str(exc), f"set {exc.setting} correctly")]
     steps = [CheckStep("Kafka settings", True, f"{kafka.security_protocol} to {kafka.bootstrap_servers}")]
 
-    errors = _KafkaErrors()
-    conf: dict[str, Any] = {**base, "error_cb": errors, "logger": log, "log_level": 0}
     admin = AdminClient(conf)
     try:
-        metadata = admin.list_topics(timeout=_TIMEOUT_SECS)
+        metadata = cluster_metadata(admin, errors)
     except KafkaException as exc:
-        admin.poll(1.0)  # serve the error callbacks: they say why (handshake, login, refused)
         detail = errors.text() or str(exc)
-        return [*steps, CheckStep("Kafka reachable", False, _short(detail), _kafka_fix(kafka, detail))]
+        return [*steps, CheckStep("Kafka reachable", False, _short(detail), kafka_fix(kafka, detail))]
     handshake = {"SSL": ", TLS handshake ok", "SASL_SSL": ", TLS + SASL login ok"}.get(
         kafka.security_protocol, ""
     )
@@ -222,7 +173,10 @@ def _index_steps(client: Any, settings: Settings) -> list[CheckStep]:
 
     from consumer.index import ensure_index
 
-    index = settings.index_name
+    try:
+        index = settings.index_name
+    except ConfigError as exc:
+        return [CheckStep("OpenSearch index", False, exc.problem, _index_fix(exc))]
     try:
         created = ensure_index(client, index, settings.opensearch)
     except (TransportError, ConfigError) as exc:

@@ -15,8 +15,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from schemas.errors import ConfigError, SpoolbridgeError
-from schemas.settings import Settings, load_settings
+from schemas.settings import DEFAULT_CONFIG_FILE, Settings, load_settings
 
 from .logs import configure_logging
 
@@ -25,22 +27,52 @@ log = logging.getLogger("spoolbridge")
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
     pass
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _default(setting: str, *, unset: str = "unset") -> str:
+    """`` (default: X)`` for help texts: the settings model's default of ``section.name`` — the value a
+    command uses when neither flag, environment nor config file sets it. (argparse's own defaults are
+    None, so that an absent flag does not hide the environment or the config file.)"""
+    section, name = setting.split(".")
+    model = Settings.model_fields[section].annotation
+    assert isinstance(model, type) and issubclass(model, BaseModel)
+    field = model.model_fields[name]
+    value = field.get_default(call_default_factory=True)
+    return f" (default: {unset if value is None else value})"
+
+
+def _connection(parser: argparse.ArgumentParser) -> None:
+    """Where Kafka and OpenSearch are, and the names used there (not for ``stack``, which serves them)."""
     group = parser.add_argument_group("connection (default: the local stack when unset)")
     group.add_argument(
-        "--config", type=Path, default=None, help="TOML config file (default: ./spoolbridge.toml)"
+        "--bootstrap-servers",
+        default=None,
+        help="Kafka host:port[,host:port]" + _default("kafka.bootstrap_servers", unset="the local stack"),
     )
-    group.add_argument("--bootstrap-servers", default=None, help="Kafka host:port[,host:port]")
-    group.add_argument("--topic", default=None, help="Kafka topic (default: spoolbridge)")
+    group.add_argument("--topic", default=None, help="Kafka topic" + _default("kafka.topic"))
     group.add_argument(
-        "--opensearch-url", default=None, help="OpenSearch URL http(s)://[user:pass@]host:port"
+        "--opensearch-url",
+        default=None,
+        help="OpenSearch URL http(s)://[user:pass@]host:port"
+        + _default("opensearch.url", unset="the local stack"),
     )
-    group.add_argument("--index", default=None, help="OpenSearch index (default: the topic name)")
-    group.add_argument("--group", default=None, help="Kafka consumer group (default: spoolbridge)")
+    group.add_argument(
+        "--index",
+        default=None,
+        help="OpenSearch index" + _default("opensearch.index", unset="the topic name"),
+    )
+    group.add_argument("--group", default=None, help="Kafka consumer group" + _default("consumer.group"))
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help=f"TOML config file (default: ./{DEFAULT_CONFIG_FILE}, or $SPOOLBRIDGE_CONFIG)",
+    )
     parser.add_argument("--debug", action="store_true", help="debug logs and tracebacks")
 
 
@@ -56,7 +88,30 @@ def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             "id_field": get("id_field"),
             "records_path": get("records_path"),
         },
+        "stack": {"dir": get("dir")},
     }
+
+
+def _inbox(parser: argparse.ArgumentParser, text: str = "folder to watch") -> None:
+    parser.add_argument("--inbox", type=Path, default=None, help=text + _default("producer.inbox"))
+
+
+def _add_dlq(commands: Any) -> None:
+    dlq = commands.add_parser(
+        "dlq",
+        help="dead letters: list them by dataset and reason, or replay them once the cause is fixed",
+        formatter_class=_HelpFormatter,
+    )
+    dlq.add_argument("action", choices=["list", "replay"], help="list, or re-publish to the dataset's topic")
+    dlq.add_argument("--dataset", default=None, help="only this dataset ('(default)': files in the inbox)")
+    dlq.add_argument(
+        "--reason", default=None, help="replay: only letters whose error type or reason has this"
+    )
+    dlq.add_argument("--dry-run", action="store_true", help="replay: count what would be replayed")
+    dlq.add_argument("--json", action="store_true", help="machine-readable output")
+    _connection(dlq)
+    _common(dlq)
+    dlq.set_defaults(handler=_dlq)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,18 +127,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="producer + consumer together; starts the local stack when no endpoints are configured",
         formatter_class=_HelpFormatter,
     )
-    run.add_argument("--inbox", type=Path, default=None, help="folder to watch (default: ./inbox)")
+    _inbox(run)
+    _connection(run)
     _common(run)
     run.set_defaults(handler=_run)
 
     produce = commands.add_parser(
         "produce", help="watch a folder and publish each record to Kafka", formatter_class=_HelpFormatter
     )
-    produce.add_argument("--inbox", type=Path, default=None, help="folder to watch (default: ./inbox)")
+    _inbox(produce)
     produce.add_argument("--once", action="store_true", help="process the files there now, then exit")
-    produce.add_argument("--settle-ms", type=int, default=None, help="file must be unchanged this long (ms)")
-    produce.add_argument("--id-field", default=None, help="record field to use as the document id")
-    produce.add_argument("--records-path", default=None, help="dotted path to the records (e.g. features)")
+    produce.add_argument(
+        "--settle-ms",
+        type=int,
+        default=None,
+        help="file must be unchanged this long (ms)" + _default("producer.settle_ms"),
+    )
+    produce.add_argument(
+        "--id-field",
+        default=None,
+        help="record field to use as the document id"
+        + _default("producer.id_field", unset="<file path>:<position>"),
+    )
+    produce.add_argument(
+        "--records-path",
+        default=None,
+        help="dotted path to the records (e.g. features)"
+        + _default("producer.records_path", unset="the top level"),
+    )
+    _connection(produce)
     _common(produce)
     produce.set_defaults(handler=_produce)
 
@@ -95,8 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         metavar="SECS",
-        help="exit once drained and quiet this long (s)",
+        help="exit once drained and quiet this long (s) (default: run until stopped)",
     )
+    _connection(consume)
     _common(consume)
     consume.set_defaults(handler=_consume)
 
@@ -105,8 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="per source file: records read, produced, indexed, rejected, dead-lettered; consumer lag",
         formatter_class=_HelpFormatter,
     )
-    status.add_argument("--inbox", type=Path, default=None, help="inbox whose done/ and failed/ are read")
+    _inbox(status, "inbox whose done/ and failed/ are read")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    _connection(status)
     _common(status)
     status.set_defaults(handler=_status)
 
@@ -116,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     check.add_argument("--json", action="store_true", help="machine-readable output")
+    _connection(check)
     _common(check)
     check.set_defaults(handler=_check)
 
@@ -132,23 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="version of Aiven's OpenSearch sink connector it is for (default: 4.0.1; before 4.0 the "
         "class is named OpensearchSinkConnector)",
     )
+    _connection(connect)
     _common(connect)
     connect.set_defaults(handler=_connect_config)
 
-    dlq = commands.add_parser(
-        "dlq",
-        help="dead letters: list them by dataset and reason, or replay them once the cause is fixed",
-        formatter_class=_HelpFormatter,
-    )
-    dlq.add_argument("action", choices=["list", "replay"], help="list, or re-publish to the dataset's topic")
-    dlq.add_argument("--dataset", default=None, help="only this dataset ('(default)': files in the inbox)")
-    dlq.add_argument(
-        "--reason", default=None, help="replay: only letters whose error type or reason has this"
-    )
-    dlq.add_argument("--dry-run", action="store_true", help="replay: count what would be replayed")
-    dlq.add_argument("--json", action="store_true", help="machine-readable output")
-    _common(dlq)
-    dlq.set_defaults(handler=_dlq)
+    _add_dlq(commands)
 
     stack = commands.add_parser(
         "stack",
@@ -156,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     stack.add_argument("action", choices=["up", "down", "status"], help="start, stop, or show the stack")
-    stack.add_argument("--dir", type=Path, default=None, help="state folder (default: .spoolbridge/stack)")
+    stack.add_argument("--dir", type=Path, default=None, help="state folder" + _default("stack.dir"))
     stack.add_argument("--json", action="store_true", help="machine-readable output")
     _common(stack)
     stack.set_defaults(handler=_stack)
@@ -182,7 +245,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 def _status(args: argparse.Namespace, settings: Settings) -> int:
     from .status import collect_status, print_status
 
-    report = collect_status(_with_endpoints(settings))
+    settings = _with_endpoints(settings)
+    settings.kafka.check_files()  # a wrong TLS file is a setting error, before any client is made
+    report = collect_status(settings)
     if args.json:
         print_json(report.as_dict())
     else:
@@ -199,7 +264,9 @@ def _produce(args: argparse.Namespace, settings: Settings) -> int:
 def _consume(args: argparse.Namespace, settings: Settings) -> int:
     from consumer.service import run
 
-    return run(_with_endpoints(settings), until_idle_secs=args.until_idle)
+    settings = _with_endpoints(settings)
+    settings.kafka.check_files()
+    return run(settings, until_idle_secs=args.until_idle)
 
 
 def _with_endpoints(settings: Settings) -> Settings:
@@ -270,10 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(debug=args.debug)
     handler: Handler = args.handler
     try:
-        overrides = _overrides(args)
-        if getattr(args, "dir", None) is not None:
-            overrides["stack"] = {"dir": args.dir}
-        settings = load_settings(overrides, config_file=args.config)
+        settings = load_settings(_overrides(args), config_file=args.config)
         return handler(args, settings)
     except SpoolbridgeError as exc:
         if args.debug:
@@ -285,11 +349,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug or an unconverted library error: still one line, unless --debug
         if args.debug:
             raise
+        setting_error = _tls_file_error(exc)
+        if setting_error is not None:
+            print(f"spoolbridge: error: {setting_error}", file=sys.stderr)
+            return setting_error.exit_code
         print(
             f"spoolbridge: unexpected error: {type(exc).__name__}: {exc} (--debug shows where)",
             file=sys.stderr,
         )
         return 1
+
+
+#: librdkafka's property -> the setting it comes from, for "Failed to create …: ssl.key.location failed: …"
+_TLS_PROPERTIES = {
+    "ssl.key.location": "kafka.ssl_keyfile",
+    "ssl.certificate.location": "kafka.ssl_certfile",
+    "ssl.ca.location": "kafka.ssl_cafile",
+}
+
+
+def _tls_file_error(exc: Exception) -> ConfigError | None:
+    """librdkafka refusing a TLS file that :meth:`KafkaSettings.check_files` let through, as the setting."""
+    text = str(exc)
+    for prop, setting in _TLS_PROPERTIES.items():
+        if f"{prop} failed" in text:
+            reason = text.split(f"{prop} failed: ", 1)[-1].split('"', 1)[0]
+            return ConfigError(setting, f"the Kafka client cannot use this file ({reason})")
+    return None
 
 
 def print_json(data: object) -> None:

@@ -18,6 +18,9 @@ END = "<!-- settings:end -->"
 
 
 def _default(field: FieldInfo) -> str:
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and "shown_default" in extra:  # e.g. a per-user path: shown as its rule
+        return str(extra["shown_default"])
     value = field.default
     if value is None or value is PydanticUndefined:
         return "unset"

@@ -16,11 +16,15 @@ import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
+from schemas.errors import ServiceUnavailableError
 from schemas.message import HEADER_SOURCE
 from schemas.settings import Settings
+
+from .kafka_reach import KafkaErrors, client_config, reach_kafka, unreachable
 
 __all__ = ["GroupLag", "SourceStatus", "StatusReport", "collect_status", "print_status"]
 
@@ -67,6 +71,10 @@ class StatusReport:
 
 
 def collect_status(settings: Settings) -> StatusReport:
+    """The report; raises :class:`ServiceUnavailableError` (one line with the fix) when Kafka or OpenSearch
+    cannot be reached, and :class:`~schemas.errors.ConfigError` for a setting that cannot work."""
+    from confluent_kafka import KafkaException
+
     report = StatusReport(
         topic=settings.kafka.topic, index=settings.index_name, group=settings.consumer.group
     )
@@ -75,10 +83,15 @@ def collect_status(settings: Settings) -> StatusReport:
     def row(name: str) -> SourceStatus:
         return sources.setdefault(name, SourceStatus(name))
 
+    reach_kafka(settings.kafka)  # first: an unreachable Kafka is one line, not a minute of timeouts
     _read_ledger(settings, row)
     _count_indexed(settings, row, report)
-    _count_dead_letters(settings, row)
-    report.lag = _group_lag(settings)
+    errors = KafkaErrors()
+    try:
+        _count_dead_letters(settings, row, errors)
+        report.lag = _group_lag(settings, errors)
+    except KafkaException as exc:
+        raise unreachable(settings.kafka, errors.text() or exc.args[0].str()) from exc
     report.sources = sorted(sources.values(), key=lambda s: s.source)
     return report
 
@@ -117,9 +130,9 @@ def _load_json(path: Path) -> dict[str, Any] | None:
 
 def _count_indexed(settings: Settings, row: Any, report: StatusReport) -> None:
     from opensearchpy import OpenSearch
-    from opensearchpy.exceptions import NotFoundError, RequestError
+    from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 
-    client = OpenSearch(**settings.opensearch.client_kwargs())
+    client = OpenSearch(**{**settings.opensearch.client_kwargs(), "max_retries": 0})
     field_name = settings.producer.source_field
     try:
         report.index_documents = int(client.count(index=settings.index_name)["count"])
@@ -137,22 +150,44 @@ def _count_indexed(settings: Settings, row: Any, report: StatusReport) -> None:
             break
     except NotFoundError:
         report.index_documents = 0
+    except TransportError as exc:
+        raise _opensearch_unavailable(settings, exc) from exc
     finally:
         client.close()
 
 
-def _count_dead_letters(settings: Settings, row: Any) -> None:
+def _opensearch_unavailable(settings: Settings, exc: Exception) -> ServiceUnavailableError:
+    from opensearchpy.exceptions import ConnectionError as OSConnectionError
+
+    url = settings.opensearch.safe_url
+    status = getattr(exc, "status_code", None)
+    if status in (401, 403):
+        fix = "check the user name and password in opensearch.url, and the user's rights to read the index"
+        return ServiceUnavailableError(f"OpenSearch at {url} refused the request ({status}); {fix}")
+    if isinstance(exc, OSConnectionError):
+        parts = urlsplit(url)
+        tls = " and opensearch.ca_file" if parts.scheme == "https" else ""
+        local = (parts.hostname or "") in ("127.0.0.1", "localhost", "::1")
+        stack_up = ", or start the local stack with `spoolbridge stack up`" if local else ""
+        return ServiceUnavailableError(
+            f"OpenSearch at {url} cannot be reached; check opensearch.url{tls}{stack_up}"
+        )
+    return ServiceUnavailableError(
+        f"OpenSearch at {url} failed to count the index {settings.index_name} ({status}); see its logs"
+    )
+
+
+def _count_dead_letters(settings: Settings, row: Any, errors: KafkaErrors) -> None:
     """Read the dead-letter topic from its start to its current end (no group: nothing is committed)."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
     topic = settings.kafka.dead_letter_topic
     consumer = Consumer(
         {
-            **settings.kafka.client_config(),
+            **client_config(settings.kafka, errors),
             "group.id": "spoolbridge-status",
             "enable.auto.commit": False,
             "enable.partition.eof": True,
-            "logger": log,
         }
     )
     try:
@@ -195,13 +230,11 @@ def _source_of(message: Any, source_field: str) -> str:
     return str(value.get(source_field, "(unknown)")) if isinstance(value, dict) else "(unknown)"
 
 
-def _group_lag(settings: Settings) -> list[GroupLag]:
+def _group_lag(settings: Settings, errors: KafkaErrors) -> list[GroupLag]:
     from confluent_kafka import Consumer, TopicPartition
 
     topic = settings.kafka.topic
-    consumer = Consumer(
-        {**settings.kafka.client_config(), "group.id": settings.consumer.group, "logger": log}
-    )
+    consumer = Consumer({**client_config(settings.kafka, errors), "group.id": settings.consumer.group})
     try:
         metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
         if metadata is None or metadata.error is not None:

@@ -3,7 +3,8 @@
 Endpoints, in order of preference (bring-your-own-cluster, as confluent-kafka-python's fixtures do):
 
 1. ``SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS`` and ``SPOOLBRIDGE_OPENSEARCH__URL`` when both are set;
-2. a local stack already running in ``.spoolbridge/stack`` (``spoolbridge stack up``), left running;
+2. a local stack already running in its per-user folder (``spoolbridge stack up``; ``stack.dir``), left
+   running;
    ``SPOOLBRIDGE_STACK__*`` settings (ports, heaps) apply to it and to the next one;
 3. otherwise a local stack started for this test session in a temporary folder and stopped after it.
 

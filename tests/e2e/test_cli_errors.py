@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import Endpoints
+
 
 def _cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 90
@@ -31,8 +33,25 @@ def _cli(
         (["produce", "--once", "--inbox", "/nonexistent-inbox"], {}, "setting producer.inbox: not a folder"),
         (["check", "--opensearch-url", "localhost:9200"], {}, "setting opensearch.url: "),
         (["status", "--config", "/nonexistent.toml"], {}, "setting --config: file not found"),
+        (
+            ["status", "--bootstrap-servers", "127.0.0.1:1"],
+            {"SPOOLBRIDGE_OPENSEARCH__URL": "http://user:hunter2@localhost:92x0"},
+            "setting opensearch.url: the port must be a number from 1 to 65535",
+        ),
+        (
+            ["check", "--index", "Steam Games"],
+            {},
+            "setting opensearch.index: 'Steam Games': index names must be lower case (e.g. 'steam-games')",
+        ),
+        (
+            ["status", "--topic", "Orders", "--bootstrap-servers", "127.0.0.1:1", "--opensearch-url",
+             "http://127.0.0.1:1"],
+            {},
+            "setting kafka.topic: 'Orders' is also the index name (opensearch.index is unset), and index "
+            "names must be lower case: set opensearch.index (e.g. 'orders')",
+        ),
     ],
-)
+)  # fmt: skip
 def test_bad_setting_is_one_line_naming_it_with_exit_code_2(
     args: list[str], env: dict[str, str], expected: str
 ) -> None:
@@ -40,7 +59,7 @@ def test_bad_setting_is_one_line_naming_it_with_exit_code_2(
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], result.stderr
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
 
 
 def test_bad_toml_names_the_config_file(tmp_path: Path) -> None:
@@ -77,3 +96,64 @@ def test_connect_config_prints_the_connector_without_the_password() -> None:
     assert result.returncode == 0
     assert '"topics": "steam"' in result.stdout
     assert "s3cret" not in result.stdout + result.stderr
+
+
+def test_nothing_configured_and_no_stack_says_to_start_it(tmp_path: Path) -> None:
+    result = _cli("status", env={"XDG_STATE_HOME": str(tmp_path / "state")})  # no stack runs there
+    assert result.returncode == 2
+    assert result.stderr == (
+        "spoolbridge: error: setting kafka.bootstrap_servers: is not set and no local stack is running: "
+        "start one with `spoolbridge stack up` (or `spoolbridge run`, which starts it), or set this to your "
+        "service\n"
+    )
+
+
+@pytest.mark.timeout(60)
+def test_status_against_unreachable_kafka_is_one_line_with_the_fix() -> None:
+    result = _cli(
+        "status", "--bootstrap-servers", "127.0.0.1:9", "--opensearch-url", "http://127.0.0.1:9", timeout=50
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr  # librdkafka's own lines do not reach the terminal
+    assert lines[0].startswith("spoolbridge: error: Kafka at 127.0.0.1:9 cannot be reached (")
+    assert "check kafka.bootstrap_servers" in lines[0]
+    assert lines[0].endswith("or start the local stack with `spoolbridge stack up`")
+
+
+@pytest.mark.parametrize("command", ["status", "consume", "produce"])
+def test_a_key_of_another_certificate_names_kafka_ssl_keyfile(command: str, tmp_path: Path) -> None:
+    from spoolbridge.stack.certs import ensure_test_pki
+
+    mine, other = ensure_test_pki(tmp_path / "mine"), ensure_test_pki(tmp_path / "other")
+    (tmp_path / "inbox").mkdir()
+    env = {
+        "SPOOLBRIDGE_KAFKA__SECURITY_PROTOCOL": "SSL",
+        "SPOOLBRIDGE_KAFKA__SSL_CAFILE": str(mine.ca),
+        "SPOOLBRIDGE_KAFKA__SSL_CERTFILE": str(mine.client_cert),
+        "SPOOLBRIDGE_KAFKA__SSL_KEYFILE": str(other.client_key),
+        "SPOOLBRIDGE_PRODUCER__INBOX": str(tmp_path / "inbox"),
+    }
+    flags = ["--bootstrap-servers", "127.0.0.1:9", "--opensearch-url", "http://127.0.0.1:9"]
+    result = _cli(command, *flags, env=env)
+    assert result.returncode == 2
+    expected = f"spoolbridge: error: setting kafka.ssl_keyfile: {other.client_key} is not the key of the "
+    assert result.stderr.startswith(expected + "certificate in kafka.ssl_certfile"), result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.integration
+def test_status_against_unreachable_opensearch_is_one_line_with_the_fix(endpoints: Endpoints) -> None:
+    flags = [
+        "--bootstrap-servers",
+        endpoints.bootstrap_servers,
+        "--opensearch-url",
+        "http://u:hunter2@127.0.0.1:9",
+    ]
+    result = _cli("status", *flags)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "spoolbridge: error: OpenSearch at http://u:***@127.0.0.1:9 cannot be reached; check opensearch.url, "
+        "or start the local stack with `spoolbridge stack up`\n"
+    )

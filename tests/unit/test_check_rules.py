@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from schemas.settings import load_settings
-from spoolbridge.check import _kafka_fix
+from spoolbridge.kafka_reach import kafka_fix as _kafka_fix
 
 KAFKA = load_settings({"kafka": {"bootstrap_servers": "kafka.example:12345"}}).kafka
 

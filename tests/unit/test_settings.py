@@ -118,3 +118,67 @@ def test_unset_endpoints_are_named_when_needed() -> None:
 
 def test_redact_url_leaves_passwordless_urls_alone() -> None:
     assert redact_url("http://127.0.0.1:9200") == "http://127.0.0.1:9200"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://localhost:92x0", "https://avnadmin:hunter2@os.example:99999", "http://localhost:0"]
+)
+def test_bad_opensearch_port_is_a_setting_error_without_the_secret(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("SPOOLBRIDGE_OPENSEARCH__URL", url)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == "setting opensearch.url: the port must be a number from 1 to 65535"
+    assert caught.value.exit_code == 2
+
+
+def test_upper_case_topic_as_index_name_names_the_settings_and_a_name_that_works() -> None:
+    settings = load_settings({"kafka": {"topic": "Orders"}})
+    assert settings.kafka.topic == "Orders"  # a valid topic: the producer alone may use it
+    with pytest.raises(ConfigError) as caught:
+        _ = settings.index_name
+    message = str(caught.value)
+    assert message.startswith("setting kafka.topic: 'Orders' is also the index name")
+    assert "index names must be lower case" in message
+    assert "set opensearch.index (e.g. 'orders')" in message
+    assert load_settings({"kafka": {"topic": "Orders"}, "opensearch": {"index": "orders"}}).index_name == (
+        "orders"
+    )
+
+
+def test_invalid_index_setting_is_refused_with_a_name_that_works() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"opensearch": {"index": "My Games"}})
+    assert str(caught.value) == (
+        "setting opensearch.index: 'My Games': index names must be lower case (e.g. 'my-games')"
+    )
+
+
+def test_missing_endpoints_say_how_to_start_the_local_stack() -> None:
+    settings = load_settings()
+    for call, setting in (
+        (settings.kafka.client_config, "kafka.bootstrap_servers"),
+        (settings.opensearch.client_kwargs, "opensearch.url"),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            call()
+        assert caught.value.setting == setting
+        assert "no local stack is running: start one with `spoolbridge stack up`" in str(caught.value)
+
+
+def test_local_stack_state_is_per_user_and_the_same_from_every_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    assert load_settings().stack.dir == tmp_path / "home" / ".local" / "state" / "spoolbridge" / "stack"
+    monkeypatch.setenv("XDG_STATE_HOME", "relative/state")  # the XDG spec: relative paths are ignored
+    assert load_settings().stack.dir == tmp_path / "home" / ".local" / "state" / "spoolbridge" / "stack"
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    (tmp_path / "elsewhere").mkdir()
+    here = load_settings().stack.dir
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert load_settings().stack.dir == here == tmp_path / "state" / "spoolbridge" / "stack"
+    monkeypatch.setenv("SPOOLBRIDGE_STACK__DIR", str(tmp_path / "mine"))
+    assert load_settings().stack.dir == tmp_path / "mine"
