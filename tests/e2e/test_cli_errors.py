@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -94,7 +95,8 @@ def test_connect_config_prints_the_connector_without_the_password() -> None:
         "connect-config", "--topic", "steam", "--opensearch-url", "https://avnadmin:s3cret@os.example:1234"
     )
     assert result.returncode == 0
-    assert '"topics": "steam"' in result.stdout
+    config = json.loads(result.stdout)["config"]
+    assert config["topics.regex"].startswith("steam|steam\\.")  # the default topic and every dataset's
     assert "s3cret" not in result.stdout + result.stderr
 
 
