@@ -52,17 +52,12 @@ def report_mode(source_mode: int | None) -> int:
 class OpenedInput:
     """A checked, open input file (see the module docstring); a context manager that closes it."""
 
-    def __init__(self, fd: int, path: Path, *, followed: bool) -> None:
+    def __init__(self, fd: int, path: Path, *, followed: bool, read_path: Path | None = None) -> None:
         self.fd = fd
         self.path = path
         self.followed = followed
         self.before = os.fstat(fd)
-        self._private: Path | None = None
-        self.read_path = path
-        if _PROC_FD.is_dir():
-            self._private = Path(tempfile.mkdtemp(prefix="spoolbridge-reading-"))
-            self.read_path = self._private / path.name
-            os.symlink(_PROC_FD / str(fd), self.read_path)
+        self.read_path = read_path or path
 
     @property
     def mode(self) -> int:
@@ -89,9 +84,8 @@ class OpenedInput:
         return None
 
     def close(self) -> None:
-        if self._private is not None:
-            shutil.rmtree(self._private, ignore_errors=True)
-            self._private = None
+        if self.read_path != self.path:
+            self.read_path.unlink(missing_ok=True)
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
@@ -112,6 +106,13 @@ class InputOpener:
         self.inbox = inbox
         self.excluded = excluded
         self.follow_symlinks = follow_symlinks
+        self._private: Path | None = None  # holds the links to /proc/self/fd/<n>, one at a time
+
+    def close(self) -> None:
+        """Remove the private folder (files opened before stay usable until they are closed)."""
+        if self._private is not None:
+            shutil.rmtree(self._private, ignore_errors=True)
+            self._private = None
 
     def open(self, path: Path) -> OpenedInput:
         """Raises :class:`RefusedInputError` for an entry that is not read, ``FileNotFoundError`` when it is
@@ -128,7 +129,7 @@ class InputOpener:
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced between the check and the open
                 raise RefusedInputError("it is not a regular file", "drop regular files only")
-            return OpenedInput(fd, path, followed=followed)
+            return OpenedInput(fd, path, followed=followed, read_path=self._pinned_path(fd, path.name))
         except BaseException:
             os.close(fd)
             raise
@@ -163,6 +164,17 @@ class InputOpener:
                 f"it is a symbolic link to {shown}, which does not exist", "drop the file itself"
             ) from None
         return relative
+
+    def _pinned_path(self, fd: int, name: str) -> Path | None:
+        """A path named ``name`` that opens the file behind ``fd`` itself (``None`` without /proc)."""
+        if not _PROC_FD.is_dir():
+            return None
+        if self._private is None or not self._private.is_dir():
+            self._private = Path(tempfile.mkdtemp(prefix="spoolbridge-reading-"))
+        link = self._private / name
+        link.unlink(missing_ok=True)  # left by a file whose processing was cut short
+        os.symlink(_PROC_FD / str(fd), link)
+        return link
 
     def _open_beneath(self, relative: Path) -> int:
         """Open ``inbox/relative`` following no link on the way (see the module docstring)."""

@@ -98,6 +98,9 @@ class FileProcessor:
             records_path=settings.records_path, max_line_bytes=settings.max_message_bytes + 1024
         )
 
+    def close(self) -> None:
+        self.opener.close()
+
     def process(self, path: Path, on_record: Callable[[int], None] | None = None) -> FileResult:
         """Produce every record of ``path`` and settle the file (done/, failed/, or left for a retry).
 

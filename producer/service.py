@@ -62,6 +62,7 @@ def run(settings: Settings, *, once: bool, stop: threading.Event | None = None) 
             _run_forever(processor, watcher, settings.producer.settle_ms, stop)
             return 0
         finally:
+            processor.close()
             publisher.close()
 
 
