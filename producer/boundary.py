@@ -187,7 +187,7 @@ class InputOpener:
                 except OSError as exc:
                     if exc.errno in (errno.ELOOP, errno.ENOTDIR):
                         raise RefusedInputError(
-                            f"the folder {folder!r} on its path is a symbolic link",
+                            f"the folder {folder!r} on its path is a symbolic link (or no longer a folder)",
                             "move the files themselves into the inbox",
                         ) from None
                     raise

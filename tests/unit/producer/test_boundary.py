@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from producer.boundary import InputOpener, RefusedInputError, report_mode
+from producer.boundary import InputOpener, RefusedInputError, _require_regular, report_mode
 
 
 @pytest.fixture
@@ -140,3 +140,9 @@ def test_report_mode_is_never_wider_than_the_source_for_group_and_others(
 ) -> None:
     mode = report_mode(None if source is None else stat.S_IFREG | source)
     assert mode == expected
+
+
+@pytest.mark.parametrize(("kind", "words"), [(stat.S_IFCHR, "a device"), (stat.S_IFBLK, "a device")])
+def test_a_device_is_refused(kind: int, words: str) -> None:
+    with pytest.raises(RefusedInputError, match=words):  # creating a device node needs privileges
+        _require_regular(kind | 0o600, Path("dev.json"))
