@@ -177,7 +177,7 @@ class InboxWatcher:
 
     def events_lost(self) -> None:
         """The kernel dropped events: rescan the inbox (logged once per burst of overflows)."""
-        self._rescanner.request(after_overflow=True)
+        self._rescanner.events_lost()
 
     def emit(self, kind: EventKind, raw_path: bytes | str) -> None:
         path = Path(os.fsdecode(raw_path))
@@ -212,19 +212,18 @@ class _Rescanner:
         self._wake.set()
         self._thread.join(timeout=5)
 
-    def request(self, *, after_overflow: bool) -> None:
+    def events_lost(self) -> None:
+        """Rescan as soon as possible (again, if a rescan is under way: it may have walked past the loss)."""
         with self._lock:
-            if after_overflow:
-                if not self._recovering:
-                    log.warning(
-                        "inbox=%s event=events_lost cause=inotify_queue_overflow action=rescanning_inbox "
-                        "hint=%r",
-                        self.watcher.inbox,
-                        "too many files arrived at once for the kernel's event queue; nothing is lost, "
-                        "the inbox is rescanned (raise fs.inotify.max_queued_events to make this rarer)",
-                    )
-                self._recovering = True
-                self._overflow_requested = True
+            if not self._recovering:
+                log.warning(
+                    "inbox=%s event=events_lost cause=inotify_queue_overflow action=rescanning_inbox hint=%r",
+                    self.watcher.inbox,
+                    "too many files arrived at once for the kernel's event queue; nothing is lost, "
+                    "the inbox is rescanned (raise fs.inotify.max_queued_events to make this rarer)",
+                )
+            self._recovering = True
+            self._overflow_requested = True
         self._wake.set()
 
     def _run(self) -> None:
