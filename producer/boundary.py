@@ -210,7 +210,7 @@ def _require_regular(mode: int, path: Path) -> None:
     if stat.S_ISDIR(mode):
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     if stat.S_ISLNK(mode):
-        raise RefusedInputError("it is a symbolic link to a symbolic link", "drop the file itself")
+        raise RefusedInputError("it is a symbolic link (it was replaced by one)", "drop regular files only")
     raise RefusedInputError(
         f"it is {_kind(mode)}, not a regular file; it was not opened", "drop regular files only"
     )
