@@ -2,7 +2,7 @@
 
 inotify has a bounded event queue (``fs.inotify.max_queued_events``, 16384 by default); a burst such as
 ``cp -r`` of thousands of files overflows it, and the kernel then reports a single ``IN_Q_OVERFLOW`` instead
-of the events it dropped. watchdog (7.1 and later) handles that by rebuilding its recursive watches and
+of the events it dropped. watchdog (7.1 and later, the required version) handles that by rebuilding its recursive watches and
 calling ``on_queue_overflow`` on each watch group, but it tells the event handler nothing. This module hooks
 that call: the watch group of our emitter queues an :class:`EventsLostEvent`, dispatched to the handler's
 ``on_events_lost`` in order with the other events, so the watcher can rescan the inbox.
