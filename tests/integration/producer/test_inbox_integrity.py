@@ -120,7 +120,7 @@ def test_links_and_special_files_are_refused_and_no_secret_leaves_the_process(
     outside = tmp_path / "elsewhere.json"
     outside.write_bytes(orjson.dumps([{"secret": marker}]))
     os.symlink("/proc/self/environ", inbox / "env.jsonl")  # there at start-up...
-    producer = producer_process(settings, env={"SPOOLBRIDGE_TEST_SECRET": marker})
+    producer = producer_process(settings, env={"LEAK_TEST_SECRET": marker})
     producer.wait_for_log("event=watching")
     os.symlink("/proc/self/environ", inbox / "env2.jsonl")  # ...and arriving later
     os.symlink(outside, inbox / "outside.json")
