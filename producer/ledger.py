@@ -9,6 +9,10 @@ Reports are written *before* the file is moved (each atomically, through a hidde
 file in ``done/`` or ``failed/`` always has its report; a crash in between leaves the file in the inbox,
 where it is processed again and the reports are replaced. An older file of the same name is replaced,
 and a file that succeeds clears the ``failed/`` copy and reports of an earlier attempt.
+
+Reports are created with the permissions the caller gives (see :func:`producer.boundary.report_mode`: never
+readable by more people than the source file), whatever the umask, and never through an existing entry
+(a link planted at a report's temporary name is replaced, not followed).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -69,8 +74,9 @@ class RejectedWriter:
     :meth:`discard` deletes it.
     """
 
-    def __init__(self, temp_path: Path) -> None:
+    def __init__(self, temp_path: Path, mode: int = 0o600) -> None:
         self.temp_path = temp_path
+        self.mode = mode
         self.count = 0
         self.first_position: str | None = None
         self._out: IO[bytes] | None = None
@@ -78,7 +84,7 @@ class RejectedWriter:
     def add(self, position: str, doc_id: str | None, reason: str, record: Any) -> None:
         if self._out is None:
             self.temp_path.parent.mkdir(parents=True, exist_ok=True)
-            self._out = open(self.temp_path, "wb")  # noqa: SIM115 - closed in commit/discard
+            self._out = _create(self.temp_path, self.mode)
         if self.first_position is None:
             self.first_position = position
         line = {"position": position, "id": doc_id, "reason": reason, "record": record}
@@ -129,14 +135,14 @@ class FileLedger:
         self.done_dir = done_dir
         self.failed_dir = failed_dir
 
-    def rejected_writer(self, source: str) -> RejectedWriter:
+    def rejected_writer(self, source: str, mode: int = 0o600) -> RejectedWriter:
         target = self.failed_dir / source
-        return RejectedWriter(target.with_name(f".{target.name}.rejected.jsonl.part"))
+        return RejectedWriter(target.with_name(f".{target.name}.rejected.jsonl.part"), mode)
 
-    def succeed(self, path: Path, manifest: Manifest) -> Path:
-        """Write the manifest, then move ``path`` to ``done/``. Returns the new path of the file."""
+    def succeed(self, path: Path, manifest: Manifest, mode: int = 0o600) -> Path:
+        """Write the manifest (with ``mode``), then move ``path`` to ``done/``. Returns its new path."""
         target = self.done_dir / manifest.source
-        _write_json(target.with_name(f"{target.name}.manifest.json"), asdict(manifest))
+        _write_json(target.with_name(f"{target.name}.manifest.json"), asdict(manifest), mode)
         _move(path, target)
         log.info("file=%s outcome=done records=%d moved_to=%s", manifest.source, manifest.records, target)
         self._clear_earlier_failure(manifest.source)
@@ -151,8 +157,10 @@ class FileLedger:
                 p.unlink(missing_ok=True)
             log.info("file=%s event=earlier_failure_cleared", source)
 
-    def fail(self, path: Path, failure: FileFailure, rejected: RejectedWriter | None = None) -> Path:
-        """Write the error report (and rejected records), then move ``path`` to ``failed/``."""
+    def fail(
+        self, path: Path, failure: FileFailure, rejected: RejectedWriter | None = None, mode: int = 0o600
+    ) -> Path:
+        """Write the error report (with ``mode``; and rejected records), then move ``path`` to ``failed/``."""
         target = self.failed_dir / failure.source
         target.parent.mkdir(parents=True, exist_ok=True)
         rejected_path = target.with_name(f"{target.name}.rejected.jsonl")
@@ -161,7 +169,7 @@ class FileLedger:
             report["rejected_file"] = rejected_path.name
         else:
             rejected_path.unlink(missing_ok=True)  # a stale report of an earlier drop
-        _write_json(target.with_name(f"{target.name}.error.json"), report)
+        _write_json(target.with_name(f"{target.name}.error.json"), report, mode)
         _move(path, target)
         log.warning(
             "file=%s outcome=failed reason=%r produced=%d rejected=%d moved_to=%s",
@@ -174,10 +182,19 @@ class FileLedger:
         return target
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
+def _create(path: Path, mode: int) -> IO[bytes]:
+    """A new file at ``path`` with ``mode`` (the umask may only narrow it); whatever was there is removed
+    first, so an old file's wider permissions or a planted link are never reused."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    return os.fdopen(fd, "wb")
+
+
+def _write_json(path: Path, data: dict[str, Any], mode: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.part")
-    temp.write_bytes(_dumps(data, orjson.OPT_INDENT_2) + b"\n")
+    with _create(temp, mode) as out:
+        out.write(_dumps(data, orjson.OPT_INDENT_2) + b"\n")
     os.replace(temp, path)
 
 
@@ -187,6 +204,13 @@ def _move(source: Path, target: Path) -> None:
         os.replace(source, target)
     except OSError:
         # another file system (done/failed configured elsewhere), or the target is a directory
-        if target.is_dir():
+        if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)
-        shutil.move(source, target)
+        kind = os.lstat(source).st_mode
+        if stat.S_ISREG(kind) or stat.S_ISLNK(kind):
+            shutil.move(source, target)  # a link is moved as a link, never followed
+        else:  # a FIFO, socket or device: no data to keep, and copying one would open it
+            os.unlink(source)
+            log.warning(
+                "file=%s event=special_file_removed reason=%r", source, "failed/ is on another file system"
+            )

@@ -4,14 +4,17 @@ Invariant P (DESIGN): every record ends in Kafka (acked) or in the rejected repo
 moves to ``done/`` only when every record was acked, to ``failed/`` when the file could not be read to the
 end or any record was rejected. When Kafka could not confirm some records (timeouts, brokers down) or
 the work was interrupted, the file stays in the inbox and is processed again from the start (same ids,
-so nothing is duplicated in the index).
+so nothing is duplicated in the index). The same holds for a file written, replaced or removed while it
+was read (outcome ``changed``): it is read again once it has settled. The file is read through the
+descriptor the inbox boundary checked (:mod:`producer.boundary`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import os
 import re
+import shlex
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +27,7 @@ from typing import Any, Literal
 import orjson
 from confluent_kafka import KafkaException
 
+from producer.boundary import InputOpener, OpenedInput, RefusedInputError, report_mode
 from producer.ledger import FileFailure, FileLedger, Manifest, RejectedWriter
 from producer.publisher import FileDeliveries, Publisher, is_record_error
 from producer.reader import BadRecord, ReadOptions, is_json_lines, read_records
@@ -39,7 +43,7 @@ __all__ = ["FileProcessor", "FileResult"]
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["done", "failed", "retry", "interrupted", "gone"]
+Outcome = Literal["done", "failed", "retry", "interrupted", "gone", "changed", "unreadable"]
 _POLL_EVERY = 1000
 
 
@@ -56,6 +60,15 @@ class FileResult:
     @property
     def records_per_s(self) -> float:
         return self.records / self.duration_secs if self.duration_secs > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Where a file's records go: its dataset, and the largest record that dataset's topic takes."""
+
+    source: str
+    dataset: Dataset
+    limit: int
 
 
 @dataclass(slots=True)
@@ -90,36 +103,77 @@ class FileProcessor:
         self.publisher = publisher
         self.ledger = ledger
         self.stop = stop or threading.Event()
+        excluded = (ledger.done_dir.absolute(), ledger.failed_dir.absolute())
+        follow = datasets.settings.producer.follow_symlinks
+        self.opener = InputOpener(inbox, excluded, follow_symlinks=follow)
+        #: files that could not be opened (path → reason), warned about once, retried by the service
+        self.unreadable: dict[Path, str] = {}
         #: reading limits shared by every dataset (each file adds its dataset's records path and splicing)
         self.read_options = ReadOptions()
 
+    def close(self) -> None:
+        self.opener.close()
+
     def process(self, path: Path, on_record: Callable[[int], None] | None = None) -> FileResult:
-        """Produce every record of ``path`` and settle the file (done/, failed/, or left for a retry)."""
+        """Produce every record of ``path`` and settle the file (done/, failed/, or left for a retry).
+
+        Before anything is read the entry passes the inbox boundary (:mod:`producer.boundary`): a link,
+        FIFO or other non-regular entry goes to ``failed/`` unread; a file that cannot be opened (e.g. no
+        read permission) stays in the inbox (outcome ``unreadable``: one WARNING until it is readable).
+        """
         source = relative_source(path, self.inbox)
         try:
             dataset = self.datasets.get(Datasets.name_of_source(source))
         except DatasetNameError as exc:
-            return self._refuse(path, source, exc)
+            return self._refuse_folder(path, source, exc)
         try:
             limit = self.publisher.prepare(dataset.topic, dataset.dead_letter_topic)
         except ServiceUnavailableError as exc:
             log.warning("file=%s outcome=retry reason=%r action=left_in_inbox", source, str(exc))
             return FileResult(source, "retry", reason=str(exc))
+        try:
+            opened = self.opener.open(path)
+        except RefusedInputError as refused:
+            return self._refuse(path, source, refused)
+        except (FileNotFoundError, IsADirectoryError) as exc:
+            log.info("file=%s event=gone_before_read error=%r", source, exc.strerror)
+            self.unreadable.pop(path, None)
+            return FileResult(source, "gone", reason=str(exc.strerror))
+        except OSError as exc:
+            return self._unreadable(path, source, exc)
+        with opened:
+            return self._process_opened(path, opened, _Target(source, dataset, limit), on_record)
+
+    def _process_opened(
+        self, path: Path, opened: OpenedInput, target: _Target, on_record: Callable[[int], None] | None
+    ) -> FileResult:
+        source = target.source
         started, wall_start = time.monotonic(), datetime.now(UTC)
         try:
-            size, sha256 = _hash_file(path)
+            size, sha256 = opened.size_and_sha256()
         except OSError as exc:
-            log.info("file=%s event=gone_before_read error=%r", source, exc.strerror)
-            return FileResult(source, "gone", reason=str(exc.strerror))
+            return self._unreadable(path, source, exc)
+        if self.unreadable.pop(path, None) is not None:
+            log.info("file=%s event=readable_again", source)
+        mode = report_mode(opened.mode)
         log.info("file=%s event=start bytes=%d sha256=%s", source, size, sha256[:16])
-        run = _Run(
-            source, dataset, limit, sha256, self.publisher.begin_file(), self.ledger.rejected_writer(source)
-        )
-        interrupted = self._produce_all(path, run, on_record)
+        rejected = self.ledger.rejected_writer(source, mode)
+        run = _Run(source, target.dataset, target.limit, sha256, self.publisher.begin_file(), rejected)
+        interrupted = self._produce_all(opened.read_path, run, on_record)
         self.publisher.finish()
         duration = time.monotonic() - started
         result = FileResult(source, "done", run.deliveries.acked, 0, size, duration)
         transient = [f for f in run.deliveries.failures if not f.permanent]
+        if not interrupted and not transient and (changed := opened.changed()):
+            run.rejected.discard()
+            result.outcome, result.reason = "changed", changed
+            log.warning(
+                "file=%s outcome=changed reason=%r produced=%d action=left_in_inbox_read_again_once_settled",
+                source,
+                changed,
+                result.records,
+            )
+            return result
         if interrupted or transient:
             run.rejected.discard()
             result.outcome = "interrupted" if interrupted else "retry"
@@ -136,14 +190,36 @@ class FileProcessor:
             run.rejected.add(failure.position, failure.key, reason, record)
         result.rejected = run.rejected.count
         if run.file_error is None and run.rejected.count == 0:
-            self.ledger.succeed(path, self._manifest(run, size, wall_start, duration))
+            self.ledger.succeed(path, self._manifest(run, size, wall_start, duration), mode)
         else:
-            self.ledger.fail(path, self._failure(run), run.rejected)
+            self.ledger.fail(path, self._failure(run), run.rejected, mode)
             result.outcome = "failed"
             result.reason = (
                 str(run.file_error) if run.file_error else f"{_count(run.rejected.count)} rejected"
             )
         return result
+
+    def _refuse(self, path: Path, source: str, refused: RefusedInputError) -> FileResult:
+        """Move an entry that is not read to ``failed/`` with its reason (its content is never read)."""
+        failure = FileFailure(source=source, what=f"not read: {refused.reason}", what_to_do=refused.hint)
+        self.ledger.fail(path, failure, mode=report_mode(None))
+        return FileResult(source, "failed", reason=failure.what)
+
+    def _unreadable(self, path: Path, source: str, exc: OSError) -> FileResult:
+        """The file stays in the inbox and is tried again; one WARNING per file until it can be read."""
+        reason = str(exc.strerror or exc)
+        if path not in self.unreadable:
+            log.warning(
+                "file=%s outcome=unreadable reason=%r action=left_in_inbox_retried hint=%r",
+                source,
+                reason,
+                f"make it readable by the user the producer runs as (uid {os.getuid()}), "
+                f"e.g. chmod a+r {shlex.quote(str(path))}; it is picked up then",
+            )
+        else:
+            log.debug("file=%s outcome=unreadable reason=%r", source, reason)
+        self.unreadable[path] = reason
+        return FileResult(source, "unreadable", reason=reason)
 
     def _produce_all(self, path: Path, run: _Run, on_record: Callable[[int], None] | None) -> bool:
         """Send every record; returns True if interrupted by ``stop``. File errors land in ``run``."""
@@ -219,7 +295,7 @@ class FileProcessor:
             splice=None if settings.id_field else (settings.source_field, source),
         )
 
-    def _refuse(self, path: Path, source: str, error: DatasetNameError) -> FileResult:
+    def _refuse_folder(self, path: Path, source: str, error: DatasetNameError) -> FileResult:
         """A file in a folder that cannot name a dataset: failed, with the reason and a name that works.
         The folder is never renamed for the user (that would change every document id in it)."""
         failure = FileFailure(
@@ -231,7 +307,7 @@ class FileProcessor:
             ),
             details={"folder": error.folder, "problem": error.problem, "suggested_name": error.suggestion},
         )
-        self.ledger.fail(path, failure)
+        self.ledger.fail(path, failure, mode=report_mode(None))  # nothing of the file is read
         return FileResult(source, "failed", reason=str(error))
 
     def _reject_not_object(self, run: _Run, position: str, record: Any) -> None:
@@ -321,12 +397,6 @@ def rejected_todo(name: str, rejected: int) -> str:
 
 def _count(n: int) -> str:
     return f"{n} record" if n == 1 else f"{n} records"
-
-
-def _hash_file(path: Path) -> tuple[int, str]:
-    with open(path, "rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256")
-        return handle.tell(), digest.hexdigest()
 
 
 def _unspliced(value: bytes, source_field: str) -> Any:

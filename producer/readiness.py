@@ -8,8 +8,12 @@
 writing, moved in, or found by the start-up scan (or, where the platform reports no close events, merely
 seen) — and its size and mtime have not changed for ``settle_ms``. A later open or write makes it
 incomplete again until the next close; any event restarts the clock. A file that disappears while
-settling is forgotten. The tracker is pure: the caller feeds it events and the current time, so its rules
-are tested with a fake clock.
+settling is forgotten. A file seen by a rescan (:meth:`ReadinessTracker.found`) is added only when the
+tracker does not know it yet, so a rescan never restarts or duplicates work; after an overflow (close events
+may have been lost) it also completes a file that was waiting for its close. Links, FIFOs and other
+non-regular entries become ready like files (the processor refuses them with a reason); folders are
+dropped. The tracker is pure: the caller feeds it events and the current time, so its rules are tested
+with a fake clock.
 """
 
 from __future__ import annotations
@@ -59,12 +63,16 @@ Stat = Callable[[Path], "tuple[int, int] | None"]
 
 
 def stat_size_mtime(path: Path) -> tuple[int, int] | None:
-    """(size, mtime_ns) of a regular file, or ``None`` if it is gone or not a regular file."""
+    """(size, mtime_ns) of the entry (of a link's target, or of the link itself when it dangles), or
+    ``None`` if it is gone or a folder. Never opens anything (a FIFO would block)."""
     try:
         st = os.stat(path)
     except OSError:
-        return None
-    if not stat_mode.S_ISREG(st.st_mode):
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return None
+    if stat_mode.S_ISDIR(st.st_mode):
         return None
     return st.st_size, st.st_mtime_ns
 
@@ -74,6 +82,7 @@ class _Pending:
     completed: bool
     signature: tuple[int, int] | None
     stable_since: float
+    found: bool = False  # added by a rescan: it may have been processed meanwhile, so vanishing is normal
 
 
 class ReadinessTracker:
@@ -103,19 +112,29 @@ class ReadinessTracker:
         """The file was closed after writing, moved in, or found at start-up: its clock (re)starts."""
         self._pending[path] = _Pending(True, None, now)
 
+    def found(self, path: Path, now: float, *, after_overflow: bool = False) -> None:
+        """A rescan saw the file: track it if unknown (its clock starts); a known file keeps its state,
+        except that after an overflow a file waiting for its close is completed (the close may be lost)."""
+        entry = self._pending.get(path)
+        if entry is None:
+            self._pending[path] = _Pending(True, None, now, found=True)
+        elif after_overflow:
+            entry.completed = True
+
     def forget(self, path: Path) -> None:
         self._pending.pop(path, None)
 
     def ready(self, now: float) -> list[Path]:
         """Files that are ready now, oldest first; they are removed from the tracker.
 
-        Files that vanished (or turned out not to be regular files) are dropped with a log line.
+        Files that vanished (or turned out to be folders) are dropped with a log line.
         """
         due: list[Path] = []
         for path, entry in list(self._pending.items()):
             signature = self._stat(path)
             if signature is None:
-                log.info("file=%s event=gone_before_ready action=ignored", path)
+                if not entry.found:
+                    log.info("file=%s event=gone_before_ready action=ignored", path)
                 del self._pending[path]
                 continue
             if signature != entry.signature:

@@ -3,7 +3,9 @@
 ``run`` takes the inbox lock (one producer per inbox), creates the topics, then processes every ready
 file — those already in the inbox at start-up and, unless ``once``, every file that arrives later — one
 at a time, until SIGTERM/SIGINT. A file interrupted by a signal stays in the inbox and is processed again
-on the next start. Exit code: 0; with ``once``, 1 if any file failed or could not be confirmed by Kafka.
+on the next start. Besides events, the watcher rescans the inbox after lost events and every
+``producer.rescan_interval_secs``, so no file is left behind while the producer runs. Exit code: 0; with
+``once``, 1 if any file failed, could not be read, or could not be confirmed by Kafka.
 """
 
 from __future__ import annotations
@@ -57,9 +59,11 @@ def run(settings: Settings, *, once: bool, stop: threading.Event | None = None) 
         try:
             if once:
                 return _run_once(processor, inbox, excluded, settings.producer.settle_ms, stop)
-            _run_forever(processor, inbox, excluded, settings.producer.settle_ms, stop)
+            watcher = InboxWatcher(inbox, excluded, queue.Queue(), settings.producer.rescan_interval_secs)
+            _run_forever(processor, watcher, settings.producer.settle_ms, stop)
             return 0
         finally:
+            processor.close()
             publisher.close()
 
 
@@ -75,60 +79,76 @@ def _run_once(
     with _progress(total) as advance:
         while len(tracker) and not stop.is_set():
             for path in tracker.ready(time.monotonic()):
-                results.append(processor.process(path, on_record=lambda n: advance(0, n)))
+                result = processor.process(path, on_record=lambda n: advance(0, n))
+                if result.outcome == "changed":  # read again once it has settled
+                    tracker.completed(path, time.monotonic())
+                    continue
+                results.append(result)
                 advance(1, 0)
             wait = tracker.next_check_in(time.monotonic())
             if wait:
                 stop.wait(min(wait, 0.5))
-    bad = [r for r in results if r.outcome in ("failed", "retry", "interrupted")]
+    bad = [r for r in results if r.outcome in ("failed", "retry", "interrupted", "unreadable")]
     log.info(
-        "event=once_finished files=%d done=%d failed=%d records=%d",
+        "event=once_finished files=%d done=%d failed=%d unreadable=%d records=%d",
         len(results),
         sum(r.outcome == "done" for r in results),
         len(bad),
+        sum(r.outcome == "unreadable" for r in results),
         sum(r.records for r in results),
     )
     return 1 if bad else 0
 
 
 def _run_forever(
-    processor: FileProcessor, inbox: Path, excluded: tuple[Path, ...], settle_ms: int, stop: threading.Event
+    processor: FileProcessor, watcher: InboxWatcher, settle_ms: int, stop: threading.Event
 ) -> None:
-    events: queue.Queue[FileEvent] = queue.Queue()
-    watcher = InboxWatcher(inbox, excluded, events)
     tracker = ReadinessTracker(settle_ms, require_close=watcher.reports_close)
     watcher.start()  # before the scan, so a file arriving during the scan is not missed
     try:
         now = time.monotonic()
-        for path in scan_inbox(inbox, inbox, excluded):
+        for path in scan_inbox(watcher.inbox, watcher.inbox, watcher.excluded):
             tracker.completed(path, now)
         while not stop.is_set():
             wait = tracker.next_check_in(time.monotonic())
-            _drain(events, tracker, timeout=0.5 if wait is None else min(max(wait, 0.01), 0.5))
+            timeout = 0.5 if wait is None else min(max(wait, 0.01), 0.5)
+            _drain(watcher.events, tracker, processor.unreadable, timeout)
             for path in tracker.ready(time.monotonic()):
                 if stop.is_set():
                     break
                 result = processor.process(path)
                 if result.outcome == "retry":
                     tracker.completed(path, time.monotonic() + RETRY_DELAY_SECS)
+                elif result.outcome == "changed":  # read again once it has settled
+                    tracker.completed(path, time.monotonic())
     finally:
         watcher.stop()
-    log.info("event=stopped inbox=%s", inbox)
+    log.info("event=stopped inbox=%s", watcher.inbox)
 
 
-def _drain(events: queue.Queue[FileEvent], tracker: ReadinessTracker, timeout: float) -> None:
+def _drain(
+    events: queue.Queue[FileEvent], tracker: ReadinessTracker, unreadable: dict[Path, str], timeout: float
+) -> None:
+    """Feed every queued event to the tracker (waiting up to ``timeout`` for the first).
+
+    A file that could not be read is retried when any event shows up for it (a ``chmod`` is only an
+    attribute change), and on every rescan (it is in the inbox but not in the tracker).
+    """
     try:
         event = events.get(timeout=timeout)
     except queue.Empty:
         return
     while True:
-        now = time.monotonic()
-        if event.kind == "completed":
-            tracker.completed(event.path, now)
-        elif event.kind == "written":
-            tracker.written(event.path, now)
-        else:
-            tracker.forget(event.path)
+        now, kind, path = time.monotonic(), event.kind, event.path
+        if kind == "completed" or (path in unreadable and kind in ("written", "attrib")):
+            tracker.completed(path, now)
+        elif kind == "written":
+            tracker.written(path, now)
+        elif kind == "deleted":
+            tracker.forget(path)
+            unreadable.pop(path, None)
+        elif kind in ("found", "found_after_overflow"):
+            tracker.found(path, now, after_overflow=kind == "found_after_overflow")
         try:
             event = events.get_nowait()
         except queue.Empty:

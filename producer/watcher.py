@@ -1,10 +1,16 @@
-"""Watching the inbox: the one-producer-per-inbox lock, the start-up scan, and file-system events.
+"""Watching the inbox: the one-producer-per-inbox lock, the start-up scan, file-system events and rescans.
 
 :class:`InboxLock` holds ``flock`` on an open descriptor of the inbox folder itself: the kernel releases it
 when the process dies (even ``kill -9``), so there is no lock file to go stale. :class:`InboxWatcher`
 turns watchdog events (recursive) into :class:`FileEvent` items on a queue; the service feeds them to the
 :class:`~producer.readiness.ReadinessTracker`. A folder moved or copied in is scanned, because the files
 inside it produce no events of their own.
+
+Events can be lost (the kernel's inotify queue overflows when thousands of files arrive at once), so the
+watcher also rescans the whole inbox, in a thread of its own so the service loop stays responsive: at once
+when an overflow is reported (one WARNING per burst), and every ``rescan_interval_secs`` as a safety net
+(0 = never). A rescan only reports what it finds (``found`` events); the tracker ignores files it already
+knows, so nothing is processed twice.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ import fcntl
 import logging
 import os
 import queue
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +30,7 @@ from typing import Literal
 from watchdog.events import (
     DirCreatedEvent,
     DirMovedEvent,
+    FileAttribEvent,
     FileClosedEvent,
     FileClosedNoWriteEvent,
     FileCreatedEvent,
@@ -32,8 +41,8 @@ from watchdog.events import (
     FileSystemEvent,
     FileSystemEventHandler,
 )
-from watchdog.observers import Observer
 
+from producer.overflow import EventsLostEvent, make_observer
 from producer.readiness import is_input_path
 from schemas.errors import ConfigError, SpoolbridgeError
 
@@ -41,7 +50,9 @@ __all__ = ["FileEvent", "InboxLock", "InboxWatcher", "scan_inbox"]
 
 log = logging.getLogger(__name__)
 
-EventKind = Literal["written", "completed", "deleted"]
+#: written: opened or modified; completed: closed after writing or moved in; attrib: permissions changed;
+#: found / found_after_overflow: seen by a rescan (after an overflow, close events may have been lost).
+EventKind = Literal["written", "completed", "deleted", "attrib", "found", "found_after_overflow"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,13 +100,15 @@ class InboxLock:
 
 
 def scan_inbox(folder: Path, inbox: Path, excluded: tuple[Path, ...]) -> Iterator[Path]:
-    """Input files under ``folder`` (inside ``inbox``), skipping hidden, done/ and failed/ folders."""
+    """Entries with input names under ``folder`` (inside ``inbox``), skipping hidden, done/ and failed/
+    folders and not following links to folders. Links, FIFOs and the like are included (they are refused
+    with a reason when processed, rather than ignored in silence); folders are not."""
     for root, dirs, files in os.walk(folder):
         here = Path(root)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and here / d not in excluded)
         for name in sorted(files):
             path = here / name
-            if is_input_path(path, inbox, excluded) and path.is_file():
+            if is_input_path(path, inbox, excluded):
                 yield path
 
 
@@ -116,30 +129,55 @@ class _Handler(FileSystemEventHandler):
             w.emit("written", event.src_path)
         elif isinstance(event, FileDeletedEvent):
             w.emit("deleted", event.src_path)
+        elif isinstance(event, FileAttribEvent):
+            w.emit("attrib", event.src_path)
         elif isinstance(event, (DirMovedEvent, DirCreatedEvent)):
             target = event.dest_path if isinstance(event, DirMovedEvent) else event.src_path
             w.scan_folder(Path(os.fsdecode(target)))
 
+    def on_events_lost(self, event: EventsLostEvent) -> None:
+        self.watcher.events_lost()
+
 
 class InboxWatcher:
-    """Recursive watchdog observer on ``inbox`` that puts :class:`FileEvent` items on ``events``."""
+    """Recursive watchdog observer on ``inbox`` that puts :class:`FileEvent` items on ``events``, plus the
+    rescans (see the module docstring)."""
 
-    def __init__(self, inbox: Path, excluded: tuple[Path, ...], events: queue.Queue[FileEvent]) -> None:
+    def __init__(
+        self,
+        inbox: Path,
+        excluded: tuple[Path, ...],
+        events: queue.Queue[FileEvent],
+        rescan_interval_secs: float = 0.0,
+    ) -> None:
         self.inbox = inbox
         self.excluded = excluded
         self.events = events
-        self._observer = Observer()
+        self._observer, self.reports_overflow = make_observer()
         # inotify reports "closed after writing"; other back ends do not, so stability alone must do.
-        self.reports_close = type(self._observer).__name__.startswith("Inotify")
+        self.reports_close = self.reports_overflow or type(self._observer).__name__.startswith("Inotify")
+        self._rescanner = _Rescanner(self, rescan_interval_secs)
 
     def start(self) -> None:
         self._observer.schedule(_Handler(self), str(self.inbox), recursive=True)
         self._observer.start()
-        log.info("inbox=%s event=watching close_events=%s", self.inbox, self.reports_close)
+        self._rescanner.start()
+        log.info(
+            "inbox=%s event=watching close_events=%s overflow_events=%s rescan_interval_secs=%g",
+            self.inbox,
+            self.reports_close,
+            self.reports_overflow,
+            self._rescanner.interval,
+        )
 
     def stop(self) -> None:
+        self._rescanner.stop()
         self._observer.stop()
         self._observer.join(timeout=5)
+
+    def events_lost(self) -> None:
+        """The kernel dropped events: rescan the inbox (logged once per burst of overflows)."""
+        self._rescanner.events_lost()
 
     def emit(self, kind: EventKind, raw_path: bytes | str) -> None:
         path = Path(os.fsdecode(raw_path))
@@ -150,3 +188,69 @@ class InboxWatcher:
         if is_input_path(folder / "x.json", self.inbox, self.excluded):
             for path in scan_inbox(folder, self.inbox, self.excluded):
                 self.events.put(FileEvent("completed", path))
+
+
+class _Rescanner:
+    """Walks the inbox on request (after an overflow) and every ``interval`` seconds (0 = only on request),
+    putting a ``found`` event on the queue for every entry with an input name."""
+
+    def __init__(self, watcher: InboxWatcher, interval: float) -> None:
+        self.watcher = watcher
+        self.interval = interval
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._overflow_requested = False
+        self._recovering = False  # from the first overflow of a burst until a rescan ran without a new one
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="inbox-rescan", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._wake.set()
+        self._thread.join(timeout=5)
+
+    def events_lost(self) -> None:
+        """Rescan as soon as possible (again, if a rescan is under way: it may have walked past the loss)."""
+        with self._lock:
+            if not self._recovering:
+                log.warning(
+                    "inbox=%s event=events_lost cause=inotify_queue_overflow action=rescanning_inbox hint=%r",
+                    self.watcher.inbox,
+                    "too many files arrived at once for the kernel's event queue; nothing is lost, "
+                    "the inbox is rescanned (raise fs.inotify.max_queued_events to make this rarer)",
+                )
+            self._recovering = True
+            self._overflow_requested = True
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stopped:
+            self._wake.wait(timeout=self.interval or None)
+            if self._stopped:
+                return
+            self._wake.clear()
+            with self._lock:
+                after_overflow, self._overflow_requested = self._overflow_requested, False
+            self._rescan(after_overflow)
+
+    def _rescan(self, after_overflow: bool) -> None:
+        w = self.watcher
+        kind: EventKind = "found_after_overflow" if after_overflow else "found"
+        started, found = time.monotonic(), 0
+        for path in scan_inbox(w.inbox, w.inbox, w.excluded):
+            if self._stopped:
+                return
+            w.events.put(FileEvent(kind, path))
+            found += 1
+        secs = time.monotonic() - started
+        with self._lock:
+            recovered = after_overflow and not self._overflow_requested
+            if recovered:
+                self._recovering = False
+        if recovered:
+            log.info("inbox=%s event=rescanned reason=events_lost files=%d secs=%.2f", w.inbox, found, secs)
+        else:
+            log.debug("inbox=%s event=rescanned files=%d secs=%.2f", w.inbox, found, secs)

@@ -229,6 +229,15 @@ class ProducerSettings(_Section):
     max_message_bytes: int = Field(
         default=1_000_000, ge=1, description="records larger than this are rejected (topic limit)"
     )
+    rescan_interval_secs: float = Field(
+        default=60.0,
+        ge=0,
+        description="rescan the inbox this often for files no event announced (0 = only after lost events)",
+    )
+    follow_symlinks: bool = Field(
+        default=False,
+        description="read symbolic links whose target is a file inside the inbox (others go to failed/)",
+    )
 
     @property
     def done_path(self) -> Path:

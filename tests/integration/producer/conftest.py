@@ -99,17 +99,26 @@ def run_once() -> Callable[[Settings], int]:
 class ProducerProcess:
     """``python -m producer`` as a real process (watch mode), with its log captured to a file."""
 
-    def __init__(self, settings: Settings, endpoints: Endpoints, log_path: Path, *extra: str) -> None:
-        env = endpoints.env()
-        env["SPOOLBRIDGE_KAFKA__TOPIC"] = settings.kafka.topic
-        env["SPOOLBRIDGE_PRODUCER__SETTLE_MS"] = str(settings.producer.settle_ms)
-        env["PYTHONPATH"] = str(REPO)
+    def __init__(
+        self,
+        settings: Settings,
+        endpoints: Endpoints,
+        log_path: Path,
+        *extra: str,
+        env: dict[str, str] | None = None,
+        prefix: tuple[str, ...] = (),
+    ) -> None:
+        """``env``: more environment variables; ``prefix``: a command to run the producer with (setpriv)."""
+        environment = endpoints.env() | (env or {})
+        environment["SPOOLBRIDGE_KAFKA__TOPIC"] = settings.kafka.topic
+        environment["SPOOLBRIDGE_PRODUCER__SETTLE_MS"] = str(settings.producer.settle_ms)
+        environment["PYTHONPATH"] = str(REPO)
         self.log_path = log_path
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "producer", "--inbox", str(settings.producer.inbox), *extra],
+            [*prefix, sys.executable, "-m", "producer", "--inbox", str(settings.producer.inbox), *extra],
             cwd=REPO,
-            env=env,
+            env=environment,
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
@@ -144,8 +153,11 @@ class ProducerProcess:
 def producer_process(endpoints: Endpoints, tmp_path: Path) -> Iterator[Callable[..., ProducerProcess]]:
     started: list[ProducerProcess] = []
 
-    def start(settings: Settings, *extra: str) -> ProducerProcess:
-        process = ProducerProcess(settings, endpoints, tmp_path / f"producer-{len(started)}.log", *extra)
+    def start(
+        settings: Settings, *extra: str, env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()
+    ) -> ProducerProcess:
+        log_path = tmp_path / f"producer-{len(started)}.log"
+        process = ProducerProcess(settings, endpoints, log_path, *extra, env=env, prefix=prefix)
         started.append(process)
         return process
 

@@ -6,6 +6,9 @@ broker cannot be made to produce on demand: transient delivery failures and brok
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ import orjson
 import pytest
 from confluent_kafka import KafkaError
 
+from producer.boundary import OpenedInput
 from producer.ledger import FileLedger
 from producer.pipeline import FileProcessor
 from producer.publisher import DeliveryFailure, FileDeliveries, Publisher, is_record_error
@@ -191,3 +195,116 @@ def test_file_gone_before_it_is_read_is_reported_as_gone(tmp_path: Path) -> None
     path, settings = setup(tmp_path, LINES)
     path.unlink()
     assert processor(settings, StandInPublisher(settings)).process(path).outcome == "gone"
+
+
+# --- the inbox boundary, report permissions, files changing while read ------------------------------
+
+
+def test_symlink_to_a_secret_goes_to_failed_unread_with_a_private_report(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.json"
+    secret.write_bytes(b'{"password": "MARKER-7f3a"}\n')
+    _, settings = setup(tmp_path, LINES)
+    link = settings.inbox / "env.jsonl"
+    link.symlink_to(secret)
+    publisher = StandInPublisher(settings)
+    result = processor(settings, publisher).process(link)
+    assert result.outcome == "failed"
+    assert "symbolic link" in result.reason
+    assert publisher.sent == []
+    moved = settings.failed_path / "env.jsonl"
+    assert moved.is_symlink()  # the link itself, never a copy of its target
+    report = settings.failed_path / "env.jsonl.error.json"
+    assert b"MARKER-7f3a" not in report.read_bytes()
+    assert stat.S_IMODE(report.stat().st_mode) == 0o600
+    assert not (settings.failed_path / "env.jsonl.rejected.jsonl").exists()
+
+
+@pytest.mark.timeout(10)
+def test_fifo_goes_to_failed_without_blocking(tmp_path: Path) -> None:
+    _, settings = setup(tmp_path, LINES)
+    fifo = settings.inbox / "pipe.jsonl"
+    os.mkfifo(fifo)
+    result = processor(settings, StandInPublisher(settings)).process(fifo)
+    assert result.outcome == "failed"
+    assert "FIFO" in result.reason
+    assert stat.S_ISFIFO((settings.failed_path / "pipe.jsonl").lstat().st_mode)
+
+
+def test_reports_are_no_wider_than_the_source_whatever_the_umask(tmp_path: Path) -> None:
+    path, settings = setup(tmp_path, b'{"a": 1}\n[1]\n')
+    path.chmod(0o600)
+    ok = settings.inbox / "ok.jsonl"
+    ok.write_bytes(b'{"a": 1}\n')
+    ok.chmod(0o640)
+    old = os.umask(0o022)
+    try:
+        (settings.failed_path).mkdir(parents=True)
+        planted = settings.failed_path / ".f.jsonl.error.json.part"
+        planted.write_bytes(b"old")
+        planted.chmod(0o666)  # a leftover with wide permissions is not reused
+        run = processor(settings, StandInPublisher(settings))
+        assert run.process(path).outcome == "failed"
+        assert run.process(ok).outcome == "done"
+    finally:
+        os.umask(old)
+    for name in ("f.jsonl.error.json", "f.jsonl.rejected.jsonl"):
+        assert stat.S_IMODE((settings.failed_path / name).stat().st_mode) == 0o600, name
+    assert stat.S_IMODE((settings.done_path / "ok.jsonl.manifest.json").stat().st_mode) == 0o640
+
+
+class AppendingPublisher(StandInPublisher):
+    """Appends a line to the file being read when the first record is sent (a writer still at work)."""
+
+    def __init__(self, settings: ProducerSettings, path: Path) -> None:
+        super().__init__(settings)
+        self.path = path
+
+    def send(self, topic: str, key: str, value: bytes, headers: Headers) -> None:
+        if not self.sent:
+            with open(self.path, "ab") as out:
+                out.write(b'{"a": 4}\n')
+        super().send(topic, key, value, headers)
+
+
+def test_file_changed_while_read_stays_in_the_inbox_and_is_read_again(tmp_path: Path) -> None:
+    path, settings = setup(tmp_path, LINES)
+    run = processor(settings, AppendingPublisher(settings, path))
+    result = run.process(path)
+    assert result.outcome == "changed"
+    assert "changed while it was read" in result.reason
+    assert path.exists()
+    assert not settings.done_path.exists()
+    assert not settings.failed_path.exists() or not any(settings.failed_path.rglob("*"))
+
+    publisher = StandInPublisher(settings)
+    again = processor(settings, publisher).process(path)  # settled now: read again, same ids
+    assert again.outcome == "done"
+    assert [k for k, _, _ in publisher.sent] == ["f.jsonl:1", "f.jsonl:2", "f.jsonl:3", "f.jsonl:4"]
+
+
+def test_unreadable_file_is_warned_about_once_stays_and_is_read_once_readable(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, settings = setup(tmp_path, LINES)
+    run = processor(settings, StandInPublisher(settings))
+    real_open = run.opener.open
+
+    def denied(p: Path) -> OpenedInput:
+        raise PermissionError(13, "Permission denied", str(p))
+
+    monkeypatch.setattr(run.opener, "open", denied)  # the tests may run as root, who reads anything
+    with caplog.at_level(logging.DEBUG, logger="producer.pipeline"):
+        first, second = run.process(path), run.process(path)
+    assert (first.outcome, second.outcome) == ("unreadable", "unreadable")
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "chmod a+r" in warnings[0].getMessage()
+    assert "f.jsonl" in warnings[0].getMessage()
+    assert path.exists()
+    assert path in run.unreadable
+
+    monkeypatch.setattr(run.opener, "open", real_open)
+    with caplog.at_level(logging.INFO, logger="producer.pipeline"):
+        assert run.process(path).outcome == "done"
+    assert path not in run.unreadable
+    assert any("event=readable_again" in r.getMessage() for r in caplog.records)

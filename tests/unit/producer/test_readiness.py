@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,35 @@ def test_real_stat_ignores_directories(tmp_path: Path) -> None:
     tracker.completed(tmp_path / "x.json", now=0.0)
     assert tracker.ready(1.0) == []
     assert len(tracker) == 0
+
+
+def test_rescan_adds_an_unknown_file_and_leaves_a_known_one_as_it_is() -> None:
+    tracker, disk = make()
+    disk.files[A] = (10, 1)
+    tracker.found(A, now=0.0)  # unknown: tracked as if found at start-up
+    assert tracker.ready(0.0) == []
+    tracker.found(A, now=0.2)  # known: its clock is not restarted, nothing is added twice
+    assert len(tracker) == 1
+    assert tracker.ready(0.31) == [A]
+
+
+def test_rescan_does_not_complete_a_file_still_being_written_unless_events_were_lost() -> None:
+    tracker, disk = make()
+    disk.files[A] = (10, 1)
+    tracker.written(A, now=0.0)
+    tracker.found(A, now=1.0)
+    assert tracker.ready(1.0) == []
+    assert tracker.ready(100.0) == []  # a periodic rescan never takes a file whose writer has it open
+    tracker.found(A, now=100.0, after_overflow=True)  # its close event may be among the lost ones
+    assert tracker.ready(100.0) == [A]
+
+
+def test_file_found_by_a_rescan_and_processed_meanwhile_is_dropped_quietly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tracker, _ = make()
+    with caplog.at_level(logging.INFO, logger="producer.readiness"):
+        tracker.found(A, now=0.0)  # the rescan saw it just before the service moved it to done/
+        assert tracker.ready(1.0) == []
+    assert len(tracker) == 0
+    assert caplog.records == []

@@ -1,0 +1,191 @@
+"""Nothing slips through, nothing leaks out: the producer as a real process against the real Kafka.
+
+- thousands of files copied in at once (more events than the kernel queues) are all processed;
+- the inbox is a boundary: links, FIFOs and the like are refused, and nothing outside the inbox is read;
+- a file the producer cannot read is warned about once, retried, and fails ``--once``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import pytest
+
+from schemas.settings import Settings
+from tests.conftest import Endpoints
+from tests.integration.producer.conftest import ProducerProcess, read_topic, topic_size, wait_until
+
+pytestmark = pytest.mark.integration
+
+StartProducer = Callable[..., ProducerProcess]
+
+#: The whole burst must be produced and moved to done/ within this many seconds after the copy ended.
+#: Measured on a shared 2-core machine under a load of 6: about 70 s for 20,000 files.
+BURST_BOUND_SECS = 180
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """Every regular file under ``folder`` (links are not followed; files may vanish while it looks)."""
+    found = []
+    for root, _, _ in os.walk(folder):
+        try:
+            with os.scandir(root) as entries:
+                found += [Path(e.path) for e in entries if e.is_file(follow_symlinks=False)]
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def _inputs_under(folder: Path) -> int:
+    """The input files under ``folder`` (not reports, not hidden temporary files)."""
+    return sum(1 for p in _files_under(folder) if re.fullmatch(r"r\d{4}\.json", p.name))
+
+
+def _without_read_permission() -> tuple[str, ...]:
+    """A command prefix under which a file without read permission really cannot be read: as root, the
+    producer runs without the capabilities that bypass file permissions."""
+    if os.getuid() != 0:
+        return ()
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "running as root: setpriv (util-linux) is needed to drop CAP_DAC_OVERRIDE"
+    return (setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--")
+
+
+@pytest.mark.timeout(400)
+def test_twenty_thousand_files_copied_at_once_into_twenty_folders_are_all_processed(
+    produce_settings: Callable[..., Settings],
+    producer_process: StartProducer,
+    endpoints: Endpoints,
+    tmp_path: Path,
+) -> None:
+    folders, per_folder = 20, 1000
+    total = folders * per_folder
+    settings = produce_settings()
+    inbox = settings.producer.inbox
+    staging = tmp_path / "staging"
+    for f in range(folders):
+        (staging / f"batch{f:02d}").mkdir(parents=True)
+        (inbox / f"batch{f:02d}").mkdir()
+        for i in range(per_folder):
+            (staging / f"batch{f:02d}" / f"r{i:04d}.json").write_bytes(b'{"n":%d}' % i)
+    producer = producer_process(settings)
+    producer.wait_for_log("event=watching")
+
+    # 20 copies at once: about 80,000 events, far more than the kernel queues (16,384 by default)
+    copies = [
+        subprocess.Popen(["cp", "-r", f"{staging / f'batch{f:02d}'}/.", str(inbox / f"batch{f:02d}")])
+        for f in range(folders)
+    ]
+    assert [c.wait(timeout=120) for c in copies] == [0] * folders
+    copied = time.monotonic()
+
+    done = inbox / "done"
+    wait_until(
+        lambda: _inputs_under(done) >= total,
+        timeout_secs=BURST_BOUND_SECS,
+        what=f"{total} files in done/ within {BURST_BOUND_SECS} s",
+    )
+    took = time.monotonic() - copied
+    assert _inputs_under(done) == total
+    left = [p for p in _files_under(inbox) if done not in p.parents]
+    assert left == [], f"{len(left)} files left in the inbox, e.g. {left[:3]}"
+    assert not (inbox / "failed").exists()
+    wait_until(lambda: topic_size(endpoints.bootstrap_servers, settings.kafka.topic) >= total, what="acks")
+    assert topic_size(endpoints.bootstrap_servers, settings.kafka.topic) == total
+    assert producer.stop() == 0
+    log = producer.log()
+    lost = log.count("event=events_lost")  # one WARNING per burst, each followed by a completed rescan
+    assert log.count("event=rescanned reason=events_lost") >= lost
+    print(f"{total} files processed {took:.1f} s after the copy; overflow warnings: {lost}")
+
+
+@pytest.mark.timeout(120)
+def test_links_and_special_files_are_refused_and_no_secret_leaves_the_process(
+    produce_settings: Callable[..., Settings],
+    producer_process: StartProducer,
+    endpoints: Endpoints,
+    tmp_path: Path,
+) -> None:
+    marker = "MARKER-5e1f0c-not-for-any-file"
+    settings = produce_settings()
+    inbox = settings.producer.inbox
+    outside = tmp_path / "elsewhere.json"
+    outside.write_bytes(orjson.dumps([{"secret": marker}]))
+    os.symlink("/proc/self/environ", inbox / "env.jsonl")  # there at start-up...
+    producer = producer_process(settings, env={"LEAK_TEST_SECRET": marker})
+    producer.wait_for_log("event=watching")
+    os.symlink("/proc/self/environ", inbox / "env2.jsonl")  # ...and arriving later
+    os.symlink(outside, inbox / "outside.json")
+    os.mkfifo(inbox / "pipe.jsonl")  # opening it would block the producer for good
+    (inbox / "after.jsonl").write_bytes(b'{"ok": 1}\n')
+
+    for name in ("env.jsonl", "env2.jsonl", "outside.json", "pipe.jsonl"):
+        wait_until((inbox / "failed" / f"{name}.error.json").exists, what=f"{name} refused")
+        assert os.path.lexists(inbox / "failed" / name)
+        report = orjson.loads((inbox / "failed" / f"{name}.error.json").read_bytes())
+        assert report["what"].startswith("not read: it is a")
+        mode = stat.S_IMODE((inbox / "failed" / f"{name}.error.json").stat().st_mode)
+        assert mode & 0o077 == 0, f"{name}.error.json has mode {mode:o}"
+    assert stat.S_ISFIFO((inbox / "failed" / "pipe.jsonl").lstat().st_mode)
+    wait_until(
+        (inbox / "done" / "after.jsonl").exists, what="after.jsonl in done/ (the FIFO blocked nothing)"
+    )
+    assert producer.stop() == 0
+
+    for path in _files_under(inbox):  # done/ and failed/ included; links are not followed
+        assert marker.encode() not in path.read_bytes(), f"the secret leaked into {path}"
+    assert marker not in producer.log()
+    messages = read_topic(endpoints.bootstrap_servers, settings.kafka.topic, expect=1, timeout_secs=10)
+    assert [m.value["ok"] for m in messages] == [1]  # only the regular file was published
+
+
+@pytest.mark.timeout(120)
+def test_unreadable_file_is_warned_once_retried_and_read_once_readable(
+    produce_settings: Callable[..., Settings], producer_process: StartProducer
+) -> None:
+    settings = produce_settings()
+    inbox = settings.producer.inbox
+    path = inbox / "locked.jsonl"
+    path.write_bytes(b'{"a": 1}\n')
+    path.chmod(0)
+    producer = producer_process(
+        settings,
+        env={"SPOOLBRIDGE_PRODUCER__RESCAN_INTERVAL_SECS": "0.5"},
+        prefix=_without_read_permission(),
+    )
+    producer.wait_for_log("file=locked.jsonl outcome=unreadable")
+    time.sleep(2.5)  # several rescans retry it...
+    log = producer.log()
+    assert log.count("outcome=unreadable") == 1  # ...with one WARNING, not one per rescan
+    assert "WARNING producer.pipeline file=locked.jsonl outcome=unreadable" in log
+    assert "chmod a+r" in log
+    assert path.exists()
+
+    path.chmod(0o640)  # the attribute event (or the next rescan) retries it
+    wait_until((inbox / "done" / "locked.jsonl").exists, what="locked.jsonl in done/ once readable")
+    assert "file=locked.jsonl event=readable_again" in producer.log()
+    assert producer.stop() == 0
+
+
+@pytest.mark.timeout(120)
+def test_unreadable_file_fails_once(
+    produce_settings: Callable[..., Settings], producer_process: StartProducer
+) -> None:
+    settings = produce_settings()
+    inbox = settings.producer.inbox
+    (inbox / "locked.json").write_bytes(b'[{"a": 1}]')
+    (inbox / "locked.json").chmod(0)
+    (inbox / "fine.json").write_bytes(b'[{"b": 2}]')
+    producer = producer_process(settings, "--once", prefix=_without_read_permission())
+    assert producer.proc.wait(timeout=90) == 1, producer.log()
+    assert "failed=1 unreadable=1" in producer.log()
+    assert (inbox / "locked.json").exists()
+    assert (inbox / "done" / "fine.json").exists()
