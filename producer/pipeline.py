@@ -24,10 +24,10 @@ import orjson
 from confluent_kafka import KafkaException
 
 from producer.ledger import FileFailure, FileLedger, Manifest, RejectedWriter
+from producer.parse import parse_text
 from producer.publisher import FileDeliveries, Publisher, is_record_error
 from producer.reader import BadRecord, ReadOptions, is_json_lines, read_records
 from producer.readiness import relative_source
-from producer.scan import parse_record
 from schemas.errors import InputFileError, SpoolbridgeError
 from schemas.ids import IdFieldError, default_id, field_id
 from schemas.message import FileHeaders, RecordError, encode_value
@@ -271,14 +271,14 @@ def _hash_file(path: Path) -> tuple[int, str]:
 
 def _unspliced(value: bytes, source_field: str) -> Any:
     """The record a finished value was made from (the spliced source field removed), as parsed."""
-    record = parse_record(value, exact=True)
+    record = parse_text(value, True)  # integers of any length stay exact
     del record[source_field]
     return record
 
 
 def _as_record(item: Any) -> Any:
     """The record for a rejected report: a finished value (``bytes``) parsed, anything else as it is."""
-    return parse_record(item, exact=True) if type(item) is bytes else item
+    return parse_text(item, True) if type(item) is bytes else item
 
 
 def _kind(value: Any) -> str:
