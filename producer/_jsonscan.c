@@ -46,12 +46,8 @@ static PyObject *py_scan_value(PyObject *self, PyObject *args) {
         PyBuffer_Release(&view);
         return NULL;
     }
-    Scan s = {0};
-    if (scan_init(&s, view.buf, view.len, final, max_depth) < 0) {
-        scan_free(&s);
-        PyBuffer_Release(&view);
-        return NULL;
-    }
+    Scan s;
+    scan_init(&s, view.buf, view.len, final, max_depth);
     Py_ssize_t end = pos;
     int st = scan_value(&s, &end, depth, NULL, 0, &flags);
     scan_free(&s);
@@ -130,13 +126,12 @@ static PyObject *py_scan_items(PyObject *self, PyObject *args) {
     Py_ssize_t len = view.len;
     unsigned char close = is_object ? '}' : ']';
     PyObject *items = PyList_New(0);
-    Scan s = {0};
-    if (items == NULL || scan_init(&s, b, len, final, max_depth) < 0) {
-        Py_XDECREF(items);
-        scan_free(&s);
+    if (items == NULL) {
         PyBuffer_Release(&view);
         return NULL;
     }
+    Scan s;
+    scan_init(&s, b, len, final, max_depth);
     int st = STATUS_INCOMPLETE;
     for (;;) {
         Py_ssize_t p = skip_ws(b, pos, len), key_start = 0, key_end = 0;
@@ -247,16 +242,12 @@ static PyObject *py_scan_line(PyObject *self, PyObject *args) {
     }
     const unsigned char *b = view.buf;
     Py_ssize_t len = view.len, start = skip_ws(b, 0, len), end = start;
-    Scan s = {0};
     if (start >= len) {
         PyBuffer_Release(&view);
         return PyLong_FromLong(-1);
     }
-    if (scan_init(&s, b, len, 1, max_depth) < 0) {
-        scan_free(&s);
-        PyBuffer_Release(&view);
-        return NULL;
-    }
+    Scan s;
+    scan_init(&s, b, len, 1, max_depth);
     int st = scan_value(&s, &end, 0, field, field_len, &flags);
     scan_free(&s);
     PyObject *out;
@@ -273,10 +264,39 @@ static PyObject *py_scan_line(PyObject *self, PyObject *args) {
     return out;
 }
 
+PyDoc_STRVAR(has_long_number_doc,
+             "has_long_number(buffer) -> bool\n\n"
+             "Whether buffer holds a run of 19 or more ASCII digits anywhere (inside strings too): where\n"
+             "it does not, no integer in it is beyond 64 bits, so a parser that rounds those reads it\n"
+             "exactly. A cheap look at text that is parsed anyway (no validation).");
+
+static PyObject *py_has_long_number(PyObject *self, PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    const unsigned char *b = view.buf;
+    Py_ssize_t len = view.len, run = 0;
+    int found = 0;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        if ((unsigned)(b[i] - '0') < 10u) {
+            if (++run >= 19) {
+                found = 1;
+                break;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    PyBuffer_Release(&view);
+    return PyBool_FromLong(found);
+}
+
 static PyMethodDef methods[] = {
     {"scan_value", py_scan_value, METH_VARARGS, scan_value_doc},
     {"scan_items", py_scan_items, METH_VARARGS, scan_items_doc},
     {"scan_line", py_scan_line, METH_VARARGS, scan_line_doc},
+    {"has_long_number", py_has_long_number, METH_O, has_long_number_doc},
     {NULL, NULL, 0, NULL},
 };
 

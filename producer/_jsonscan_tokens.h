@@ -57,6 +57,11 @@ typedef struct {
     Py_ssize_t len;
 } KeyEntry;
 
+/* Container stacks and keys live in the Scan itself up to these sizes (no allocation for the common,
+ * shallow record: one JSON Lines line is one scan), and are moved to the heap when a value needs more. */
+#define INLINE_DEPTH 32
+#define INLINE_KEYS 64
+
 typedef struct {
     const unsigned char *buf;
     Py_ssize_t len;
@@ -64,40 +69,81 @@ typedef struct {
     int max_depth; /* deepest allowed container */
     Py_ssize_t err_pos;
     int big_int; /* an integer of 19+ digits was seen */
-    int big_exp; /* an exponent of 3+ digits was seen */
+    int big_exp; /* a number that may be outside a double's range was seen */
     int surrogate; /* a lone surrogate escape was seen */
-    /* container stack, indexed by depth */
+    /* container stack, indexed by depth (cap_depth entries) */
+    int cap_depth;
     char *kind;          /* '{' or '[' */
     Py_ssize_t *key_base;    /* index of the container's first key in `keys` */
     uint64_t *key_bloom; /* one bit per key hash, to skip the linear check */
     KeyEntry *keys;
     Py_ssize_t nkeys, cap_keys;
+    char inline_kind[INLINE_DEPTH];
+    Py_ssize_t inline_key_base[INLINE_DEPTH];
+    uint64_t inline_key_bloom[INLINE_DEPTH];
+    KeyEntry inline_keys[INLINE_KEYS];
 } Scan;
 
-static int scan_init(Scan *s, const unsigned char *buf, Py_ssize_t len, int final, int max_depth) {
+/* Never fails; call it before anything that may fail, since scan_free must always follow it. */
+static void scan_init(Scan *s, const unsigned char *buf, Py_ssize_t len, int final, int max_depth) {
     s->buf = buf;
     s->len = len;
     s->final = final;
     s->max_depth = max_depth;
     s->err_pos = 0;
+    s->big_int = s->big_exp = s->surrogate = 0;
+    s->cap_depth = INLINE_DEPTH;
+    s->kind = s->inline_kind;
+    s->key_base = s->inline_key_base;
+    s->key_bloom = s->inline_key_bloom;
+    s->keys = s->inline_keys;
     s->nkeys = 0;
-    s->cap_keys = 256;
-    s->kind = PyMem_Malloc((size_t)max_depth + 2);
-    s->key_base = PyMem_Malloc(sizeof(Py_ssize_t) * ((size_t)max_depth + 2));
-    s->key_bloom = PyMem_Malloc(sizeof(uint64_t) * ((size_t)max_depth + 2));
-    s->keys = PyMem_Malloc(sizeof(KeyEntry) * (size_t)s->cap_keys);
-    if (!s->kind || !s->key_base || !s->key_bloom || !s->keys) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    return 0;
+    s->cap_keys = INLINE_KEYS;
 }
 
 static void scan_free(Scan *s) {
-    PyMem_Free(s->kind);
-    PyMem_Free(s->key_base);
-    PyMem_Free(s->key_bloom);
-    PyMem_Free(s->keys);
+    if (s->kind != s->inline_kind) {
+        PyMem_Free(s->kind);
+        PyMem_Free(s->key_base);
+        PyMem_Free(s->key_bloom);
+    }
+    if (s->keys != s->inline_keys) {
+        PyMem_Free(s->keys);
+    }
+}
+
+/* Room for depth `depth` (<= max_depth) in the container stacks; -1 with MemoryError. */
+static int grow_depth(Scan *s, int depth) {
+    int cap = s->cap_depth;
+    while (cap <= depth) {
+        cap *= 2;
+    }
+    if (cap > s->max_depth + 2) {
+        cap = s->max_depth + 2;
+    }
+    char *kind = PyMem_Malloc((size_t)cap);
+    Py_ssize_t *key_base = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)cap);
+    uint64_t *key_bloom = PyMem_Malloc(sizeof(uint64_t) * (size_t)cap);
+    if (!kind || !key_base || !key_bloom) {
+        PyMem_Free(kind);
+        PyMem_Free(key_base);
+        PyMem_Free(key_bloom);
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(kind, s->kind, (size_t)s->cap_depth);
+    memcpy(key_base, s->key_base, sizeof(Py_ssize_t) * (size_t)s->cap_depth);
+    memcpy(key_bloom, s->key_bloom, sizeof(uint64_t) * (size_t)s->cap_depth);
+    if (s->kind != s->inline_kind) {
+        PyMem_Free(s->kind);
+        PyMem_Free(s->key_base);
+        PyMem_Free(s->key_bloom);
+    }
+    s->kind = kind;
+    s->key_base = key_base;
+    s->key_bloom = key_bloom;
+    s->cap_depth = cap;
+    return 0;
 }
 
 static inline int is_ws(unsigned char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }

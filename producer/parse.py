@@ -8,19 +8,20 @@ follows, whatever the file's size, shape or reader (DESIGN "Input files").
 - A **lone UTF-16 surrogate escape** (``"\\ud800"`` without a low surrogate after it, or a low one without
   a high one before it) in a key or a string rejects the *record*: it is not valid Unicode.
 
-Text that may hold any of these is *rare*: the C scanner says so with its flags (:data:`RARE_FLAGS`);
-without the scanner, :func:`looks_rare` says so with a regular expression that matches a superset. Text
-that is not rare is parsed with orjson, which reads it exactly; rare text is parsed with the standard
-library's parser (integers exact, each non-integer's text at hand, lone surrogates kept) and then checked
-(:func:`problem`). Both parsers give the same value for text that is not rare, so the route a record takes
-never changes what it becomes.
+orjson reads every record exactly but for one thing it does silently: it rounds integers beyond 64 bits
+to floats. It refuses the rest (numbers beyond a double, lone surrogates) with an error. So text is parsed
+with orjson unless it is *rare*, i.e. may hold such an integer — the C scanner's flags say so
+(:data:`RARE_FLAGS`, which also name the refused cases, to skip a failed attempt), or :func:`looks_rare`
+(a run of 19 digits anywhere). Rare text, and text orjson refuses, is parsed with the standard library's
+parser (integers exact, each non-integer's text at hand, lone surrogates kept) and then checked
+(:func:`problem`). Both parsers give the same value for text orjson accepts and that is not rare, so the
+route a record takes never changes what it becomes.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 import sys
 from decimal import Decimal
 from typing import Any
@@ -45,9 +46,14 @@ __all__ = [
 #: The C scanner's FLAG_BIG_INT | FLAG_BIG_EXP | FLAG_SURROGATE (a test checks they match).
 RARE_FLAGS = 16 | 32 | 64
 
-# An integer of 19+ digits, an exponent of 3+ digits, or any surrogate escape (digits inside strings
-# match too: that only sends the text the slower way, to the same result).
-_RARE_TEXT = re.compile(rb"[0-9]{19}|[eE][+-]?[0-9]{3}|\\u[dD][89a-fA-F]")
+try:
+    from producer._jsonscan import has_long_number as _has_long_number
+except ImportError:  # pragma: no cover - exercised where no C compiler was available at install
+    _has_long_number = None  # type: ignore[assignment]
+
+# Without the extension: digits become "0", everything else a space; then look for 19 zeros.
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_RUN = b"0" * 19
 
 # The standard library's parser recurses once per level; records may nest MAX_DEPTH levels (as orjson
 # and the scanner allow), so the limit must leave room for that and for the caller's frames.
@@ -56,8 +62,11 @@ if sys.getrecursionlimit() < MAX_DEPTH + 1000:
 
 
 def looks_rare(text: bytes) -> bool:
-    """Whether ``text`` may hold what orjson would not read exactly (see the module docstring)."""
-    return _RARE_TEXT.search(text) is not None
+    """Whether ``text`` may hold an integer beyond 64 bits: a run of 19 digits anywhere (strings too;
+    that only sends the text the slower way, to the same result)."""
+    if _has_long_number is not None:
+        return _has_long_number(text)
+    return _LONG_RUN in text.translate(_DIGITS_ONLY)
 
 
 def _number(text: str) -> float | Decimal:
@@ -72,23 +81,65 @@ def _no_constant(name: str) -> Any:
 _exact = json.JSONDecoder(parse_float=_number, parse_constant=_no_constant)
 
 
-def parse_text(text: bytes | str, rare: bool) -> Any:
-    """``text`` as Python values, without checking the rule. Raises ``json.JSONDecodeError`` (orjson's,
-    or for rare text the standard library's where orjson stopped earlier, at what it cannot read) when it
-    is not valid JSON."""
-    if rare:
+def parse_text(text: bytes | str, rare: bool) -> tuple[Any, bool]:
+    """(``text`` as Python values, whether it was parsed exactly: only then may it break the rule, see
+    :func:`problem`). Raises ``json.JSONDecodeError`` when it is not valid JSON: orjson's error, or the
+    standard library's where orjson stopped earlier, at something it refuses (the same error whichever
+    way the text went)."""
+    if not rare:
         try:
-            return _exact.decode(text.decode("utf-8") if isinstance(text, bytes) else text)
-        except json.JSONDecodeError as exact_error:
-            try:
-                orjson.loads(text)
-            except orjson.JSONDecodeError as exc:
-                if exc.pos >= exact_error.pos:
-                    raise  # the same error, in orjson's words (as for text that is not rare)
-            raise exact_error from None
-        except ValueError:  # not UTF-8, or a NaN/Infinity literal: orjson says why
-            pass
-    return orjson.loads(text)
+            return orjson.loads(text), False
+        except orjson.JSONDecodeError:
+            pass  # refused: a number beyond a double, a lone surrogate, or not valid JSON
+    try:
+        decoded = text.decode("utf-8") if isinstance(text, bytes) else text
+        value = _exact.decode(decoded)
+        deep_at = _too_deep_at(decoded) if _nests(text) > MAX_DEPTH else None
+    except RecursionError:
+        deep_at = _too_deep_at(decoded)
+        if deep_at is None:  # pragma: no cover - only when the caller's own stack is very deep
+            return orjson.loads(text), False
+    except json.JSONDecodeError as exact_error:
+        try:
+            orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            if exc.pos >= exact_error.pos:
+                raise  # the same error, in orjson's words (as for text that is not rare)
+        raise exact_error from None
+    except ValueError:  # not UTF-8, or a NaN/Infinity literal: orjson says why
+        return orjson.loads(text), False
+    if deep_at is not None:  # as orjson and the scanner refuse it
+        raise json.JSONDecodeError("depth limit exceeded", decoded, deep_at)
+    return value, True
+
+
+def _nests(text: bytes | str) -> int:
+    """An upper bound of how deep ``text`` nests (brackets in strings count too)."""
+    if isinstance(text, bytes):
+        return text.count(b"[") + text.count(b"{")
+    return text.count("[") + text.count("{")
+
+
+def _too_deep_at(text: str) -> int | None:
+    """Where ``text`` (valid JSON) first opens a container deeper than MAX_DEPTH, or None."""
+    depth, in_string, escaped = 0, False, False
+    for index, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return index
+        elif char in "]}":
+            depth -= 1
+    return None
 
 
 def decode_value(text: str, index: int) -> tuple[Any, int]:
@@ -100,8 +151,8 @@ def decode_value(text: str, index: int) -> tuple[Any, int]:
 def parse_record(text: bytes, rare: bool) -> Any:
     """The value of one record's JSON text, or a :class:`BadRecord` when it breaks the rule. Raises
     ``orjson.JSONDecodeError`` when it is not valid JSON."""
-    value = parse_text(text, rare)
-    if rare and (reason := problem(value)) is not None:
+    value, exact = parse_text(text, rare)
+    if exact and (reason := problem(value)) is not None:
         return BadRecord(reason, preview(text))
     return value
 

@@ -271,14 +271,14 @@ def _hash_file(path: Path) -> tuple[int, str]:
 
 def _unspliced(value: bytes, source_field: str) -> Any:
     """The record a finished value was made from (the spliced source field removed), as parsed."""
-    record = parse_text(value, True)  # integers of any length stay exact
+    record, _ = parse_text(value, True)  # integers of any length stay exact
     del record[source_field]
     return record
 
 
 def _as_record(item: Any) -> Any:
     """The record for a rejected report: a finished value (``bytes``) parsed, anything else as it is."""
-    return parse_text(item, True) if type(item) is bytes else item
+    return parse_text(item, True)[0] if type(item) is bytes else item
 
 
 def _kind(value: Any) -> str:

@@ -102,18 +102,26 @@ def _read_lines(path: Path, opts: ReadOptions) -> Iterator[Item]:
                     yield str(line_no), scanned
                     continue
                 # a valid value says by its flags whether it is rare; an invalid line is routed as
-                # without the extension, so that its error reads the same
+                # without splicing, so that its error reads the same
                 rare = bool(scanned & RARE_FLAGS) if scanned >= 0 else looks_rare(line)
             else:
                 rare = looks_rare(line)
-            try:
-                record = loads(line) if not rare else parse_record(line, True)
-            except json.JSONDecodeError as exc:
-                if not line.strip(_WHITESPACE):
-                    continue  # blank lines separate nothing; skip them
-                seen_any = True
-                yield str(line_no), BadRecord(_line_error(line_no, line, exc), preview(line))
-                continue
+            if not rare:
+                try:
+                    record = loads(line)
+                except orjson.JSONDecodeError:
+                    if not line.strip(_WHITESPACE):
+                        continue  # blank lines separate nothing; skip them
+                    rare = True  # refused: parsed the exact way, which says why (or rejects the record)
+            if rare:
+                try:
+                    record = parse_record(line, True)
+                except json.JSONDecodeError as exc:
+                    if not line.strip(_WHITESPACE):
+                        continue  # blank lines separate nothing; skip them
+                    seen_any = True
+                    yield str(line_no), BadRecord(_line_error(line_no, line, exc), preview(line))
+                    continue
             seen_any = True
             yield str(line_no), record
     if not seen_any:
@@ -189,9 +197,8 @@ def _whole_document(data: bytes, start: int, unit: str, opts: ReadOptions) -> It
     if scanned is not None:
         yield from scanned
         return
-    rare = looks_rare(data)
     try:
-        document = parse_text(data, rare)
+        document, rare = parse_text(data, looks_rare(data))  # rare: parsed exactly, to be checked
     except json.JSONDecodeError as exc:
         error = _parse_error(data, exc, unit)
         if not opts.records_path and error.position is not None and "nested deeper" not in error.reason:

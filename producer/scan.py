@@ -89,12 +89,12 @@ def splice_parts(splice: tuple[str, str] | None) -> tuple[bytes | None, bytes | 
 
 
 def line_scanner(opts: ReadOptions) -> Callable[[bytes], bytes | int] | None:
-    """For JSON Lines: a function from one line to its finished message value (with ``opts.splice``), or
+    """For JSON Lines with ``opts.splice``: a function from one line to its finished message value, or
     to the flags of the value it holds (the caller parses it), or to -1 when it is blank or not one valid
-    JSON value; None without the extension."""
-    if jsonscan is None or not AVAILABLE:
-        return None
+    JSON value; None without the extension or without ``opts.splice`` (every line is parsed)."""
     field, member = splice_parts(opts.splice)
+    if jsonscan is None or not AVAILABLE or member is None:
+        return None
     return partial(jsonscan.scan_line, opts.max_depth, field, member)
 
 
@@ -184,7 +184,7 @@ def scanned_whole(data: bytes, start: int, opts: ReadOptions) -> list[Item] | No
 
 def _escaped_key(key: str | bytes | None) -> str:
     """An object-of-records key that has escapes (its raw text, quotes included), decoded."""
-    position = parse_text(key or b"", True)
+    position, _ = parse_text(key or b"", True)
     assert type(position) is str
     return position
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from producer import parse
+
 jsonscan = pytest.importorskip("producer._jsonscan")
 
 OK, INCOMPLETE, DONE = jsonscan.OK, jsonscan.INCOMPLETE, jsonscan.DONE
@@ -177,6 +179,27 @@ def test_flags_describe_the_value(text: bytes, flags: int) -> None:
     assert items[0][4] == flags
 
 
+@pytest.mark.parametrize("keys", [10, 63, 64, 65, 100, 127])
+def test_repeated_keys_are_found_however_many_keys_came_before(keys: int) -> None:
+    # the first keys are held in the scan itself, more on the heap: a repeat is found in both
+    distinct = b"{" + b", ".join(b'"k%d": %d' % (i, i) for i in range(keys)) + b"}"
+    repeated = distinct[:-1] + b', "k0": 0}'
+    for text, flags in [(distinct, OBJECT), (repeated, OBJECT | UNSURE)]:
+        items, *_ = jsonscan.scan_items(b"[" + text + b"]", 1, False, True, True, MAX_DEPTH, b"source", None)
+        assert items[0][4] == flags, (keys, text[-20:])
+
+
+@pytest.mark.parametrize("depth", [14, 15, 16, 17, 31, 32, 100, (MAX_DEPTH - 2) // 2])
+def test_nesting_of_any_depth_keeps_each_levels_keys_apart(depth: int) -> None:
+    # the container stack is held in the scan itself for shallow values and grows for deep ones
+    deep = b'{"a": 1, "b": ' + b'{"a": 1, "x": [' * depth + b"0" + b"]}" * depth + b', "c": 2}'
+    items, *_ = jsonscan.scan_items(b"[" + deep + b"]", 1, False, True, True, MAX_DEPTH, b"source", None)
+    assert items[0][4] == OBJECT
+    repeated = deep[:-1] + b', "a": 3}'  # a repeat at the top, after the stack grew
+    items, *_ = jsonscan.scan_items(b"[" + repeated + b"]", 1, False, True, True, MAX_DEPTH, b"source", None)
+    assert items[0][4] == OBJECT | UNSURE
+
+
 def test_objects_with_very_many_keys_are_unsure() -> None:
     many = orjson.dumps({f"k{i}": i for i in range(200)})
     items, *_ = jsonscan.scan_items(b"[" + many + b"]", 1, False, True, True, MAX_DEPTH, b"source", None)
@@ -340,3 +363,23 @@ def test_a_special_byte_is_found_at_every_offset_of_a_long_string(special: bytes
         text = b'"' + b"a" * before + special + b"b" * 37 + b'"'
         got = jsonscan.scan_value(text, 0, True, 0, MAX_DEPTH)[:2]
         assert got == ((OK, len(text)) if status == OK else (status, 1 + before)), before
+
+
+def test_the_rare_flags_of_the_rule_are_the_scanners() -> None:
+    assert parse.RARE_FLAGS == BIG_INT | BIG_EXP | SURROGATE
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        (b"", False),
+        (b"123456789012345678", False),  # 18 digits fit in 64 bits
+        (b"1234567890123456789", True),
+        (b'{"a": "x1234567890123456789y"}', True),  # inside a string too: only sends it the slow way
+        (b"123456789.123456789", False),
+        (b"-12345678901234567890", True),
+    ],
+)
+def test_long_numbers_are_found_with_and_without_the_extension(text: bytes, found: bool) -> None:
+    assert jsonscan.has_long_number(text) is found
+    assert (parse._LONG_RUN in text.translate(parse._DIGITS_ONLY)) is found

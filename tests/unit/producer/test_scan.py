@@ -260,6 +260,8 @@ def read_outcome(path: Path, opts: ReadOptions) -> tuple[list[Any], str | None, 
         b'[{"a": 1}] x',
         b'[{"a": 1}, {"b": ',
         b"[" * 1025 + b"]" * 1025,
+        b'[{"n": 123456789012345678901234567890, "d": ' + b"[" * 1030 + b"]" * 1030 + b"}]",  # exact, deep
+        b'[{"n": 1e400, "d": ' + b"[" * 1030 + b"]" * 1030 + b"}]",
         b'{"k": {"source": "mine"}, "l": {"sourc\\u0065": 1}, "m": {"a": 1, "a": 2}}',
     ],
 )
@@ -294,6 +296,8 @@ def test_small_arrays_and_objects_of_records_are_spliced_too(tmp_path: Path) -> 
         b'{"a": 1, "a": 2}\n{"\\u0061": 1}\n{"source": "mine"}\n{"sourc\\u0065": 1}\n',
         b'{"a": "' + b"x" * 300 + b'"}\n{"b": 1}',
         b"[" * 1025 + b"]" * 1025 + b"\n" + b"{" + b'"a":{' * 1023 + b"}" * 1024 + b"\n",
+        b'{"n": 123456789012345678901234567890, "d": ' + b"[" * 1030 + b"]" * 1030 + b"}\n{}\n",
+        b'{"s": "\\ud800", "d": ' + b"[" * 1030 + b"]" * 1030 + b"}\n{}\n",
         b"\n\n",
     ],
 )
@@ -305,3 +309,25 @@ def test_json_lines_spliced_give_what_parsing_each_line_gives(
     fast = read_outcome(path, opts)
     monkeypatch.setattr(scan, "AVAILABLE", False)
     assert read_outcome(path, opts) == fast
+
+
+def test_json_lines_nested_too_deeply_are_refused_alike_whatever_else_they_hold(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    deep = b"[" * 1030 + b"]" * 1030
+    data = b"\n".join(
+        [
+            deep,
+            b'{"n": 123456789012345678901234567890, "d": ' + deep + b"}",
+            b'{"s": "\\ud800", "d": ' + deep + b"}",
+        ]
+    )
+    path = write(tmp_path / "f.jsonl", data + b"\n{}\n")
+    opts = ReadOptions(splice=("source", "f.json"))
+    fast = read_outcome(path, opts)
+    monkeypatch.setattr(scan, "AVAILABLE", False)
+    assert read_outcome(path, opts) == fast
+    records, error, _ = fast
+    assert error is None
+    assert [position for position, _ in records] == ["1", "2", "3", "4"]
+    assert all("depth limit exceeded" in reason for _, reason in records[:3])
