@@ -5,16 +5,20 @@ Shapes (DESIGN "Input files"):
 - ``.jsonl`` / ``.ndjson``: one record per non-blank line; position = 1-based line number. A line that is
   not JSON, or longer than ``max_line_bytes``, is yielded as a :class:`BadRecord` (the file goes on).
 - ``.json`` whose top level is an array: position = 0-based index.
-- ``.json`` whose top level is an object of objects (``{"730": {...}}``): position = the key.
-- ``.json`` whose top level is any other object: that object is the one record, position ``0``.
+- ``.json`` whose top level is an object whose *first* value is an object: an object of records,
+  position = the key (a later value that is not an object is yielded for the caller to reject);
+- ``.json`` whose top level is any other object: that object is the one record, position ``0``; it is
+  read whole, at any file size, when it is at most ``max_line_bytes`` long, else it is a
+  :class:`BadRecord` without being parsed. The first value decides because that is all a streamed file
+  can know when its first record must be produced; small files follow the same rule.
 - ``records_path`` (dotted, e.g. ``features``): the array or object at that path, positioned as above.
 - each optionally gzipped (``.gz``).
 
-Files up to ``small_file_bytes`` (decompressed) are parsed whole with orjson; bigger ones are streamed
-through the C scanner of :mod:`producer.scan` (with ijson's C backend for ``records_path``, or when that
-extension is not built). For a streamed top-level object the *first* value decides: an object means
-"object of records" (a later non-object value is a record error); anything else means the file is one
-record, which is then larger than ``small_file_bytes`` and is yielded as a :class:`BadRecord`.
+Files up to ``small_file_bytes`` (decompressed) are parsed whole; bigger ones are streamed through the C
+scanner of :mod:`producer.scan` (with ijson for ``records_path``, or when that extension is not built,
+see :mod:`producer.streamed`). Whatever the route, what a record's text becomes follows one rule
+(:mod:`producer.parse`): integers of any length exact, a number outside a double's range or a lone
+surrogate escape makes that record a :class:`BadRecord`.
 
 Records are yielded as parsed values (normally ``dict``); the caller decides that a non-object is a record
 error. With ``opts.splice``, records (lines, or records of arrays and objects of records) may instead be
