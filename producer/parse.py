@@ -35,7 +35,6 @@ __all__ = [
     "RARE_FLAGS",
     "decode_value",
     "looks_rare",
-    "one_record_too_big",
     "parse_record",
     "parse_text",
     "position_problem",
@@ -192,15 +191,6 @@ def position_problem(position: str) -> str | None:
     if code is None:
         return None
     return f"lone surrogate escape \\u{code:04x} is not valid Unicode (in the record's key)"
-
-
-def one_record_too_big(limit: int, head: bytes) -> BadRecord:
-    """The rejection of a document that is one record (see the reader) longer than ``limit`` bytes."""
-    reason = (
-        f"the file is one JSON object (not an object of records) longer than {limit} bytes, "
-        "more than a record may be"
-    )
-    return BadRecord(reason, preview(head, 1000))
 
 
 def render(value: Any) -> str:

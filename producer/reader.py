@@ -43,7 +43,6 @@ from producer.parse import (
     RARE_FLAGS,
     decode_value,
     looks_rare,
-    one_record_too_big,
     parse_record,
     parse_text,
     position_problem,
@@ -188,7 +187,7 @@ def _one_record(path: Path, opts: ReadOptions) -> Iterator[Item]:
         if complete and len(data.rstrip(_WHITESPACE)) - start <= opts.max_line_bytes:
             yield from _whole_document(data, start, stream.unit, opts)
         else:
-            yield "0", one_record_too_big(opts.max_line_bytes, data[start:])
+            yield "0", _one_record_too_big(opts.max_line_bytes, data[start:])
 
 
 def _first_value_offset(data: bytes) -> int | None:
@@ -220,12 +219,20 @@ def _whole_document(data: bytes, start: int, unit: str, opts: ReadOptions) -> It
             return
         end = len(data.rstrip(_WHITESPACE))
         if end - start > opts.max_line_bytes:
-            yield "0", one_record_too_big(opts.max_line_bytes, data[start:end])
+            yield "0", _one_record_too_big(opts.max_line_bytes, data[start:end])
             return
         reason = problem(document) if rare else None
         yield "0", document if reason is None else BadRecord(reason, preview(data[start:end]))
         return
     yield from _checked(_container_items(document, None, start, unit), rare)
+
+
+def _one_record_too_big(limit: int, text: bytes) -> BadRecord:
+    reason = (
+        f"the file is one JSON object (not an object of records) longer than {limit} bytes, "
+        "more than a record may be"
+    )
+    return BadRecord(reason, preview(text, 1000))
 
 
 def _checked(items: Iterable[Item], rare: bool) -> Iterator[Item]:

@@ -38,7 +38,7 @@ from typing import Any
 
 import orjson
 
-from producer.parse import RARE_FLAGS, one_record_too_big, parse_record, parse_text, position_problem
+from producer.parse import RARE_FLAGS, parse_record, parse_text, position_problem
 from producer.records import BadRecord, Item, OneRecord, ReadOptions, preview
 from producer.streams import InputStream
 from schemas.errors import InputFileError
@@ -143,10 +143,11 @@ def scanned_document(stream: InputStream, head: bytes, start: int, opts: ReadOpt
 
 
 def scanned_whole(data: bytes, start: int, opts: ReadOptions) -> list[Item] | None:
-    """The records of a small document held in memory, as :func:`scanned_document` and the reader's
-    one-record rule would give them, or ``None`` when the document must go through the orjson path
-    instead: anything but a valid array or object (errors, whose records before the error the reader
-    salvages), ``records_path``, and repeated top-level keys (a parsed object keeps the last value)."""
+    """The records of a small document held in memory, as :func:`scanned_document` would give them, or
+    ``None`` when the document must go through the reader's parsing path instead: anything but a valid
+    array or object of records (errors, whose records before the error the reader salvages; an object
+    that is one record), ``records_path``, and repeated top-level keys (a parsed object keeps the last
+    value)."""
     if jsonscan is None or opts.records_path or data[start : start + 1] not in (b"[", b"{"):
         return None
     is_object = data[start : start + 1] == b"{"
@@ -170,12 +171,8 @@ def scanned_whole(data: bytes, start: int, opts: ReadOptions) -> list[Item] | No
     keys = [key if type(key) is str else _escaped_key(key) for key, *_ in items]
     if len(set(keys)) != len(keys):
         return None
-    if items and not items[0][4] & jsonscan.FLAG_OBJECT:  # the first value decides: one record
-        text = data[start:pos]
-        if len(text) > opts.max_line_bytes:
-            return [("0", one_record_too_big(opts.max_line_bytes, text))]
-        rare = any(flags & RARE_FLAGS or type(key) is bytes for key, *_, flags in items)
-        return [("0", parse_record(text, rare))]
+    if items and not items[0][4] & jsonscan.FLAG_OBJECT:
+        return None  # the first value decides: one record, which the reader reads whole
     for index, (key, _, begin, end, _) in enumerate(items):
         if type(key) is bytes and (reason := position_problem(keys[index])) is not None:
             records[index] = BadRecord(reason, preview(data[begin:end]))
