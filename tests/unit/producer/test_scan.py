@@ -156,7 +156,7 @@ def test_fast_path_sends_exactly_what_the_parsing_path_sends(  # noqa: PLR0917 -
     gz: bool,
     whole: bool,
 ) -> None:
-    """Streamed (ijson vs scanner), whole (orjson vs scanner) or lines (orjson vs splice_line): the same
+    """Streamed (ijson vs scanner), whole (orjson vs scanner) or lines (orjson vs scan_line): the same
     messages and reports."""
     if shape == "lines":  # one record per line, compact (an indented record would span lines)
         data = b"".join(encode(r, "ascii" if style == "ascii" else "orjson") + b"\n" for r in items)
