@@ -7,7 +7,8 @@ parses floats as ``float`` (it refuses integers beyond 64 bits and numbers beyon
 mode), and it turns a lone surrogate escape into ``?`` (or fails on it). So a file is read in the fastest
 mode that reads it exactly, and parsed again from the start, skipping the records already yielded, when a
 chunk shows that it needs a slower one: exact numbers (``Decimal``) after an overflow, the pure-Python
-backend (exact strings) after a surrogate escape. Records read in the slower modes are checked by the rule.
+backend (exact strings) before a lone surrogate escape. Records read in the slower modes are checked by
+the rule.
 """
 
 from __future__ import annotations
@@ -71,19 +72,73 @@ def streamed_document(
 
 
 class _SurrogateWatch:
-    """A ``read()`` source that stops a yajl parse before it reads a surrogate escape (see the module
-    docstring)."""
+    """A ``read()`` source that stops a yajl parse before it reads a lone surrogate escape (see the module
+    docstring); pairs, which yajl reads correctly, pass. The last bytes of each read are held back until
+    the next one, so that an escape at the end is judged with what follows it."""
 
     def __init__(self, source: DepthGuard) -> None:
         self._source = source
-        self._tail = b""
+        self._held = b""
+        self._tail = b""  # the last bytes handed out: for what comes before an escape
 
     def read(self, size: int = _CHUNK) -> bytes:
-        data = self._source.read(size)
-        if _SURROGATE_ESCAPE.search(data) or _SURROGATE_ESCAPE.search(self._tail + data[:5]):
-            raise _NeedsSlowerMode(_Mode.EXACT)
-        self._tail = data[-5:]
-        return data
+        data = self._held
+        while True:
+            more = self._source.read(size)
+            data += more
+            if not more or len(data) > _HOLD:
+                break
+        out, self._held = (data[:-_HOLD], data[-_HOLD:]) if more else (data, b"")
+        if b"\\u" in data:
+            buf = self._tail + data
+            if may_hold_lone_surrogate(buf, len(self._tail), len(self._tail) + len(out)):
+                raise _NeedsSlowerMode(_Mode.EXACT)
+        self._tail = (self._tail + out)[-_TAIL:]
+        return out
+
+
+_HOLD = 12  # a surrogate pair is 12 bytes
+_TAIL = 32
+_HIGH = frozenset(b"89abAB")
+_LOW = frozenset(b"cdefCDEF")
+
+
+def may_hold_lone_surrogate(buf: bytes, start: int, end: int) -> bool:
+    """Whether a surrogate escape starting in ``buf[start:end]`` may be lone: not a high one right before
+    a low one, nor a low one right after a high one. Conservative where ``buf`` cannot tell (the
+    backslashes before it reach back to the start of ``buf``, or it ends before the partner could be
+    seen): a wrong True only costs speed."""
+    for match in _SURROGATE_ESCAPE.finditer(buf, start):
+        at = match.start()
+        if at >= end:
+            break
+        escape = _is_escape(buf, at)
+        if escape is None:
+            return True
+        if not escape:
+            continue  # an escaped backslash followed by text, not an escape
+        if buf[at + 3] in _HIGH:
+            after = buf[at + 6 : at + 10]
+            if len(after) < 4 or after[:2] != b"\\u" or after[2] not in b"dD" or after[3] not in _LOW:
+                return True
+        elif not (
+            at >= 6 and buf[at - 6 : at - 4] == b"\\u" and buf[at - 4] in b"dD" and buf[at - 3] in _HIGH
+        ):
+            return True  # a low surrogate not right after a high one
+        elif not _is_escape(buf, at - 6):
+            return True
+    return False
+
+
+def _is_escape(buf: bytes, at: int) -> bool | None:
+    """Whether the backslash at ``buf[at]`` starts an escape (an even run of backslashes before it);
+    None when that run reaches back to the start of ``buf``."""
+    before = at
+    while before > 0 and buf[before - 1] == 0x5C:
+        before -= 1
+    if before == 0:
+        return None
+    return (at - before) % 2 == 0
 
 
 def _streamed_items(

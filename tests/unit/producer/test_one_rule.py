@@ -49,7 +49,9 @@ RAW_NUMBERS = [
     "5E-324",
 ]
 BIG_INTEGERS = [2**64, 2**64 - 1, -(2**63) - 1, 10**300, -(10**40), 18446744073709551616]
-LONE = ["\ud800", "x\udc00", "\udbff!"]  # never adjacent to another surrogate when written
+LONE = ["\ud800", "x\udc00", "\udbff!", "\\ud800\udc00"]  # never written next to another surrogate
+# backslashes next to what looks like an escape: text, not escapes (the last one is a real pair)
+LOOKALIKES = ["\\ud800", "\\ud83d\\ude00", "\\\\udc00", "\\😀"]
 
 keys = st.text(max_size=5) | st.sampled_from(["source", "a", "é", 'k"q', "😀", *LONE])
 leaves = (
@@ -60,7 +62,7 @@ leaves = (
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.sampled_from(RAW_NUMBERS).map(Raw)
     | st.text(max_size=8)
-    | st.sampled_from(["😀", "\\", '"', *LONE])
+    | st.sampled_from(["😀", "\\", '"', *LONE, *LOOKALIKES])
 )
 values = st.recursive(
     leaves,
