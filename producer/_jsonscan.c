@@ -46,12 +46,8 @@ static PyObject *py_scan_value(PyObject *self, PyObject *args) {
         PyBuffer_Release(&view);
         return NULL;
     }
-    Scan s = {0};
-    if (scan_init(&s, view.buf, view.len, final, max_depth) < 0) {
-        scan_free(&s);
-        PyBuffer_Release(&view);
-        return NULL;
-    }
+    Scan s;
+    scan_init(&s, view.buf, view.len, final, max_depth);
     Py_ssize_t end = pos;
     int st = scan_value(&s, &end, depth, NULL, 0, &flags);
     scan_free(&s);
@@ -62,6 +58,11 @@ static PyObject *py_scan_value(PyObject *self, PyObject *args) {
     return Py_BuildValue("nni", (Py_ssize_t)st, st == STATUS_OK ? end : st == STATUS_INCOMPLETE ? pos : s.err_pos,
                          flags);
 }
+
+/* Records with any of these flags are not spliced: the caller parses them (their own source field,
+ * keys that may repeat, a number that may be outside the range of a double, a lone surrogate). Integers
+ * beyond 64 bits are spliced: kept exactly as written. */
+#define SPLICE_REFUSED (FLAG_HAS_FIELD | FLAG_UNSURE | FLAG_BIG_EXP | FLAG_SURROGATE)
 
 /* The message value: '{' + member + (',' + the record's text after its '{' | '}' when empty). */
 static PyObject *splice(const unsigned char *b, Py_ssize_t start, Py_ssize_t end, int flags,
@@ -101,8 +102,7 @@ PyDoc_STRVAR(
     "object key as str, the raw key text (bytes, with quotes) when it has escapes, or None for arrays;\n"
     "buffer[start:end] is the element's value; flags are FLAG_*, `field` (bytes) being the key that\n"
     "sets FLAG_HAS_FIELD; value is the spliced message value (see splice in the C source) when the\n"
-    "element is an object without FLAG_HAS_FIELD, FLAG_UNSURE or FLAG_BIG_EXP and `member` is not\n"
-    "None, else None. Returns with status DONE (pos after the closing bracket), INCOMPLETE (pos\n"
+    "element is an object without any of SPLICE_REFUSED and `member` is not None, else None. Returns with status DONE (pos after the closing bracket), INCOMPLETE (pos\n"
     "where to resume once more bytes are appended, `first` updated) or an error at error_offset; the\n"
     "items before an error are returned with it.");
 
@@ -126,13 +126,12 @@ static PyObject *py_scan_items(PyObject *self, PyObject *args) {
     Py_ssize_t len = view.len;
     unsigned char close = is_object ? '}' : ']';
     PyObject *items = PyList_New(0);
-    Scan s = {0};
-    if (items == NULL || scan_init(&s, b, len, final, max_depth) < 0) {
-        Py_XDECREF(items);
-        scan_free(&s);
+    if (items == NULL) {
         PyBuffer_Release(&view);
         return NULL;
     }
+    Scan s;
+    scan_init(&s, b, len, final, max_depth);
     int st = STATUS_INCOMPLETE;
     for (;;) {
         Py_ssize_t p = skip_ws(b, pos, len), key_start = 0, key_end = 0;
@@ -189,8 +188,7 @@ static PyObject *py_scan_items(PyObject *self, PyObject *args) {
         }
         PyObject *key = is_object ? item_key(b, key_start, key_end, key_escaped) : Py_NewRef(Py_None);
         PyObject *value = NULL;
-        if (key != NULL && member != NULL && (flags & FLAG_OBJECT) &&
-            !(flags & (FLAG_HAS_FIELD | FLAG_UNSURE | FLAG_BIG_EXP))) {
+        if (key != NULL && member != NULL && (flags & FLAG_OBJECT) && !(flags & SPLICE_REFUSED)) {
             value = splice(b, start, p, flags, member, member_len);
         } else if (key != NULL) {
             value = Py_NewRef(Py_None);
@@ -222,20 +220,20 @@ static PyObject *py_scan_items(PyObject *self, PyObject *args) {
                          st >= ERR_TOKEN ? s.err_pos : (Py_ssize_t)-1);
 }
 
-PyDoc_STRVAR(splice_line_doc,
-             "splice_line(max_depth, field, member, line) -> bytes | None\n\n"
-             "The message value for one JSON Lines line: the spliced value (see splice) when the line\n"
-             "holds one JSON object, alone but for whitespace, that a parser reads exactly as written\n"
-             "(flags without FLAG_HAS_FIELD, FLAG_UNSURE, FLAG_BIG_INT, FLAG_BIG_EXP, FLAG_SURROGATE);\n"
-             "None for anything else (blank, not an object, invalid, ...), which the caller parses.");
+PyDoc_STRVAR(scan_line_doc,
+             "scan_line(max_depth, field, member, line) -> bytes | int\n\n"
+             "One JSON Lines line. When it holds one JSON value, alone but for whitespace: the spliced\n"
+             "message value (see splice) if the value is an object whose flags allow splicing (see\n"
+             "SPLICE_REFUSED) and `member` is not None, else the value's flags (FLAG_*, >= 0). -1 when\n"
+             "the line is blank or not one valid JSON value (the caller parses it for the error).");
 
-static PyObject *py_splice_line(PyObject *self, PyObject *args) {
+static PyObject *py_scan_line(PyObject *self, PyObject *args) {
     Py_buffer view;
     int max_depth, flags = 0;
-    const char *field, *member;
-    Py_ssize_t field_len, member_len;
+    const char *field = NULL, *member = NULL;
+    Py_ssize_t field_len = 0, member_len = 0;
     /* the line comes last so that functools.partial can bind the rest */
-    if (!PyArg_ParseTuple(args, "iy#y#y*", &max_depth, &field, &field_len, &member, &member_len, &view)) {
+    if (!PyArg_ParseTuple(args, "iz#z#y*", &max_depth, &field, &field_len, &member, &member_len, &view)) {
         return NULL;
     }
     if (parse_depths(0, max_depth) < 0) {
@@ -244,35 +242,61 @@ static PyObject *py_splice_line(PyObject *self, PyObject *args) {
     }
     const unsigned char *b = view.buf;
     Py_ssize_t len = view.len, start = skip_ws(b, 0, len), end = start;
-    PyObject *out = NULL;
-    Scan s = {0};
-    if (start < len && b[start] == '{') {
-        if (scan_init(&s, b, len, 1, max_depth) < 0) {
-            scan_free(&s);
-            PyBuffer_Release(&view);
-            return NULL;
-        }
-        int st = scan_value(&s, &end, 0, field, field_len, &flags);
-        scan_free(&s);
-        int refuse = FLAG_HAS_FIELD | FLAG_UNSURE | FLAG_BIG_INT | FLAG_BIG_EXP | FLAG_SURROGATE;
-        if (st < 0) {
-            PyBuffer_Release(&view);
-            return NULL;
-        }
-        if (st == STATUS_OK && !(flags & refuse) && skip_ws(b, end, len) == len) {
-            out = splice(b, start, end, flags, member, member_len);
-            PyBuffer_Release(&view);
-            return out;
+    if (start >= len) {
+        PyBuffer_Release(&view);
+        return PyLong_FromLong(-1);
+    }
+    Scan s;
+    scan_init(&s, b, len, 1, max_depth);
+    int st = scan_value(&s, &end, 0, field, field_len, &flags);
+    scan_free(&s);
+    PyObject *out;
+    if (st < 0) {
+        out = NULL;
+    } else if (st != STATUS_OK || skip_ws(b, end, len) != len) {
+        out = PyLong_FromLong(-1);
+    } else if (member != NULL && (flags & FLAG_OBJECT) && !(flags & SPLICE_REFUSED)) {
+        out = splice(b, start, end, flags, member, member_len);
+    } else {
+        out = PyLong_FromLong(flags);
+    }
+    PyBuffer_Release(&view);
+    return out;
+}
+
+PyDoc_STRVAR(has_long_number_doc,
+             "has_long_number(buffer) -> bool\n\n"
+             "Whether buffer holds a run of 19 or more ASCII digits anywhere (inside strings too): where\n"
+             "it does not, no integer in it is beyond 64 bits, so a parser that rounds those reads it\n"
+             "exactly. A cheap look at text that is parsed anyway (no validation).");
+
+static PyObject *py_has_long_number(PyObject *self, PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    const unsigned char *b = view.buf;
+    Py_ssize_t len = view.len, run = 0;
+    int found = 0;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        if ((unsigned)(b[i] - '0') < 10u) {
+            if (++run >= 19) {
+                found = 1;
+                break;
+            }
+        } else {
+            run = 0;
         }
     }
     PyBuffer_Release(&view);
-    Py_RETURN_NONE;
+    return PyBool_FromLong(found);
 }
 
 static PyMethodDef methods[] = {
     {"scan_value", py_scan_value, METH_VARARGS, scan_value_doc},
     {"scan_items", py_scan_items, METH_VARARGS, scan_items_doc},
-    {"splice_line", py_splice_line, METH_VARARGS, splice_line_doc},
+    {"scan_line", py_scan_line, METH_VARARGS, scan_line_doc},
+    {"has_long_number", py_has_long_number, METH_O, has_long_number_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -297,6 +321,7 @@ PyMODINIT_FUNC PyInit__jsonscan(void) {
         {"FLAG_OBJECT", FLAG_OBJECT}, {"FLAG_HAS_FIELD", FLAG_HAS_FIELD},
         {"FLAG_UNSURE", FLAG_UNSURE}, {"FLAG_EMPTY", FLAG_EMPTY}, {"FLAG_BIG_INT", FLAG_BIG_INT},
         {"FLAG_BIG_EXP", FLAG_BIG_EXP}, {"FLAG_SURROGATE", FLAG_SURROGATE},
+        {"SPLICE_REFUSED", SPLICE_REFUSED},
     };
     for (size_t i = 0; i < sizeof(constants) / sizeof(constants[0]); i++) {
         if (PyModule_AddIntConstant(m, constants[i].name, constants[i].value) < 0) {

@@ -18,6 +18,7 @@ FLAG_EMPTY: int
 FLAG_BIG_INT: int
 FLAG_BIG_EXP: int
 FLAG_SURROGATE: int
+SPLICE_REFUSED: int
 
 def scan_value(
     buffer: Buffer, pos: int, final: bool, depth: int, max_depth: int, /
@@ -33,4 +34,5 @@ def scan_items(
     member: bytes | None,
     /,
 ) -> tuple[list[tuple[str | bytes | None, bytes | None, int, int, int]], int, bool, int, int]: ...
-def splice_line(max_depth: int, field: bytes, member: bytes, line: Buffer, /) -> bytes | None: ...
+def scan_line(max_depth: int, field: bytes | None, member: bytes | None, line: Buffer, /) -> bytes | int: ...
+def has_long_number(buffer: Buffer, /) -> bool: ...

@@ -30,9 +30,11 @@ enum {
     FLAG_HAS_FIELD = 2, /* ... with a top-level key equal to `field` */
     FLAG_UNSURE = 4,    /* a key has escapes, or repeats, or an object has too many keys to check */
     FLAG_EMPTY = 8,     /* the object is {} (whitespace inside allowed) */
-    FLAG_BIG_INT = 16,  /* an integer of 19 or more digits (may not fit in 64 bits) */
-    FLAG_BIG_EXP = 32,  /* an exponent of 3 or more digits (the double may overflow) */
-    FLAG_SURROGATE = 64, /* a \\uD800-\\uDFFF escape in a string (orjson refuses unpaired ones) */
+    FLAG_BIG_INT = 16,  /* an integer of 19 or more digits (may not fit in 64 bits; kept as written) */
+    FLAG_BIG_EXP = 32,  /* a non-integer that may be outside the range of a double: an exponent of 3 or
+                           more digits, or 19 or more digits before the point or exponent */
+    FLAG_SURROGATE = 64, /* a lone surrogate escape in a string: \\uD800-\\uDBFF not followed by
+                            \\uDC00-\\uDFFF, or \\uDC00-\\uDFFF not preceded by one (not valid Unicode) */
 };
 
 /* Objects with more keys than this are not checked for repeated keys (FLAG_UNSURE instead). */
@@ -55,6 +57,11 @@ typedef struct {
     Py_ssize_t len;
 } KeyEntry;
 
+/* Container stacks and keys live in the Scan itself up to these sizes (no allocation for the common,
+ * shallow record: one JSON Lines line is one scan), and are moved to the heap when a value needs more. */
+#define INLINE_DEPTH 32
+#define INLINE_KEYS 64
+
 typedef struct {
     const unsigned char *buf;
     Py_ssize_t len;
@@ -62,40 +69,81 @@ typedef struct {
     int max_depth; /* deepest allowed container */
     Py_ssize_t err_pos;
     int big_int; /* an integer of 19+ digits was seen */
-    int big_exp; /* an exponent of 3+ digits was seen */
-    int surrogate; /* a \\uD800-\\uDFFF escape was seen */
-    /* container stack, indexed by depth */
+    int big_exp; /* a number that may be outside a double's range was seen */
+    int surrogate; /* a lone surrogate escape was seen */
+    /* container stack, indexed by depth (cap_depth entries) */
+    int cap_depth;
     char *kind;          /* '{' or '[' */
     Py_ssize_t *key_base;    /* index of the container's first key in `keys` */
     uint64_t *key_bloom; /* one bit per key hash, to skip the linear check */
     KeyEntry *keys;
     Py_ssize_t nkeys, cap_keys;
+    char inline_kind[INLINE_DEPTH];
+    Py_ssize_t inline_key_base[INLINE_DEPTH];
+    uint64_t inline_key_bloom[INLINE_DEPTH];
+    KeyEntry inline_keys[INLINE_KEYS];
 } Scan;
 
-static int scan_init(Scan *s, const unsigned char *buf, Py_ssize_t len, int final, int max_depth) {
+/* Never fails; call it before anything that may fail, since scan_free must always follow it. */
+static void scan_init(Scan *s, const unsigned char *buf, Py_ssize_t len, int final, int max_depth) {
     s->buf = buf;
     s->len = len;
     s->final = final;
     s->max_depth = max_depth;
     s->err_pos = 0;
+    s->big_int = s->big_exp = s->surrogate = 0;
+    s->cap_depth = INLINE_DEPTH;
+    s->kind = s->inline_kind;
+    s->key_base = s->inline_key_base;
+    s->key_bloom = s->inline_key_bloom;
+    s->keys = s->inline_keys;
     s->nkeys = 0;
-    s->cap_keys = 256;
-    s->kind = PyMem_Malloc((size_t)max_depth + 2);
-    s->key_base = PyMem_Malloc(sizeof(Py_ssize_t) * ((size_t)max_depth + 2));
-    s->key_bloom = PyMem_Malloc(sizeof(uint64_t) * ((size_t)max_depth + 2));
-    s->keys = PyMem_Malloc(sizeof(KeyEntry) * (size_t)s->cap_keys);
-    if (!s->kind || !s->key_base || !s->key_bloom || !s->keys) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    return 0;
+    s->cap_keys = INLINE_KEYS;
 }
 
 static void scan_free(Scan *s) {
-    PyMem_Free(s->kind);
-    PyMem_Free(s->key_base);
-    PyMem_Free(s->key_bloom);
-    PyMem_Free(s->keys);
+    if (s->kind != s->inline_kind) {
+        PyMem_Free(s->kind);
+        PyMem_Free(s->key_base);
+        PyMem_Free(s->key_bloom);
+    }
+    if (s->keys != s->inline_keys) {
+        PyMem_Free(s->keys);
+    }
+}
+
+/* Room for depth `depth` (<= max_depth) in the container stacks; -1 with MemoryError. */
+static int grow_depth(Scan *s, int depth) {
+    int cap = s->cap_depth;
+    while (cap <= depth) {
+        cap *= 2;
+    }
+    if (cap > s->max_depth + 2) {
+        cap = s->max_depth + 2;
+    }
+    char *kind = PyMem_Malloc((size_t)cap);
+    Py_ssize_t *key_base = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)cap);
+    uint64_t *key_bloom = PyMem_Malloc(sizeof(uint64_t) * (size_t)cap);
+    if (!kind || !key_base || !key_bloom) {
+        PyMem_Free(kind);
+        PyMem_Free(key_base);
+        PyMem_Free(key_bloom);
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(kind, s->kind, (size_t)s->cap_depth);
+    memcpy(key_base, s->key_base, sizeof(Py_ssize_t) * (size_t)s->cap_depth);
+    memcpy(key_bloom, s->key_bloom, sizeof(uint64_t) * (size_t)s->cap_depth);
+    if (s->kind != s->inline_kind) {
+        PyMem_Free(s->kind);
+        PyMem_Free(s->key_base);
+        PyMem_Free(s->key_bloom);
+    }
+    s->kind = kind;
+    s->key_base = key_base;
+    s->key_bloom = key_bloom;
+    s->cap_depth = cap;
+    return 0;
 }
 
 static inline int is_ws(unsigned char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
@@ -146,6 +194,40 @@ static int utf8_length(const unsigned char *b, Py_ssize_t pos, Py_ssize_t len) {
         }
     }
     return n;
+}
+
+static inline int hex_value(unsigned char c) {
+    return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+/* b[*ppos] starts a valid \\uD800-\\uDFFF escape. A high surrogate followed by a low one is a pair
+ * (both are stepped over); anything else is a lone surrogate (s->surrogate). INCOMPLETE when the buffer
+ * ends before the escape that would complete a pair could be seen. */
+static int surrogate_escape(Scan *s, Py_ssize_t *ppos) {
+    const unsigned char *b = s->buf;
+    Py_ssize_t pos = *ppos, len = s->len;
+    *ppos = pos + 6;
+    if (hex_value(b[pos + 3]) >= 0xC) { /* DC00-DFFF: a low surrogate not preceded by a high one */
+        s->surrogate = 1;
+        return STATUS_OK;
+    }
+    for (int i = 0; i < 6; i++) { /* the next six bytes must be \\u, d, then c-f and two hex digits */
+        if (pos + 6 + i >= len) {
+            return STATUS_INCOMPLETE;
+        }
+        unsigned char c = b[pos + 6 + i];
+        int ok = i == 0   ? c == '\\'
+                 : i == 1 ? c == 'u'
+                 : i == 2 ? (c | 0x20) == 'd'
+                 : i == 3 ? is_hex(c) && hex_value(c) >= 0xC
+                          : is_hex(c);
+        if (!ok) { /* lone; an invalid escape that follows is reported when it is scanned */
+            s->surrogate = 1;
+            return STATUS_OK;
+        }
+    }
+    *ppos = pos + 12;
+    return STATUS_OK;
 }
 
 #define ONES 0x0101010101010101ULL
@@ -211,9 +293,12 @@ static int scan_string(Scan *s, Py_ssize_t *ppos, int *escaped) {
                         return ERR_ESCAPE;
                     }
                 }
-                /* D800-DFFF: the second hex digit is 8-9 or a letter, i.e. >= '8' in ASCII */
                 if ((b[pos + 2] | 0x20) == 'd' && b[pos + 3] >= '8') {
-                    s->surrogate = 1;
+                    int st = surrogate_escape(s, &pos);
+                    if (st != STATUS_OK) {
+                        return st;
+                    }
+                    break;
                 }
                 pos += 6;
                 break;
@@ -269,8 +354,12 @@ static int scan_number(Scan *s, Py_ssize_t *ppos) {
             pos++;
         }
     }
-    if (pos - digits >= 19 && (pos >= len || (b[pos] != '.' && b[pos] != 'e' && b[pos] != 'E'))) {
-        s->big_int = 1;
+    if (pos - digits >= 19) {
+        if (pos >= len || (b[pos] != '.' && b[pos] != 'e' && b[pos] != 'E')) {
+            s->big_int = 1;
+        } else {
+            s->big_exp = 1; /* 19+ digits before a fraction or exponent: the double may overflow */
+        }
     }
     if (pos < len && b[pos] == '.') {
         if ((st = need_digit(s, ++pos)) != STATUS_OK) {

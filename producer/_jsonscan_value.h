@@ -40,10 +40,14 @@ static int note_key(Scan *s, int depth, Py_ssize_t start, Py_ssize_t n, int *fla
     s->key_bloom[depth] |= bit;
     if (s->nkeys == s->cap_keys) {
         Py_ssize_t cap = s->cap_keys * 2;
-        KeyEntry *grown = PyMem_Realloc(s->keys, sizeof(KeyEntry) * (size_t)cap);
+        KeyEntry *grown = PyMem_Malloc(sizeof(KeyEntry) * (size_t)cap);
         if (!grown) {
             PyErr_NoMemory();
             return -1;
+        }
+        memcpy(grown, s->keys, sizeof(KeyEntry) * (size_t)s->nkeys);
+        if (s->keys != s->inline_keys) {
+            PyMem_Free(s->keys);
         }
         s->keys = grown;
         s->cap_keys = cap;
@@ -78,6 +82,9 @@ value:
             s->err_pos = pos;
             return ERR_DEPTH;
         }
+        if (depth >= s->cap_depth && grow_depth(s, depth) < 0) {
+            return -1;
+        }
         s->kind[depth] = '{';
         s->key_base[depth] = s->nkeys;
         s->key_bloom[depth] = 0;
@@ -101,6 +108,9 @@ value:
         if (++depth > s->max_depth) {
             s->err_pos = pos;
             return ERR_DEPTH;
+        }
+        if (depth >= s->cap_depth && grow_depth(s, depth) < 0) {
+            return -1;
         }
         s->kind[depth] = '[';
         pos = skip_ws(b, pos + 1, len);

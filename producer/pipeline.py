@@ -29,10 +29,10 @@ from confluent_kafka import KafkaException
 
 from producer.boundary import InputOpener, OpenedInput, RefusedInputError, report_mode
 from producer.ledger import FileFailure, FileLedger, Manifest, RejectedWriter
+from producer.parse import parse_text
 from producer.publisher import FileDeliveries, Publisher, is_record_error
 from producer.reader import BadRecord, ReadOptions, is_json_lines, read_records
 from producer.readiness import relative_source
-from producer.scan import parse_record
 from schemas.datasets import Dataset, DatasetNameError, Datasets
 from schemas.errors import InputFileError, ServiceUnavailableError, SpoolbridgeError
 from schemas.ids import IdFieldError, default_id, field_id
@@ -401,14 +401,14 @@ def _count(n: int) -> str:
 
 def _unspliced(value: bytes, source_field: str) -> Any:
     """The record a finished value was made from (the spliced source field removed), as parsed."""
-    record = parse_record(value, exact=True)
+    record, _ = parse_text(value, True)  # integers of any length stay exact
     del record[source_field]
     return record
 
 
 def _as_record(item: Any) -> Any:
     """The record for a rejected report: a finished value (``bytes``) parsed, anything else as it is."""
-    return parse_record(item, exact=True) if type(item) is bytes else item
+    return parse_text(item, True)[0] if type(item) is bytes else item
 
 
 def _kind(value: Any) -> str:

@@ -5,16 +5,20 @@ Shapes (DESIGN "Input files"):
 - ``.jsonl`` / ``.ndjson``: one record per non-blank line; position = 1-based line number. A line that is
   not JSON, or longer than ``max_line_bytes``, is yielded as a :class:`BadRecord` (the file goes on).
 - ``.json`` whose top level is an array: position = 0-based index.
-- ``.json`` whose top level is an object of objects (``{"730": {...}}``): position = the key.
-- ``.json`` whose top level is any other object: that object is the one record, position ``0``.
+- ``.json`` whose top level is an object whose *first* value is an object: an object of records,
+  position = the key (a later value that is not an object is yielded for the caller to reject);
+- ``.json`` whose top level is any other object: that object is the one record, position ``0``; it is
+  read whole, at any file size, when it is at most ``max_line_bytes`` long, else it is a
+  :class:`BadRecord` without being parsed. The first value decides because that is all a streamed file
+  can know when its first record must be produced; small files follow the same rule.
 - ``records_path`` (dotted, e.g. ``features``): the array or object at that path, positioned as above.
 - each optionally gzipped (``.gz``).
 
-Files up to ``small_file_bytes`` (decompressed) are parsed whole with orjson; bigger ones are streamed
-through the C scanner of :mod:`producer.scan` (with ijson's C backend for ``records_path``, or when that
-extension is not built). For a streamed top-level object the *first* value decides: an object means
-"object of records" (a later non-object value is a record error); anything else means the file is one
-record, which is then larger than ``small_file_bytes`` and is yielded as a :class:`BadRecord`.
+Files up to ``small_file_bytes`` (decompressed) are parsed whole; bigger ones are streamed through the C
+scanner of :mod:`producer.scan` (with ijson for ``records_path``, or when that extension is not built,
+see :mod:`producer.streamed`). Whatever the route, what a record's text becomes follows one rule
+(:mod:`producer.parse`): integers of any length exact, a number outside a double's range or a lone
+surrogate escape makes that record a :class:`BadRecord`.
 
 Records are yielded as parsed values (normally ``dict``); the caller decides that a non-object is a record
 error. With ``opts.splice``, records (lines, or records of arrays and objects of records) may instead be
@@ -27,16 +31,25 @@ delivers its first records, whether it was parsed whole or streamed).
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import ijson
 import orjson
 
 from producer import scan
-from producer.records import BadRecord, Item, ReadOptions, preview
+from producer.parse import (
+    RARE_FLAGS,
+    decode_value,
+    looks_rare,
+    parse_record,
+    parse_text,
+    position_problem,
+    problem,
+    render,
+)
+from producer.records import BadRecord, Item, OneRecord, ReadOptions, preview
 from producer.scan import log_reading_path
 from producer.streamed import streamed_document
 from producer.streams import MAX_DEPTH, InputStream, read_head
@@ -66,7 +79,7 @@ def read_records(path: Path, options: ReadOptions | None = None) -> Iterator[Ite
 
 def _read_lines(path: Path, opts: ReadOptions) -> Iterator[Item]:
     loads = orjson.loads
-    splice_line = scan.line_splicer(opts)  # None: every line is parsed
+    scan_line = scan.line_scanner(opts)  # None without the extension: every line is parsed
     seen_any = False
     with InputStream(path) as stream:
         line_no = 0
@@ -85,18 +98,33 @@ def _read_lines(path: Path, opts: ReadOptions) -> Iterator[Item]:
                     BadRecord(f"line {line_no} is longer than {opts.max_line_bytes} bytes", preview(line)),
                 )
                 continue
-            if splice_line is not None and (value := splice_line(line)) is not None:
-                seen_any = True
-                yield str(line_no), value
-                continue
-            try:
-                record = loads(line)
-            except orjson.JSONDecodeError as exc:
-                if not line.strip(_WHITESPACE):
-                    continue  # blank lines separate nothing; skip them
-                seen_any = True
-                yield str(line_no), BadRecord(_line_error(line_no, line, exc), preview(line))
-                continue
+            if scan_line is not None:
+                scanned = scan_line(line)
+                if isinstance(scanned, bytes):  # a finished message value
+                    seen_any = True
+                    yield str(line_no), scanned
+                    continue
+                # a valid value says by its flags whether it is rare; an invalid line is routed as
+                # without splicing, so that its error reads the same
+                rare = bool(scanned & RARE_FLAGS) if scanned >= 0 else looks_rare(line)
+            else:
+                rare = looks_rare(line)
+            if not rare:
+                try:
+                    record = loads(line)
+                except orjson.JSONDecodeError:
+                    if not line.strip(_WHITESPACE):
+                        continue  # blank lines separate nothing; skip them
+                    rare = True  # refused: parsed the exact way, which says why (or rejects the record)
+            if rare:
+                try:
+                    record = parse_record(line, True)
+                except json.JSONDecodeError as exc:
+                    if not line.strip(_WHITESPACE):
+                        continue  # blank lines separate nothing; skip them
+                    seen_any = True
+                    yield str(line_no), BadRecord(_line_error(line_no, line, exc), preview(line))
+                    continue
             seen_any = True
             yield str(line_no), record
     if not seen_any:
@@ -110,7 +138,7 @@ def _skip_rest_of_line(stream: InputStream, chunk: int) -> None:
             return
 
 
-def _line_error(line_no: int, line: bytes, exc: orjson.JSONDecodeError) -> str:
+def _line_error(line_no: int, line: bytes, exc: json.JSONDecodeError) -> str:
     try:
         line.decode("utf-8")
     except UnicodeDecodeError as bad:
@@ -138,10 +166,28 @@ def _read_document(path: Path, opts: ReadOptions) -> Iterator[Item]:
             yield from _whole_document(head, start, stream.unit, opts)
             return
         log_reading_path()
-        if scan.AVAILABLE and not opts.records_path and head[start : start + 1] in (b"[", b"{"):
-            yield from scan.scanned_document(stream, head, start, opts)
+        try:
+            if scan.AVAILABLE and not opts.records_path and head[start : start + 1] in (b"[", b"{"):
+                yield from scan.scanned_document(stream, head, start, opts)
+            else:
+                yield from streamed_document(path, stream, head, start, opts)
+        except OneRecord:
+            pass
         else:
-            yield from streamed_document(path, stream, head, start, opts)
+            return
+    yield from _one_record(path, opts)
+
+
+def _one_record(path: Path, opts: ReadOptions) -> Iterator[Item]:
+    """A streamed top-level object whose first value is not an object is one record: read whole, like a
+    small file, when it is at most ``max_line_bytes`` long, else rejected without being parsed."""
+    with InputStream(path) as stream:
+        data, complete = read_head(stream, opts.max_line_bytes + 1)
+        start = _first_value_offset(data) or 0
+        if complete and len(data.rstrip(_WHITESPACE)) - start <= opts.max_line_bytes:
+            yield from _whole_document(data, start, stream.unit, opts)
+        else:
+            yield "0", _one_record_too_big(opts.max_line_bytes, data[start:])
 
 
 def _first_value_offset(data: bytes) -> int | None:
@@ -155,42 +201,86 @@ def _whole_document(data: bytes, start: int, unit: str, opts: ReadOptions) -> It
         yield from scanned
         return
     try:
-        document = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        error = _orjson_error(data, exc, unit)
+        document, rare = parse_text(data, looks_rare(data))  # rare: parsed exactly, to be checked
+    except json.JSONDecodeError as exc:
+        error = _parse_error(data, exc, unit)
         if not opts.records_path and error.position is not None and "nested deeper" not in error.reason:
             yield from _salvage(data, error.position, start)
         raise error from None
     if opts.records_path:
         document = _descend(document, opts.records_path)
-        yield from _container_items(document, opts.records_path, start, unit)
+        yield from _checked(_container_items(document, opts.records_path, start, unit), rare)
         return
     if isinstance(document, dict):
-        if document and all(type(v) is dict for v in document.values()):
-            yield from document.items()
-        elif document:
-            yield "0", document
+        if not document:
+            return
+        if type(next(iter(document.values()))) is dict:  # the first value decides
+            yield from _checked(document.items(), rare)
+            return
+        end = len(data.rstrip(_WHITESPACE))
+        if end - start > opts.max_line_bytes:
+            yield "0", _one_record_too_big(opts.max_line_bytes, data[start:end])
+            return
+        reason = problem(document) if rare else None
+        yield "0", document if reason is None else BadRecord(reason, preview(data[start:end]))
         return
-    yield from _container_items(document, None, start, unit)
+    yield from _checked(_container_items(document, None, start, unit), rare)
+
+
+def _one_record_too_big(limit: int, text: bytes) -> BadRecord:
+    reason = (
+        f"the file is one JSON object (not an object of records) longer than {limit} bytes, "
+        "more than a record may be"
+    )
+    return BadRecord(reason, preview(text, 1000))
+
+
+def _checked(items: Iterable[Item], rare: bool) -> Iterator[Item]:
+    """``items`` parsed from rare text, each rejected if it breaks the rule (positions too: an object's
+    keys); parsed from text that is not rare, they cannot."""
+    if not rare:
+        yield from items
+        return
+    for position, record in items:
+        reason = position_problem(position) or problem(record)
+        yield position, record if reason is None else BadRecord(reason, render(record))
 
 
 def _salvage(data: bytes, stop: int, start: int) -> Iterator[Item]:
     """The records complete before byte ``stop``, where the document stopped parsing: they are produced
-    like the records before an error in a streamed file. ijson reads only that prefix, which orjson has
-    already walked (so its nesting is within the limit)."""
-    prefix = io.BytesIO(data[:stop])
-    first = data[start : start + 1]
+    like the records before an error in a streamed file (each checked by the rule)."""
+    text = data[:stop].decode("utf-8", "replace")
+    is_object = text[start : start + 1] == "{"
+    index, at = 0, start + 1
     try:
-        if first == b"[":
-            for index, record in enumerate(ijson.items(prefix, "item", use_float=True)):
-                yield str(index), record
-        elif first == b"{":
-            for number, (key, record) in enumerate(ijson.kvitems(prefix, "", use_float=True)):
-                if number == 0 and type(record) is not dict:
-                    return  # the first value decides: one record, and it is incomplete
-                yield key, record
-    except ijson.JSONError:
+        while True:
+            at = _skip_whitespace(text, at)
+            if at >= len(text) or text[at] in "]}":
+                return
+            if index:
+                if text[at] != ",":
+                    return
+                at = _skip_whitespace(text, at + 1)
+            position = str(index)
+            if is_object:
+                position, at = decode_value(text, at)
+                at = _skip_whitespace(text, at)
+                if not isinstance(position, str) or text[at : at + 1] != ":":
+                    return
+                at = _skip_whitespace(text, at + 1)
+            record, at = decode_value(text, at)
+            if is_object and index == 0 and type(record) is not dict:
+                return  # the first value decides: one record, and it is incomplete
+            index += 1
+            yield from _checked([(position, record)], True)
+    except json.JSONDecodeError:
         return
+
+
+def _skip_whitespace(text: str, at: int) -> int:
+    while at < len(text) and text[at] in " \t\r\n":
+        at += 1
+    return at
 
 
 def _container_items(value: Any, path: str | None, start: int, unit: str) -> Iterator[Item]:
@@ -236,7 +326,7 @@ def _kind(value: Any) -> str:
     return "an array" if isinstance(value, list) else "an object"
 
 
-def _orjson_error(data: bytes, exc: orjson.JSONDecodeError, unit: str) -> InputFileError:
+def _parse_error(data: bytes, exc: json.JSONDecodeError, unit: str) -> InputFileError:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as bad:

@@ -3,7 +3,7 @@
 Called by :func:`producer.reader.read_records` for streamed documents (bigger than ``small_file_bytes``,
 no ``records_path``) when the extension is importable (:data:`AVAILABLE`); otherwise the ijson path in
 :mod:`producer.streamed` is used. Both yield the same items, in the same order, with the same positions.
-Small documents use :func:`scanned_whole` where it gives what orjson would, else orjson.
+Small documents use :func:`scanned_whole` where it can, else the orjson path of the reader.
 
 The scanner validates every byte against the JSON grammar (RFC 8259, strict UTF-8, nesting limited to
 ``max_depth``) without building Python objects. The file is read in chunks; the incomplete value at the
@@ -13,11 +13,16 @@ so memory is bounded by the largest record, not the file).
 What each record becomes:
 
 - with ``opts.splice = (field, source)``, a record that is an object whose top-level keys are all free of
-  escapes and distinct, and do not include ``field``, is yielded as ``bytes``: its finished message value,
+  escapes and distinct, do not include ``field``, and that holds no number that may be outside the range
+  of a double and no lone surrogate escape, is yielded as ``bytes``: its finished message value,
   ``{"<field>":"<source>",`` followed by the record's own text after its ``{`` (no parse, no
-  re-serialization; parses to the same JSON object as the record plus the field);
-- any other record is parsed (orjson; the stdlib ``json`` for integers beyond 64 bits, which orjson would
-  round, and for what orjson refuses, such as lone surrogate escapes) and yielded as the parsed value.
+  re-serialization; parses to the same JSON object as the record plus the field; integers of any length
+  stay exactly as written);
+- any other record is parsed by the rule of :mod:`producer.parse` (the scanner's flags say which parser
+  reads it exactly) and yielded as the parsed value, or as a :class:`BadRecord` when it breaks the rule.
+
+A top-level object whose first value is not an object is one record: :class:`OneRecord` is raised for
+the reader to read it whole.
 
 File errors are :class:`~schemas.errors.InputFileError` positioned at the exact offending byte (offsets in
 the file without its BOM), raised after yielding every record complete before it.
@@ -27,14 +32,14 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
 import orjson
 
-from producer.records import BadRecord, Item, ReadOptions, preview
+from producer.parse import RARE_FLAGS, parse_record, parse_text, position_problem
+from producer.records import BadRecord, Item, OneRecord, ReadOptions, preview
 from producer.streams import InputStream
 from schemas.errors import InputFileError
 
@@ -45,9 +50,8 @@ except ImportError:  # pragma: no cover - exercised where no C compiler was avai
 
 __all__ = [
     "AVAILABLE",
-    "line_splicer",
+    "line_scanner",
     "log_reading_path",
-    "parse_record",
     "scanned_document",
     "scanned_whole",
 ]
@@ -58,7 +62,6 @@ log = logging.getLogger(__name__)
 AVAILABLE = jsonscan is not None
 _CHUNK = 1024 * 1024
 _WHITESPACE = b" \t\r\n"
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _logged = False
 
 
@@ -73,17 +76,6 @@ def log_reading_path() -> None:
             log.warning("event=reader_path path=ijson reason=producer._jsonscan_not_built")
 
 
-def parse_record(raw: bytes, exact: bool = False) -> Any:
-    """One record's JSON text as Python values. ``exact``: the text may hold integers beyond 64 bits, which
-    must stay exact (orjson would round them to floats), so the stdlib parser is used."""
-    if not exact:
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            pass  # e.g. a lone surrogate escape, which the grammar allows
-    return json.loads(raw)
-
-
 def splice_parts(splice: tuple[str, str] | None) -> tuple[bytes | None, bytes | None]:
     """(field name as UTF-8, ``"<field>":"<source>"`` as JSON) for the scanner, or (None, None)."""
     if splice is None:
@@ -96,22 +88,22 @@ def splice_parts(splice: tuple[str, str] | None) -> tuple[bytes | None, bytes | 
     return field.encode("utf-8", "surrogatepass"), member
 
 
-def line_splicer(opts: ReadOptions) -> Callable[[bytes], bytes | None] | None:
+def line_scanner(opts: ReadOptions) -> Callable[[bytes], bytes | int] | None:
     """For JSON Lines with ``opts.splice``: a function from one line to its finished message value, or
-    to None when the line must be parsed as before (blank, not an object, invalid, or anything the
-    scanner is unsure of); None when there is no splicing (no ``opts.splice`` or no extension)."""
+    to the flags of the value it holds (the caller parses it), or to -1 when it is blank or not one valid
+    JSON value; None without the extension or without ``opts.splice`` (every line is parsed)."""
     field, member = splice_parts(opts.splice)
-    if jsonscan is None or not AVAILABLE or field is None or member is None:
+    if jsonscan is None or not AVAILABLE or member is None:
         return None
-    return partial(jsonscan.splice_line, opts.max_depth, field, member)
+    return partial(jsonscan.scan_line, opts.max_depth, field, member)
 
 
 def scanned_document(stream: InputStream, head: bytes, start: int, opts: ReadOptions) -> Iterator[Item]:
     """The records of the array or object starting at ``head[start]`` (``[`` or ``{``); see the module
     docstring. ``head`` is what was read of ``stream`` so far (BOM removed)."""
     assert jsonscan is not None
-    scan_items, max_depth = jsonscan.scan_items, opts.max_depth
-    flag_object, flag_big = jsonscan.FLAG_OBJECT, jsonscan.FLAG_BIG_INT | jsonscan.FLAG_BIG_EXP
+    scan_items, max_depth, loads = jsonscan.scan_items, opts.max_depth, orjson.loads
+    flag_object = jsonscan.FLAG_OBJECT
     is_object = head[start : start + 1] == b"{"
     field, member = splice_parts(opts.splice)
     buf, pos, base, first, eof, count = head, start + 1, 0, True, False, 0
@@ -119,23 +111,25 @@ def scanned_document(stream: InputStream, head: bytes, start: int, opts: ReadOpt
         items, pos, first, status, error_at = scan_items(
             buf, pos, is_object, first, eof, max_depth, field, member
         )
-        for key, value, begin, end, flags in items:
+        for key, spliced, begin, end, flags in items:
+            if spliced is not None:
+                record: Any = spliced
+            else:  # not spliced (a spliced record is an object): parsed by the rule
+                if is_object and count == 0 and not flags & flag_object:
+                    raise OneRecord  # the first value decides: the document is one record
+                raw = buf[begin:end]
+                record = loads(raw) if not flags & RARE_FLAGS else parse_record(raw, True)
             if is_object:
-                if count == 0 and not flags & flag_object:
-                    # The first value decides: this object is one record, far larger than a message may be.
-                    reason = (
-                        "the file is one JSON object (not an object of records) larger than a message may be"
-                    )
-                    yield "0", BadRecord(reason, preview(head, 1000))
-                    return
-                position = key if isinstance(key, str) else str(parse_record(key or b""))
+                if type(key) is str:
+                    position = key
+                else:
+                    position = _escaped_key(key)
+                    if (reason := position_problem(position)) is not None:
+                        record = BadRecord(reason, preview(buf[begin:end]))
             else:
                 position = str(count)
             count += 1
-            yield (
-                position,
-                value if value is not None else parse_record(buf[begin:end], bool(flags & flag_big)),
-            )
+            yield position, record
         if status == jsonscan.DONE:
             _check_trailing(stream, buf, pos, base)
             return
@@ -150,11 +144,10 @@ def scanned_document(stream: InputStream, head: bytes, start: int, opts: ReadOpt
 
 def scanned_whole(data: bytes, start: int, opts: ReadOptions) -> list[Item] | None:
     """The records of a small document held in memory, as :func:`scanned_document` would give them, or
-    ``None`` when the document must go through the orjson path instead, which then decides exactly as it
-    always did: anything but a clean array or object of objects (errors, one-record objects, repeated
-    top-level keys) and what orjson reads differently from the scanner (integers beyond 64 bits, which
-    it rounds; exponents of 3+ digits, which may overflow; UTF-16 surrogate escapes, which it refuses
-    when unpaired)."""
+    ``None`` when the document must go through the reader's parsing path instead: anything but a valid
+    array or object of records (errors, whose records before the error the reader salvages; an object
+    that is one record), ``records_path``, and repeated top-level keys (a parsed object keeps the last
+    value)."""
     if jsonscan is None or opts.records_path or data[start : start + 1] not in (b"[", b"{"):
         return None
     is_object = data[start : start + 1] == b"{"
@@ -164,25 +157,33 @@ def scanned_whole(data: bytes, start: int, opts: ReadOptions) -> list[Item] | No
     )
     if status != jsonscan.DONE or data[pos:].strip(_WHITESPACE):
         return None
-    orjson_differs = jsonscan.FLAG_BIG_INT | jsonscan.FLAG_BIG_EXP | jsonscan.FLAG_SURROGATE
-    if any(flags & orjson_differs for *_, flags in items):
-        return None
-    if any(type(key) is bytes and _SURROGATE_ESCAPE.search(key) for key, *_ in items):
-        return None  # a top-level key with a surrogate escape
-    if is_object:
-        if not all(flags & jsonscan.FLAG_OBJECT for *_, flags in items):
-            return None  # one record (or a map with a non-object value): orjson's rule decides
-        keys = [key if isinstance(key, str) else str(parse_record(key or b"")) for key, *_ in items]
-        if len(set(keys)) != len(keys):
-            return None  # repeated top-level keys: a parsed object keeps the last value of each
-        return [
-            (key, value if value is not None else parse_record(data[begin:end]))
-            for key, (_, value, begin, end, _) in zip(keys, items, strict=True)
-        ]
-    return [
-        (str(index), value if value is not None else parse_record(data[begin:end]))
-        for index, (_, value, begin, end, _) in enumerate(items)
+    loads = orjson.loads
+    records = [
+        value
+        if value is not None
+        else loads(data[begin:end])
+        if not flags & RARE_FLAGS
+        else parse_record(data[begin:end], True)
+        for _, value, begin, end, flags in items
     ]
+    if not is_object:
+        return [(str(index), record) for index, record in enumerate(records)]
+    keys = [key if type(key) is str else _escaped_key(key) for key, *_ in items]
+    if len(set(keys)) != len(keys):
+        return None
+    if items and not items[0][4] & jsonscan.FLAG_OBJECT:
+        return None  # the first value decides: one record, which the reader reads whole
+    for index, (key, _, begin, end, _) in enumerate(items):
+        if type(key) is bytes and (reason := position_problem(keys[index])) is not None:
+            records[index] = BadRecord(reason, preview(data[begin:end]))
+    return list(zip(keys, records, strict=True))
+
+
+def _escaped_key(key: str | bytes | None) -> str:
+    """An object-of-records key that has escapes (its raw text, quotes included), decoded."""
+    position, _ = parse_text(key or b"", True)
+    assert type(position) is str
+    return position
 
 
 def _check_trailing(stream: InputStream, buf: bytes, pos: int, base: int) -> None:

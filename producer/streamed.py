@@ -1,19 +1,31 @@
-"""Streaming big JSON documents (bigger than ``small_file_bytes``) with ijson's C backend.
+"""Streaming big JSON documents (bigger than ``small_file_bytes``) with ijson, when the C scanner is not
+built or ``records_path`` is set.
 
 Called by :func:`producer.reader.read_records`; see its module docstring for the shapes and positions.
-Floats are parsed as ``float`` (fast); yajl refuses integers beyond 64 bits in that mode, so on such an
-overflow the document is parsed again with exact numbers, skipping the records already yielded.
+The rule of :mod:`producer.parse` holds here too. ijson's C backend is fast but not exact everywhere: it
+parses floats as ``float`` (it refuses integers beyond 64 bits and numbers beyond a double's range in that
+mode), and it turns a lone surrogate escape into ``?`` (or fails on it). So a file is read in the fastest
+mode that reads it exactly, and parsed again from the start, skipping the records already yielded, when a
+chunk shows that it needs a slower one: exact numbers (``Decimal``) after an overflow, the pure-Python
+backend (exact strings) before a lone surrogate escape. Records read in the slower modes are checked by
+the rule.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
 from collections.abc import Iterator
+from enum import IntEnum
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import ijson
 
-from producer.records import BadRecord, Item, ReadOptions, preview
+from producer.parse import position_problem, problem, render
+from producer.records import BadRecord, Item, OneRecord, ReadOptions
 from producer.streams import DepthGuard, InputStream, first_invalid_utf8, read_head
 from schemas.errors import InputFileError
 
@@ -22,48 +34,129 @@ __all__ = ["streamed_document"]
 log = logging.getLogger(__name__)
 
 _CHUNK = 64 * 1024
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+class _Mode(IntEnum):
+    FAST = 0  # yajl, floats as float
+    EXACT_NUMBERS = 1  # yajl, non-integers as Decimal
+    EXACT = 2  # the pure-Python backend, non-integers as Decimal (keeps lone surrogates)
+
+
+class _NeedsSlowerMode(Exception):  # noqa: N818 - a signal, not an error
+    def __init__(self, mode: _Mode) -> None:
+        super().__init__(mode.name)
+        self.mode = mode
 
 
 def streamed_document(
     path: Path, stream: InputStream, head: bytes, start: int, opts: ReadOptions
 ) -> Iterator[Item]:
-    """Stream with floats as ``float`` (fast); yajl refuses integers beyond 64 bits in that mode, so on such
-    an overflow the file is parsed again with exact numbers, skipping the records already yielded."""
-    yielded = 0
-    try:
-        for item in _streamed_items(path, stream, head, start, opts, exact=False):
-            yield item
-            yielded += 1
-        return
-    except _NumberOverflowError:
-        log.info("file=%s event=number_overflow action=reparse_exact skip=%d", path.name, yielded)
-    with InputStream(path) as again:
-        head, _ = read_head(again, len(head))
-        items = _streamed_items(path, again, head, start, opts, exact=True)
-        for _ in zip(range(yielded), items, strict=False):
-            pass
-        yield from items
+    """The records of the document (see the module docstring for the modes)."""
+    yielded, mode = 0, _Mode.FAST
+    with contextlib.ExitStack() as reopened:
+        while True:
+            items = _streamed_items(path, stream, head, start, opts, mode=mode)
+            try:
+                for _ in zip(range(yielded), items, strict=False):
+                    pass  # read again, already yielded
+                for item in items:
+                    yield item
+                    yielded += 1
+                return
+            except _NeedsSlowerMode as exc:
+                mode = exc.mode  # always slower than the mode that raised it
+                log.info("file=%s event=reparse mode=%s skip=%d", path.name, mode.name.lower(), yielded)
+            stream = reopened.enter_context(InputStream(path))
+            head, _ = read_head(stream, len(head))
 
 
-class _NumberOverflowError(Exception):
-    pass
+class _SurrogateWatch:
+    """A ``read()`` source that stops a yajl parse before it reads a lone surrogate escape (see the module
+    docstring); pairs, which yajl reads correctly, pass. The last bytes of each read are held back until
+    the next one, so that an escape at the end is judged with what follows it."""
+
+    def __init__(self, source: DepthGuard) -> None:
+        self._source = source
+        self._held = b""
+        self._tail = b""  # the last bytes handed out: for what comes before an escape
+
+    def read(self, size: int = _CHUNK) -> bytes:
+        data = self._held
+        while True:
+            more = self._source.read(size)
+            data += more
+            if not more or len(data) > _HOLD:
+                break
+        out, self._held = (data[:-_HOLD], data[-_HOLD:]) if more else (data, b"")
+        if b"\\u" in data:
+            buf = self._tail + data
+            if may_hold_lone_surrogate(buf, len(self._tail), len(self._tail) + len(out)):
+                raise _NeedsSlowerMode(_Mode.EXACT)
+        self._tail = (self._tail + out)[-_TAIL:]
+        return out
+
+
+_HOLD = 12  # a surrogate pair is 12 bytes
+_TAIL = 32
+_HIGH = frozenset(b"89abAB")
+_LOW = frozenset(b"cdefCDEF")
+
+
+def may_hold_lone_surrogate(buf: bytes, start: int, end: int) -> bool:
+    """Whether a surrogate escape starting in ``buf[start:end]`` may be lone: not a high one right before
+    a low one, nor a low one right after a high one. Conservative where ``buf`` cannot tell (the
+    backslashes before it reach back to the start of ``buf``, or it ends before the partner could be
+    seen): a wrong True only costs speed."""
+    for match in _SURROGATE_ESCAPE.finditer(buf, start):
+        at = match.start()
+        if at >= end:
+            break
+        escape = _is_escape(buf, at)
+        if escape is None:
+            return True
+        if not escape:
+            continue  # an escaped backslash followed by text, not an escape
+        if buf[at + 3] in _HIGH:
+            after = buf[at + 6 : at + 10]
+            if len(after) < 4 or after[:2] != b"\\u" or after[2] not in b"dD" or after[3] not in _LOW:
+                return True
+        elif not (
+            at >= 6 and buf[at - 6 : at - 4] == b"\\u" and buf[at - 4] in b"dD" and buf[at - 3] in _HIGH
+        ):
+            return True  # a low surrogate not right after a high one
+        elif not _is_escape(buf, at - 6):
+            return True
+    return False
+
+
+def _is_escape(buf: bytes, at: int) -> bool | None:
+    """Whether the backslash at ``buf[at]`` starts an escape (an even run of backslashes before it);
+    None when that run reaches back to the start of ``buf``."""
+    before = at
+    while before > 0 and buf[before - 1] == 0x5C:
+        before -= 1
+    if before == 0:
+        return None
+    return (at - before) % 2 == 0
 
 
 def _streamed_items(
-    path: Path, stream: InputStream, head: bytes, start: int, opts: ReadOptions, *, exact: bool
+    path: Path, stream: InputStream, head: bytes, start: int, opts: ReadOptions, *, mode: _Mode
 ) -> Iterator[Item]:
     guard = DepthGuard(head, stream, lambda: _verify_depth(path, opts.max_depth), opts.max_depth)
-    use_float = not exact
+    source: DepthGuard | _SurrogateWatch = guard if mode == _Mode.EXACT else _SurrogateWatch(guard)
+    backend: Any = ijson.get_backend("python") if mode == _Mode.EXACT else ijson
+    use_float = mode == _Mode.FAST
     first = head[start : start + 1]
     try:
         if opts.records_path:
-            yield from _streamed_path(path, guard, opts.records_path, use_float)
+            items = _streamed_path(path, backend, source, opts.records_path, use_float)
         elif first == b"[":
-            items = ijson.items(guard, "item", use_float=use_float, buf_size=_CHUNK)
-            for index, record in enumerate(items):
-                yield str(index), record
+            records = backend.items(source, "item", use_float=use_float, buf_size=_CHUNK)
+            items = ((str(index), record) for index, record in enumerate(records))
         elif first == b"{":
-            yield from _streamed_object(guard, head, use_float)
+            items = _streamed_object(backend, source, use_float)
         else:
             raise InputFileError(
                 "the top-level value is not an object or an array",
@@ -71,33 +164,36 @@ def _streamed_items(
                 unit=stream.unit,
                 hint="drop a JSON object, an array of objects, or JSON Lines",
             )
+        if mode == _Mode.FAST:
+            yield from items  # yajl read them exactly, or stopped with an overflow
+            return
+        for position, record in items:
+            reason = position_problem(position) or problem(record)
+            yield position, record if reason is None else BadRecord(reason, render(record))
     except ijson.JSONError as exc:
-        if not exact and "overflow" in str(exc):
-            raise _NumberOverflowError from None
+        if mode == _Mode.FAST and "overflow" in str(exc):
+            raise _NeedsSlowerMode(_Mode.EXACT_NUMBERS) from None
         raise _ijson_error(path, exc, guard.consumed, stream.unit) from None
 
 
-def _streamed_object(source: DepthGuard, head: bytes, use_float: bool) -> Iterator[Item]:
-    pairs = ijson.kvitems(source, "", use_float=use_float, buf_size=_CHUNK)
+def _streamed_object(backend: ModuleType, source: Any, use_float: bool) -> Iterator[Item]:
+    pairs = backend.kvitems(source, "", use_float=use_float, buf_size=_CHUNK)
     for key, value in pairs:
         if type(value) is not dict:
-            # The first value decides: this object is one record, far larger than a message may be.
-            reason = "the file is one JSON object (not an object of records) larger than a message may be"
-            yield "0", BadRecord(reason, preview(head, 1000))
-            return
+            raise OneRecord  # the first value decides: the document is one record
         yield key, value
         break
     yield from pairs
 
 
-def _streamed_path(path: Path, source: DepthGuard, dotted: str, use_float: bool) -> Iterator[Item]:
+def _streamed_path(path: Path, backend: Any, source: Any, dotted: str, use_float: bool) -> Iterator[Item]:
     kind = _container_kind(path, dotted)
     if kind == "start_array":
-        items = ijson.items(source, f"{dotted}.item", use_float=use_float, buf_size=_CHUNK)
+        items = backend.items(source, f"{dotted}.item", use_float=use_float, buf_size=_CHUNK)
         for index, record in enumerate(items):
             yield str(index), record
     elif kind == "start_map":
-        yield from ijson.kvitems(source, dotted, use_float=use_float, buf_size=_CHUNK)
+        yield from backend.kvitems(source, dotted, use_float=use_float, buf_size=_CHUNK)
     elif kind is None:
         raise InputFileError(
             f"records_path {dotted!r} not found in the file", hint="check producer.records_path"
@@ -110,10 +206,15 @@ def _streamed_path(path: Path, source: DepthGuard, dotted: str, use_float: bool)
 
 
 def _container_kind(path: Path, dotted: str) -> str | None:
-    with InputStream(path) as stream:
-        for prefix, event, _ in ijson.parse(stream):
-            if prefix == dotted and event not in ("map_key", "end_map", "end_array"):
-                return str(event)
+    for backend in (ijson, ijson.get_backend("python")):
+        with InputStream(path) as stream:
+            try:
+                for prefix, event, _ in backend.parse(stream):
+                    if prefix == dotted and event not in ("map_key", "end_map", "end_array"):
+                        return str(event)
+            except UnicodeDecodeError:
+                continue  # yajl fails on a lone low surrogate escape; the pure-Python backend does not
+        return None
     return None
 
 
@@ -134,7 +235,7 @@ def _verify_depth(path: Path, max_depth: int) -> None:
                         )
                 elif event in ("end_map", "end_array"):
                     depth -= 1
-        except ijson.JSONError:
+        except (ijson.JSONError, UnicodeDecodeError):
             return  # a syntax error: the main parse reports it with its position
 
 

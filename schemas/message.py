@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -111,14 +112,20 @@ def encode_value(
 
 
 def _decimal_as_float(value: Any) -> float:
-    """Exact-number parsing (big files with integers beyond 64 bits) yields Decimal for fractions."""
+    """Non-integers read with exact numbers (the streaming parser's exact mode) are Decimal: they are sent
+    as the double they denote. Integers are never Decimal and never become floats. A number outside the
+    range of a double is refused (never written as null); readers reject such records before this."""
     if isinstance(value, Decimal):
-        return float(value)
+        number = float(value)
+        if math.isinf(number):
+            raise RecordError(f"number {value} is outside the range of a double; OpenSearch cannot index it")
+        return number
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _encode_slow(record: dict[str, Any]) -> bytes:
-    """Fallback for what orjson refuses: integers beyond 64 bits, nesting deeper than 254, lone surrogates."""
+    """Fallback for what orjson refuses: integers beyond 64 bits (written exactly), nesting deeper than
+    254, lone surrogates (only in a source field made from a file name that is not UTF-8)."""
     try:
         text = json.dumps(record, separators=(",", ":"), allow_nan=False, default=_decimal_as_float)
         return text.encode("ascii")

@@ -33,6 +33,7 @@ class Received:
     value: dict[str, Any]
     headers: dict[str, str]
     partition: int
+    raw: bytes = b""  # the value as sent (``value`` is parsed with orjson, which rounds big integers)
 
 
 def read_topic(
@@ -76,6 +77,7 @@ def _received(msg: Message) -> Received:
         value=orjson.loads(value) if value else {},
         headers={name: v.decode() if isinstance(v, bytes) else str(v) for name, v in pairs},
         partition=msg.partition() or 0,
+        raw=value or b"",
     )
 
 

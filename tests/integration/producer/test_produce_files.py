@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -219,6 +220,68 @@ def test_record_over_the_topics_max_message_bytes_is_rejected_and_the_others_are
     ]
     assert rejected["position"] == "2"
     assert "the topic accepts at most" in rejected["reason"]
+
+
+RULE_RECORDS = [
+    b'{"i": 0, "n": 18446744073709551616, "m": -1' + b"0" * 300 + b"}",  # integers: kept exactly
+    b'{"i": 1, "x": 1e400}',  # outside a double: the record is rejected
+    b'{"i": 2, "s": "\\ud800"}',  # a lone surrogate: the record is rejected
+    b'{"i": 3, "f": 0.1, "e": "\\ud83d\\ude00"}',
+]
+
+
+@pytest.mark.parametrize("shape", ["small.json", "big.json", "lines.jsonl", "big.jsonl"])
+def test_numbers_and_surrogates_follow_one_rule_whatever_the_file_size_and_shape(
+    produce_settings: Callable[..., Settings],
+    run_once: Callable[[Settings], int],
+    endpoints: Endpoints,
+    shape: str,
+) -> None:
+    settings = produce_settings()
+    inbox = settings.producer.inbox
+    filler = [b'{"i": %d, "pad": "%s"}' % (i, b"x" * 200) for i in range(4, 4 + 22_000)]  # over 4 MB
+    records = RULE_RECORDS + (filler if shape.startswith("big") else [])
+    if shape.endswith(".jsonl"):
+        _write(inbox / shape, b"\n".join(records) + b"\n")
+    else:
+        _write(inbox / shape, b"[" + b",\n".join(records) + b"]")
+
+    assert run_once(settings) == 1
+
+    messages = read_topic(endpoints.bootstrap_servers, settings.kafka.topic, expect=len(records) - 2)
+    values = {m.value["i"]: json.loads(m.raw) for m in messages}
+    assert len(values) == len(records) - 2
+    assert values[0] == {"i": 0, "n": 2**64, "m": -(10**300), "source": shape}
+    assert values[3] == {"i": 3, "f": 0.1, "e": "😀", "source": shape}
+    report = (inbox / "failed" / f"{shape}.rejected.jsonl").read_bytes().splitlines()
+    first = 1 if shape.endswith(".jsonl") else 0
+    assert [(r["position"], r["reason"]) for r in map(json.loads, report)] == [
+        (
+            str(first + 1),
+            "number 1e+400 is outside the range of a double; OpenSearch cannot index it (at x)",
+        ),
+        (str(first + 2), "lone surrogate escape \\ud800 is not valid Unicode (at s)"),
+    ]
+
+
+@pytest.mark.parametrize("size", ["small", "big"])
+def test_an_object_whose_first_value_is_a_record_is_an_object_of_records_at_any_size(
+    produce_settings: Callable[..., Settings],
+    run_once: Callable[[Settings], int],
+    endpoints: Endpoints,
+    size: str,
+) -> None:
+    settings = produce_settings()
+    inbox = settings.producer.inbox
+    filler = {f"f{i}": {"pad": "x" * 200} for i in range(22_000 if size == "big" else 0)}
+    _write(inbox / "map.json", orjson.dumps({"k0": {"a": 1}, **filler, "k1": {"b": 2}, "k2": 3}))
+
+    assert run_once(settings) == 1
+
+    messages = read_topic(endpoints.bootstrap_servers, settings.kafka.topic, expect=2 + len(filler))
+    assert {m.key for m in messages} >= {"map.json:k0", "map.json:k1"}
+    [rejected] = map(json.loads, (inbox / "failed" / "map.json.rejected.jsonl").read_bytes().splitlines())
+    assert (rejected["position"], rejected["reason"]) == ("k2", "record is a number, not a JSON object")
 
 
 def test_source_field_conflict_policy_reject(

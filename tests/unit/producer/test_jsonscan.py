@@ -5,6 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from producer import parse
+
 jsonscan = pytest.importorskip("producer._jsonscan")
 
 OK, INCOMPLETE, DONE = jsonscan.OK, jsonscan.INCOMPLETE, jsonscan.DONE
@@ -107,7 +109,9 @@ def test_invalid_json_is_refused_at_the_offending_byte(text: bytes, status: int,
     assert jsonscan.scan_value(text, 0, True, 0, MAX_DEPTH)[:2] == (status, offset)
 
 
-SPLIT_DOCUMENT = '{"a": [1, -23.5e-7, "x\\u00e9\\"y", true, null, "é😀"], "b": {"c": false}}'.encode()
+SPLIT_DOCUMENT = (
+    '{"a": [1, -23.5e-7, "x\\u00e9\\"y", true, null, "é😀"], "b": {"c": false}, "s": "\\ud83d\\ude00\\ud800"}'
+).encode()
 
 
 @pytest.mark.parametrize("cut", range(1, len(SPLIT_DOCUMENT)))
@@ -115,6 +119,17 @@ def test_a_value_cut_anywhere_is_incomplete_never_an_error(cut: int) -> None:
     # covers cuts inside strings, escapes, \u sequences, numbers, literals and multi-byte UTF-8
     for final in (False, True):
         assert jsonscan.scan_value(SPLIT_DOCUMENT[:cut], 0, final, 0, MAX_DEPTH)[:2] == (INCOMPLETE, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "flags"),
+    [(b'["\\ud83d\\ude00"]', 0), (b'["\\ud83d\\u0041"]', SURROGATE), (b'["\\ud83d"]', SURROGATE)],
+)
+def test_a_surrogate_pair_cut_anywhere_is_judged_once_complete(text: bytes, flags: int) -> None:
+    # a high surrogate at the end of the buffer: whether it is lone depends on the bytes after it
+    for cut in range(1, len(text)):
+        assert jsonscan.scan_value(text[:cut], 0, True, 0, MAX_DEPTH)[:2] == (INCOMPLETE, 0)
+    assert jsonscan.scan_value(text, 0, True, 0, MAX_DEPTH) == (OK, len(text), flags)
 
 
 def test_a_number_at_the_end_of_the_input_is_complete_only_when_final() -> None:
@@ -139,18 +154,50 @@ def test_a_number_at_the_end_of_the_input_is_complete_only_when_final() -> None:
         (b'{"a": 12345678901234567890}', OBJECT | BIG_INT),
         (b'{"a": -1234567890123456789}', OBJECT | BIG_INT),
         (b'{"a": 123456789012345678}', OBJECT),
-        (b'{"a": 1234567890123456789.5}', OBJECT),
-        (b'{"a": [1e400]}', OBJECT | BIG_EXP),  # may overflow a double
+        (b'{"a": 123456789012345678.5}', OBJECT),
+        (b'{"a": 1234567890123456789.5}', OBJECT | BIG_EXP),  # 19+ digits before the point or
+        (b'{"a": 1' + b"0" * 310 + b".0}", OBJECT | BIG_EXP),  # exponent: may overflow a double
+        (b'{"a": 1' + b"0" * 250 + b"e99}", OBJECT | BIG_EXP),
+        (b'{"a": [1e400]}', OBJECT | BIG_EXP),
         (b'{"a": 1.5E-007}', OBJECT | BIG_EXP),
         (b'{"a": 1.5e-20}', OBJECT),
-        (b'{"s": "\\ud800"}', OBJECT | SURROGATE),  # orjson refuses an unpaired one
-        (b'{"s": ["\\uDBFF\\udc00"]}', OBJECT | SURROGATE),
+        (b'{"s": "\\ud800"}', OBJECT | SURROGATE),  # a lone high surrogate
+        (b'{"s": "\\ud800x"}', OBJECT | SURROGATE),
+        (b'{"s": "\\ud800\\n"}', OBJECT | SURROGATE),
+        (b'{"s": "\\ud800\\ud800"}', OBJECT | SURROGATE),
+        (b'{"s": "\\ud800\\u0041"}', OBJECT | SURROGATE),
+        (b'{"s": "\\udc00"}', OBJECT | SURROGATE),  # a lone low surrogate
+        (b'{"s": "\\ud83d\\ude00\\ude00"}', OBJECT | SURROGATE),  # a pair, then a lone low one
+        (b'{"\\udfff": 1}', OBJECT | UNSURE | SURROGATE),  # in a key
+        (b'{"s": ["\\uDBFF\\udc00"]}', OBJECT),  # a pair is valid Unicode (U+10FC00)
+        (b'{"s": "\\ud83d\\ude00 \\uD800\\uDFFF"}', OBJECT),
         (b'{"s": "\\ud7ff \\ue000 \\u0000"}', OBJECT),
     ],
 )
 def test_flags_describe_the_value(text: bytes, flags: int) -> None:
     items, *_ = jsonscan.scan_items(b"[" + text + b"]", 1, False, True, True, MAX_DEPTH, b"source", None)
     assert items[0][4] == flags
+
+
+@pytest.mark.parametrize("keys", [10, 63, 64, 65, 100, 127])
+def test_repeated_keys_are_found_however_many_keys_came_before(keys: int) -> None:
+    # the first keys are held in the scan itself, more on the heap: a repeat is found in both
+    distinct = b"{" + b", ".join(b'"k%d": %d' % (i, i) for i in range(keys)) + b"}"
+    repeated = distinct[:-1] + b', "k0": 0}'
+    for text, flags in [(distinct, OBJECT), (repeated, OBJECT | UNSURE)]:
+        items, *_ = jsonscan.scan_items(b"[" + text + b"]", 1, False, True, True, MAX_DEPTH, b"source", None)
+        assert items[0][4] == flags, (keys, text[-20:])
+
+
+@pytest.mark.parametrize("depth", [14, 15, 16, 17, 31, 32, 100, (MAX_DEPTH - 2) // 2])
+def test_nesting_of_any_depth_keeps_each_levels_keys_apart(depth: int) -> None:
+    # the container stack is held in the scan itself for shallow values and grows for deep ones
+    deep = b'{"a": 1, "b": ' + b'{"a": 1, "x": [' * depth + b"0" + b"]}" * depth + b', "c": 2}'
+    items, *_ = jsonscan.scan_items(b"[" + deep + b"]", 1, False, True, True, MAX_DEPTH, b"source", None)
+    assert items[0][4] == OBJECT
+    repeated = deep[:-1] + b', "a": 3}'  # a repeat at the top, after the stack grew
+    items, *_ = jsonscan.scan_items(b"[" + repeated + b"]", 1, False, True, True, MAX_DEPTH, b"source", None)
+    assert items[0][4] == OBJECT | UNSURE
 
 
 def test_objects_with_very_many_keys_are_unsure() -> None:
@@ -267,25 +314,31 @@ def test_bad_arguments_raise_value_error() -> None:
         (b'{"a": 1}\n', b'{"source":"dir/f.json","a": 1}'),
         (b'  {"a": 1}  \r\n', b'{"source":"dir/f.json","a": 1}'),
         (b"{}", b'{"source":"dir/f.json"}'),
-        (b"\n", None),
-        (b"  \r\n", None),
-        (b"[1]\n", None),
-        (b'"s"\n', None),
-        (b'{"a": 1} x\n', None),
-        (b'{"a": 1}{"b": 2}\n', None),
-        (b'{"a": 1\n', None),
-        (b'{"a": "\xff"}\n', None),
-        (b'{"source": 1}\n', None),
-        (b'{"a": 1, "a": 2}\n', None),
-        (b'{"n": 12345678901234567890}\n', None),
-        (b'{"n": 1e400}\n', None),
-        (b'{"s": "\\ud800"}\n', None),
+        (b'{"n": 12345678901234567890}\n', b'{"source":"dir/f.json","n": 12345678901234567890}'),  # exact
+        (b'{"s": "\\ud83d\\ude00"}\n', b'{"source":"dir/f.json","s": "\\ud83d\\ude00"}'),  # a pair
+        (b"\n", -1),  # blank
+        (b"  \r\n", -1),
+        (b'{"a": 1} x\n', -1),  # not one valid value
+        (b'{"a": 1}{"b": 2}\n', -1),
+        (b'{"a": 1\n', -1),
+        (b'{"a": "\xff"}\n', -1),
+        (b"[1]\n", 0),  # valid, not an object: its flags
+        (b'"s"\n', 0),
+        (b"[12345678901234567890]\n", BIG_INT),
+        (b'{"source": 1}\n', jsonscan.FLAG_OBJECT | jsonscan.FLAG_HAS_FIELD),
+        (b'{"a": 1, "a": 2}\n', jsonscan.FLAG_OBJECT | jsonscan.FLAG_UNSURE),
+        (b'{"n": 1e400}\n', jsonscan.FLAG_OBJECT | BIG_EXP),
+        (b'{"s": "\\ud800"}\n', jsonscan.FLAG_OBJECT | SURROGATE),
     ],
 )
 def test_a_json_line_is_spliced_only_when_parsing_it_would_give_the_same(
-    line: bytes, value: bytes | None
+    line: bytes, value: bytes | int
 ) -> None:
-    assert jsonscan.splice_line(MAX_DEPTH, b"source", MEMBER, line) == value
+    assert jsonscan.scan_line(MAX_DEPTH, b"source", MEMBER, line) == value
+    if isinstance(value, bytes):  # without a member (an id field): the flags
+        assert jsonscan.scan_line(MAX_DEPTH, None, None, line) & ~EMPTY == jsonscan.FLAG_OBJECT | (
+            BIG_INT if b"1234" in line else 0
+        )
 
 
 @pytest.mark.parametrize(
@@ -310,3 +363,23 @@ def test_a_special_byte_is_found_at_every_offset_of_a_long_string(special: bytes
         text = b'"' + b"a" * before + special + b"b" * 37 + b'"'
         got = jsonscan.scan_value(text, 0, True, 0, MAX_DEPTH)[:2]
         assert got == ((OK, len(text)) if status == OK else (status, 1 + before)), before
+
+
+def test_the_rare_flags_of_the_rule_are_the_scanners() -> None:
+    assert parse.RARE_FLAGS == BIG_INT | BIG_EXP | SURROGATE
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        (b"", False),
+        (b"123456789012345678", False),  # 18 digits fit in 64 bits
+        (b"1234567890123456789", True),
+        (b'{"a": "x1234567890123456789y"}', True),  # inside a string too: only sends it the slow way
+        (b"123456789.123456789", False),
+        (b"-12345678901234567890", True),
+    ],
+)
+def test_long_numbers_are_found_with_and_without_the_extension(text: bytes, found: bool) -> None:
+    assert jsonscan.has_long_number(text) is found
+    assert (parse._LONG_RUN in text.translate(parse._DIGITS_ONLY)) is found

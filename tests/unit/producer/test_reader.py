@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -72,13 +73,36 @@ def test_object_that_is_not_a_map_of_objects_is_one_record(write_file: WriteFile
     assert read_all(path) == [("0", {"type": "Feature", "geometry": {"x": 1}})]
 
 
-def test_streamed_object_whose_first_value_is_not_an_object_is_one_oversized_record(
-    write_file: WriteFile,
+@MODES
+def test_an_object_whose_first_value_is_not_an_object_is_one_record_at_any_size(
+    write_file: WriteFile, opts: ReadOptions
 ) -> None:
-    [(position, record)] = read_all(write_file("one.json", b'{"type": "Feature", "g": {"x": 1}}'), STREAMED)
+    # the first value decides (it is all a streamed file can know): a later object value does not matter
+    path = write_file("one.json", b'{"type": "Feature", "g": {"x": 1}, "n": 18446744073709551616}')
+    assert read_all(path, opts) == [("0", {"type": "Feature", "g": {"x": 1}, "n": 2**64})]
+
+
+@MODES
+def test_an_object_whose_first_value_is_an_object_is_an_object_of_records_at_any_size(
+    write_file: WriteFile, opts: ReadOptions
+) -> None:
+    # a later value that is not an object is a record the caller rejects, with its key as position
+    path = write_file("map.json", b'{"k0": {"a": 1}, "k1": {"b": 2}, "k2": 3}')
+    assert read_all(path, opts) == [("k0", {"a": 1}), ("k1", {"b": 2}), ("k2", 3)]
+
+
+@MODES
+def test_a_one_record_document_longer_than_a_record_may_be_is_rejected_unparsed(
+    write_file: WriteFile, opts: ReadOptions
+) -> None:
+    path = write_file("one.json", b'{"type": "Feature", "g": "' + b"x" * 100 + b'"}')
+    [(position, record)] = read_all(path, replace(opts, max_line_bytes=50))
     assert position == "0"
     assert isinstance(record, BadRecord)
-    assert "larger than a message may be" in record.reason
+    assert record.reason == (
+        "the file is one JSON object (not an object of records) longer than 50 bytes, "
+        "more than a record may be"
+    )
 
 
 @MODES

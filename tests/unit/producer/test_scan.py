@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from producer import scan
 from producer.pipeline import FileProcessor
-from producer.reader import ReadOptions, read_records
+from producer.reader import BadRecord, ReadOptions, read_records
 from schemas.errors import InputFileError
 from schemas.settings import ProducerSettings
 from tests.unit.producer.test_pipeline import StandInPublisher, processor
@@ -156,7 +156,7 @@ def test_fast_path_sends_exactly_what_the_parsing_path_sends(  # noqa: PLR0917 -
     gz: bool,
     whole: bool,
 ) -> None:
-    """Streamed (ijson vs scanner), whole (orjson vs scanner) or lines (orjson vs splice_line): the same
+    """Streamed (ijson vs scanner), whole (orjson vs scanner) or lines (orjson vs scan_line): the same
     messages and reports."""
     if shape == "lines":  # one record per line, compact (an indented record would span lines)
         data = b"".join(encode(r, "ascii" if style == "ascii" else "orjson") + b"\n" for r in items)
@@ -226,14 +226,17 @@ def test_a_spliced_value_over_the_limit_is_encoded_compactly_before_it_is_judged
 
 
 def read_outcome(path: Path, opts: ReadOptions) -> tuple[list[Any], str | None, int | None]:
-    """Records as parsed (a finished value parsed, less the spliced source field), then the file error."""
+    """Records as parsed (a finished value parsed exactly, less the spliced source field; a rejected
+    record by its reason: its text is at hand only where the scanner cut it out), then the file error."""
     records: list[Any] = []
     try:
         for position, record in read_records(path, opts):
             if isinstance(record, bytes):
-                parsed = orjson.loads(record)
+                parsed = json.loads(record)
                 assert parsed.pop("source") == "f.json"
                 records.append((position, parsed))
+            elif isinstance(record, BadRecord):
+                records.append((position, record.reason))
             else:
                 records.append((position, record))
     except InputFileError as exc:
@@ -249,18 +252,20 @@ def read_outcome(path: Path, opts: ReadOptions) -> tuple[list[Any], str | None, 
         b'{"a": {"x": 1}, "b": {"y": 2}, "a": {"z": 3}}',  # repeated top-level key: the last wins
         b'{"type": "Feature", "geometry": {"x": 1}}',  # one record
         b'{"a": {"x": 1}, "b": 2}',  # one record too (not every value is an object)
-        b'[{"n": 123456789012345678901234567890}]',  # orjson rounds it; so did the whole-file path
-        b'[{"n": 1e400}]',  # orjson refuses it
-        b'[{"s": "\\ud800"}]',  # a lone surrogate escape: orjson refuses it
+        b'[{"n": 123456789012345678901234567890}]',  # exact on both paths (orjson would round it)
+        b'[{"n": 1e400}, {"a": 1}]',  # the record is rejected on both (orjson refuses the file)
+        b'[{"s": "\\ud800"}, {"a": 1}]',  # a lone surrogate escape: the same
         b'[{"s": "\\ud83d\\ude00"}]',
         b'{"\\ud800": {"a": 1}, "b": {"c": 2}}',
         b'[{"a": 1}] x',
         b'[{"a": 1}, {"b": ',
         b"[" * 1025 + b"]" * 1025,
+        b'[{"n": 123456789012345678901234567890, "d": ' + b"[" * 1030 + b"]" * 1030 + b"}]",  # exact, deep
+        b'[{"n": 1e400, "d": ' + b"[" * 1030 + b"]" * 1030 + b"}]",
         b'{"k": {"source": "mine"}, "l": {"sourc\\u0065": 1}, "m": {"a": 1, "a": 2}}',
     ],
 )
-def test_small_files_read_by_the_scanner_give_what_orjson_gives(
+def test_small_files_read_by_the_scanner_give_what_the_parsing_path_gives(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data: bytes
 ) -> None:
     path = write(tmp_path / "f.json", data)
@@ -291,6 +296,8 @@ def test_small_arrays_and_objects_of_records_are_spliced_too(tmp_path: Path) -> 
         b'{"a": 1, "a": 2}\n{"\\u0061": 1}\n{"source": "mine"}\n{"sourc\\u0065": 1}\n',
         b'{"a": "' + b"x" * 300 + b'"}\n{"b": 1}',
         b"[" * 1025 + b"]" * 1025 + b"\n" + b"{" + b'"a":{' * 1023 + b"}" * 1024 + b"\n",
+        b'{"n": 123456789012345678901234567890, "d": ' + b"[" * 1030 + b"]" * 1030 + b"}\n{}\n",
+        b'{"s": "\\ud800", "d": ' + b"[" * 1030 + b"]" * 1030 + b"}\n{}\n",
         b"\n\n",
     ],
 )
@@ -302,3 +309,25 @@ def test_json_lines_spliced_give_what_parsing_each_line_gives(
     fast = read_outcome(path, opts)
     monkeypatch.setattr(scan, "AVAILABLE", False)
     assert read_outcome(path, opts) == fast
+
+
+def test_json_lines_nested_too_deeply_are_refused_alike_whatever_else_they_hold(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    deep = b"[" * 1030 + b"]" * 1030
+    data = b"\n".join(
+        [
+            deep,
+            b'{"n": 123456789012345678901234567890, "d": ' + deep + b"}",
+            b'{"s": "\\ud800", "d": ' + deep + b"}",
+        ]
+    )
+    path = write(tmp_path / "f.jsonl", data + b"\n{}\n")
+    opts = ReadOptions(splice=("source", "f.json"))
+    fast = read_outcome(path, opts)
+    monkeypatch.setattr(scan, "AVAILABLE", False)
+    assert read_outcome(path, opts) == fast
+    records, error, _ = fast
+    assert error is None
+    assert [position for position, _ in records] == ["1", "2", "3", "4"]
+    assert all("depth limit exceeded" in reason for _, reason in records[:3])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -61,6 +63,24 @@ def test_values_orjson_refuses_are_still_encoded_exactly() -> None:
         node["a"] = {}
         node = node["a"]
     assert encode_value(deep, "source", "f.json").count(b'{"a":') == 300
+
+
+def test_integers_stay_integers_and_exact_non_integers_are_sent_as_doubles() -> None:
+    record = {"n": 2**64, "m": -(10**300), "f": Decimal("0.1"), "g": Decimal("1E+2")}
+    value = encode_value(record, "source", "f.json")
+    assert json.loads(value, parse_float=Decimal) == {
+        "n": 2**64,
+        "m": -(10**300),
+        "f": Decimal("0.1"),
+        "g": Decimal("100.0"),
+        "source": "f.json",
+    }
+
+
+@pytest.mark.parametrize("number", [Decimal("1E+400"), Decimal("-1E+400")])
+def test_a_number_outside_a_double_is_refused_never_written_as_null(number: Decimal) -> None:
+    with pytest.raises(RecordError, match="outside the range of a double"):
+        encode_value({"n": number}, "source", "f.json")
 
 
 def test_record_too_deep_for_any_encoder_is_a_record_error() -> None:
