@@ -2,7 +2,8 @@
 
 With no Kafka/OpenSearch endpoints configured, the local stack is started first (or found running) and
 left running afterwards, so the next ``run`` starts in seconds. Each half runs as its own child process
-(``spoolbridge produce`` / ``spoolbridge consume``, the same commands an operator runs as two services),
+(``spoolbridge produce`` / ``spoolbridge consume``, the same commands an operator runs as two services,
+and ``spoolbridge web``, the upload and search page, on a socket this supervisor binds),
 in its own session so that a terminal's Ctrl-C reaches only this supervisor, which then sends each child
 one SIGTERM: the producer finishes its file, the consumer its batch and commit. If either child exits on
 its own, the other is stopped too and the exit code is the failed child's.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +27,7 @@ from rich.console import Console
 from schemas.settings import Settings
 
 from .stack.manager import LocalStack, endpoints_configured
+from .web.server import bind, check_bind, page_url
 
 __all__ = ["run_bridge"]
 
@@ -32,8 +35,9 @@ _GRACE_SECS = 60.0
 
 
 def run_bridge(settings: Settings, passthrough: list[str], *, console: Console | None = None) -> int:
-    """Run until SIGINT/SIGTERM or until a child exits; ``passthrough`` are the CLI flags both halves get."""
+    """Run until SIGINT/SIGTERM or until a child exits; ``passthrough`` are the CLI flags every child gets."""
     console = console or Console(stderr=True)
+    check_bind(settings.web)  # before the stack starts: the refusal is the only thing that happens
     env = dict(os.environ)
     where = "configured"
     local = not endpoints_configured(settings)
@@ -54,13 +58,17 @@ def run_bridge(settings: Settings, passthrough: list[str], *, console: Console |
         env["SPOOLBRIDGE_OPENSEARCH__NUMBER_OF_REPLICAS"] = str(settings.opensearch.number_of_replicas)
     inbox = settings.producer.inbox.absolute()
     inbox.mkdir(parents=True, exist_ok=True)
-    _print_banner(console, settings, where)
+    page = bind(settings.web)  # here, not in the child: a refused address stops `run` before it starts
+    _print_banner(console, settings, where, page_url(settings.web, page.getsockname()[1]))
 
     base = [sys.executable, "-m", "spoolbridge.cli"]
-    children = {
-        "producer": _spawn([*base, "produce", "--inbox", str(inbox), *passthrough], env),
-        "consumer": _spawn([*base, "consume", *passthrough], env),
-    }
+    with page:
+        fd = str(page.fileno())
+        children = {
+            "producer": _spawn([*base, "produce", "--inbox", str(inbox), *passthrough], env),
+            "consumer": _spawn([*base, "consume", *passthrough], env),
+            "page": _spawn([*base, "web", "--inbox", str(inbox), "--socket-fd", fd, *passthrough], env, page),
+        }
     stop = threading.Event()
     with _signals_set(stop):
         while not stop.is_set() and all(child.poll() is None for child in children.values()):
@@ -72,7 +80,7 @@ def run_bridge(settings: Settings, passthrough: list[str], *, console: Console |
     return failed[0] if failed else 0
 
 
-def _print_banner(console: Console, settings: Settings, where: str) -> None:
+def _print_banner(console: Console, settings: Settings, where: str, page: str) -> None:
     url = settings.opensearch.safe_url
     index = settings.index_name
     console.print("[bold]spoolbridge is running[/bold]")
@@ -84,11 +92,16 @@ def _print_banner(console: Console, settings: Settings, where: str) -> None:
     )
     console.print(f"  OpenSearch  {url}  index {index}")
     console.print(f"  search      curl -s '{url}/{index}/_search?q=*&pretty'")
+    console.print(f"  page        {page}  (upload files into a dataset, watch them arrive, search them)")
     console.print("Ctrl-C stops the producer and the consumer (each finishes what it started).")
 
 
-def _spawn(cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+def _spawn(
+    cmd: list[str], env: dict[str, str], listening: socket.socket | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a child in its own session; ``listening`` is a socket it inherits (the page's)."""
+    fds = (listening.fileno(),) if listening is not None else ()
+    return subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=fds)
 
 
 def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> dict[str, int | None]:
