@@ -18,7 +18,7 @@ import shlex
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -33,6 +33,7 @@ from producer.parse import parse_text
 from producer.publisher import FileDeliveries, Publisher, is_record_error
 from producer.reader import BadRecord, ReadOptions, is_json_lines, read_records
 from producer.readiness import relative_source
+from producer.versions import IdSet, Version, VersionHistory
 from schemas.datasets import Dataset, DatasetNameError, Datasets
 from schemas.errors import InputFileError, ServiceUnavailableError, SpoolbridgeError
 from schemas.ids import IdFieldError, default_id, field_id
@@ -81,10 +82,14 @@ class _Run:
     sha256: str
     deliveries: FileDeliveries
     rejected: RejectedWriter
+    ids: IdSet
     first_id: str | None = None
     last_id: str | None = None
     source_conflicts: int = 0
     file_error: InputFileError | None = None
+    tombstone_failures: int = 0
+    replaced: tuple[int, int] = (0, 0)  # (documents of the previous version, how many were deleted)
+    keep: list[str] = field(default_factory=list)  # stale ids left live (an incomplete version)
 
 
 class FileProcessor:
@@ -108,6 +113,7 @@ class FileProcessor:
         self.opener = InputOpener(inbox, excluded, follow_symlinks=follow)
         #: files that could not be opened (path → reason), warned about once, retried by the service
         self.unreadable: dict[Path, str] = {}
+        self.versions = VersionHistory(inbox)
         #: reading limits shared by every dataset (each file adds its dataset's records path and splicing)
         self.read_options = ReadOptions()
 
@@ -158,7 +164,8 @@ class FileProcessor:
         mode = report_mode(opened.mode)
         log.info("file=%s event=start bytes=%d sha256=%s", source, size, sha256[:16])
         rejected = self.ledger.rejected_writer(source, mode)
-        run = _Run(source, target.dataset, target.limit, sha256, self.publisher.begin_file(), rejected)
+        ids = self.versions.new_ids(source)
+        run = _Run(source, target.dataset, target.limit, sha256, self.publisher.begin_file(), rejected, ids)
         interrupted = self._produce_all(opened.read_path, run, on_record)
         self.publisher.finish()
         duration = time.monotonic() - started
@@ -166,6 +173,7 @@ class FileProcessor:
         transient = [f for f in run.deliveries.failures if not f.permanent]
         if not interrupted and not transient and (changed := opened.changed()):
             run.rejected.discard()
+            run.ids.discard()
             result.outcome, result.reason = "changed", changed
             log.warning(
                 "file=%s outcome=changed reason=%r produced=%d action=left_in_inbox_read_again_once_settled",
@@ -174,11 +182,14 @@ class FileProcessor:
                 result.records,
             )
             return result
-        if interrupted or transient:
+        if interrupted or transient or not self._replace_previous_version(run):
             run.rejected.discard()
+            run.ids.discard()
             result.outcome = "interrupted" if interrupted else "retry"
             result.reason = (
-                "stopped" if interrupted else f"Kafka did not acknowledge {len(transient)} records"
+                "stopped"
+                if interrupted
+                else f"Kafka did not acknowledge {_count(len(transient) or run.tombstone_failures)}"
             )
             log.warning(
                 "file=%s outcome=%s reason=%r action=left_in_inbox", source, result.outcome, result.reason
@@ -190,9 +201,13 @@ class FileProcessor:
             run.rejected.add(failure.position, failure.key, reason, record)
         result.rejected = run.rejected.count
         if run.file_error is None and run.rejected.count == 0:
-            self.ledger.succeed(path, self._manifest(run, size, wall_start, duration), mode)
+            versions = self._record_version(run, "done")
+            self.ledger.succeed(path, self._manifest(run, size, wall_start, duration, versions), mode)
         else:
-            self.ledger.fail(path, self._failure(run), run.rejected, mode)
+            versions = self._record_version(run, "failed")
+            report = self._failure(run)
+            report.details["versions"] = [v.as_dict() for v in versions]
+            self.ledger.fail(path, report, run.rejected, mode)
             result.outcome = "failed"
             result.reason = (
                 str(run.file_error) if run.file_error else f"{_count(run.rejected.count)} rejected"
@@ -227,6 +242,7 @@ class FileProcessor:
         id_field, source_field, conflict = settings.id_field, settings.source_field, settings.source_conflict
         limit, source = run.max_record_bytes, run.source
         headers = FileHeaders(source, run.sha256)
+        sent_ids = run.ids.pending.append
         since_poll = 0
         try:
             for position, item in read_records(path, self._read_options(settings, source)):
@@ -262,13 +278,11 @@ class FileProcessor:
                 if run.first_id is None:
                     run.first_id = key
                 run.last_id = key
+                sent_ids(key)
                 since_poll += 1
                 if since_poll >= _POLL_EVERY:
                     since_poll = 0
-                    publisher.poll()
-                    if on_record is not None:
-                        on_record(_POLL_EVERY)
-                    if self.stop.is_set():
+                    if self._checkpoint(run, on_record):
                         return True
         except InputFileError as exc:
             run.file_error = exc
@@ -277,12 +291,60 @@ class FileProcessor:
         if run.source_conflicts:
             log.info(
                 "file=%s event=source_field_present records=%d field=%s action=%s",
-                source,
-                run.source_conflicts,
-                source_field,
-                conflict,
-            )
+                source, run.source_conflicts, source_field, conflict,
+            )  # fmt: skip
         return False
+
+    def _checkpoint(self, run: _Run, on_record: Callable[[int], None] | None) -> bool:
+        """Every ``_POLL_EVERY`` records: serve delivery reports, store ids, report progress; True when
+        asked to stop."""
+        self.publisher.poll()
+        run.ids.flush()
+        if on_record is not None:
+            on_record(_POLL_EVERY)
+        return self.stop.is_set()
+
+    def _replace_previous_version(self, run: _Run) -> bool:
+        """Delete, with tombstones, the documents of the file's previous version that this version did not
+        produce (see :mod:`producer.versions`); False when Kafka did not acknowledge every tombstone (the
+        file is then processed again). An incomplete version (file error) deletes nothing."""
+        run.ids.remove([f.key for f in run.deliveries.failures])
+        previous = self.versions.versions(run.source)
+        if not previous:
+            return True
+        stale = run.ids.stale(self.versions.ids_file(run.source))
+        if run.file_error is not None:
+            run.keep = list(stale)
+            run.replaced = (previous[-1].records, 0)
+            return True
+        topic, headers = run.dataset.topic, FileHeaders(run.source, run.sha256)("-")
+        deliveries = self.publisher.begin_file()
+        for count, key in enumerate(stale, 1):
+            self.publisher.send(topic, key, None, headers)
+            if count % _POLL_EVERY == 0:
+                self.publisher.poll()
+        self.publisher.finish()
+        run.tombstone_failures = len(deliveries.failures)
+        run.replaced = (previous[-1].records, deliveries.acked)
+        if run.replaced[1]:
+            log.info(
+                "file=%s event=replaced previous_version=%d previous_records=%d deleted=%d",
+                run.source, previous[-1].number, previous[-1].records, run.replaced[1],
+            )  # fmt: skip
+        return not deliveries.failures
+
+    def _record_version(self, run: _Run, outcome: str) -> list[Version]:
+        previous = self.versions.versions(run.source)
+        version = Version(
+            number=previous[-1].number + 1 if previous else 1,
+            sha256=run.sha256,
+            records=run.deliveries.acked,
+            outcome=outcome,
+            finished_at=datetime.now(UTC).isoformat(),
+            replaced_records=run.replaced[0],
+            deleted=run.replaced[1],
+        )
+        return self.versions.record(run.source, version, run.ids, run.keep)
 
     def _read_options(self, settings: ProducerSettings, source: str) -> ReadOptions:
         """How a file of a dataset with these settings is read. Without an id field, arrays and objects of
@@ -316,7 +378,9 @@ class FileProcessor:
         else:
             run.rejected.add(position, None, f"record is {_kind(record)}, not a JSON object", record)
 
-    def _manifest(self, run: _Run, size: int, started: datetime, duration: float) -> Manifest:
+    def _manifest(
+        self, run: _Run, size: int, started: datetime, duration: float, versions: list[Version]
+    ) -> Manifest:
         acked = run.deliveries.acked
         log.info(
             "file=%s event=end records=%d bytes=%d duration_secs=%.3f records_per_s=%.0f",
@@ -339,6 +403,8 @@ class FileProcessor:
             finished_at=datetime.now(UTC).isoformat(),
             duration_secs=round(duration, 6),
             records_per_s=round(acked / duration, 1) if duration > 0 else 0.0,
+            version=versions[-1].number,
+            versions=[v.as_dict() for v in versions],
         )
 
     def _failure(self, run: _Run) -> FileFailure:
