@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shlex
 import threading
 import time
@@ -31,9 +30,11 @@ from producer.boundary import InputOpener, OpenedInput, RefusedInputError, repor
 from producer.ledger import FileFailure, FileLedger, Manifest, RejectedWriter
 from producer.parse import parse_text
 from producer.publisher import FileDeliveries, Publisher, is_record_error
-from producer.reader import BadRecord, ReadOptions, is_json_lines, read_records
+from producer.reader import BadRecord, ReadOptions, read_records
 from producer.readiness import relative_source
-from producer.versions import IdSet, Version, VersionHistory
+from producer.reading import ReadingNote
+from producer.reports import count_text, failure_report, refused_folder_report
+from producer.versions import IdSet, Version, VersionHistory, replace_previous
 from schemas.datasets import Dataset, DatasetNameError, Datasets
 from schemas.errors import InputFileError, ServiceUnavailableError, SpoolbridgeError
 from schemas.ids import IdFieldError, default_id, field_id
@@ -88,6 +89,7 @@ class _Run:
     source_conflicts: int = 0
     file_error: InputFileError | None = None
     tombstone_failures: int = 0
+    read: int = 0  # records read so far, counted at checkpoints
     replaced: tuple[int, int] = (0, 0)  # (documents of the previous version, how many were deleted)
     keep: list[str] = field(default_factory=list)  # stale ids left live (an incomplete version)
 
@@ -114,6 +116,7 @@ class FileProcessor:
         #: files that could not be opened (path → reason), warned about once, retried by the service
         self.unreadable: dict[Path, str] = {}
         self.versions = VersionHistory(inbox)
+        self.note = ReadingNote(inbox)
         #: reading limits shared by every dataset (each file adds its dataset's records path and splicing)
         self.read_options = ReadOptions()
 
@@ -154,15 +157,36 @@ class FileProcessor:
         self, path: Path, opened: OpenedInput, target: _Target, on_record: Callable[[int], None] | None
     ) -> FileResult:
         source = target.source
-        started, wall_start = time.monotonic(), datetime.now(UTC)
+        clock = (time.monotonic(), datetime.now(UTC))
         try:
             size, sha256 = opened.size_and_sha256()
         except OSError as exc:
             return self._unreadable(path, source, exc)
         if self.unreadable.pop(path, None) is not None:
             log.info("file=%s event=readable_again", source)
-        mode = report_mode(opened.mode)
         log.info("file=%s event=start bytes=%d sha256=%s", source, size, sha256[:16])
+        self.note.start(source, target.dataset.name, size)
+        try:
+            return self._produce_and_settle(
+                path, opened, target, on_record=on_record, size=size, sha256=sha256, clock=clock
+            )
+        finally:
+            self.note.clear()
+
+    def _produce_and_settle(
+        self,
+        path: Path,
+        opened: OpenedInput,
+        target: _Target,
+        *,
+        on_record: Callable[[int], None] | None,
+        size: int,
+        sha256: str,
+        clock: tuple[float, datetime],
+    ) -> FileResult:
+        """Produce every record, replace the previous version, settle the file (see the module docstring)."""
+        source, (started, wall_start) = target.source, clock
+        mode = report_mode(opened.mode)
         rejected = self.ledger.rejected_writer(source, mode)
         ids = self.versions.new_ids(source)
         run = _Run(source, target.dataset, target.limit, sha256, self.publisher.begin_file(), rejected, ids)
@@ -189,7 +213,7 @@ class FileProcessor:
             result.reason = (
                 "stopped"
                 if interrupted
-                else f"Kafka did not acknowledge {_count(len(transient) or run.tombstone_failures)}"
+                else f"Kafka did not acknowledge {count_text(len(transient) or run.tombstone_failures)}"
             )
             log.warning(
                 "file=%s outcome=%s reason=%r action=left_in_inbox", source, result.outcome, result.reason
@@ -205,12 +229,14 @@ class FileProcessor:
             self.ledger.succeed(path, self._manifest(run, size, wall_start, duration, versions), mode)
         else:
             versions = self._record_version(run, "failed")
-            report = self._failure(run)
+            report = failure_report(
+                run.source, run.sha256, run.deliveries.acked, run.file_error, run.rejected
+            )
             report.details["versions"] = [v.as_dict() for v in versions]
             self.ledger.fail(path, report, run.rejected, mode)
             result.outcome = "failed"
             result.reason = (
-                str(run.file_error) if run.file_error else f"{_count(run.rejected.count)} rejected"
+                str(run.file_error) if run.file_error else f"{count_text(run.rejected.count)} rejected"
             )
         return result
 
@@ -300,38 +326,23 @@ class FileProcessor:
         asked to stop."""
         self.publisher.poll()
         run.ids.flush()
+        run.read += _POLL_EVERY
+        self.note.update(run.read)
         if on_record is not None:
             on_record(_POLL_EVERY)
         return self.stop.is_set()
 
     def _replace_previous_version(self, run: _Run) -> bool:
-        """Delete, with tombstones, the documents of the file's previous version that this version did not
-        produce (see :mod:`producer.versions`); False when Kafka did not acknowledge every tombstone (the
-        file is then processed again). An incomplete version (file error) deletes nothing."""
+        """Delete the documents of the file's previous version that this one did not produce (see
+        :mod:`producer.versions`); False when Kafka did not acknowledge every tombstone."""
         run.ids.remove([f.key for f in run.deliveries.failures])
-        previous = self.versions.versions(run.source)
-        if not previous:
-            return True
-        stale = run.ids.stale(self.versions.ids_file(run.source))
-        if run.file_error is not None:
-            run.keep = list(stale)
-            run.replaced = (previous[-1].records, 0)
-            return True
-        topic, headers = run.dataset.topic, FileHeaders(run.source, run.sha256)("-")
-        deliveries = self.publisher.begin_file()
-        for count, key in enumerate(stale, 1):
-            self.publisher.send(topic, key, None, headers)
-            if count % _POLL_EVERY == 0:
-                self.publisher.poll()
-        self.publisher.finish()
-        run.tombstone_failures = len(deliveries.failures)
-        run.replaced = (previous[-1].records, deliveries.acked)
-        if run.replaced[1]:
-            log.info(
-                "file=%s event=replaced previous_version=%d previous_records=%d deleted=%d",
-                run.source, previous[-1].number, previous[-1].records, run.replaced[1],
-            )  # fmt: skip
-        return not deliveries.failures
+        headers = FileHeaders(run.source, run.sha256)("-")
+        replaced = replace_previous(
+            self.versions, self.publisher, run.source,
+            topic=run.dataset.topic, headers=headers, ids=run.ids, complete=run.file_error is None,
+        )  # fmt: skip
+        run.replaced, run.keep, run.tombstone_failures = replaced.counts, replaced.keep, replaced.failures
+        return not replaced.failures
 
     def _record_version(self, run: _Run, outcome: str) -> list[Version]:
         previous = self.versions.versions(run.source)
@@ -360,15 +371,7 @@ class FileProcessor:
     def _refuse_folder(self, path: Path, source: str, error: DatasetNameError) -> FileResult:
         """A file in a folder that cannot name a dataset: failed, with the reason and a name that works.
         The folder is never renamed for the user (that would change every document id in it)."""
-        failure = FileFailure(
-            source=source,
-            what=f"{error}; no record was produced",
-            what_to_do=(
-                f"rename the folder {error.folder!r} to a valid dataset name such as {error.suggestion!r}, "
-                "then drop the file there again"
-            ),
-            details={"folder": error.folder, "problem": error.problem, "suggested_name": error.suggestion},
-        )
+        failure = refused_folder_report(source, error)
         self.ledger.fail(path, failure, mode=report_mode(None))  # nothing of the file is read
         return FileResult(source, "failed", reason=str(error))
 
@@ -406,63 +409,6 @@ class FileProcessor:
             version=versions[-1].number,
             versions=[v.as_dict() for v in versions],
         )
-
-    def _failure(self, run: _Run) -> FileFailure:
-        error = run.file_error
-        produced = run.deliveries.acked
-        if error is not None:
-            what, where = error.reason, {"unit": error.unit, "position": error.position}
-            todo = unreadable_file_todo(error.hint, produced)
-        else:
-            what = rejected_what(run.rejected.count, produced)
-            unit = "line" if is_json_lines(Path(run.source)) else "record"
-            where = {"unit": unit, "position": run.rejected.first_position, "first_of": run.rejected.count}
-            todo = rejected_todo(Path(run.source).name, run.rejected.count)
-        return FileFailure(
-            source=run.source,
-            what=what,
-            what_to_do=todo,
-            where=where,
-            records_produced=produced,
-            records_rejected=run.rejected.count,
-            sha256=run.sha256,
-        )
-
-
-def unreadable_file_todo(hint: str, produced: int) -> str:
-    """``what_to_do`` of a file that could not be read to its end: the reader's hint, ending in dropping
-    the file again (unless the hint already says what to drop), then what happened to its first records."""
-    fix = hint or "fix the file"
-    says_drop = fix.startswith("drop ") or re.search(r"\bdrop\b[^;]*\bagain$", fix) is not None
-    todo = fix if says_drop else f"{fix}, then drop the file again"
-    if produced == 0:
-        return f"{todo} (no records were produced before the error)"
-    them, were = ("it", "was") if produced == 1 else ("them", "were")
-    return (
-        f"{todo} (the {_count(produced)} before the error {were} produced; producing {them} again "
-        f"overwrites {them}, never duplicates {them})"
-    )
-
-
-def rejected_what(rejected: int, produced: int) -> str:
-    """``what`` of a file whose every record was read but some could not be produced."""
-    could_not = f"{_count(rejected)} could not be produced"
-    if produced == 0:
-        return f"{could_not}, and no other records were in the file"
-    return f"{could_not}; {_count(produced)} {'was' if produced == 1 else 'were'}"
-
-
-def rejected_todo(name: str, rejected: int) -> str:
-    """``what_to_do`` of a file with rejected records (listed in ``<name>.rejected.jsonl``)."""
-    each, it = ("the record", "it") if rejected == 1 else ("each record", "them")
-    return (
-        f"see {name}.rejected.jsonl for {each} and its reason; fix {it} and drop the file again "
-        "(records already produced are overwritten, not duplicated)"
-    )
-
-
-def _count(n: int) -> str:
-    return f"{n} record" if n == 1 else f"{n} records"
 
 
 def _unspliced(value: bytes, source_field: str) -> Any:

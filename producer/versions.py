@@ -32,11 +32,14 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import orjson
 
-__all__ = ["STATE_DIR_NAME", "IdSet", "Version", "VersionHistory"]
+from producer.publisher import Publisher
+from schemas.message import Headers
+
+__all__ = ["STATE_DIR_NAME", "IdSet", "Replacement", "Version", "VersionHistory", "replace_previous"]
 
 log = logging.getLogger(__name__)
 
@@ -185,3 +188,44 @@ class VersionHistory:
         )
         os.replace(temp, history)
         return versions
+
+
+class Replacement(NamedTuple):
+    """What replacing the previous version did."""
+
+    counts: tuple[int, int]  # (documents of the previous version, how many of them were deleted)
+    keep: list[str]  # stale ids left live (an incomplete version deletes nothing)
+    failures: int  # tombstones Kafka did not acknowledge
+
+
+def replace_previous(
+    history: VersionHistory,
+    publisher: Publisher,
+    source: str,
+    *,
+    topic: str,
+    headers: Headers,
+    ids: IdSet,
+    complete: bool,
+) -> Replacement:
+    """Send a tombstone for every id of ``source``'s previous version that ``ids`` (the new version) lacks,
+    and wait until Kafka acknowledged them; ``complete=False`` (the file could not be read to its end)
+    deletes nothing and returns those ids to keep."""
+    previous = history.versions(source)
+    if not previous:
+        return Replacement((0, 0), [], 0)
+    stale = ids.stale(history.ids_file(source))
+    if not complete:
+        return Replacement((previous[-1].records, 0), list(stale), 0)
+    deliveries = publisher.begin_file()
+    for count, key in enumerate(stale, 1):
+        publisher.send(topic, key, None, headers)
+        if count % 1000 == 0:
+            publisher.poll()
+    publisher.finish()
+    if deliveries.acked:
+        log.info(
+            "file=%s event=replaced previous_version=%d previous_records=%d deleted=%d",
+            source, previous[-1].number, previous[-1].records, deliveries.acked,
+        )  # fmt: skip
+    return Replacement((previous[-1].records, deliveries.acked), [], len(deliveries.failures))
