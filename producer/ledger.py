@@ -51,6 +51,8 @@ class Manifest:
     records_per_s: float
     rejected: int = 0
     dataset: str | None = None  # None: the default dataset (a file directly in the inbox)
+    version: int = 1  # the how-manieth time this relative path was settled (see producer.versions)
+    versions: list[dict[str, Any]] = field(default_factory=list)  # the history, oldest first
 
 
 @dataclass(slots=True)

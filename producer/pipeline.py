@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shlex
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -31,8 +30,11 @@ from producer.boundary import InputOpener, OpenedInput, RefusedInputError, repor
 from producer.ledger import FileFailure, FileLedger, Manifest, RejectedWriter
 from producer.parse import parse_text
 from producer.publisher import FileDeliveries, Publisher, is_record_error
-from producer.reader import BadRecord, ReadOptions, is_json_lines, read_records
+from producer.reader import BadRecord, ReadOptions, read_records
 from producer.readiness import relative_source
+from producer.reading import ReadingNote
+from producer.reports import count_text, failure_report, refused_folder_report
+from producer.versions import IdSet, Version, VersionHistory, replace_previous
 from schemas.datasets import Dataset, DatasetNameError, Datasets
 from schemas.errors import InputFileError, ServiceUnavailableError, SpoolbridgeError
 from schemas.ids import IdFieldError, default_id, field_id
@@ -81,10 +83,15 @@ class _Run:
     sha256: str
     deliveries: FileDeliveries
     rejected: RejectedWriter
+    ids: IdSet
     first_id: str | None = None
     last_id: str | None = None
     source_conflicts: int = 0
     file_error: InputFileError | None = None
+    tombstone_failures: int = 0
+    read: int = 0  # records read so far, counted at checkpoints
+    replaced: tuple[int, int] = (0, 0)  # (documents of the previous version, how many were deleted)
+    keep: list[str] = field(default_factory=list)  # stale ids left live (an incomplete version)
 
 
 class FileProcessor:
@@ -108,6 +115,8 @@ class FileProcessor:
         self.opener = InputOpener(inbox, excluded, follow_symlinks=follow)
         #: files that could not be opened (path → reason), warned about once, retried by the service
         self.unreadable: dict[Path, str] = {}
+        self.versions = VersionHistory(inbox)
+        self.note = ReadingNote(inbox)
         #: reading limits shared by every dataset (each file adds its dataset's records path and splicing)
         self.read_options = ReadOptions()
 
@@ -148,17 +157,39 @@ class FileProcessor:
         self, path: Path, opened: OpenedInput, target: _Target, on_record: Callable[[int], None] | None
     ) -> FileResult:
         source = target.source
-        started, wall_start = time.monotonic(), datetime.now(UTC)
+        clock = (time.monotonic(), datetime.now(UTC))
         try:
             size, sha256 = opened.size_and_sha256()
         except OSError as exc:
             return self._unreadable(path, source, exc)
         if self.unreadable.pop(path, None) is not None:
             log.info("file=%s event=readable_again", source)
-        mode = report_mode(opened.mode)
         log.info("file=%s event=start bytes=%d sha256=%s", source, size, sha256[:16])
+        self.note.start(source, target.dataset.name, size)
+        try:
+            return self._produce_and_settle(
+                path, opened, target, on_record=on_record, size=size, sha256=sha256, clock=clock
+            )
+        finally:
+            self.note.clear()
+
+    def _produce_and_settle(
+        self,
+        path: Path,
+        opened: OpenedInput,
+        target: _Target,
+        *,
+        on_record: Callable[[int], None] | None,
+        size: int,
+        sha256: str,
+        clock: tuple[float, datetime],
+    ) -> FileResult:
+        """Produce every record, replace the previous version, settle the file (see the module docstring)."""
+        source, (started, wall_start) = target.source, clock
+        mode = report_mode(opened.mode)
         rejected = self.ledger.rejected_writer(source, mode)
-        run = _Run(source, target.dataset, target.limit, sha256, self.publisher.begin_file(), rejected)
+        ids = self.versions.new_ids(source)
+        run = _Run(source, target.dataset, target.limit, sha256, self.publisher.begin_file(), rejected, ids)
         interrupted = self._produce_all(opened.read_path, run, on_record)
         self.publisher.finish()
         duration = time.monotonic() - started
@@ -166,6 +197,7 @@ class FileProcessor:
         transient = [f for f in run.deliveries.failures if not f.permanent]
         if not interrupted and not transient and (changed := opened.changed()):
             run.rejected.discard()
+            run.ids.discard()
             result.outcome, result.reason = "changed", changed
             log.warning(
                 "file=%s outcome=changed reason=%r produced=%d action=left_in_inbox_read_again_once_settled",
@@ -174,11 +206,14 @@ class FileProcessor:
                 result.records,
             )
             return result
-        if interrupted or transient:
+        if interrupted or transient or not self._replace_previous_version(run):
             run.rejected.discard()
+            run.ids.discard()
             result.outcome = "interrupted" if interrupted else "retry"
             result.reason = (
-                "stopped" if interrupted else f"Kafka did not acknowledge {len(transient)} records"
+                "stopped"
+                if interrupted
+                else f"Kafka did not acknowledge {count_text(len(transient) or run.tombstone_failures)}"
             )
             log.warning(
                 "file=%s outcome=%s reason=%r action=left_in_inbox", source, result.outcome, result.reason
@@ -190,12 +225,18 @@ class FileProcessor:
             run.rejected.add(failure.position, failure.key, reason, record)
         result.rejected = run.rejected.count
         if run.file_error is None and run.rejected.count == 0:
-            self.ledger.succeed(path, self._manifest(run, size, wall_start, duration), mode)
+            versions = self._record_version(run, "done")
+            self.ledger.succeed(path, self._manifest(run, size, wall_start, duration, versions), mode)
         else:
-            self.ledger.fail(path, self._failure(run), run.rejected, mode)
+            versions = self._record_version(run, "failed")
+            report = failure_report(
+                run.source, run.sha256, run.deliveries.acked, run.file_error, run.rejected
+            )
+            report.details["versions"] = [v.as_dict() for v in versions]
+            self.ledger.fail(path, report, run.rejected, mode)
             result.outcome = "failed"
             result.reason = (
-                str(run.file_error) if run.file_error else f"{_count(run.rejected.count)} rejected"
+                str(run.file_error) if run.file_error else f"{count_text(run.rejected.count)} rejected"
             )
         return result
 
@@ -227,6 +268,7 @@ class FileProcessor:
         id_field, source_field, conflict = settings.id_field, settings.source_field, settings.source_conflict
         limit, source = run.max_record_bytes, run.source
         headers = FileHeaders(source, run.sha256)
+        sent_ids = run.ids.pending.append
         since_poll = 0
         try:
             for position, item in read_records(path, self._read_options(settings, source)):
@@ -262,13 +304,11 @@ class FileProcessor:
                 if run.first_id is None:
                     run.first_id = key
                 run.last_id = key
+                sent_ids(key)
                 since_poll += 1
                 if since_poll >= _POLL_EVERY:
                     since_poll = 0
-                    publisher.poll()
-                    if on_record is not None:
-                        on_record(_POLL_EVERY)
-                    if self.stop.is_set():
+                    if self._checkpoint(run, on_record):
                         return True
         except InputFileError as exc:
             run.file_error = exc
@@ -277,12 +317,45 @@ class FileProcessor:
         if run.source_conflicts:
             log.info(
                 "file=%s event=source_field_present records=%d field=%s action=%s",
-                source,
-                run.source_conflicts,
-                source_field,
-                conflict,
-            )
+                source, run.source_conflicts, source_field, conflict,
+            )  # fmt: skip
         return False
+
+    def _checkpoint(self, run: _Run, on_record: Callable[[int], None] | None) -> bool:
+        """Every ``_POLL_EVERY`` records: serve delivery reports, store ids, report progress; True when
+        asked to stop."""
+        self.publisher.poll()
+        run.ids.flush()
+        run.read += _POLL_EVERY
+        self.note.update(run.read)
+        if on_record is not None:
+            on_record(_POLL_EVERY)
+        return self.stop.is_set()
+
+    def _replace_previous_version(self, run: _Run) -> bool:
+        """Delete the documents of the file's previous version that this one did not produce (see
+        :mod:`producer.versions`); False when Kafka did not acknowledge every tombstone."""
+        run.ids.remove([f.key for f in run.deliveries.failures])
+        headers = FileHeaders(run.source, run.sha256)("-")
+        replaced = replace_previous(
+            self.versions, self.publisher, run.source,
+            topic=run.dataset.topic, headers=headers, ids=run.ids, complete=run.file_error is None,
+        )  # fmt: skip
+        run.replaced, run.keep, run.tombstone_failures = replaced.counts, replaced.keep, replaced.failures
+        return not replaced.failures
+
+    def _record_version(self, run: _Run, outcome: str) -> list[Version]:
+        previous = self.versions.versions(run.source)
+        version = Version(
+            number=previous[-1].number + 1 if previous else 1,
+            sha256=run.sha256,
+            records=run.deliveries.acked,
+            outcome=outcome,
+            finished_at=datetime.now(UTC).isoformat(),
+            replaced_records=run.replaced[0],
+            deleted=run.replaced[1],
+        )
+        return self.versions.record(run.source, version, run.ids, run.keep)
 
     def _read_options(self, settings: ProducerSettings, source: str) -> ReadOptions:
         """How a file of a dataset with these settings is read. Without an id field, arrays and objects of
@@ -298,15 +371,7 @@ class FileProcessor:
     def _refuse_folder(self, path: Path, source: str, error: DatasetNameError) -> FileResult:
         """A file in a folder that cannot name a dataset: failed, with the reason and a name that works.
         The folder is never renamed for the user (that would change every document id in it)."""
-        failure = FileFailure(
-            source=source,
-            what=f"{error}; no record was produced",
-            what_to_do=(
-                f"rename the folder {error.folder!r} to a valid dataset name such as {error.suggestion!r}, "
-                "then drop the file there again"
-            ),
-            details={"folder": error.folder, "problem": error.problem, "suggested_name": error.suggestion},
-        )
+        failure = refused_folder_report(source, error)
         self.ledger.fail(path, failure, mode=report_mode(None))  # nothing of the file is read
         return FileResult(source, "failed", reason=str(error))
 
@@ -316,7 +381,9 @@ class FileProcessor:
         else:
             run.rejected.add(position, None, f"record is {_kind(record)}, not a JSON object", record)
 
-    def _manifest(self, run: _Run, size: int, started: datetime, duration: float) -> Manifest:
+    def _manifest(
+        self, run: _Run, size: int, started: datetime, duration: float, versions: list[Version]
+    ) -> Manifest:
         acked = run.deliveries.acked
         log.info(
             "file=%s event=end records=%d bytes=%d duration_secs=%.3f records_per_s=%.0f",
@@ -339,64 +406,9 @@ class FileProcessor:
             finished_at=datetime.now(UTC).isoformat(),
             duration_secs=round(duration, 6),
             records_per_s=round(acked / duration, 1) if duration > 0 else 0.0,
+            version=versions[-1].number,
+            versions=[v.as_dict() for v in versions],
         )
-
-    def _failure(self, run: _Run) -> FileFailure:
-        error = run.file_error
-        produced = run.deliveries.acked
-        if error is not None:
-            what, where = error.reason, {"unit": error.unit, "position": error.position}
-            todo = unreadable_file_todo(error.hint, produced)
-        else:
-            what = rejected_what(run.rejected.count, produced)
-            unit = "line" if is_json_lines(Path(run.source)) else "record"
-            where = {"unit": unit, "position": run.rejected.first_position, "first_of": run.rejected.count}
-            todo = rejected_todo(Path(run.source).name, run.rejected.count)
-        return FileFailure(
-            source=run.source,
-            what=what,
-            what_to_do=todo,
-            where=where,
-            records_produced=produced,
-            records_rejected=run.rejected.count,
-            sha256=run.sha256,
-        )
-
-
-def unreadable_file_todo(hint: str, produced: int) -> str:
-    """``what_to_do`` of a file that could not be read to its end: the reader's hint, ending in dropping
-    the file again (unless the hint already says what to drop), then what happened to its first records."""
-    fix = hint or "fix the file"
-    says_drop = fix.startswith("drop ") or re.search(r"\bdrop\b[^;]*\bagain$", fix) is not None
-    todo = fix if says_drop else f"{fix}, then drop the file again"
-    if produced == 0:
-        return f"{todo} (no records were produced before the error)"
-    them, were = ("it", "was") if produced == 1 else ("them", "were")
-    return (
-        f"{todo} (the {_count(produced)} before the error {were} produced; producing {them} again "
-        f"overwrites {them}, never duplicates {them})"
-    )
-
-
-def rejected_what(rejected: int, produced: int) -> str:
-    """``what`` of a file whose every record was read but some could not be produced."""
-    could_not = f"{_count(rejected)} could not be produced"
-    if produced == 0:
-        return f"{could_not}, and no other records were in the file"
-    return f"{could_not}; {_count(produced)} {'was' if produced == 1 else 'were'}"
-
-
-def rejected_todo(name: str, rejected: int) -> str:
-    """``what_to_do`` of a file with rejected records (listed in ``<name>.rejected.jsonl``)."""
-    each, it = ("the record", "it") if rejected == 1 else ("each record", "them")
-    return (
-        f"see {name}.rejected.jsonl for {each} and its reason; fix {it} and drop the file again "
-        "(records already produced are overwritten, not duplicated)"
-    )
-
-
-def _count(n: int) -> str:
-    return f"{n} record" if n == 1 else f"{n} records"
 
 
 def _unspliced(value: bytes, source_field: str) -> Any:

@@ -272,8 +272,9 @@ class Publisher:
         if self._fatal is not None:
             raise SpoolbridgeError(f"the Kafka producer failed and must be restarted: {self._fatal.str()}")
 
-    def send(self, topic: str, key: str, value: bytes, headers: Headers) -> None:
-        """Queue one record of the current file; waits (serving delivery reports) while the queue is full.
+    def send(self, topic: str, key: str, value: bytes | None, headers: Headers) -> None:
+        """Queue one record of the current file (``value`` None: a tombstone, which deletes the document);
+        waits (serving delivery reports) while the queue is full.
 
         Raises :class:`KafkaException` when librdkafka refuses the record outright (e.g. too large).
         """

@@ -33,24 +33,31 @@ class StandInPublisher(Publisher):
         super().__init__(KafkaSettings(topic="t"), settings)
         self.max_record_bytes = 10_000
         self.fail = fail or {}
-        self.sent: list[tuple[str, bytes, Headers]] = []
+        self.sent: list[tuple[str, bytes, Headers]] = []  # records, in order, of every file
+        self.tombstones: list[str] = []
+        self._this_file: list[tuple[str, bytes | None, Headers]] = []
 
     def begin_file(self) -> FileDeliveries:
         self._current = FileDeliveries()
+        self._this_file = []
         return self._current
 
     def prepare(self, topic: str, dead_letter_topic: str) -> int:
         return self.max_record_bytes
 
-    def send(self, topic: str, key: str, value: bytes, headers: Headers) -> None:
-        self.sent.append((key, value, headers))
+    def send(self, topic: str, key: str, value: bytes | None, headers: Headers) -> None:
+        if value is None:
+            self.tombstones.append(key)
+        else:
+            self.sent.append((key, value, headers))
+        self._this_file.append((key, value, headers))
         self._current.sent += 1
 
     def poll(self) -> None:
         pass
 
     def finish(self) -> FileDeliveries:
-        for key, value, headers in self.sent:
+        for key, value, headers in self._this_file:
             if key in self.fail:
                 err = KafkaError(self.fail[key])
                 position = dict(headers)[HEADER_POSITION]
@@ -259,7 +266,7 @@ class AppendingPublisher(StandInPublisher):
         super().__init__(settings)
         self.path = path
 
-    def send(self, topic: str, key: str, value: bytes, headers: Headers) -> None:
+    def send(self, topic: str, key: str, value: bytes | None, headers: Headers) -> None:
         if not self.sent:
             with open(self.path, "ab") as out:
                 out.write(b'{"a": 4}\n')
