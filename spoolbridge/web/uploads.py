@@ -2,8 +2,8 @@
 
 Layout, for an upload of ``steam.json`` into dataset ``games`` (every name here is one the producer skips):
 
-- ``<inbox>/.uploads/<id>.json``: what the upload is (dataset, file name, length) and, once finished, the
-  ``source`` its records carry (``games/steam.json``);
+- ``<inbox>/.spoolbridge/uploads/<id>.json``: what the upload is (dataset, file name, length) and, once
+  finished, the ``source`` its records carry (``games/steam.json``);
 - ``<inbox>/games/.steam.json.<id>.part``: the bytes received so far. Its size *is* the upload's offset, so
   a server restarted mid-upload resumes from the last byte that reached the disk.
 
@@ -23,6 +23,7 @@ import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from producer.versions import STATE_DIR_NAME
 from schemas.settings import ProducerSettings
 
 from .names import dataset_folder, safe_file_name
@@ -32,7 +33,6 @@ __all__ = ["Upload", "UploadError", "UploadStore"]
 log = logging.getLogger(__name__)
 
 _ID = re.compile(r"[A-Za-z0-9_-]{22}")
-STATE_FOLDER = ".uploads"
 
 
 class UploadError(Exception):
@@ -66,7 +66,7 @@ class UploadStore:
         self.producer = producer
         self.inbox = producer.inbox.absolute()
         self.max_bytes = max_bytes
-        self.state = self.inbox / STATE_FOLDER
+        self.state = self.inbox / STATE_DIR_NAME / "uploads"
 
     def create(self, dataset: str, file_name: str, length: int) -> Upload:
         """Register an upload of ``length`` bytes; raises :class:`UploadError` (the reason says which name
@@ -88,7 +88,7 @@ class UploadStore:
             raise UploadError(409, self._waiting(dataset, name))
         upload = Upload(secrets.token_urlsafe(16), dataset, name, length)
         folder.mkdir(parents=True, exist_ok=True)
-        self.state.mkdir(exist_ok=True)
+        self.state.mkdir(parents=True, exist_ok=True)
         (self.inbox / upload.relative_part).touch(exist_ok=False)
         self._save(upload)
         log.info("upload=%s dataset=%s file=%s length=%d event=created", upload.id, dataset, name, length)

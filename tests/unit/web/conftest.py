@@ -24,6 +24,15 @@ def metadata(**values: str) -> str:
     return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
 
 
+@pytest.fixture(autouse=True)
+def _no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests see the defaults, never the endpoints a developer's shell exports."""
+    import os
+
+    for name in [n for n in os.environ if n.startswith("SPOOLBRIDGE_")]:
+        monkeypatch.delenv(name)
+
+
 @pytest.fixture
 def inbox(tmp_path: Path) -> Path:
     folder = tmp_path / "inbox"

@@ -107,3 +107,22 @@ def test_dataset_name_check_uses_the_producers_rules(client: TestClient) -> None
     assert bad["suggestion"] == "steam-games"
     reserved = client.get("/api/dataset-name", params={"name": "done"}).json()
     assert "processed files" in reserved["problem"]
+
+
+def test_datasets_are_the_inbox_folders_that_can_name_one(client: TestClient, inbox: Path) -> None:
+    for folder in ("games", "orders", "done", "failed", "Bad Name", ".spoolbridge"):
+        (inbox / folder).mkdir()
+    assert client.get("/api/datasets").json() == {"datasets": ["games", "orders"]}
+
+
+def test_a_dataset_without_opensearch_says_so_and_has_no_conflicts(client: TestClient) -> None:
+    info = client.get("/api/datasets/games").json()
+    assert info["index"] == "games"
+    assert info["problem"].startswith("setting opensearch.url: is not set")
+    fields = {"fields": {"price": {"kinds": ["string"], "examples": ["free"]}}}
+    answer = client.post("/api/datasets/games/conflicts", json=fields, headers={"X-Spoolbridge-Request": "1"})
+    assert answer.status_code == 200
+    assert answer.json()["conflicts"] == []
+    bad = client.post("/api/datasets/games/conflicts", json={"x": 1}, headers={"X-Spoolbridge-Request": "1"})
+    assert bad.status_code == 400
+    assert client.get("/api/datasets/Games").status_code == 400
