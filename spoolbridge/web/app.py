@@ -6,7 +6,9 @@ app holds no file in memory: uploads stream to disk through :class:`~.uploads.Up
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,9 @@ from schemas.settings import Settings
 from .catalog import Catalog
 from .conflicts import SampleField, find_conflicts
 from .guard import Guard
+from .live import live_routes
 from .names import UploadNameError, dataset_folder
+from .progress import Progress
 from .tus import TusEndpoint
 from .uploads import UploadStore
 
@@ -46,6 +50,7 @@ def create_app(settings: Settings) -> ASGIApp:
     store = UploadStore(settings.producer, settings.web.max_upload_bytes)
     tus = TusEndpoint(store, "/api/uploads")
     catalog = Catalog(settings)
+    progress = Progress(settings, catalog)
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
@@ -115,6 +120,13 @@ def create_app(settings: Settings) -> ASGIApp:
         Route("/api/uploads/{upload_id}", tus.head, methods=["HEAD"]),
         Route("/api/uploads/{upload_id}", tus.patch, methods=["PATCH"]),
         Route("/api/uploads/{upload_id}", tus.delete, methods=["DELETE"]),
+        *live_routes(settings, progress),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    return Guard(Starlette(routes=routes), settings.web)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await anyio.to_thread.run_sync(progress.close)  # the dead-letter readers' Kafka consumers
+
+    return Guard(Starlette(routes=routes, lifespan=lifespan), settings.web)

@@ -63,7 +63,7 @@ def serve(settings: Settings, *, debug: bool = False, socket_fd: int | None = No
         create_app(settings),
         log_config=None,
         access_log=debug,
-        lifespan="off",
+        lifespan="on",
         server_header=False,
     )
     uvicorn.Server(config).run(sockets=[sock])

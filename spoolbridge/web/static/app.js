@@ -179,7 +179,7 @@ async function start(entry) {
     entry.done = true;
     status.textContent = `uploaded: ${bytes(file.size)}; now in the inbox as ${source}`;
     card.dataset.source = source;
-    card.dispatchEvent(new CustomEvent("uploaded", { bubbles: true, detail: { source, dataset } }));
+    follow(entry, source, dataset);
   } catch (e) {
     status.textContent = e instanceof UploadRefused ? `refused: ${e.message}` : `failed: ${e.message}`;
     status.classList.add("problem");
@@ -187,6 +187,68 @@ async function start(entry) {
     $(".start", card).disabled = false;
     $(".remove", card).disabled = false;
   }
+}
+
+// The pipeline's own numbers for the file, pushed by the server (server-sent events).
+function follow(entry, source, dataset) {
+  const { card, file } = entry;
+  const table = $(".numbers", card);
+  const status = $(".status", card);
+  table.hidden = false;
+  const head = entry.shape?.records?.length && entry.head ? entry.shape.records.length : 0;
+  const estimate = head && file.size > HEAD_BYTES ? Math.round((head * file.size) / HEAD_BYTES) : head;
+  const events = new EventSource(`api/progress?source=${encodeURIComponent(source)}`);
+  let last = null;
+  events.onmessage = (e) => {
+    const n = JSON.parse(e.data);
+    last = n;
+    const total = n.produced ?? estimate;
+    const done = (n.indexed ?? 0) + (n.dead_lettered ?? 0);
+    const eta = n.docs_per_s > 0 && total > done ? `${Math.ceil((total - done) / n.docs_per_s)} s` : "—";
+    const rows = [
+      ["state", n.state],
+      ["bytes uploaded", `${bytes(file.size)} of ${bytes(file.size)}`],
+      ["records read", n.read ?? "—"],
+      ["produced", n.produced ?? "—"],
+      ["indexed", n.indexed ?? "—"],
+      ["rejected", n.rejected],
+      ["dead-lettered", n.dead_lettered ?? "—"],
+      ["docs/s", n.docs_per_s],
+      ["ETA", n.settled ? "done" : eta],
+    ];
+    table.tBodies[0].replaceChildren(...rows.map(([label, value]) => {
+      const row = document.createElement("tr");
+      row.dataset.figure = label;
+      row.append(Object.assign(document.createElement("td"), { textContent: label }), Object.assign(document.createElement("td"), { textContent: String(value) }));
+      return row;
+    }));
+    if (n.problem) status.textContent = `uploaded as ${source}; ${n.problem}`;
+  };
+  events.addEventListener("end", () => {
+    events.close();
+    summarise(entry, source, dataset, last);
+  });
+}
+
+function summarise(entry, source, dataset, n) {
+  const { card } = entry;
+  const status = $(".status", card);
+  const q = `source=${encodeURIComponent(source)}`;
+  if (n.state === "failed") {
+    status.textContent = `${source} failed: ${n.reason}${n.what_to_do ? `. ${n.what_to_do}` : ""}`;
+    status.classList.add("problem");
+  } else {
+    status.textContent = `${source}: all ${n.read} records arrived: ${n.indexed} indexed, ${n.dead_lettered} dead-lettered, ${n.rejected} rejected`;
+  }
+  card.classList.add("settled");
+  const links = $(".links", card);
+  const link = (text, href, download) => Object.assign(document.createElement("a"), { textContent: text, href, ...(download ? { download: "" } : {}) });
+  const items = [link("Search this dataset", `#search?dataset=${encodeURIComponent(dataset)}`)];
+  if (n.has_rejected_file) items.push(link(`Rejected records (${n.rejected})`, `api/reports/rejected?${q}`, true));
+  if (n.dead_lettered) items.push(link(`Dead letters (${n.dead_lettered})`, `api/reports/dead-letters?${q}`, true));
+  items.push(link(n.state === "failed" ? "Error report" : "Manifest", `api/reports/report?${q}`, false));
+  links.replaceChildren(...items);
+  links.hidden = false;
 }
 
 // ---- wiring -------------------------------------------------------------------------------------------
