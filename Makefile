@@ -8,12 +8,12 @@ STAMP   = $(VENV)/.installed
 DEVSTAMP = $(VENV)/.installed-dev
 INBOX  ?= inbox
 
-.PHONY: run test setup setup-dev toolchain lint typecheck unit integration bench clean
+.PHONY: run test setup setup-dev toolchain test-toolchain lint typecheck unit integration bench clean
 
 run: setup toolchain
 	$(BIN)/spoolbridge run --inbox $(INBOX)
 
-test: setup-dev toolchain lint typecheck
+test: setup-dev test-toolchain lint typecheck
 	$(BIN)/pytest -W error tests
 
 setup: $(STAMP)
@@ -34,6 +34,10 @@ $(DEVSTAMP): $(STAMP)
 toolchain:
 	@./scripts/ensure-toolchain.sh
 
+# The same, plus chromium for the page's browser tests (Playwright drives /usr/bin/chromium).
+test-toolchain:
+	@./scripts/ensure-toolchain.sh --tests
+
 lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -44,7 +48,7 @@ typecheck: setup-dev
 unit: setup-dev
 	$(BIN)/pytest -W error tests/unit
 
-integration: setup-dev toolchain
+integration: setup-dev test-toolchain
 	$(BIN)/pytest -W error tests/integration tests/e2e
 
 clean:

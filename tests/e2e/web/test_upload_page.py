@@ -1,0 +1,109 @@
+"""The page end to end: drop files, see what they hold, upload, watch the pipeline's numbers to the end."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import SAMPLE, Bridge, figure, short_name, wait_settled
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.timeout(300)
+def test_the_steam_sample_arrives_with_the_pipelines_numbers(
+    bridge: Bridge, page: Any, unique_name: Callable[[str], str]
+) -> None:
+    dataset = short_name(unique_name, "steam")
+    page.goto(bridge.url)
+    page.fill("#dataset", dataset)
+    page.locator("#dataset-check", has_text="new dataset").wait_for()
+    page.set_input_files("#files", [str(SAMPLE / "games-1.json"), str(SAMPLE / "games.jsonl")])
+    cards = page.locator(".file")
+    cards.nth(1).locator(".shape", has_text="JSON Lines").wait_for()
+    first = cards.nth(0)
+    assert first.locator(".shape").inner_text() == "object of records"
+    headers = first.locator(".preview th").all_inner_texts()
+    assert "name\nstring" in headers and "price\nfloat" in headers, headers
+    page.click("#start-all")
+    for index, records in ((0, "50"), (1, "10")):
+        card = cards.nth(index)
+        wait_settled(page, card)
+        assert figure(card, "state") == "done"
+        for label in ("records read", "produced", "indexed"):
+            assert figure(card, label) == records, (label, card.inner_text())
+        assert (figure(card, "rejected"), figure(card, "dead-lettered")) == ("0", "0")
+        assert card.locator(".links a", has_text="Search this dataset").count() == 1
+    manifest = page.request.get(bridge.url + f"api/reports/report?source={dataset}/games-1.json")
+    assert json.loads(manifest.body())["records"] == 50
+
+
+@pytest.mark.timeout(300)
+def test_a_broken_file_shows_the_producers_reason_and_its_rejected_records(
+    bridge: Bridge, page: Any, tmp_path: Path, unique_name: Callable[[str], str]
+) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('[{"n": 1}, 7, {"n": 3}, {"n": 4')  # a record that is not an object, then cut short
+    dataset = short_name(unique_name, "broken")
+    page.goto(bridge.url)
+    page.fill("#dataset", dataset)
+    page.locator("#dataset-check", has_text="new dataset").wait_for()
+    page.set_input_files("#files", str(broken))
+    card = page.locator(".file").first
+    card.locator(".shape", has_text="array of records").wait_for()
+    card.locator(".start").click()
+    wait_settled(page, card)
+    assert figure(card, "state") == "failed"
+    report = json.loads(
+        page.request.get(bridge.url + f"api/reports/report?source={dataset}/broken.json").body()
+    )
+    status = card.locator(".status").inner_text()
+    assert report["what"] in status, (report, status)
+    assert figure(card, "rejected") == "1"
+    with page.expect_download() as download:
+        card.locator(".links a", has_text="Rejected records").click()
+    rejected = [json.loads(line) for line in Path(download.value.path()).read_text().splitlines()]
+    assert len(rejected) == 1
+    assert rejected[0]["record"] == 7
+    assert "not a JSON object" in rejected[0]["reason"]
+
+
+@pytest.mark.timeout(120)
+def test_a_field_that_conflicts_with_the_existing_mapping_is_warned_before_sending(
+    bridge: Bridge, page: Any, tmp_path: Path, unique_name: Callable[[str], str], opensearch_client: Any
+) -> None:
+    dataset = short_name(unique_name, "prices")
+    opensearch_client.indices.create(
+        index=dataset,
+        body={
+            "settings": {"number_of_replicas": 0},
+            "mappings": {"properties": {"price": {"type": "float"}}},
+        },
+    )
+    opensearch_client.index(index=dataset, body={"price": 1.5}, refresh=True)
+    (bridge.inbox / dataset).mkdir(parents=True)
+    file = tmp_path / "prices.json"
+    file.write_text('[{"name": "a", "price": "free"}, {"name": "b", "price": 2}]')
+    page.goto(bridge.url)
+    page.fill("#dataset", dataset)
+    page.locator("#dataset-check", has_text="existing dataset: 1 documents").wait_for()
+    page.set_input_files("#files", str(file))
+    warning = page.locator(".file .conflicts li")
+    warning.wait_for()
+    assert warning.inner_text() == (
+        "Warning: price is float in the dataset, but the file has text that is not a number there "
+        "(e.g. 'free'); those documents would be dead-lettered"
+    )
+    assert list((bridge.inbox / dataset).iterdir()) == [], "nothing was sent"
+
+
+def test_the_dataset_name_is_checked_as_you_type(bridge: Bridge, page: Any) -> None:
+    page.goto(bridge.url)
+    page.fill("#dataset", "Steam Games")
+    page.locator("#dataset-check", has_text="dataset names must be lower case").wait_for()
+    assert 'try "steam-games"' in page.inner_text("#dataset-check")
+    assert page.locator("#start-all").is_disabled()
