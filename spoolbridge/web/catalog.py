@@ -16,7 +16,7 @@ from schemas.errors import ConfigError
 from schemas.names import dataset_name_problem
 from schemas.settings import Settings
 
-from .conflicts import flatten_mapping
+from .conflicts import facet_fields, flatten_mapping
 
 __all__ = ["Catalog", "DatasetInfo"]
 
@@ -32,6 +32,7 @@ class DatasetInfo:
     exists: bool = False
     documents: int | None = None
     fields: dict[str, str] = field(default_factory=dict)
+    facets: list[str] = field(default_factory=list)
     problem: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -82,7 +83,9 @@ class Catalog:
             info.exists = True
             mapping = client.indices.get_mapping(index=info.index)
             for index_mapping in mapping.values():
-                info.fields.update(flatten_mapping(index_mapping.get("mappings", {}).get("properties", {})))
+                properties = index_mapping.get("mappings", {}).get("properties", {})
+                info.fields.update(flatten_mapping(properties))
+                info.facets += facet_fields(properties)
         except NotFoundError:
             info.documents = 0
         except ConfigError as exc:

@@ -1,4 +1,6 @@
-"""Would a file's fields fit an existing index? The mapping's field types against the kinds of value a
+"""Reading a mapping: would a file's fields fit an existing index, and which fields can be a facet?
+
+Would a file's fields fit? The mapping's field types against the kinds of value a
 preview of the file holds, as warnings shown before anything is sent.
 
 The preview (made in the browser from the file's first records) names each field by its dotted path, as
@@ -16,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Conflict", "SampleField", "find_conflicts", "flatten_mapping"]
+__all__ = ["Conflict", "SampleField", "facet_fields", "find_conflicts", "flatten_mapping"]
 
 _INTEGERS = frozenset({"long", "integer", "short", "byte", "unsigned_long"})
 _FLOATS = frozenset({"double", "float", "half_float", "scaled_float"})
@@ -27,6 +29,7 @@ _OBJECTS = frozenset({"object", "nested"})
 _NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?")
 _LEAVES = ("string", "integer", "float", "boolean")
+_KEYWORD_TYPES = frozenset({"keyword", "constant_keyword", "boolean", "long", "integer", "short", "byte"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,21 @@ def flatten_mapping(properties: dict[str, Any], prefix: str = "") -> dict[str, s
         if isinstance(children, dict):
             flat.update(flatten_mapping(children, f"{path}."))
     return flat
+
+
+def facet_fields(properties: dict[str, Any], prefix: str = "") -> list[str]:
+    """Fields whose top terms make sense: keyword-like fields and the ``.keyword`` of text fields."""
+    found = []
+    for name, spec in properties.items():
+        path = f"{prefix}{name}"
+        if spec.get("type") in _KEYWORD_TYPES:
+            found.append(path)
+        for sub, sub_spec in (spec.get("fields") or {}).items():
+            if sub_spec.get("type") == "keyword":
+                found.append(f"{path}.{sub}")
+        if isinstance(spec.get("properties"), dict):
+            found += facet_fields(spec["properties"], f"{path}.")
+    return found
 
 
 def find_conflicts(mapped: dict[str, str], sample: dict[str, SampleField]) -> list[Conflict]:

@@ -1,6 +1,7 @@
 // The page: choose a dataset (checked as you type by the server's own rules), drop files, see what each
 // holds before sending, upload (resumable), then follow each file through the pipeline.
 import { HEAD_BYTES, detectShape, display, fieldsOf } from "./shape.js";
+import { openSearch } from "./search.js";
 import { UploadRefused, upload } from "./upload.js";
 
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -254,11 +255,13 @@ function summarise(entry, source, dataset, n) {
 // ---- wiring -------------------------------------------------------------------------------------------
 
 function route() {
-  const search = location.hash === "#search";
+  const [view, query = ""] = location.hash.slice(1).split("?");
+  const search = view === "search";
   $("#upload").hidden = search;
   $("#search").hidden = !search;
   $("#nav-upload").classList.toggle("current", !search);
   $("#nav-search").classList.toggle("current", search);
+  if (search) openSearch(new URLSearchParams(query).get("dataset") ?? undefined);
 }
 
 let typing;

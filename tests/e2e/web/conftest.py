@@ -7,6 +7,7 @@ installs it with the rest of the toolchain).
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -33,6 +34,16 @@ CHROMIUM_ARGS = [
 ]
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "examples" / "steam-sample"
+
+
+def screenshot(page: Any, name: str, tmp_path: Path) -> Path:
+    """Save the page as ``<name>.png``: in ``$SPOOLBRIDGE_SCREENSHOTS`` when set (the README's images are
+    made so: ``make screenshots``), else in the test's temporary folder."""
+    folder = Path(os.environ.get("SPOOLBRIDGE_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from .conftest import SAMPLE, Bridge, figure, short_name, wait_settled
+from .conftest import SAMPLE, Bridge, figure, screenshot, short_name, wait_settled
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.mark.timeout(300)
-def test_the_steam_sample_arrives_with_the_pipelines_numbers(
-    bridge: Bridge, page: Any, unique_name: Callable[[str], str]
+def test_the_steam_sample_arrives_with_the_pipelines_numbers_and_can_be_searched(
+    bridge: Bridge, page: Any, tmp_path: Path, unique_name: Callable[[str], str]
 ) -> None:
     dataset = short_name(unique_name, "steam")
     page.goto(bridge.url)
@@ -40,6 +40,27 @@ def test_the_steam_sample_arrives_with_the_pipelines_numbers(
         assert card.locator(".links a", has_text="Search this dataset").count() == 1
     manifest = page.request.get(bridge.url + f"api/reports/report?source={dataset}/games-1.json")
     assert json.loads(manifest.body())["records"] == 50
+
+    # search it: a game by name, its highlighted match and source file, its JSON on click, a facet
+    games = json.loads((SAMPLE / "games-1.json").read_text())
+    key, game = next(iter(games.items()))
+    cards.nth(0).locator(".links a", has_text="Search this dataset").click()
+    page.locator("#search-dataset").filter(has_text=dataset).wait_for()
+    assert page.locator("#search-dataset").input_value() == dataset
+    page.fill("#q", f'"{game["name"]}"')
+    page.select_option("#facet-field", "genres.keyword")
+    page.click("#search-form button")
+    page.locator("#search-summary", has_text="hit").wait_for()
+    hit = page.locator("#results li").first
+    assert hit.locator("h4").inner_text() == game["name"], "the title is the name, its matches marked"
+    assert " ".join(hit.locator("h4 mark").all_inner_texts()) == game["name"]
+    assert f"source: {dataset}/games-1.json" in hit.locator(".meta").inner_text()
+    assert f"id {dataset}/games-1.json:{key}" in hit.locator(".meta").inner_text()
+    hit.click()
+    shown = json.loads(hit.locator("pre.document").inner_text())
+    assert shown == {**game, "source": f"{dataset}/games-1.json"}
+    assert page.locator("#facet li").count() > 0
+    assert screenshot(page, "search-results", tmp_path).stat().st_size > 10_000
 
 
 @pytest.mark.timeout(300)
