@@ -8,7 +8,7 @@ STAMP   = $(VENV)/.installed
 DEVSTAMP = $(VENV)/.installed-dev
 INBOX  ?= inbox
 
-.PHONY: run test setup setup-dev toolchain test-toolchain lint typecheck unit integration bench clean
+.PHONY: run test setup setup-dev toolchain test-toolchain lint typecheck unit integration screenshots bench clean
 
 run: setup toolchain
 	$(BIN)/spoolbridge run --inbox $(INBOX)
@@ -50,6 +50,12 @@ unit: setup-dev
 
 integration: setup-dev test-toolchain
 	$(BIN)/pytest -W error tests/integration tests/e2e
+
+# The README's two pictures of the page, remade by the browser tests that show those moments.
+screenshots: setup-dev test-toolchain
+	SPOOLBRIDGE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -W error \
+		tests/e2e/web/test_upload_page.py::test_the_steam_sample_arrives_with_the_pipelines_numbers_and_can_be_searched \
+		tests/e2e/web/test_resume.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -168,14 +168,17 @@ async function start(entry) {
   $(".start", card).disabled = true;
   $(".remove", card).disabled = true;
   $(".progress", card).hidden = false;
+  $(".preview-box", card).open = false; // the progress matters now; the preview stays one click away
   const bar = $(".bytes", card);
   bar.max = Math.max(file.size, 1);
   const status = $(".status", card);
   const dataset = state.dataset;
   try {
-    const source = await upload(file, dataset, ({ bytes: sent, status: text }) => {
+    const source = await upload(file, dataset, ({ bytes: sent, status: text, resumes = 0 }) => {
       bar.value = sent;
-      status.textContent = `${text}: ${bytes(sent)} of ${bytes(file.size)}`;
+      card.dataset.resumes = String(resumes);
+      const again = resumes ? ` (resumed after ${resumes} lost connection${resumes === 1 ? "" : "s"})` : "";
+      status.textContent = `${text}: ${bytes(sent)} of ${bytes(file.size)}${again}`;
     });
     entry.done = true;
     status.textContent = `uploaded: ${bytes(file.size)}; now in the inbox as ${source}`;

@@ -60,10 +60,11 @@ export async function upload(file, dataset, on) {
     if (source) { localStorage.removeItem(key); return source; }
   }
   let wait = 250;
+  let resumes = 0; // connections lost or requests refused midway, each followed by a resume
   for (;;) {
     try {
       const end = Math.min(offset + CHUNK_BYTES, file.size);
-      const xhr = await patchChunk(location, offset, file.slice(offset, end), (bytes) => on({ bytes, status: "uploading" }));
+      const xhr = await patchChunk(location, offset, file.slice(offset, end), (bytes) => on({ bytes, status: "uploading", resumes }));
       if (xhr.status === 204) {
         offset = Number(xhr.getResponseHeader("Upload-Offset"));
         wait = 250;
@@ -72,10 +73,12 @@ export async function upload(file, dataset, on) {
         continue;
       }
       if (![409, 423].includes(xhr.status) && xhr.status < 500 && xhr.status !== 0) throw new UploadRefused((xhr.responseText || "").trim() || `the server answered ${xhr.status}`);
-      on({ bytes: offset, status: `${(xhr.responseText || "").trim() || xhr.status}: asking the server where to go on` });
+      resumes++;
+      on({ bytes: offset, status: `${(xhr.responseText || "").trim() || xhr.status}: asking the server where to go on`, resumes });
     } catch (e) {
       if (e instanceof UploadRefused) throw e;
-      on({ bytes: offset, status: `${e.message}: resuming` });
+      resumes++;
+      on({ bytes: offset, status: `${e.message}: resuming`, resumes });
     }
     await sleep(wait);
     wait = Math.min(wait * 2, 4000);
