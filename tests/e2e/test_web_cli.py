@@ -164,3 +164,46 @@ def test_an_upload_cut_midway_resumes_from_the_servers_offset(page: Page, tmp_pa
     assert rest.headers["Spoolbridge-Source"] == "games/big.json"
     assert final.read_bytes() == body
     assert sorted(p.name for p in final.parent.iterdir()) == ["big.json"]
+
+
+def test_run_refuses_a_public_page_without_a_token_before_starting_anything(tmp_path: Path) -> None:
+    result = _cli("run", "--inbox", str(tmp_path / "inbox"), SPOOLBRIDGE_WEB__HOST="0.0.0.0")
+    assert result.returncode == 2
+    assert result.stderr.startswith("spoolbridge: error: setting web.auth_token: web.host 0.0.0.0 lets other")
+    assert "stack" not in result.stdout + result.stderr, "nothing was started"
+    assert not (tmp_path / "inbox").exists()
+
+
+def _rss_mb(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no {field} for {pid}")
+
+
+@pytest.mark.timeout(300)
+def test_the_server_never_holds_an_upload_in_memory(page: Page, tmp_path: Path) -> None:
+    chunk = b"x" * (16 << 20)
+    chunks = 16  # 256 MB, sent as the page sends it: 16 MiB PATCHes
+    meta = f"filename {base64.b64encode(b'big.jsonl').decode()},dataset {base64.b64encode(b'games').decode()}"
+    length = len(chunk) * chunks
+    created = page.request(
+        "POST", "/api/uploads", headers={"Upload-Length": str(length), "Upload-Metadata": meta}
+    )
+    location = created.headers["Location"]
+    before = _rss_mb(page.process.pid, "VmRSS")
+    connection = http.client.HTTPConnection("127.0.0.1", page.port, timeout=60)
+    for number in range(chunks):
+        headers = {
+            **_TUS,
+            "Upload-Offset": str(number * len(chunk)),
+            "Content-Type": "application/offset+octet-stream",
+        }
+        connection.request("PATCH", location, body=chunk, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 204
+    connection.close()
+    peak = _rss_mb(page.process.pid, "VmHWM")
+    assert (tmp_path / "inbox" / "games" / "big.jsonl").stat().st_size == length
+    assert peak - before < 40, f"RSS grew from {before:.0f} MB to a peak of {peak:.0f} MB for a 256 MB upload"
