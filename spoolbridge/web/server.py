@@ -65,6 +65,7 @@ def serve(settings: Settings, *, debug: bool = False, socket_fd: int | None = No
         access_log=debug,
         lifespan="on",
         server_header=False,
+        timeout_graceful_shutdown=5,  # an open progress stream must not hold up a stop
     )
     uvicorn.Server(config).run(sockets=[sock])
     return 0

@@ -47,9 +47,11 @@ async function checkDataset() {
   const info = await getJson(`api/datasets/${encodeURIComponent(name)}`);
   if (seq !== checkSeq) return;
   state.info = info;
+  const read = [info.id_field && `ids from the field ${info.id_field}`, info.records_path && `records under ${info.records_path}`].filter(Boolean);
+  const how = read.length ? `; ${read.join(", ")} (the dataset's settings)` : "";
   if (info.problem) out.textContent = `valid name; ${info.problem}`;
-  else if (info.exists) out.textContent = `existing dataset: ${info.documents} documents in index ${info.index}`;
-  else out.textContent = `new dataset (index ${info.index})`;
+  else if (info.exists) out.textContent = `existing dataset: ${info.documents} documents in index ${info.index}${how}`;
+  else out.textContent = `new dataset (index ${info.index})${how}`;
   out.className = info.problem ? "check" : "check ok";
   refreshAll();
 }

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import SAMPLE, Bridge, figure, screenshot, short_name, wait_settled
+from tests.conftest import Endpoints
+
+from .conftest import SAMPLE, Bridge, figure, screenshot, short_name, start_bridge, stop_bridge, wait_settled
 
 pytestmark = pytest.mark.integration
 
@@ -128,3 +130,41 @@ def test_the_dataset_name_is_checked_as_you_type(bridge: Bridge, page: Any) -> N
     page.locator("#dataset-check", has_text="dataset names must be lower case").wait_for()
     assert 'try "steam-games"' in page.inner_text("#dataset-check")
     assert page.locator("#start-all").is_disabled()
+
+
+@pytest.mark.timeout(120)
+def test_a_file_too_big_or_of_another_kind_is_refused_with_the_reason(
+    endpoints: Endpoints, browser: Any, tmp_path: Path, unique_name: Callable[[str], str]
+) -> None:
+    big = tmp_path / "big.json"
+    big.write_text("[" + ",".join('{"n": 1}' for _ in range(500)) + "]")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    bridge = start_bridge(
+        endpoints, tmp_path, unique_name("t"), unique_name("g"), SPOOLBRIDGE_WEB__MAX_UPLOAD_BYTES="1000"
+    )
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(bridge.url)
+        page.fill("#dataset", short_name(unique_name, "limits"))
+        page.locator("#dataset-check", has_text="new dataset").wait_for()
+        page.set_input_files("#files", [str(big), str(notes)])
+        page.locator(".file").nth(1).wait_for()
+        page.click("#start-all")
+        refused = page.locator(".file .status")
+        refused.nth(0).filter(has_text="refused").wait_for()
+        refused.nth(1).filter(has_text="refused").wait_for()
+        size = big.stat().st_size
+        assert refused.nth(0).inner_text() == (
+            f"refused: 'big.json' is {size} bytes, more than the largest upload this server accepts "
+            "(1000 bytes, setting web.max_upload_bytes)"
+        )
+        assert (
+            "'notes.txt' is not a file spoolbridge reads: its name must end in .json"
+            in refused.nth(1).inner_text()
+        )
+    finally:
+        context.close()
+        stop_bridge(bridge)
+    assert [p.name for p in bridge.inbox.rglob("*") if p.is_file() and "big" in p.name] == []
