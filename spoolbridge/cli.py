@@ -175,10 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser(
         "status",
-        help="per source file: records read, produced, indexed, rejected, dead-lettered; consumer lag",
+        help="per dataset and file: records read, produced, indexed, rejected, dead-lettered; lag",
         formatter_class=_HelpFormatter,
     )
     _inbox(status, "inbox whose done/ and failed/ are read")
+    status.add_argument("--dataset", default=None, help="only this dataset ('(default)': files in the inbox)")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     _connection(status)
     _common(status)
@@ -247,7 +248,7 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 
     settings = _with_endpoints(settings)
     settings.kafka.check_files()  # a wrong TLS file is a setting error, before any client is made
-    report = collect_status(settings)
+    report = collect_status(settings, args.dataset)
     if args.json:
         print_json(report.as_dict())
     else:
