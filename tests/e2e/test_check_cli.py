@@ -155,3 +155,24 @@ def test_check_names_a_wrong_opensearch_password(
     assert good.returncode == 0, good.stdout
     assert "ok   OpenSearch credentials: accepted" in good.stdout
     assert "right-password" not in good.stdout + good.stderr
+
+
+def test_check_covers_each_dataset_and_names_its_own_index_body(
+    endpoints: Endpoints, unique_name: Callable[[str], str], tmp_path: Path
+) -> None:
+    cars, books = unique_name("cars"), unique_name("books")
+    (tmp_path / "books-index.json").write_text("{not json")
+    config = tmp_path / "spoolbridge.toml"
+    config.write_text(
+        f'[datasets.{cars}]\nindex = "{cars}-index"\n\n'
+        f'[datasets.{books}]\nindex_body_file = "{tmp_path / "books-index.json"}"\n'
+    )
+    topic = unique_name("check")
+    result = _check(endpoints.env(), "--topic", topic, "--config", str(config))
+    assert result.returncode == 1
+    assert f"ok   Kafka topic of dataset {cars} {topic}.{cars}" in result.stdout
+    assert f"ok   OpenSearch index {cars}-index (dataset {cars})" in result.stdout
+    assert _fail_lines(result.stdout) == [
+        f"FAIL OpenSearch index {books} (dataset {books}): setting datasets.{books}.index_body_file: "
+        + _fail_lines(result.stdout)[0].split("index_body_file: ", 1)[1]
+    ]
