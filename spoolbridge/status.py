@@ -110,7 +110,8 @@ def collect_status(settings: Settings, only: str | None = None) -> StatusReport:
     the fix) when Kafka or OpenSearch cannot be reached."""
     from confluent_kafka import KafkaException
 
-    reach_kafka(settings.kafka)  # first: an unreachable Kafka is one line, not a minute of timeouts
+    settings.index_name  # noqa: B018 - a default index name that cannot work is a setting error, first
+    reach_kafka(settings.kafka)  # then: an unreachable Kafka is one line, not a minute of timeouts
     datasets = Datasets(settings)
     rows = _SourceRows(settings, datasets)
     rows.read_inbox()
