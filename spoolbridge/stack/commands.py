@@ -64,13 +64,19 @@ def stack_command(action: str, settings: Settings, *, as_json: bool) -> int:
 
 
 def _endpoints(stack: LocalStack) -> dict[str, str]:
-    tls = stack.kafka.tls
+    """Where each listener is and which files to give a client; the SASL password only as its file."""
+    kafka = stack.kafka
+    tls = kafka.tls
     return {
-        "kafka_bootstrap_servers": stack.kafka.bootstrap_servers,
-        "kafka_ssl_bootstrap_servers": stack.kafka.ssl_bootstrap_servers,
+        "kafka_bootstrap_servers": kafka.bootstrap_servers,
+        "kafka_ssl_bootstrap_servers": kafka.ssl_bootstrap_servers,
         "kafka_ssl_cafile": str(tls.ca),
         "kafka_ssl_certfile": str(tls.client_cert),
         "kafka_ssl_keyfile": str(tls.client_key),
+        "kafka_sasl_bootstrap_servers": kafka.sasl_bootstrap_servers,
+        "kafka_sasl_mechanism": kafka.sasl.mechanism,
+        "kafka_sasl_username": kafka.sasl.username,
+        "kafka_sasl_password_file": str(kafka.sasl.password_file),
         "opensearch_url": stack.opensearch.url,
     }
 
@@ -82,5 +88,11 @@ def _print_endpoints(console: Console, stack: LocalStack) -> None:
     console.print(f"  ca.pem        {e['kafka_ssl_cafile']}")
     console.print(f"  service.cert  {e['kafka_ssl_certfile']}")
     console.print(f"  service.key   {e['kafka_ssl_keyfile']}")
+    sasl = (
+        f"{e['kafka_sasl_bootstrap_servers']} (SASL_SSL, {e['kafka_sasl_mechanism']} login, the same ca.pem)"
+    )
+    console.print(f"Kafka SASL  {sasl}")
+    console.print(f"  user          {e['kafka_sasl_username']}")
+    console.print(f"  password in   {e['kafka_sasl_password_file']}")
     console.print(f"OpenSearch  {e['opensearch_url']}")
     console.print("Stop it with: spoolbridge stack down")
