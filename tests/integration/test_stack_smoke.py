@@ -4,14 +4,12 @@ TLS as Aiven offers it), 1,000 documents through OpenSearch's bulk API."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
-from spoolbridge.stack.sasl import SaslUser
 from tests.conftest import Endpoints, create_topic
 
 pytestmark = pytest.mark.integration
@@ -115,18 +113,6 @@ def test_sasl_listener_refuses_a_wrong_password_and_an_unknown_user(
     ):
         errors = _sasl_login_errors(conf)
         assert any("Authentication failed" in text for text in errors), errors
-
-
-def test_a_sasl_user_created_on_a_running_cluster_can_log_in(
-    endpoints: Endpoints, kafka_admin: Any, tmp_path: Path, unique_name: Callable[[str], str]
-) -> None:
-    """How a stack formatted before it had a SASL listener gets its user: through the admin API."""
-    sasl = endpoints.require_sasl()
-    user = SaslUser(tmp_path / "sasl-password", username=unique_name("user"))
-    user.create_on(kafka_admin, user.new_password())
-    assert (tmp_path / "sasl-password").stat().st_mode & 0o777 == 0o600
-    conf = sasl.client_config(username=user.username, password=user.password())
-    assert _sasl_login_errors(conf) == []
 
 
 def test_thousand_documents_bulk_indexed_and_counted(
