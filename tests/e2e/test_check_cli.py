@@ -119,6 +119,7 @@ def test_check_with_a_wrong_sasl_login_names_the_password_and_prints_no_password
     naming = [line.strip() for line in result.stdout.splitlines() if "kafka.sasl_password" in line]
     assert len(naming) == 1, result.stdout
     assert naming[0].startswith("fix: the broker rejected the SASL login of user ")
+    assert "check kafka.sasl_password and kafka.sasl_username" in naming[0]  # as the README says
     for password in (right_password, wrong_password):
         assert password not in result.stdout + result.stderr
     assert "ok   OpenSearch write" in result.stdout  # the other service is still checked
