@@ -34,9 +34,12 @@ class SaslUser:
         """The stored password (for the test harness and scripts; never to be printed)."""
         return self.password_file.read_text().strip()
 
-    def new_password(self) -> str:
-        """Make a random password and store it, replacing any earlier one; the file is 0600 from the start."""
-        password = secrets.token_urlsafe(24)  # letters, digits, - and _: nothing --add-scram would parse
+    @staticmethod
+    def random_password() -> str:
+        return secrets.token_urlsafe(24)  # letters, digits, - and _: nothing --add-scram would parse
+
+    def store(self, password: str) -> None:
+        """Keep ``password`` in the file, replacing any earlier one; the file is 0600 from the start."""
         self.password_file.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         try:
@@ -44,7 +47,6 @@ class SaslUser:
             os.write(fd, f"{password}\n".encode())
         finally:
             os.close(fd)
-        return password
 
     def scram_argument(self, password: str) -> str:
         """The value of ``kafka-storage format --add-scram`` that creates this user."""

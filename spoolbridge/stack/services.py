@@ -190,8 +190,10 @@ class KafkaBroker(JvmService):
         return [*base, "-cp", classpath, "kafka.Kafka", str(props)]
 
     def _format_storage(self, java: list[str], props: Path) -> None:
-        """Format the data folder with a new cluster id and the SASL user (a new password, stored first)."""
-        password = self.sasl.new_password()
+        """Format the data folder with a new cluster id and the SASL user (a new password, stored first,
+        so a formatted user always has its file; a failed format's file is replaced by the next one)."""
+        password = self.sasl.random_password()
+        self.sasl.store(password)
         result = subprocess.run(
             [
                 *java,
@@ -218,8 +220,9 @@ class KafkaBroker(JvmService):
             from confluent_kafka.admin import AdminClient
 
             conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers, "logger": log}
-            admin = AdminClient(conf)
-            self.sasl.create_on(admin, self.sasl.new_password())
+            password = self.sasl.random_password()
+            self.sasl.create_on(AdminClient(conf), password)
+            self.sasl.store(password)  # only once the user exists: a failed attempt is retried next start
             self._create_user_after_start = False
 
     def _server_properties(self, tls: TlsFiles) -> str:
