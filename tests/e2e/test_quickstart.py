@@ -64,6 +64,7 @@ def _env(endpoints: Endpoints) -> dict[str, str]:
         SPOOLBRIDGE_STACK__DIR=str(stack.dir),
         SPOOLBRIDGE_STACK__KAFKA_PORT=str(stack.kafka_port),
         SPOOLBRIDGE_STACK__KAFKA_SSL_PORT=str(stack.kafka_ssl_port),
+        SPOOLBRIDGE_STACK__KAFKA_SASL_PORT=str(stack.kafka_sasl_port),
         SPOOLBRIDGE_STACK__KAFKA_CONTROLLER_PORT=str(stack.kafka_controller_port),
         SPOOLBRIDGE_STACK__OPENSEARCH_PORT=str(stack.opensearch_port),
         SPOOLBRIDGE_STACK__OPENSEARCH_TRANSPORT_PORT=str(stack.opensearch_transport_port),
