@@ -52,6 +52,7 @@ from typing import Any
 import orjson
 from confluent_kafka.admin import AdminClient
 from opensearchpy import JSONSerializer, OpenSearch, helpers
+from opensearchpy.exceptions import NotFoundError
 
 from consumer.index import ensure_index
 from examples.generate_steam_sample import FileFormat, SizeClass, encode_record, generate, make_record
@@ -174,7 +175,11 @@ def wait_searchable(client: OpenSearch, index: str, expected: int, timeout_secs:
     and count; returns the clock time at which a refreshed count first saw every document."""
     deadline = time.monotonic() + timeout_secs
     while time.monotonic() < deadline:
-        stats = client.indices.stats(index=index, metric="indexing")
+        try:
+            stats = client.indices.stats(index=index, metric="indexing")
+        except NotFoundError:  # a dataset's index is created by the consumer's first request to it
+            time.sleep(POLL_SECS)
+            continue
         if stats["_all"]["primaries"]["indexing"]["index_total"] >= expected:
             client.indices.refresh(index=index)
             count = int(client.count(index=index)["count"])
