@@ -250,8 +250,12 @@ class Bridge:
     def drop(self, files: list[Path], folder: str | None = None) -> float:
         """Hard-link ``files`` in (into the dataset ``folder``, if given) under temporary names, then
         rename them in; returns the clock before."""
+        return self.drop_into([(path, folder) for path in files])
+
+    def drop_into(self, files: list[tuple[Path, str | None]]) -> float:
+        """:meth:`drop` for files bound for several folders at once."""
         parts = []
-        for path in files:
+        for path, folder in files:
             part = self.inbox / (folder or "") / f"{path.name}.part"
             os.link(path, part)
             parts.append(part)
@@ -292,20 +296,15 @@ def _vm_hwm_mb(pid: int) -> float:
 # --- the runs --------------------------------------------------------------------------------------------
 
 
-def run_spoolbridge(bench: Bench, dataset: Dataset, *, in_dataset: bool = False) -> Result:
-    """``in_dataset``: the file is dropped into a dataset folder (its own topic and index) instead of the
-    inbox itself (the default dataset)."""
-    paths = dataset.paths()
-    load = os.getloadavg()[0]
+@contextlib.contextmanager
+def running_bridge(bench: Bench, label: str) -> Iterator[Bridge]:
+    """A started bridge in a temporary folder; stopped (its logs kept if the run failed) and its topics,
+    index and group deleted afterwards."""
     with tempfile.TemporaryDirectory(prefix=TMP_PREFIX, dir=DATA) as tmp:
-        bridge = Bridge(bench, dataset.key, Path(tmp))
+        bridge = Bridge(bench, label, Path(tmp))
         try:
             bridge.start()
-            folder = bridge.dataset(dataset.key) if in_dataset else None
-            started = bridge.drop(paths, folder)
-            index = folder or bridge.name
-            finished = wait_searchable(bench.client, index, dataset.records, LOAD_TIMEOUT_SECS)
-            rss = bridge.peak_rss_mb()
+            yield bridge
         except BaseException:
             bridge.stop()
             bridge.save_logs()
@@ -313,6 +312,18 @@ def run_spoolbridge(bench: Bench, dataset: Dataset, *, in_dataset: bool = False)
         finally:
             bridge.stop()
     bench.cleanup()
+
+
+def run_spoolbridge(bench: Bench, dataset: Dataset, *, in_dataset: bool = False) -> Result:
+    """``in_dataset``: the file is dropped into a dataset folder (its own topic and index) instead of the
+    inbox itself (the default dataset)."""
+    paths = dataset.paths()
+    load = os.getloadavg()[0]
+    with running_bridge(bench, dataset.key) as bridge:
+        folder = bridge.dataset(dataset.key) if in_dataset else None
+        started = bridge.drop(paths, folder)
+        finished = wait_searchable(bench.client, folder or bridge.name, dataset.records, LOAD_TIMEOUT_SECS)
+        rss = bridge.peak_rss_mb()
     note = f"producer {rss[0]:.0f} MB, consumer {rss[1]:.0f} MB peak RSS"
     return Result("spoolbridge", dataset.records, finished - started, note, load, rss)
 
@@ -464,32 +475,14 @@ def run_three_together(bench: Bench) -> Result:
     of the three indices has every document."""
     load = os.getloadavg()[0]
     paths = {d: d.paths() for d in THREE}
-    with tempfile.TemporaryDirectory(prefix=TMP_PREFIX, dir=DATA) as tmp:
-        bridge = Bridge(bench, "three", Path(tmp))
-        try:
-            bridge.start()
-            folders = {d: bridge.dataset(d.key) for d in THREE}
-            staged = [(folder, p) for d, folder in folders.items() for p in paths[d]]
-            parts = []
-            for folder, path in staged:
-                part = bridge.inbox / folder / f"{path.name}.part"
-                os.link(path, part)
-                parts.append(part)
-            started = time.perf_counter()
-            for part in parts:
-                os.rename(part, part.with_suffix(""))
-            finished = max(
-                wait_searchable(bench.client, folder, d.records, LOAD_TIMEOUT_SECS)
-                for d, folder in folders.items()
-            )
-            rss = bridge.peak_rss_mb()
-        except BaseException:
-            bridge.stop()
-            bridge.save_logs()
-            raise
-        finally:
-            bridge.stop()
-    bench.cleanup()
+    with running_bridge(bench, "three") as bridge:
+        folders = {d: bridge.dataset(d.key) for d in THREE}
+        started = bridge.drop_into([(p, folder) for d, folder in folders.items() for p in paths[d]])
+        finished = max(
+            wait_searchable(bench.client, folder, d.records, LOAD_TIMEOUT_SECS)
+            for d, folder in folders.items()
+        )
+        rss = bridge.peak_rss_mb()
     docs = sum(d.records for d in THREE)
     return Result("spoolbridge, 3 datasets at once", docs, finished - started, "one bridge", load, rss)
 
