@@ -104,6 +104,18 @@ class StatusReport:
     def total_lag(self) -> int:
         return sum(d.totals["lag"] for d in self.datasets)
 
+    @property
+    def settled(self) -> bool:
+        """Nothing is waiting or being read, every produced record is searchable or dead-lettered, and
+        the consumer group has read everything."""
+        rows = [row for d in self.datasets if d.problem is None for row in d.sources]
+        return (
+            bool(rows)
+            and all(row.state in ("done", "failed") for row in rows)
+            and all(row.indexed + row.dead_lettered >= (row.produced or 0) for row in rows)
+            and self.total_lag == 0
+        )
+
 
 def collect_status(settings: Settings, only: str | None = None) -> StatusReport:
     """The report (``only``: one dataset, by label); raises :class:`ServiceUnavailableError` (one line with
