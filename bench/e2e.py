@@ -52,6 +52,7 @@ from typing import Any
 import orjson
 from confluent_kafka.admin import AdminClient
 from opensearchpy import JSONSerializer, OpenSearch, helpers
+from opensearchpy.exceptions import NotFoundError
 
 from consumer.index import ensure_index
 from examples.generate_steam_sample import FileFormat, SizeClass, encode_record, generate, make_record
@@ -174,7 +175,11 @@ def wait_searchable(client: OpenSearch, index: str, expected: int, timeout_secs:
     and count; returns the clock time at which a refreshed count first saw every document."""
     deadline = time.monotonic() + timeout_secs
     while time.monotonic() < deadline:
-        stats = client.indices.stats(index=index, metric="indexing")
+        try:
+            stats = client.indices.stats(index=index, metric="indexing")
+        except NotFoundError:  # a dataset's index is created by the consumer's first request to it
+            time.sleep(POLL_SECS)
+            continue
         if stats["_all"]["primaries"]["indexing"]["index_total"] >= expected:
             client.indices.refresh(index=index)
             count = int(client.count(index=index)["count"])
@@ -210,6 +215,7 @@ class Bridge:
         self.workdir = workdir
         bench.topics += [self.name, f"{self.name}.dlq"]
         bench.indices.append(self.name)
+        self.datasets: list[str] = []
         bench.groups.append(self.name)
         self.env = {**os.environ, "PYTHONPATH": str(REPO), "SPOOLBRIDGE_OPENSEARCH__NUMBER_OF_REPLICAS": "0"}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -232,11 +238,25 @@ class Bridge:
                 raise SystemExit(f"{command} did not start:\n{log.read_text(errors='replace')[-3000:]}")
             time.sleep(0.05)
 
-    def drop(self, files: list[Path]) -> float:
-        """Hard-link ``files`` in under temporary names, then rename them in; returns the clock before."""
+    def dataset(self, label: str) -> str:
+        """A dataset of this bridge (a folder of the inbox; its index has the same name)."""
+        name = self.bench.name(label)
+        self.datasets.append(name)
+        self.bench.topics += [f"{self.name}.{name}", f"{self.name}.{name}.dlq"]
+        self.bench.indices.append(name)
+        (self.inbox / name).mkdir()
+        return name
+
+    def drop(self, files: list[Path], folder: str | None = None) -> float:
+        """Hard-link ``files`` in (into the dataset ``folder``, if given) under temporary names, then
+        rename them in; returns the clock before."""
+        return self.drop_into([(path, folder) for path in files])
+
+    def drop_into(self, files: list[tuple[Path, str | None]]) -> float:
+        """:meth:`drop` for files bound for several folders at once."""
         parts = []
-        for path in files:
-            part = self.inbox / f"{path.name}.part"
+        for path, folder in files:
+            part = self.inbox / (folder or "") / f"{path.name}.part"
             os.link(path, part)
             parts.append(part)
         started = time.perf_counter()
@@ -276,16 +296,15 @@ def _vm_hwm_mb(pid: int) -> float:
 # --- the runs --------------------------------------------------------------------------------------------
 
 
-def run_spoolbridge(bench: Bench, dataset: Dataset) -> Result:
-    paths = dataset.paths()
-    load = os.getloadavg()[0]
+@contextlib.contextmanager
+def running_bridge(bench: Bench, label: str) -> Iterator[Bridge]:
+    """A started bridge in a temporary folder; stopped (its logs kept if the run failed) and its topics,
+    index and group deleted afterwards."""
     with tempfile.TemporaryDirectory(prefix=TMP_PREFIX, dir=DATA) as tmp:
-        bridge = Bridge(bench, dataset.key, Path(tmp))
+        bridge = Bridge(bench, label, Path(tmp))
         try:
             bridge.start()
-            started = bridge.drop(paths)
-            finished = wait_searchable(bench.client, bridge.name, dataset.records, LOAD_TIMEOUT_SECS)
-            rss = bridge.peak_rss_mb()
+            yield bridge
         except BaseException:
             bridge.stop()
             bridge.save_logs()
@@ -293,6 +312,18 @@ def run_spoolbridge(bench: Bench, dataset: Dataset) -> Result:
         finally:
             bridge.stop()
     bench.cleanup()
+
+
+def run_spoolbridge(bench: Bench, dataset: Dataset, *, in_dataset: bool = False) -> Result:
+    """``in_dataset``: the file is dropped into a dataset folder (its own topic and index) instead of the
+    inbox itself (the default dataset)."""
+    paths = dataset.paths()
+    load = os.getloadavg()[0]
+    with running_bridge(bench, dataset.key) as bridge:
+        folder = bridge.dataset(dataset.key) if in_dataset else None
+        started = bridge.drop(paths, folder)
+        finished = wait_searchable(bench.client, folder or bridge.name, dataset.records, LOAD_TIMEOUT_SECS)
+        rss = bridge.peak_rss_mb()
     note = f"producer {rss[0]:.0f} MB, consumer {rss[1]:.0f} MB peak RSS"
     return Result("spoolbridge", dataset.records, finished - started, note, load, rss)
 
@@ -423,10 +454,67 @@ def percentile(values: list[float], fraction: float) -> float:
 
 # --- main ------------------------------------------------------------------------------------------------
 
+THREE = (
+    Dataset("three-steam", "Steam-like, object of records", 30_000, "steam", "object"),
+    Dataset("three-array", "Steam-like, array", 20_000, "steam", "array"),
+    Dataset("three-small", "small, JSON Lines", 300_000, "small", "jsonl"),
+)
+
+
+THREE_TOGETHER = Dataset(
+    "three",
+    "(c) three datasets at once: 30k Steam-like object, 20k Steam-like array, 300k small JSON Lines",
+    sum(d.records for d in THREE),
+    "steam",
+    "object",
+)
+
+
+def run_three_together(bench: Bench) -> Result:
+    """Three datasets dropped at the same moment into one running bridge; the clock stops when the last
+    of the three indices has every document."""
+    load = os.getloadavg()[0]
+    paths = {d: d.paths() for d in THREE}
+    with running_bridge(bench, "three") as bridge:
+        folders = {d: bridge.dataset(d.key) for d in THREE}
+        started = bridge.drop_into([(p, folder) for d, folder in folders.items() for p in paths[d]])
+        finished = max(
+            wait_searchable(bench.client, folder, d.records, LOAD_TIMEOUT_SECS)
+            for d, folder in folders.items()
+        )
+        rss = bridge.peak_rss_mb()
+    docs = sum(d.records for d in THREE)
+    return Result("spoolbridge, 3 datasets at once", docs, finished - started, "one bridge", load, rss)
+
+
+def run_three_direct(bench: Bench) -> Result:
+    """The same records in three direct-bulk runs one after the other (the better helper for each)."""
+    load = os.getloadavg()[0]
+    secs = 0.0
+    for dataset in THREE:
+        secs += min(run_direct(bench, dataset, parallel=p).secs for p in (True, False))
+    docs = sum(d.records for d in THREE)
+    return Result("direct bulk, 3 runs in a row", docs, secs, "best helper per dataset", load)
+
+
+def three_datasets(bench: Bench, repeat: int) -> list[Result]:
+    best: dict[str, Result] = {}
+    for round_ in range(repeat):
+        for run in (run_three_together, run_three_direct):
+            result = run(bench)
+            print(
+                f"three round {round_ + 1}: {result.label} {result.rate:,.0f} docs/s ({result.secs:.2f} s, "
+                f"load {result.load:.1f})", file=sys.stderr, flush=True,
+            )  # fmt: skip
+            if result.label not in best or result.rate > best[result.label].rate:
+                best[result.label] = result
+    return list(best.values())
+
+
 Runner = Callable[[Bench, Dataset], Result]
 
 
-METHODS = ("spoolbridge", "parallel_bulk", "streaming_bulk", "original")
+METHODS = ("spoolbridge", "spoolbridge-dataset", "parallel_bulk", "streaming_bulk", "original")
 
 
 def throughput(
@@ -434,6 +522,7 @@ def throughput(
 ) -> list[Result]:
     runners: dict[str, Runner] = {
         "spoolbridge": run_spoolbridge,
+        "spoolbridge-dataset": lambda b, d: run_spoolbridge(b, d, in_dataset=True),
         "parallel_bulk": lambda b, d: run_direct(b, d, parallel=True),
         "streaming_bulk": lambda b, d: run_direct(b, d, parallel=False),
         "original": lambda b, d: run_original(b, d, sample),
@@ -445,6 +534,7 @@ def throughput(
             if methods is not None and method not in methods:
                 continue
             result = run(bench, dataset)
+            result.label = method if method.startswith("spoolbridge") else result.label
             print(
                 f"{dataset.key} round {round_ + 1}: {result.label} {result.rate:,.0f} docs/s "
                 f"({result.secs:.2f} s, load {result.load:.1f}) {result.note}",
@@ -463,7 +553,7 @@ def print_tables(results: dict[Dataset, list[Result]], latency: Latency) -> None
     print("| dataset | run | docs | seconds | docs/s | spoolbridge ÷ this | load avg | notes |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |")
     for dataset, rows in results.items():
-        ours = next((r for r in rows if r.label == "spoolbridge"), rows[0])
+        ours = next((r for r in rows if r.label.startswith("spoolbridge")), rows[0])
         for row in rows:
             print(
                 f"| {dataset.title} | {row.label} | {row.docs:,} | {row.secs:,.2f} | {row.rate:,.0f} | "
@@ -495,7 +585,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drops", type=int, default=20, help="latency drops (after one warm-up drop)")
     parser.add_argument("--original-docs", type=int, default=1000, help="sample for the original method")
     parser.add_argument(
-        "--only", choices=[d.key for d in DATASETS] + ["latency"], action="append", help="parts to run"
+        "--only",
+        choices=[d.key for d in DATASETS] + ["three", "latency"],
+        action="append",
+        help="parts to run",
     )
     parser.add_argument("--method", choices=METHODS, action="append", help="throughput runs to do")
     args = parser.parse_args(argv)
@@ -507,7 +600,7 @@ def main(argv: list[str] | None = None) -> int:
         OpenSearch(**settings.opensearch.client_kwargs()),
         AdminClient(dict(settings.kafka.client_config())),
     )
-    only = set(args.only or [d.key for d in DATASETS] + ["latency"])
+    only = set(args.only or [d.key for d in DATASETS] + ["three", "latency"])
     results: dict[Dataset, list[Result]] = {}
     latency = Latency()
     try:
@@ -516,6 +609,8 @@ def main(argv: list[str] | None = None) -> int:
                 results[dataset] = throughput(
                     bench, dataset, args.repeat, args.original_docs, set(args.method or METHODS)
                 )
+        if "three" in only:
+            results[THREE_TOGETHER] = three_datasets(bench, args.repeat)
         if "latency" in only:
             latency = measure_latency(bench, args.drops)
     finally:

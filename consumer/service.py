@@ -37,7 +37,7 @@ QUEUED_MAX_KBYTES = 16 * 1024
 QUEUED_MIN_MESSAGES = 10_000
 #: How often the subscription pattern is matched against the cluster's topics (a new dataset's topic is
 #: consumed at most this long, plus a rebalance, after it was created).
-NEW_TOPIC_DISCOVERY_MS = 5_000
+NEW_TOPIC_DISCOVERY_MS = 2_000
 
 
 def run(settings: Settings, *, until_idle_secs: float | None) -> int:

@@ -80,7 +80,7 @@ class KafkaSettings(_Section):
     sasl_username: str | None = Field(
         default=None, description="SASL user (Aiven: avnadmin or a service user)"
     )
-    sasl_password: SecretStr | None = Field(default=None, description="SASL password (secret)")
+    sasl_password: SecretStr | None = Field(default=None, description="SASL password")
     partitions: int = Field(default=3, ge=1, description="partitions when spoolbridge creates the topic")
     replication_factor: int = Field(
         default=-1, description="replication when spoolbridge creates the topic; -1 = broker default"
@@ -133,8 +133,13 @@ class KafkaSettings(_Section):
             if path is not None and not path.is_file():
                 raise ConfigError(f"kafka.{name}", f"file not found: {path}")
         check_tls_files(self.ssl_cafile, self.ssl_certfile, self.ssl_keyfile)
-        if self.security_protocol.startswith("SASL") and not (self.sasl_username and self.sasl_password):
-            raise ConfigError("kafka.sasl_username", "SASL needs kafka.sasl_username and kafka.sasl_password")
+        if self.security_protocol.startswith("SASL"):
+            for name in ("sasl_username", "sasl_password"):
+                if not getattr(self, name):
+                    raise ConfigError(
+                        f"kafka.{name}",
+                        f"{self.security_protocol} needs kafka.sasl_username and kafka.sasl_password",
+                    )
 
 
 class OpenSearchSettings(_Section):
@@ -304,6 +309,9 @@ class StackSettings(_Section):
         default=9094, ge=1, le=65535, description="TLS listener, client cert required"
     )
     kafka_controller_port: int = Field(default=9093, ge=1, le=65535, description="KRaft controller listener")
+    kafka_sasl_port: int = Field(
+        default=9096, ge=1, le=65535, description="SASL_SSL listener, SCRAM-SHA-256 login (no client cert)"
+    )
     opensearch_port: int = Field(default=9200, ge=1, le=65535, description="OpenSearch HTTP")
     opensearch_transport_port: int = Field(default=9300, ge=1, le=65535, description="OpenSearch transport")
     kafka_heap_mb: int = Field(default=512, ge=128, description="Kafka JVM heap")

@@ -16,6 +16,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from schemas.datasets import Dataset, Datasets
 from schemas.errors import ConfigError
 from schemas.settings import KafkaSettings, Settings
 
@@ -72,11 +73,13 @@ def _kafka_steps(settings: Settings) -> list[CheckStep]:
     )
     steps.append(CheckStep("Kafka reachable", True, f"{len(metadata.brokers)} broker(s){handshake}"))
 
-    for label, topic in (("topic", kafka.topic), ("dead-letter topic", kafka.dead_letter_topic)):
-        step = _topic_step(admin, kafka, label, topic, metadata.topics)
-        steps.append(step)
-        if not step.ok:
-            return steps
+    for dataset in _datasets(settings, metadata.topics):
+        suffix = "" if dataset.name is None else f" of dataset {dataset.name}"
+        for label, topic in (("topic", dataset.topic), ("dead-letter topic", dataset.dead_letter_topic)):
+            step = _topic_step(admin, kafka, label + suffix, topic, metadata.topics)
+            steps.append(step)
+            if not step.ok:
+                return steps
 
     delivered: list[Any] = []
     producer = Producer({**conf, "enable.idempotence": True, "acks": "all"})
@@ -164,30 +167,61 @@ def _opensearch_steps(settings: Settings) -> list[CheckStep]:
     steps.append(
         CheckStep("OpenSearch credentials", True, "accepted" if "http_auth" in kwargs else "none needed")
     )
-    steps.extend(_index_steps(client, settings))
+    try:
+        settings.index_name  # noqa: B018 - raises ConfigError for a default index name that cannot work
+    except ConfigError as exc:
+        return [*steps, CheckStep("OpenSearch index", False, exc.problem, _index_fix(exc))]
+    topics = _topic_names(settings)
+    for dataset in _datasets(settings, topics):  # each dataset on its own: one bad body hides no other
+        steps.extend(_index_steps(client, settings, dataset))
     return steps
 
 
-def _index_steps(client: Any, settings: Settings) -> list[CheckStep]:
+def _datasets(settings: Settings, topics: Any) -> list[Dataset]:
+    """The default dataset, then every configured one and every one with a topic in the cluster."""
+    datasets = Datasets(settings)
+    names = set(settings.datasets)
+    names |= {
+        d.name for topic in topics if (d := datasets.of_topic(topic)) is not None and d.name is not None
+    }
+    return [datasets.get(None), *(datasets.get(name) for name in sorted(names))]
+
+
+def _topic_names(settings: Settings) -> Any:
+    """The cluster's topic names (empty when Kafka cannot say: the Kafka steps report why)."""
+    from confluent_kafka.admin import AdminClient
+
+    try:
+        admin = AdminClient(client_config(settings.kafka, KafkaErrors()))
+        return cluster_metadata(admin, KafkaErrors()).topics
+    except Exception:  # KafkaException or a bad setting: the Kafka steps have said it already
+        return {}
+
+
+def _index_steps(client: Any, settings: Settings, dataset: Dataset) -> list[CheckStep]:
     from opensearchpy.exceptions import TransportError
 
     from consumer.index import ensure_index
 
+    index = dataset.index
+    opensearch = settings.opensearch.model_copy(update={"index_body_file": dataset.index_body_file})
+    label = f"OpenSearch index {index}" + ("" if dataset.name is None else f" (dataset {dataset.name})")
     try:
-        index = settings.index_name
+        created = ensure_index(client, index, opensearch)
     except ConfigError as exc:
-        return [CheckStep("OpenSearch index", False, exc.problem, _index_fix(exc))]
-    try:
-        created = ensure_index(client, index, settings.opensearch)
-    except (TransportError, ConfigError) as exc:
-        return [CheckStep(f"OpenSearch index {index}", False, _short(str(exc)), _index_fix(exc))]
-    steps = [CheckStep(f"OpenSearch index {index}", True, "created" if created else "exists")]
+        own = dataset.name is not None and dataset.name in settings.datasets
+        if own and settings.datasets[dataset.name].index_body_file is not None:  # type: ignore[index]
+            exc = ConfigError(f"datasets.{dataset.name}.index_body_file", exc.problem)
+        return [CheckStep(label, False, _short(str(exc)), _index_fix(exc))]
+    except TransportError as exc:
+        return [CheckStep(label, False, _short(str(exc)), _index_fix(exc))]
+    steps = [CheckStep(label, True, "created" if created else "exists")]
     try:
         client.index(index=index, id=CHECK_ID, body={"check": time.time()})
         client.delete(index=index, id=CHECK_ID)
     except TransportError as exc:
-        return [*steps, CheckStep("OpenSearch write", False, _short(str(exc)), _index_fix(exc))]
-    return [*steps, CheckStep("OpenSearch write", True, "indexed and deleted a check document")]
+        return [*steps, CheckStep(f"OpenSearch write {index}", False, _short(str(exc)), _index_fix(exc))]
+    return [*steps, CheckStep(f"OpenSearch write {index}", True, "indexed and deleted a check document")]
 
 
 def _index_fix(exc: Exception) -> str:

@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -193,10 +194,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser(
         "status",
-        help="per source file: records read, produced, indexed, rejected, dead-lettered; consumer lag",
+        help="per dataset and file: records read, produced, indexed, rejected, dead-lettered; lag",
         formatter_class=_HelpFormatter,
     )
     _inbox(status, "inbox whose done/ and failed/ are read")
+    status.add_argument("--dataset", default=None, help="only this dataset ('(default)': files in the inbox)")
+    status.add_argument(
+        "--wait",
+        type=float,
+        default=None,
+        metavar="SECS",
+        help="first wait (at most this long) until every file in the inbox is read and every record "
+        "indexed or dead-lettered (default: show it as it is now)",
+    )
     status.add_argument("--json", action="store_true", help="machine-readable output")
     _connection(status)
     _common(status)
@@ -272,7 +282,13 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 
     settings = _with_endpoints(settings)
     settings.kafka.check_files()  # a wrong TLS file is a setting error, before any client is made
-    report = collect_status(settings)
+    report = collect_status(settings, args.dataset)
+    deadline = time.monotonic() + (args.wait or 0)
+    while not report.settled and time.monotonic() < deadline:
+        time.sleep(1.0)
+        report = collect_status(settings, args.dataset)
+    if args.wait and not report.settled:
+        print(f"spoolbridge: still in progress after {args.wait:g} s (shown as it is now)", file=sys.stderr)
     if args.json:
         print_json(report.as_dict())
     else:

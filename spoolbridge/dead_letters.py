@@ -143,6 +143,14 @@ def dead_letter_topics(settings: Settings, only: str | None = None) -> list[tupl
     return found
 
 
+def topic_exists(settings: Settings, topic: str) -> bool:
+    from confluent_kafka.admin import AdminClient
+
+    config: dict[str, Any] = {**settings.kafka.client_config(), "logger": log}
+    metadata = AdminClient(config).list_topics(topic, timeout=_TIMEOUT_SECS).topics.get(topic)
+    return metadata is not None and metadata.error is None
+
+
 def list_dead_letters(settings: Settings, dataset: str | None = None) -> list[DeadLetterGroup]:
     """Dead letters grouped by dataset and reason class, biggest groups first within a dataset."""
     groups: dict[tuple[str, str], DeadLetterGroup] = {}

@@ -77,6 +77,15 @@ def kafka_fix(kafka: KafkaSettings, text: str) -> str:
     servers = kafka.bootstrap_servers or ""
     lowered = text.lower()
     stack_up = ", or start the local stack with `spoolbridge stack up`" if _is_local(servers) else ""
+    refused_cert = (
+        "the broker refused the client certificate: check kafka.ssl_certfile and kafka.ssl_keyfile "
+        "(Aiven: service.cert and service.key of this service)"
+    )
+    if kafka.security_protocol.startswith("SASL") and kafka.ssl_certfile is None:
+        refused_cert = (
+            f"the listener at {servers} wants a client certificate, not a SASL login: put the SASL port in "
+            "kafka.bootstrap_servers (Aiven: the service's SASL port, shown once SASL is enabled)"
+        )
     rules: list[tuple[tuple[str, ...], str]] = [
         (("certificate has expired", "certificate expired"),
          "the client certificate has expired: download a new service.cert/service.key (kafka.ssl_certfile)"),
@@ -85,11 +94,13 @@ def kafka_fix(kafka: KafkaSettings, text: str) -> str:
          "use the CA of this service (Aiven: ca.pem)"),
         (("alert bad certificate", "alert number 42", "certificate required", "alert unknown ca",
           "alert number 48", "alert number 116", "alert certificate unknown", "alert number 46"),
-         "the broker refused the client certificate: check kafka.ssl_certfile and kafka.ssl_keyfile "
-         "(Aiven: service.cert and service.key of this service)"),
+         refused_cert),
+        (("unsupported sasl mechanism",),
+         f"the broker does not offer kafka.sasl_mechanism {kafka.sasl_mechanism}: set it to one the broker "
+         "supports (listed above; Aiven: SCRAM-SHA-256)"),
         (("sasl authentication", "authentication failed", "invalid credentials"),
-         "the broker rejected the SASL login: check kafka.sasl_username, kafka.sasl_password and "
-         "kafka.sasl_mechanism"),
+         f"the broker rejected the SASL login of user {kafka.sasl_username or '(unset)'}: check "
+         "kafka.sasl_password and kafka.sasl_username (Aiven: the service user's name and password)"),
         (("incorrect security.protocol", "ssl handshake failed", "wrong version number", "packet length"),
          "the listener speaks another protocol: check kafka.security_protocol and the port"),
         (("connection refused",),

@@ -1,52 +1,63 @@
-"""``spoolbridge status``: per source file, where its records are; and the consumer group's lag.
+"""``spoolbridge status``: per dataset and per source file, where the records are; and the group's lag.
 
 Each figure comes from where the truth lives:
 
-- read / produced / rejected: the producer's reports (``done/*.manifest.json``, ``failed/*.error.json``);
-- indexed: OpenSearch, counting documents by the source field (a terms aggregation);
-- dead-lettered: the dead-letter topic, read from the beginning, by the ``spoolbridge-source`` header
-  (or the value's source field);
-- lag: the group's committed offsets against each partition's end.
+- read / produced / rejected, versions: the producer's reports (``done/*.manifest.json``,
+  ``failed/*.error.json``) and its version history; files still waiting in the inbox, and the one being
+  read with its records so far (the producer's note, :mod:`producer.reading`);
+- indexed: each dataset's index, counting documents by the source field (a terms aggregation), and the
+  index's document count;
+- dead-lettered: each dataset's dead-letter topic, read from the beginning, by the ``spoolbridge-source``
+  header;
+- lag: the group's committed offsets against the end of each partition of each dataset's topic.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import textwrap
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
-
+from producer.readiness import is_input_path, relative_source
+from producer.reading import read_note
+from producer.versions import VersionHistory
+from schemas.datasets import Dataset, DatasetNameError, Datasets
 from schemas.errors import ServiceUnavailableError
 from schemas.message import HEADER_SOURCE
 from schemas.settings import Settings
 
 from .kafka_reach import KafkaErrors, client_config, reach_kafka, unreachable
 
-__all__ = ["GroupLag", "SourceStatus", "StatusReport", "collect_status", "print_status"]
+__all__ = ["DatasetStatus", "PartitionLag", "SourceStatus", "StatusReport", "collect_status", "print_status"]
 
 log = logging.getLogger(__name__)
 
 _MAX_SOURCES = 10_000
+_WIDTH = 80
 
 
 @dataclass
 class SourceStatus:
     source: str
-    state: str = "unknown"  # done | failed | (only seen downstream: unknown)
+    dataset: str
+    state: str = "unknown"  # waiting | reading | done | failed | (only seen downstream: unknown)
     read: int | None = None
     produced: int | None = None
     rejected: int = 0
     indexed: int = 0
     dead_lettered: int = 0
+    bytes: int | None = None
+    version: int | None = None
+    replaced: str | None = None  # "3 → 1": records of the previous version → of this one
     reason: str | None = None
 
 
 @dataclass
-class GroupLag:
+class PartitionLag:
     partition: int
     committed: int | None
     end: int
@@ -54,69 +65,149 @@ class GroupLag:
 
 
 @dataclass
-class StatusReport:
-    topic: str
-    index: str
-    group: str
-    sources: list[SourceStatus] = field(default_factory=list)
-    lag: list[GroupLag] = field(default_factory=list)
+class DatasetStatus:
+    dataset: str
+    topic: str | None
+    index: str | None
+    dead_letter_topic: str | None
+    problem: str | None = None  # a folder that cannot name a dataset
     index_documents: int | None = None
+    partitions: list[PartitionLag] = field(default_factory=list)
+    sources: list[SourceStatus] = field(default_factory=list)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        rows = self.sources
+        return {
+            "files": len(rows),
+            "read": sum(r.read or 0 for r in rows),
+            "produced": sum(r.produced or 0 for r in rows),
+            "indexed": sum(r.indexed for r in rows),
+            "rejected": sum(r.rejected for r in rows),
+            "dead_lettered": sum(r.dead_lettered for r in rows),
+            "lag": sum(p.lag for p in self.partitions),
+        }
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), **self.totals}
+
+
+@dataclass
+class StatusReport:
+    group: str
+    datasets: list[DatasetStatus] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"group": self.group, "datasets": [d.as_dict() for d in self.datasets]}
 
     @property
     def total_lag(self) -> int:
-        return sum(row.lag for row in self.lag)
+        return sum(d.totals["lag"] for d in self.datasets)
+
+    @property
+    def settled(self) -> bool:
+        """Nothing is waiting or being read, every produced record is searchable or dead-lettered, and
+        the consumer group has read everything."""
+        rows = [row for d in self.datasets if d.problem is None for row in d.sources]
+        return (
+            bool(rows)
+            and all(row.state in ("done", "failed") for row in rows)
+            and all(row.indexed + row.dead_lettered >= (row.produced or 0) for row in rows)
+            and self.total_lag == 0
+        )
 
 
-def collect_status(settings: Settings) -> StatusReport:
-    """The report; raises :class:`ServiceUnavailableError` (one line with the fix) when Kafka or OpenSearch
-    cannot be reached, and :class:`~schemas.errors.ConfigError` for a setting that cannot work."""
+def collect_status(settings: Settings, only: str | None = None) -> StatusReport:
+    """The report (``only``: one dataset, by label); raises :class:`ServiceUnavailableError` (one line with
+    the fix) when Kafka or OpenSearch cannot be reached."""
     from confluent_kafka import KafkaException
 
-    report = StatusReport(
-        topic=settings.kafka.topic, index=settings.index_name, group=settings.consumer.group
-    )
-    sources: dict[str, SourceStatus] = {}
-
-    def row(name: str) -> SourceStatus:
-        return sources.setdefault(name, SourceStatus(name))
-
-    reach_kafka(settings.kafka)  # first: an unreachable Kafka is one line, not a minute of timeouts
-    _read_ledger(settings, row)
-    _count_indexed(settings, row, report)
+    settings.index_name  # noqa: B018 - a default index name that cannot work is a setting error, first
+    reach_kafka(settings.kafka)  # then: an unreachable Kafka is one line, not a minute of timeouts
+    datasets = Datasets(settings)
+    rows = _SourceRows(settings, datasets)
+    rows.read_inbox()
     errors = KafkaErrors()
+    report = StatusReport(group=settings.consumer.group)
     try:
-        _count_dead_letters(settings, row, errors)
-        report.lag = _group_lag(settings, errors)
+        names = rows.dataset_labels() | _dataset_topics(settings, datasets, errors)
+        for label in sorted(names, key=lambda n: (n != "(default)", n)):
+            if only is not None and label != only:
+                continue
+            report.datasets.append(_dataset_status(settings, datasets, label, rows, errors))
     except KafkaException as exc:
         raise unreachable(settings.kafka, errors.text() or exc.args[0].str()) from exc
-    report.sources = sorted(sources.values(), key=lambda s: s.source)
     return report
 
 
-def _read_ledger(settings: Settings, row: Any) -> None:
-    producer = settings.producer
-    for manifest_path in sorted(producer.done_path.rglob("*.manifest.json")):
-        data = _load_json(manifest_path)
-        if data is None:
-            continue
-        status = row(str(data.get("source")))
-        status.state = "done"
-        status.produced = int(data.get("records", 0))
-        status.rejected = int(data.get("rejected", 0))
-        status.read = status.produced + status.rejected
-    for error_path in sorted(producer.failed_path.rglob("*.error.json")):
-        data = _load_json(error_path)
-        if data is None:
-            continue
-        status = row(str(data.get("source")))
-        status.state = "failed"
-        status.produced = int(data.get("records_produced", 0))
-        status.rejected = int(data.get("records_rejected", 0))
-        status.read = status.produced + status.rejected
-        status.reason = str(data.get("what", ""))
+class _SourceRows:
+    """Per-file rows, keyed by source, from the inbox, its reports, the versions and the producer's note."""
+
+    def __init__(self, settings: Settings, datasets: Datasets) -> None:
+        self.settings = settings
+        self.rows: dict[str, SourceStatus] = {}
+        self.refused: dict[str, str] = {}  # dataset label → problem
+
+    def row(self, source: str) -> SourceStatus:
+        found = self.rows.get(source)
+        if found is None:
+            found = self.rows[source] = SourceStatus(source, self._label(source))
+        return found
+
+    def _label(self, source: str) -> str:
+        try:
+            name = Datasets.name_of_source(source)
+        except DatasetNameError as exc:
+            self.refused[exc.folder] = exc.problem
+            return exc.folder
+        return name if name is not None else "(default)"
+
+    def dataset_labels(self) -> set[str]:
+        return {row.dataset for row in self.rows.values()}
+
+    def read_inbox(self) -> None:
+        producer = self.settings.producer
+        inbox = producer.inbox.absolute()
+        history = VersionHistory(inbox)
+        for path in sorted(producer.done_path.rglob("*.manifest.json")):
+            data = _load_json(path)
+            if data is not None:
+                status = self.row(str(data.get("source")))
+                status.state = "done"
+                status.produced = int(data.get("records", 0))
+                status.rejected = int(data.get("rejected", 0))
+                status.bytes = data.get("bytes")
+        for path in sorted(producer.failed_path.rglob("*.error.json")):
+            data = _load_json(path)
+            if data is not None:
+                status = self.row(str(data.get("source")))
+                status.state = "failed"
+                status.produced = int(data.get("records_produced", 0))
+                status.rejected = int(data.get("records_rejected", 0))
+                status.reason = str(data.get("what", ""))
+        for status in self.rows.values():
+            status.read = (status.produced or 0) + status.rejected
+            versions = history.versions(status.source)
+            if versions:
+                status.version = versions[-1].number
+                if len(versions) > 1:
+                    status.replaced = f"{versions[-2].records} → {versions[-1].records}"
+        self._waiting(inbox)
+
+    def _waiting(self, inbox: Path) -> None:
+        producer = self.settings.producer
+        excluded = (producer.done_path.absolute(), producer.failed_path.absolute())
+        if inbox.is_dir():
+            for path in sorted(inbox.rglob("*")):
+                if is_input_path(path, inbox, excluded) and path.is_file():
+                    status = self.row(relative_source(path, inbox))
+                    status.state, status.bytes = "waiting", path.stat().st_size
+                    status.read = status.produced = None
+        note = read_note(inbox)
+        if note is not None and isinstance(note.get("source"), str):
+            status = self.row(note["source"])
+            status.state, status.bytes = "reading", note.get("bytes")
+            status.read = int(note.get("records", 0))
 
 
 def _load_json(path: Path) -> dict[str, Any] | None:
@@ -128,35 +219,65 @@ def _load_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _count_indexed(settings: Settings, row: Any, report: StatusReport) -> None:
+def _dataset_topics(settings: Settings, datasets: Datasets, errors: KafkaErrors) -> set[str]:
+    """Labels of the datasets that have a topic in the cluster, and of the configured ones."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient(client_config(settings.kafka, errors))
+    labels = {
+        dataset.label for name in admin.list_topics(timeout=10).topics if (dataset := datasets.of_topic(name))
+    }
+    return labels | set(settings.datasets)
+
+
+def _dataset_status(
+    settings: Settings, datasets: Datasets, label: str, rows: _SourceRows, errors: KafkaErrors
+) -> DatasetStatus:
+    sources = sorted((r for r in rows.rows.values() if r.dataset == label), key=lambda r: r.source)
+    if label in rows.refused:
+        return DatasetStatus(label, None, None, None, problem=rows.refused[label], sources=sources)
+    dataset = datasets.get(None if label == "(default)" else label)
+    status = DatasetStatus(label, dataset.topic, dataset.index, dataset.dead_letter_topic, sources=sources)
+
+    def row(source: str) -> SourceStatus:
+        found = rows.row(source)
+        if found not in status.sources:
+            status.sources.append(found)
+        return found
+
+    _count_indexed(settings, dataset, status, row)
+    _count_dead_letters(settings, dataset, row)
+    status.partitions = _group_lag(settings, dataset.topic, errors)
+    status.sources.sort(key=lambda r: r.source)
+    return status
+
+
+def _count_indexed(settings: Settings, dataset: Dataset, status: DatasetStatus, row: Any) -> None:
     from opensearchpy import OpenSearch
     from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 
     client = OpenSearch(**{**settings.opensearch.client_kwargs(), "max_retries": 0})
-    field_name = settings.producer.source_field
+    field_name = dataset.producer.source_field
     try:
-        report.index_documents = int(client.count(index=settings.index_name)["count"])
+        status.index_documents = int(client.count(index=dataset.index)["count"])
         for candidate in (f"{field_name}.keyword", field_name):
+            body = {"size": 0, "aggs": {"by_source": {"terms": {"field": candidate, "size": _MAX_SOURCES}}}}
             try:
-                body = {
-                    "size": 0,
-                    "aggs": {"by_source": {"terms": {"field": candidate, "size": _MAX_SOURCES}}},
-                }
-                response = client.search(index=settings.index_name, body=body)
+                response = client.search(index=dataset.index, body=body)
             except RequestError:  # text field without keyword sub-field: try the plain field
                 continue
             for bucket in response["aggregations"]["by_source"]["buckets"]:
                 row(str(bucket["key"])).indexed = int(bucket["doc_count"])
             break
     except NotFoundError:
-        report.index_documents = 0
+        status.index_documents = 0
     except TransportError as exc:
-        raise _opensearch_unavailable(settings, exc) from exc
+        raise _opensearch_unavailable(settings, dataset.index, exc) from exc
     finally:
         client.close()
 
 
-def _opensearch_unavailable(settings: Settings, exc: Exception) -> ServiceUnavailableError:
+def _opensearch_unavailable(settings: Settings, index: str, exc: Exception) -> ServiceUnavailableError:
     from opensearchpy.exceptions import ConnectionError as OSConnectionError
 
     url = settings.opensearch.safe_url
@@ -173,106 +294,116 @@ def _opensearch_unavailable(settings: Settings, exc: Exception) -> ServiceUnavai
             f"OpenSearch at {url} cannot be reached; check opensearch.url{tls}{stack_up}"
         )
     return ServiceUnavailableError(
-        f"OpenSearch at {url} failed to count the index {settings.index_name} ({status}); see its logs"
+        f"OpenSearch at {url} failed to count the index {index} ({status}); see its logs"
     )
 
 
-def _count_dead_letters(settings: Settings, row: Any, errors: KafkaErrors) -> None:
-    """Read the dead-letter topic from its start to its current end (no group: nothing is committed)."""
-    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+def _count_dead_letters(settings: Settings, dataset: Dataset, row: Any) -> None:
+    """Read the dataset's dead-letter topic from its start to its current end (nothing is committed)."""
+    from .dead_letters import LetterReader, topic_exists
 
-    topic = settings.kafka.dead_letter_topic
-    consumer = Consumer(
-        {
-            **client_config(settings.kafka, errors),
-            "group.id": "spoolbridge-status",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        }
-    )
+    if not topic_exists(settings, dataset.dead_letter_topic):
+        return
+    reader = LetterReader(settings, dataset.dead_letter_topic, group=None)
     try:
-        metadata = consumer.list_topics(topic, timeout=10)
-        partitions = metadata.topics.get(topic)
-        if partitions is None or partitions.error is not None:
-            return
-        remaining: set[int] = set()
-        assignment = []
-        for number in partitions.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, number), timeout=10)
-            if high > low:
-                remaining.add(number)
-                assignment.append(TopicPartition(topic, number, OFFSET_BEGINNING))
-        ends = {tp.partition: consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in assignment}
-        consumer.assign(assignment)
-        while remaining:
-            messages = consumer.consume(num_messages=1000, timeout=5)
-            if not messages:
-                break
-            for message in messages:
-                if message.error() is not None:
-                    remaining.discard(message.partition() or 0)
-                    continue
-                row(_source_of(message, settings.producer.source_field)).dead_lettered += 1
-                if (message.offset() or 0) + 1 >= ends.get(message.partition() or 0, 0):
-                    remaining.discard(message.partition() or 0)
+        for letter in reader:
+            source = next((v for k, v in letter.headers if k == HEADER_SOURCE and v is not None), None)
+            row(source.decode("utf-8", "replace") if source is not None else "(unknown)").dead_lettered += 1
     finally:
-        consumer.close()
+        reader.close()
 
 
-def _source_of(message: Any, source_field: str) -> str:
-    for name, value in message.headers() or []:
-        if name == HEADER_SOURCE and value is not None:
-            return str(value.decode("utf-8", "replace"))
-    try:
-        value = orjson.loads(message.value() or b"")
-    except orjson.JSONDecodeError:
-        return "(unknown)"
-    return str(value.get(source_field, "(unknown)")) if isinstance(value, dict) else "(unknown)"
-
-
-def _group_lag(settings: Settings, errors: KafkaErrors) -> list[GroupLag]:
+def _group_lag(settings: Settings, topic: str, errors: KafkaErrors) -> list[PartitionLag]:
     from confluent_kafka import Consumer, TopicPartition
 
-    topic = settings.kafka.topic
     consumer = Consumer({**client_config(settings.kafka, errors), "group.id": settings.consumer.group})
     try:
         metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
         if metadata is None or metadata.error is not None:
             return []
         partitions = [TopicPartition(topic, number) for number in sorted(metadata.partitions)]
-        committed = consumer.committed(partitions, timeout=10)
         rows = []
-        for tp in committed:
+        for tp in consumer.committed(partitions, timeout=10):
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)
             offset = tp.offset if tp.offset >= 0 else None
-            rows.append(GroupLag(tp.partition, offset, high, high - (offset if offset is not None else low)))
+            rows.append(
+                PartitionLag(tp.partition, offset, high, high - (offset if offset is not None else low))
+            )
         return rows
     finally:
         consumer.close()
 
 
-def print_status(report: StatusReport) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def print_status(report: StatusReport, width: int = _WIDTH) -> None:
+    """Plain text, readable at 80 columns and when piped: names are never cut (a long name gets a line
+    of its own, its numbers on the next)."""
+    if not report.datasets:
+        print("no datasets yet: drop files into the inbox")
+    for dataset in report.datasets:
+        for line in _dataset_heading(dataset, width):
+            print(line)
+        _print_files(dataset.sources, width)
+        print()
+    print(f"consumer group {report.group}: lag {report.total_lag}")
 
-    console = Console()
-    table = Table(title=f"topic {report.topic} → index {report.index}")
-    for column in ("source file", "state", "read", "produced", "indexed", "rejected", "dead-lettered"):
-        table.add_column(column, justify="left" if column in ("source file", "state") else "right")
-    for s in report.sources:
-        table.add_row(
-            s.source,
-            s.state + (f" ({s.reason})" if s.reason else ""),
-            _n(s.read),
-            _n(s.produced),
-            str(s.indexed),
-            str(s.rejected),
-            str(s.dead_lettered),
-        )
-    console.print(table)
-    console.print(f"documents in {report.index}: {_n(report.index_documents)}")
-    lag = ", ".join(f"p{row.partition}={row.lag}" for row in report.lag) or "no partitions"
-    console.print(f"consumer group {report.group} lag: {report.total_lag} ({lag})")
+
+def _dataset_heading(d: DatasetStatus, width: int) -> list[str]:
+    t = d.totals
+    if d.problem is not None:
+        why = textwrap.wrap(d.problem, width, initial_indent="  ", subsequent_indent="  ")
+        return [f"folder {d.dataset}: refused as a dataset ({_files(t['files'])} in failed/)", *why]
+    route = f"  topic {d.topic} → index {d.index} ({_n(d.index_documents)} documents)"
+    if len(route) > width:
+        route = f"  topic {d.topic}\n  index {d.index} ({_n(d.index_documents)} documents)"
+    counts = (
+        f"  {_files(t['files'])}, read {t['read']}, produced {t['produced']}, indexed {t['indexed']}, "
+        f"rejected {t['rejected']}, dead-lettered {t['dead_lettered']}, lag {t['lag']}"
+    )
+    if len(counts) > width:
+        split = counts.index(", rejected")
+        counts = counts[:split] + ",\n  " + counts[split + 2 :]
+    return [f"dataset {d.dataset}", *route.split("\n"), *counts.split("\n")]
+
+
+def _files(n: int) -> str:
+    return f"{n} file" if n == 1 else f"{n} files"
+
+
+_COLUMNS = ("state", "read", "produced", "indexed", "rejected", "dlq")
+
+
+def _print_files(rows: list[SourceStatus], width: int) -> None:
+    if not rows:
+        return
+    cells = [
+        (r.source, r.state, _n(r.read), _n(r.produced), str(r.indexed), str(r.rejected), str(r.dead_lettered))
+        for r in rows
+    ]
+    numbers = [max(len(c), *(len(row[i + 1]) for row in cells)) for i, c in enumerate(_COLUMNS)]
+    rest = sum(numbers) + 2 * len(numbers)
+    name_width = max(len("file"), *(len(row[0]) for row in cells))
+    fits = 2 + name_width + rest <= width
+    name_width = name_width if fits else max(len("file"), width - 2 - rest)
+    header = (
+        "  "
+        + "file".ljust(name_width)
+        + "".join(f"  {c:>{n}}" for c, n in zip(_COLUMNS, numbers, strict=True))
+    )
+    print(header)
+    for row, status in zip(cells, rows, strict=True):
+        values = "".join(f"  {v:>{n}}" for v, n in zip(row[1:], numbers, strict=True))
+        if len(row[0]) > name_width:
+            print(f"  {row[0]}")
+            print("  " + " " * name_width + values)
+        else:
+            print("  " + row[0].ljust(name_width) + values)
+        notes = [f"version {status.version}, replaced: {status.replaced} records"] if status.replaced else []
+        if status.state in ("waiting", "reading") and status.bytes is not None:
+            notes.append(f"{status.bytes} bytes" + (f", {status.read} records so far" if status.read else ""))
+        if status.reason:
+            notes.append(status.reason)
+        for note in notes:
+            print(textwrap.fill(note, width, initial_indent="    ", subsequent_indent="      "))
 
 
 def _n(value: int | None) -> str:

@@ -2,7 +2,10 @@
 
 Endpoints, in order of preference (bring-your-own-cluster, as confluent-kafka-python's fixtures do):
 
-1. ``SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS`` and ``SPOOLBRIDGE_OPENSEARCH__URL`` when both are set;
+1. ``SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS`` and ``SPOOLBRIDGE_OPENSEARCH__URL`` when both are set (the
+   TLS listener: ``SPOOLBRIDGE_TEST_SSL_BOOTSTRAP_SERVERS`` and ``SPOOLBRIDGE_TEST_TLS_DIR`` with ca.pem,
+   service.cert, service.key; the SASL_SSL listener: ``SPOOLBRIDGE_TEST_SASL_BOOTSTRAP_SERVERS``,
+   ``…_SASL_USERNAME`` and ``…_SASL_PASSWORD_FILE``, its CA the TLS folder's ca.pem);
 2. a local stack already running in its per-user folder (``spoolbridge stack up``; ``stack.dir``), left
    running;
    ``SPOOLBRIDGE_STACK__*`` settings (ports, heaps) apply to it and to the next one;
@@ -25,6 +28,43 @@ import pytest
 from schemas.settings import Settings, StackSettings, load_settings
 from spoolbridge.stack.certs import TlsFiles
 from spoolbridge.stack.manager import LocalStack
+from spoolbridge.stack.sasl import SASL_MECHANISM
+
+
+@dataclass(frozen=True)
+class SaslEndpoint:
+    """A SASL_SSL listener with a SCRAM user, as Aiven offers one: its password is read from a file."""
+
+    bootstrap_servers: str
+    username: str
+    password_file: Path
+    ca_file: Path
+    mechanism: str = SASL_MECHANISM
+
+    def password(self) -> str:
+        return self.password_file.read_text().strip()
+
+    def client_config(self, *, username: str | None = None, password: str | None = None) -> dict[str, Any]:
+        """librdkafka settings for this listener (another user or password when given)."""
+        return {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": "SASL_SSL",
+            "sasl.mechanism": self.mechanism,
+            "sasl.username": self.username if username is None else username,
+            "sasl.password": self.password() if password is None else password,
+            "ssl.ca.location": str(self.ca_file),
+        }
+
+    def settings_env(self, *, username: str | None = None, password: str | None = None) -> dict[str, str]:
+        """``SPOOLBRIDGE_KAFKA__*`` variables that point spoolbridge at this listener, as the README says."""
+        return {
+            "SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS": self.bootstrap_servers,
+            "SPOOLBRIDGE_KAFKA__SECURITY_PROTOCOL": "SASL_SSL",
+            "SPOOLBRIDGE_KAFKA__SASL_MECHANISM": self.mechanism,
+            "SPOOLBRIDGE_KAFKA__SASL_USERNAME": self.username if username is None else username,
+            "SPOOLBRIDGE_KAFKA__SASL_PASSWORD": self.password() if password is None else password,
+            "SPOOLBRIDGE_KAFKA__SSL_CAFILE": str(self.ca_file),
+        }
 
 
 @dataclass(frozen=True)
@@ -33,7 +73,19 @@ class Endpoints:
     opensearch_url: str
     ssl_bootstrap_servers: str | None = None
     tls: TlsFiles | None = None
+    sasl: SaslEndpoint | None = None
     stack: LocalStack | None = None
+
+    def require_sasl(self) -> SaslEndpoint:
+        """The SASL_SSL listener; fails the test (never skips it) when none is known."""
+        if self.sasl is None:
+            pytest.fail(
+                "no SASL_SSL listener known: set SPOOLBRIDGE_TEST_SASL_BOOTSTRAP_SERVERS, "
+                "SPOOLBRIDGE_TEST_SASL_USERNAME, SPOOLBRIDGE_TEST_SASL_PASSWORD_FILE and "
+                "SPOOLBRIDGE_TEST_TLS_DIR, "
+                "or restart the local stack (`spoolbridge stack down && spoolbridge stack up`) so it has one"
+            )
+        return self.sasl
 
     def env(self) -> dict[str, str]:
         """Environment for a spoolbridge subprocess that should use these endpoints."""
@@ -44,13 +96,29 @@ class Endpoints:
 
 
 def _endpoints_of(stack: LocalStack) -> Endpoints:
+    kafka = stack.kafka
+    sasl = None
+    if kafka.sasl.exists():  # a stack started before it had a SASL listener has no password file
+        sasl = SaslEndpoint(
+            kafka.sasl_bootstrap_servers, kafka.sasl.username, kafka.sasl.password_file, kafka.tls.ca
+        )
     return Endpoints(
-        bootstrap_servers=stack.kafka.bootstrap_servers,
+        bootstrap_servers=kafka.bootstrap_servers,
         opensearch_url=stack.opensearch.url,
-        ssl_bootstrap_servers=stack.kafka.ssl_bootstrap_servers,
-        tls=stack.kafka.tls,
+        ssl_bootstrap_servers=kafka.ssl_bootstrap_servers,
+        tls=kafka.tls,
+        sasl=sasl,
         stack=stack,
     )
+
+
+def _sasl_from_env(tls: TlsFiles | None) -> SaslEndpoint | None:
+    servers = os.environ.get("SPOOLBRIDGE_TEST_SASL_BOOTSTRAP_SERVERS")
+    username = os.environ.get("SPOOLBRIDGE_TEST_SASL_USERNAME")
+    password_file = os.environ.get("SPOOLBRIDGE_TEST_SASL_PASSWORD_FILE")
+    if not (servers and username and password_file and tls):
+        return None
+    return SaslEndpoint(servers, username, Path(password_file), tls.ca)
 
 
 @pytest.fixture(scope="session")
@@ -59,11 +127,13 @@ def endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
     url = os.environ.get("SPOOLBRIDGE_OPENSEARCH__URL")
     if bootstrap and url:
         tls_dir = os.environ.get("SPOOLBRIDGE_TEST_TLS_DIR")
+        tls = TlsFiles(Path(tls_dir)) if tls_dir else None
         yield Endpoints(
             bootstrap_servers=bootstrap,
             opensearch_url=url,
             ssl_bootstrap_servers=os.environ.get("SPOOLBRIDGE_TEST_SSL_BOOTSTRAP_SERVERS"),
-            tls=TlsFiles(Path(tls_dir)) if tls_dir else None,
+            tls=tls,
+            sasl=_sasl_from_env(tls),
         )
         return
     configured: StackSettings = load_settings().stack  # SPOOLBRIDGE_STACK__* may move the ports

@@ -33,7 +33,7 @@ def stack_command(action: str, settings: Settings, *, as_json: bool) -> int:
             console.print(f"{name} is already running")
         for name, secs in result.started.items():
             console.print(f"{name} started in {secs:.1f} s")
-        _print_endpoints(console, stack)
+        _print_endpoints(stack)
         return 0
     if action == "down":
         stopped = stack.down()
@@ -64,23 +64,37 @@ def stack_command(action: str, settings: Settings, *, as_json: bool) -> int:
 
 
 def _endpoints(stack: LocalStack) -> dict[str, str]:
-    tls = stack.kafka.tls
+    """Where each listener is and which files to give a client; the SASL password only as its file."""
+    kafka = stack.kafka
+    tls = kafka.tls
     return {
-        "kafka_bootstrap_servers": stack.kafka.bootstrap_servers,
-        "kafka_ssl_bootstrap_servers": stack.kafka.ssl_bootstrap_servers,
+        "kafka_bootstrap_servers": kafka.bootstrap_servers,
+        "kafka_ssl_bootstrap_servers": kafka.ssl_bootstrap_servers,
         "kafka_ssl_cafile": str(tls.ca),
         "kafka_ssl_certfile": str(tls.client_cert),
         "kafka_ssl_keyfile": str(tls.client_key),
+        "kafka_sasl_bootstrap_servers": kafka.sasl_bootstrap_servers,
+        "kafka_sasl_mechanism": kafka.sasl.mechanism,
+        "kafka_sasl_username": kafka.sasl.username,
+        "kafka_sasl_password_file": str(kafka.sasl.password_file),
         "opensearch_url": stack.opensearch.url,
     }
 
 
-def _print_endpoints(console: Console, stack: LocalStack) -> None:
+def _print_endpoints(stack: LocalStack) -> None:
+    """One line each, never wrapped (the paths are copied from here), the SASL password only as its file."""
     e = _endpoints(stack)
-    console.print(f"Kafka       {e['kafka_bootstrap_servers']} (PLAINTEXT)")
-    console.print(f"Kafka TLS   {e['kafka_ssl_bootstrap_servers']} (SSL, client certificate required)")
-    console.print(f"  ca.pem        {e['kafka_ssl_cafile']}")
-    console.print(f"  service.cert  {e['kafka_ssl_certfile']}")
-    console.print(f"  service.key   {e['kafka_ssl_keyfile']}")
-    console.print(f"OpenSearch  {e['opensearch_url']}")
-    console.print("Stop it with: spoolbridge stack down")
+    mechanism = e["kafka_sasl_mechanism"]
+    lines = [
+        f"Kafka       {e['kafka_bootstrap_servers']} (PLAINTEXT)",
+        f"Kafka TLS   {e['kafka_ssl_bootstrap_servers']} (SSL, client certificate required)",
+        f"  ca.pem        {e['kafka_ssl_cafile']}",
+        f"  service.cert  {e['kafka_ssl_certfile']}",
+        f"  service.key   {e['kafka_ssl_keyfile']}",
+        f"Kafka SASL  {e['kafka_sasl_bootstrap_servers']} (SASL_SSL, {mechanism} login, the same ca.pem)",
+        f"  user          {e['kafka_sasl_username']}",
+        f"  password in   {e['kafka_sasl_password_file']}",
+        f"OpenSearch  {e['opensearch_url']}",
+        "Stop it with: spoolbridge stack down",
+    ]
+    print("\n".join(lines))

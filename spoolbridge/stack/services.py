@@ -23,6 +23,7 @@ from schemas.settings import StackSettings
 
 from . import processes
 from .certs import TlsFiles, ensure_test_pki
+from .sasl import SaslUser
 from .toolchain import compile_launcher, require_java, resolve_classpath, resource_text
 
 log = logging.getLogger(__name__)
@@ -131,15 +132,27 @@ class JvmService(ABC):
 
 
 class KafkaBroker(JvmService):
-    """Kafka in KRaft mode (broker + controller): PLAINTEXT and an SSL listener needing a client cert."""
+    """Kafka in KRaft mode (broker + controller) with Aiven's two ways in: an SSL listener needing a client
+    certificate, and a SASL_SSL listener with a SCRAM-SHA-256 user (same server certificate, no client
+    certificate); plus PLAINTEXT, which also carries the broker's own traffic."""
 
     name = "kafka"
     version = KAFKA_VERSION
 
+    def __init__(self, settings: StackSettings) -> None:
+        super().__init__(settings)
+        # storage formatted before the stack had a SASL listener: the user is created once it answers
+        self._create_user_after_start = False
+
     @property
     def ports(self) -> dict[str, int]:
         s = self.settings
-        return {"client": s.kafka_port, "ssl": s.kafka_ssl_port, "controller": s.kafka_controller_port}
+        return {
+            "client": s.kafka_port,
+            "ssl": s.kafka_ssl_port,
+            "sasl": s.kafka_sasl_port,
+            "controller": s.kafka_controller_port,
+        }
 
     @property
     def tls(self) -> TlsFiles:
@@ -153,6 +166,14 @@ class KafkaBroker(JvmService):
     def ssl_bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.settings.kafka_ssl_port}"
 
+    @property
+    def sasl_bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.settings.kafka_sasl_port}"
+
+    @property
+    def sasl(self) -> SaslUser:
+        return SaslUser(self.home / "sasl-password")
+
     def prepare(self) -> list[str]:
         classpath = resolve_classpath("kafka-pom.xml", self.build_dir)
         tls = ensure_test_pki(self.tls.dir)
@@ -162,44 +183,65 @@ class KafkaBroker(JvmService):
         props = self.home / "server.properties"
         props.write_text(self._server_properties(tls))
         base = [*self._jvm_base(self.settings.kafka_heap_mb), f"-Dlog4j2.configurationFile={log4j}"]
-        data = self.home / "data"
-        if not (data / "meta.properties").is_file():
-            cluster_id = uuid.uuid4().hex[:22]
-            result = subprocess.run(
-                [
-                    *base,
-                    "-cp",
-                    classpath,
-                    "kafka.tools.StorageTool",
-                    "format",
-                    "-t",
-                    cluster_id,
-                    "-c",
-                    str(props),
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if result.returncode != 0:
-                raise StackError(
-                    f"formatting Kafka storage failed: {result.stdout[-300:]}{result.stderr[-300:]}"
-                )
+        if (self.home / "data" / "meta.properties").is_file():
+            self._create_user_after_start = not self.sasl.exists()
+        else:
+            self._format_storage([*base, "-cp", classpath], props)
         return [*base, "-cp", classpath, "kafka.Kafka", str(props)]
+
+    def _format_storage(self, java: list[str], props: Path) -> None:
+        """Format the data folder with a new cluster id and the SASL user (a new password, stored first,
+        so a formatted user always has its file; a failed format's file is replaced by the next one)."""
+        password = self.sasl.random_password()
+        self.sasl.store(password)
+        result = subprocess.run(
+            [
+                *java,
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                uuid.uuid4().hex[:22],
+                "-c",
+                str(props),
+                "--add-scram",
+                self.sasl.scram_argument(password),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            output = f"{result.stdout[-300:]}{result.stderr[-300:]}".replace(password, "***")
+            raise StackError(f"formatting Kafka storage failed: {output}")
+
+    def wait_until_answering(self, pid: int) -> None:
+        super().wait_until_answering(pid)
+        if self._create_user_after_start:
+            from confluent_kafka.admin import AdminClient
+
+            conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers, "logger": log}
+            password = self.sasl.random_password()
+            self.sasl.create_on(AdminClient(conf), password)
+            self.sasl.store(password)  # only once the user exists: a failed attempt is retried next start
+            self._create_user_after_start = False
 
     def _server_properties(self, tls: TlsFiles) -> str:
         s = self.settings
+        client_listeners = (
+            f"PLAINTEXT://127.0.0.1:{s.kafka_port},SSL://127.0.0.1:{s.kafka_ssl_port},"
+            f"SASL_SSL://127.0.0.1:{s.kafka_sasl_port}"
+        )
+        mechanism = self.sasl.mechanism
         return "\n".join(
             [
                 "process.roles=broker,controller",
                 "node.id=1",
                 f"controller.quorum.voters=1@127.0.0.1:{s.kafka_controller_port}",
                 "controller.listener.names=CONTROLLER",
-                f"listeners=PLAINTEXT://127.0.0.1:{s.kafka_port},SSL://127.0.0.1:{s.kafka_ssl_port},"
-                f"CONTROLLER://127.0.0.1:{s.kafka_controller_port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{s.kafka_port},SSL://127.0.0.1:{s.kafka_ssl_port}",
+                f"listeners={client_listeners},CONTROLLER://127.0.0.1:{s.kafka_controller_port}",
+                f"advertised.listeners={client_listeners}",
                 "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL",
+                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL",
                 f"log.dirs={self.home / 'data'}",
                 # like Aiven: topics are created up front, never on first use
                 "auto.create.topics.enable=false",
@@ -223,6 +265,11 @@ class KafkaBroker(JvmService):
                 "ssl.truststore.type=PEM",
                 f"ssl.truststore.location={tls.ca}",
                 "ssl.client.auth=required",
+                # SASL_SSL as Aiven offers it: the same server certificate, a SCRAM login, no client cert
+                f"sasl.enabled.mechanisms={mechanism}",
+                "listener.name.sasl_ssl.ssl.client.auth=none",
+                f"listener.name.sasl_ssl.{mechanism.lower()}.sasl.jaas.config="
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;",
                 "",
             ]
         )
@@ -238,7 +285,12 @@ class KafkaBroker(JvmService):
             metadata = admin.list_topics(timeout=2)
         except Exception:  # KafkaException while the broker is still starting
             return False
-        return bool(metadata.brokers) and processes.port_answers(self.settings.kafka_ssl_port)
+        s = self.settings
+        return (
+            bool(metadata.brokers)
+            and processes.port_answers(s.kafka_ssl_port)
+            and processes.port_answers(s.kafka_sasl_port)
+        )
 
 
 class OpenSearchNode(JvmService):

@@ -9,6 +9,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -83,6 +84,47 @@ def test_check_names_a_client_certificate_the_broker_refuses(
     assert "ok   Kafka reachable: 1 broker(s), TLS handshake ok" in good.stdout, good.stdout
 
 
+def _sasl_env(endpoints: Endpoints, **login: str) -> dict[str, str]:
+    """The environment the README's Aiven section gives for SASL_SSL, pointed at the test listener."""
+    env = endpoints.env()
+    env.update(endpoints.require_sasl().settings_env(**login))
+    return env
+
+
+def test_check_passes_over_sasl_ssl_as_aiven_offers_it(
+    endpoints: Endpoints, unique_name: Callable[[str], str]
+) -> None:
+    sasl = endpoints.require_sasl()
+    result = _check(_sasl_env(endpoints), "--topic", unique_name("check"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _fail_lines(result.stdout) == []
+    assert f"ok   Kafka settings: SASL_SSL to {sasl.bootstrap_servers}" in result.stdout
+    assert "ok   Kafka reachable: 1 broker(s), TLS + SASL login ok" in result.stdout
+    assert "ok   Kafka produce" in result.stdout
+    assert sasl.password() not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("wrong", ["password", "username"])
+def test_check_with_a_wrong_sasl_login_names_the_password_and_prints_no_password(
+    endpoints: Endpoints, unique_name: Callable[[str], str], wrong: str
+) -> None:
+    sasl = endpoints.require_sasl()
+    right_password, wrong_password = sasl.password(), f"wrong-{uuid.uuid4().hex}"
+    login = {"password": wrong_password} if wrong == "password" else {"username": unique_name("nobody")}
+    result = _check(_sasl_env(endpoints, **login), "--topic", unique_name("check"))
+    assert result.returncode == 1, result.stdout
+    fails = _fail_lines(result.stdout)
+    assert len(fails) == 1 and fails[0].startswith("FAIL Kafka reachable:"), result.stdout
+    assert "Authentication failed" in fails[0]
+    naming = [line.strip() for line in result.stdout.splitlines() if "kafka.sasl_password" in line]
+    assert len(naming) == 1, result.stdout
+    assert naming[0].startswith("fix: the broker rejected the SASL login of user ")
+    assert "check kafka.sasl_password and kafka.sasl_username" in naming[0]  # as the README says
+    for password in (right_password, wrong_password):
+        assert password not in result.stdout + result.stderr
+    assert "ok   OpenSearch write" in result.stdout  # the other service is still checked
+
+
 def test_check_names_a_missing_certificate_file(endpoints: Endpoints, tmp_path: Path) -> None:
     env = endpoints.env()
     env.update(
@@ -155,3 +197,24 @@ def test_check_names_a_wrong_opensearch_password(
     assert good.returncode == 0, good.stdout
     assert "ok   OpenSearch credentials: accepted" in good.stdout
     assert "right-password" not in good.stdout + good.stderr
+
+
+def test_check_covers_each_dataset_and_names_its_own_index_body(
+    endpoints: Endpoints, unique_name: Callable[[str], str], tmp_path: Path
+) -> None:
+    cars, books = unique_name("cars"), unique_name("books")
+    (tmp_path / "books-index.json").write_text("{not json")
+    config = tmp_path / "spoolbridge.toml"
+    config.write_text(
+        f'[datasets.{cars}]\nindex = "{cars}-index"\n\n'
+        f'[datasets.{books}]\nindex_body_file = "{tmp_path / "books-index.json"}"\n'
+    )
+    topic = unique_name("check")
+    result = _check(endpoints.env(), "--topic", topic, "--config", str(config))
+    assert result.returncode == 1
+    assert f"ok   Kafka topic of dataset {cars} {topic}.{cars}" in result.stdout
+    assert f"ok   OpenSearch index {cars}-index (dataset {cars})" in result.stdout
+    assert _fail_lines(result.stdout) == [
+        f"FAIL OpenSearch index {books} (dataset {books}): setting datasets.{books}.index_body_file: "
+        + _fail_lines(result.stdout)[0].split("index_body_file: ", 1)[1]
+    ]

@@ -25,22 +25,23 @@ from spoolbridge.stack.services import KafkaBroker
 pytestmark = pytest.mark.integration
 
 
-def _free_ports(start: int) -> tuple[int, int, int]:
-    for port in range(start, start + 60, 3):
-        if all(port_is_free(p) for p in (port, port + 1, port + 2)):
-            return port, port + 1, port + 2
-    raise RuntimeError(f"no three free ports from {start}")
+def _free_ports(start: int) -> tuple[int, int, int, int]:
+    for port in range(start, start + 80, 4):
+        if all(port_is_free(p) for p in range(port, port + 4)):
+            return port, port + 1, port + 2, port + 3
+    raise RuntimeError(f"no four free ports from {start}")
 
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[KafkaBroker]:
-    kafka_port, controller_port, ssl_port = _free_ports(19600)
+    kafka_port, controller_port, ssl_port, sasl_port = _free_ports(19600)
     node = KafkaBroker(
         StackSettings(
             dir=tmp_path / "stack",
             kafka_port=kafka_port,
             kafka_controller_port=controller_port,
             kafka_ssl_port=ssl_port,
+            kafka_sasl_port=sasl_port,
             kafka_heap_mb=256,
         )
     )

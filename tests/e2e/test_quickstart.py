@@ -66,6 +66,7 @@ def _env(endpoints: Endpoints) -> dict[str, str]:
         SPOOLBRIDGE_STACK__DIR=str(stack.dir),
         SPOOLBRIDGE_STACK__KAFKA_PORT=str(stack.kafka_port),
         SPOOLBRIDGE_STACK__KAFKA_SSL_PORT=str(stack.kafka_ssl_port),
+        SPOOLBRIDGE_STACK__KAFKA_SASL_PORT=str(stack.kafka_sasl_port),
         SPOOLBRIDGE_STACK__KAFKA_CONTROLLER_PORT=str(stack.kafka_controller_port),
         SPOOLBRIDGE_STACK__OPENSEARCH_PORT=str(stack.opensearch_port),
         SPOOLBRIDGE_STACK__OPENSEARCH_TRANSPORT_PORT=str(stack.opensearch_transport_port),
@@ -115,7 +116,7 @@ def _wait_until_done(done: Path, expected: list[str], deadline: float) -> list[s
 def test_quickstart_as_written_ends_with_the_sample_searchable(endpoints: Endpoints, tmp_path: Path) -> None:
     blocks = quickstart_blocks()
     assert blocks[0] == ["make run"]
-    drop, search, status = blocks[1]
+    drop, status, search = blocks[1]
     if endpoints.stack is not None:  # the README names the default port; the session's stack may differ
         search = search.replace("127.0.0.1:9200", f"127.0.0.1:{endpoints.stack.settings.opensearch_port}")
     else:
@@ -143,22 +144,22 @@ def test_quickstart_as_written_ends_with_the_sample_searchable(endpoints: Endpoi
             assert b"spoolbridge" in response.read()
         assert subprocess.run(["bash", "-c", drop], cwd=work, env=env, check=False).returncode == 0
 
-        hits = _wait_until_all_searchable(search, work, env, deadline)
-        assert hits is not None, (tmp_path / "run.log").read_text()
-        assert "Strategy" in hits["hits"][0]["_source"]["genres"]
-        assert hits["hits"][0]["_source"]["source"].startswith("games")
-        # the files move once Kafka acked every record; on a reused node the same ids may be searchable sooner
-        expected = ["games-1.json", "games-2.json", "games.jsonl"]
-        assert _wait_until_done(work / "inbox" / "done", expected, deadline) == expected
-
+        # pasted as one block: status --wait returns once everything is searchable, then the search finds it
         shown = subprocess.run(
             ["bash", "-c", status], cwd=work, env=env, capture_output=True, text=True, check=False
         )
         assert shown.returncode == 0, shown.stderr
+        assert "still in progress" not in shown.stderr, shown.stdout + shown.stderr
         for name, records in (("games-1.json", 50), ("games-2.json", 50), ("games.jsonl", 10)):
             # read, produced, indexed, rejected, dead-lettered
             row = rf"{re.escape(name)}\W+done\W+{records}\W+{records}\W+{records}\W+0\W+0\W"
             assert re.search(row, shown.stdout), shown.stdout
+        hits = _wait_until_all_searchable(search, work, env, time.monotonic() + 3)
+        assert hits is not None, (tmp_path / "run.log").read_text()
+        assert "Strategy" in hits["hits"][0]["_source"]["genres"]
+        assert hits["hits"][0]["_source"]["source"].startswith("games")
+        expected = ["games-1.json", "games-2.json", "games.jsonl"]
+        assert _wait_until_done(work / "inbox" / "done", expected, deadline) == expected
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(bridge.pid, signal.SIGINT)  # Ctrl-C in the first terminal

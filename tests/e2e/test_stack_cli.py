@@ -20,6 +20,7 @@ PORTS = {
     "SPOOLBRIDGE_STACK__KAFKA_PORT": 19192,
     "SPOOLBRIDGE_STACK__KAFKA_CONTROLLER_PORT": 19193,
     "SPOOLBRIDGE_STACK__KAFKA_SSL_PORT": 19194,
+    "SPOOLBRIDGE_STACK__KAFKA_SASL_PORT": 19196,
     "SPOOLBRIDGE_STACK__OPENSEARCH_PORT": 19290,
     "SPOOLBRIDGE_STACK__OPENSEARCH_TRANSPORT_PORT": 19390,
 }
@@ -62,16 +63,39 @@ def test_stack_up_serves_both_then_down_leaves_no_process(tmp_path: Path) -> Non
             }
         )
         assert tls.list_topics(timeout=10).brokers
+        password_file = Path(info["kafka_sasl_password_file"])
+        assert password_file.stat().st_mode & 0o777 == 0o600
+        password = password_file.read_text().strip()
+        sasl = AdminClient(
+            {
+                "bootstrap.servers": info["kafka_sasl_bootstrap_servers"],
+                "security.protocol": "SASL_SSL",
+                "sasl.mechanism": info["kafka_sasl_mechanism"],
+                "sasl.username": info["kafka_sasl_username"],
+                "sasl.password": password,
+                "ssl.ca.location": info["kafka_ssl_cafile"],
+            }
+        )
+        assert sasl.list_topics(timeout=10).brokers
 
         again = _stack("up", state)
         assert again.returncode == 0
         assert "kafka is already running" in again.stdout
         assert "opensearch is already running" in again.stdout
+        assert f"password in   {password_file}" in again.stdout
 
-        status = json.loads(_stack("status", state, "--json").stdout)
+        status_json = _stack("status", state, "--json").stdout
+        status = json.loads(status_json)
         pids = [service["pid"] for service in status["services"]]
         assert all(service["running"] for service in status["services"])
         assert all(processes.is_alive(pid) for pid in pids)
+        kafka = next(service for service in status["services"] if service["name"] == "kafka")
+        assert kafka["ports"]["sasl"] == PORTS["SPOOLBRIDGE_STACK__KAFKA_SASL_PORT"]
+        assert status["kafka_sasl_password_file"] == str(password_file)
+        shown = (
+            up.stdout + up.stderr + again.stdout + again.stderr + status_json + _stack("status", state).stdout
+        )
+        assert password not in shown
     finally:
         down = _stack("down", state)
     assert down.returncode == 0, down.stderr

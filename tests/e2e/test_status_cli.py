@@ -65,10 +65,11 @@ def _write_inputs(inbox: Path) -> None:
 
 @pytest.mark.integration
 @pytest.mark.timeout(240)
-def test_status_counts_match_the_topic_the_index_and_the_dlq(
+def test_status_counts_match_the_topic_the_index_and_the_dlq_per_dataset(
     endpoints: Endpoints, unique_name: Callable[[str], str], tmp_path: Path, opensearch_client: Any
 ) -> None:
     topic = unique_name("status")
+    cars = unique_name("cars")
     env = endpoints.env()
     env.update(
         SPOOLBRIDGE_KAFKA__TOPIC=topic,
@@ -78,20 +79,30 @@ def test_status_counts_match_the_topic_the_index_and_the_dlq(
         SPOOLBRIDGE_PRODUCER__INBOX=str(tmp_path / "inbox"),
         SPOOLBRIDGE_PRODUCER__SETTLE_MS="0",
     )
-    _write_inputs(tmp_path / "inbox")
+    inbox = tmp_path / "inbox"
+    _write_inputs(inbox)
+    (inbox / cars).mkdir()
+    (inbox / cars / "cars.json").write_text(json.dumps([{"make": "m", "hp": i} for i in range(7)]))
+    (inbox / "Bad Folder").mkdir()
+    (inbox / "Bad Folder" / "x.json").write_text("[{}]")
     produced = _cli(env, "produce", "--once")
-    assert produced.returncode == 1, produced.stderr  # two files failed
+    assert produced.returncode == 1, produced.stderr  # three files failed
     consumed = _cli(env, "consume", "--until-idle", "3")
     assert consumed.returncode == 0, consumed.stderr
+    (inbox / "later.json").write_text("[]")  # arrived after the producer stopped: waiting
     shown = _cli(env, "status", "--json")
     assert shown.returncode == 0, shown.stderr
-    report = json.loads(shown.stdout)
-    rows = {row["source"]: row for row in report["sources"]}
+    report = {d["dataset"]: d for d in json.loads(shown.stdout)["datasets"]}
+    assert set(report) == {"(default)", cars, "Bad Folder"}
+    default, own = report["(default)"], report[cars]
+    rows = {row["source"]: row for row in default["sources"]}
 
     in_topic = _count_by_source(endpoints.bootstrap_servers, topic)
     in_dlq = _count_by_source(endpoints.bootstrap_servers, f"{topic}.dlq")
     opensearch_client.indices.refresh(index=topic)
     for name, row in rows.items():
+        if name == "later.json":
+            continue
         query = {"query": {"term": {"source.keyword": name}}}
         assert row["indexed"] == opensearch_client.count(index=topic, body=query)["count"], name
         assert row["produced"] == in_topic[name], name
@@ -101,11 +112,36 @@ def test_status_counts_match_the_topic_the_index_and_the_dlq(
         "good.json": ("done", 20, 20, 20, 0, 0),
         "mixed.json": ("failed", 4, 3, 3, 1, 0),
         "conflict.jsonl": ("done", 10, 10, 5, 0, 5),
+        "later.json": ("waiting", None, None, 0, 0, 0),
     }
     columns = ("state", "read", "produced", "indexed", "rejected", "dead_lettered")
     for name, values in expected.items():
         assert tuple(rows[name][column] for column in columns) == values, name
     assert rows["broken.json"]["state"] == "failed"
     assert rows["broken.json"]["indexed"] == rows["broken.json"]["produced"]
-    assert report["index_documents"] == sum(row["indexed"] for row in rows.values())
-    assert sum(lag["lag"] for lag in report["lag"]) == 0
+    assert default["index_documents"] == sum(row["indexed"] for row in rows.values())
+    assert (default["files"], default["dead_lettered"], default["lag"]) == (5, 5, 0)
+
+    assert (own["topic"], own["index"], own["files"], own["indexed"], own["lag"]) == (
+        f"{topic}.{cars}",
+        cars,
+        1,
+        7,
+        0,
+    )
+    assert own["index_documents"] == 7
+    assert (
+        report["Bad Folder"]["problem"]
+        == "dataset names must be lower case (they name an index and a Kafka topic)"
+    )
+    assert [row["state"] for row in report["Bad Folder"]["sources"]] == ["failed"]
+
+    text = _cli(env, "status")  # piped: plain text, at most 80 columns, no name cut
+    assert text.returncode == 0, text.stderr
+    long_names = [name for name in (topic, cars, f"{topic}.{cars}", f"{cars}/cars.json") if len(name) > 40]
+    for line in text.stdout.splitlines():  # longer only to hold a long name whole
+        assert len(line) <= 80 or any(n in line and len(line) - len(n) <= 30 for n in long_names), line
+    for name in ("good.json", "conflict.jsonl", f"{cars}/cars.json", "later.json"):
+        assert name in text.stdout
+    only = json.loads(_cli(env, "status", "--json", "--dataset", cars).stdout)
+    assert [d["dataset"] for d in only["datasets"]] == [cars]

@@ -58,6 +58,14 @@ def write_json(path: Path, data: Any) -> None:
     temp.rename(path)
 
 
+def write_wide(inbox: Path, dataset: str) -> None:
+    """250 records with 12 fields of their own each: about 3,000 distinct fields, three times the limit."""
+    write_json(
+        inbox / dataset / "countries.json",
+        {f"c{i}": {"name": f"country {i}", "stats": {f"s{i}_{j}": j for j in range(12)}} for i in range(250)},
+    )
+
+
 class ConsumerThread:
     def __init__(self, settings: Settings, until_idle_secs: float) -> None:
         self.code: list[int] = []
@@ -83,11 +91,7 @@ def test_a_dataset_that_explodes_its_mapping_costs_no_record_of_another(
     inbox.mkdir()
     settings = settings_factory(producer={"inbox": inbox, "settle_ms": 50})
     wide, cars, books = unique_name("wide"), unique_name("cars"), unique_name("books")
-    # 250 records with 12 fields of their own each: about 3,000 distinct fields, three times the limit
-    write_json(
-        inbox / wide / "countries.json",
-        {f"c{i}": {"name": f"country {i}", "stats": {f"s{i}_{j}": j for j in range(12)}} for i in range(250)},
-    )
+    write_wide(inbox, wide)
     write_json(inbox / cars / "cars.json", [{"make": f"m{i % 9}", "hp": 90 + i} for i in range(400)])
     (inbox / books).mkdir()
     lines = b"".join(
@@ -153,10 +157,7 @@ def test_dead_letters_are_listed_with_a_fix_and_replayed_once_the_index_body_is_
     inbox.mkdir()
     wide = unique_name("wide")
     settings = settings_factory(producer={"inbox": inbox, "settle_ms": 50})
-    write_json(
-        inbox / wide / "countries.json",
-        {f"c{i}": {"name": f"country {i}", "stats": {f"s{i}_{j}": j for j in range(12)}} for i in range(250)},
-    )
+    write_wide(inbox, wide)
     assert produce(settings, once=True) == 0
     assert ConsumerThread(settings, until_idle_secs=3.0).wait(240) == 0
     indexed = count(opensearch_client, wide)

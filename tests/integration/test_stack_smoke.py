@@ -1,5 +1,5 @@
-"""The test services are real: 1,000 messages through Kafka (plaintext and mutual TLS), 1,000 documents
-through OpenSearch's bulk API."""
+"""The test services are real: 1,000 messages through Kafka (plaintext, mutual TLS, and SASL/SCRAM over
+TLS as Aiven offers it), 1,000 documents through OpenSearch's bulk API."""
 
 from __future__ import annotations
 
@@ -77,6 +77,42 @@ def test_tls_listener_refuses_a_client_without_certificate(endpoints: Endpoints)
     admin = AdminClient({**_tls_conf(endpoints, with_client_cert=False), "log_level": 0})
     with pytest.raises(KafkaException):
         admin.list_topics(timeout=3)
+
+
+def test_thousand_messages_round_trip_over_sasl_ssl_with_scram(
+    endpoints: Endpoints, kafka_admin: Any, unique_name: Callable[[str], str]
+) -> None:
+    sasl = endpoints.require_sasl()
+    topic = unique_name("smoke-sasl")
+    create_topic(kafka_admin, topic)
+    keys = _round_trip(sasl.client_config(), topic, unique_name("g"))
+    assert sorted(keys, key=int) == [str(i).encode() for i in range(N)]
+
+
+def _sasl_login_errors(conf: dict[str, Any]) -> list[str]:
+    """The error texts of a metadata request with ``conf``; [] when it succeeds."""
+    errors: list[str] = []
+    quiet: dict[str, Any] = {**conf, "log_level": 0, "error_cb": lambda e: errors.append(e.str())}
+    admin = AdminClient(quiet)
+    try:
+        admin.list_topics(timeout=5)
+    except KafkaException:
+        admin.poll(1.0)  # serves error_cb
+        return errors or ["no error text"]
+    return []
+
+
+def test_sasl_listener_refuses_a_wrong_password_and_an_unknown_user(
+    endpoints: Endpoints, unique_name: Callable[[str], str]
+) -> None:
+    sasl = endpoints.require_sasl()
+    assert _sasl_login_errors(sasl.client_config()) == []
+    for conf in (
+        sasl.client_config(password=sasl.password() + "x"),
+        sasl.client_config(username=unique_name("nobody")),
+    ):
+        errors = _sasl_login_errors(conf)
+        assert any("Authentication failed" in text for text in errors), errors
 
 
 def test_thousand_documents_bulk_indexed_and_counted(

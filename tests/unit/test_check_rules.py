@@ -22,6 +22,8 @@ KAFKA = load_settings({"kafka": {"bootstrap_servers": "kafka.example:12345"}}).k
         ("ssl/tls alert certificate expired: certificate has expired", "has expired"),
         ("SASL authentication error: Authentication failed during authentication due to invalid credentials",
          "rejected the SASL login"),
+        ("SASL SCRAM-SHA-512 mechanism handshake failed: Broker: Unsupported SASL mechanism: broker's "
+         "supported mechanisms: SCRAM-SHA-256", "does not offer kafka.sasl_mechanism"),
         ("Connect to ipv4#10.0.0.1:12345 failed: Connection refused", "nothing accepts connections"),
         ("Failed to resolve 'kafka.example:12345': Name or service not known", "does not resolve"),
         ("1/1 brokers are down", "no answer from kafka.example:12345"),
@@ -29,3 +31,33 @@ KAFKA = load_settings({"kafka": {"bootstrap_servers": "kafka.example:12345"}}).k
 )  # fmt: skip
 def test_each_failure_gets_the_fix_that_matches_it(librdkafka_text: str, expected: str) -> None:
     assert expected in _kafka_fix(KAFKA, librdkafka_text)
+
+
+SASL = load_settings(
+    {
+        "kafka": {
+            "bootstrap_servers": "kafka.example:12346",
+            "security_protocol": "SASL_SSL",
+            "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_username": "avnadmin",
+            "sasl_password": "s3cret-value",
+        }
+    }
+).kafka
+
+
+def test_a_rejected_sasl_login_names_the_password_and_the_user_but_never_the_password() -> None:
+    fix = _kafka_fix(SASL, "SASL authentication error: Authentication failed: Invalid username or password")
+    assert "kafka.sasl_password" in fix and "user avnadmin" in fix
+    assert "s3cret-value" not in fix
+
+
+def test_an_unsupported_mechanism_names_the_configured_one() -> None:
+    text = "SASL SCRAM-SHA-512 mechanism handshake failed: Broker: Unsupported SASL mechanism"
+    assert "kafka.sasl_mechanism SCRAM-SHA-512" in _kafka_fix(SASL, text)
+
+
+def test_a_sasl_login_sent_to_the_client_certificate_listener_asks_for_the_sasl_port() -> None:
+    text = "Receive failed: error:0A000412:SSL routines::ssl/tls alert bad certificate: SSL alert number 42"
+    assert "wants a client certificate, not a SASL login" in _kafka_fix(SASL, text)
+    assert "refused the client certificate" in _kafka_fix(KAFKA, text)

@@ -109,6 +109,19 @@ def test_kafka_client_config_for_aiven_tls_and_sasl(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [({"sasl_password": "p"}, "kafka.sasl_username"), ({"sasl_username": "u"}, "kafka.sasl_password")],
+)
+def test_sasl_without_user_or_password_names_the_missing_one(given: dict[str, str], named: str) -> None:
+    kafka = load_settings(
+        {"kafka": {"bootstrap_servers": "k:1", "security_protocol": "SASL_SSL", **given}}
+    ).kafka
+    with pytest.raises(ConfigError) as raised:
+        kafka.check_files()
+    assert raised.value.setting == named
+
+
 def test_unset_endpoints_are_named_when_needed() -> None:
     with pytest.raises(ConfigError, match=r"kafka\.bootstrap_servers"):
         load_settings().kafka.client_config()
