@@ -100,7 +100,7 @@ function analyse(entry) {
   }
   $(".shape", card).textContent = entry.shape.label;
   showPaths(entry);
-  renderPreview($(".preview", card), entry.shape.records);
+  renderPreview($(".preview", card), entry.shape, file.name);
   checkConflicts(entry);
   $(".start", card).disabled = !state.datasetOk || entry.uploading || entry.done;
   $("#start-all").disabled = !state.datasetOk || !state.files.some((f) => !f.uploading && !f.done);
@@ -119,12 +119,20 @@ function showPaths(entry) {
     : "";
 }
 
-function renderPreview(box, records) {
+// The first records as a table: the document id each will get (the producer's rule: the id field when the
+// dataset has one, else <dataset>/<file>:<position>), then each field with the kinds of value seen.
+function renderPreview(box, shape, fileName) {
+  const records = shape.records;
   const fields = fieldsOf(records.slice(0, PREVIEW_RECORDS));
   const columns = [...fields.keys()].filter((path) => !fields.get(path).kinds.has("object")).slice(0, PREVIEW_COLUMNS);
   if (!records.length) { box.textContent = "no complete record in the first 64 KB"; return; }
+  const idField = state.info?.id_field;
+  const idOf = (record, i) => (idField ? display(record?.[idField]) : `${state.dataset || "<dataset>"}/${fileName}:${shape.positions?.[i] ?? i}`);
   const table = document.createElement("table");
   const headRow = table.createTHead().insertRow();
+  const idHead = Object.assign(document.createElement("th"), { className: "doc-id", textContent: "document id" });
+  idHead.append(Object.assign(document.createElement("span"), { className: "type", textContent: idField ? `field ${idField}` : "file:position" }));
+  headRow.append(idHead);
   for (const path of columns) {
     const th = document.createElement("th");
     th.textContent = path;
@@ -135,8 +143,9 @@ function renderPreview(box, records) {
     headRow.append(th);
   }
   const body = table.createTBody();
-  for (const record of records.slice(0, PREVIEW_RECORDS)) {
+  for (const [i, record] of records.slice(0, PREVIEW_RECORDS).entries()) {
     const row = body.insertRow();
+    row.insertCell().textContent = idOf(record, i);
     for (const path of columns) {
       const value = path.split(".").reduce((v, k) => (v && typeof v === "object" && !Array.isArray(v) ? v[k] : undefined), record);
       const cell = row.insertCell();

@@ -4,6 +4,7 @@
 
 export const HEAD_BYTES = 64 * 1024;
 const PARTIAL = Symbol("partial"); // set on a container the head of the file cut short
+const ORDER = Symbol("order"); // an object's keys in file order (JavaScript puts integer-like keys first)
 
 // A number as written: its kind (integer or float) is the text's, as the producer keeps it.
 export class Num {
@@ -42,6 +43,7 @@ export function parseHead(text) {
   function container(open) {
     const isObject = open === "{";
     const out = isObject ? {} : [];
+    if (isObject) out[ORDER] = [];
     i++;
     try {
       ws();
@@ -57,7 +59,12 @@ export function parseHead(text) {
           i++;
         }
         const item = value();
-        if (isObject) out[key] = item; else out.push(item);
+        if (isObject) {
+          if (!(key in out)) out[ORDER].push(key);
+          out[key] = item;
+        } else {
+          out.push(item);
+        }
         if (item !== null && typeof item === "object" && item[PARTIAL]) { out[PARTIAL] = true; return out; }
         ws();
         if (text[i] === ",") { i++; continue; }
@@ -84,14 +91,16 @@ export function parseHead(text) {
 }
 
 export const isPartial = (v) => v !== null && typeof v === "object" && Boolean(v[PARTIAL]);
+// [key, value] pairs in file order (the order the producer reads them in).
+const entriesOf = (object) => (object[ORDER] ?? Object.keys(object)).map((key) => [key, object[key]]);
 const isRecord = (v) => v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Num);
 
 // Paths (dotted) under which a document keeps its records: arrays of objects, objects of objects.
 export function recordPaths(doc, prefix = "", depth = 0, out = []) {
   if (!isRecord(doc) || depth > 3) return out;
-  for (const [key, v] of Object.entries(doc)) {
+  for (const [key, v] of entriesOf(doc)) {
     const path = prefix ? `${prefix}.${key}` : key;
-    const first = Array.isArray(v) ? v[0] : isRecord(v) ? Object.values(v)[0] : undefined;
+    const first = Array.isArray(v) ? v[0] : isRecord(v) ? entriesOf(v)[0]?.[1] : undefined;
     if (isRecord(first)) out.push(path);
     if (isRecord(v)) recordPaths(v, path, depth + 1, out);
   }
@@ -102,10 +111,12 @@ function at(doc, path) {
   return path.split(".").reduce((v, key) => (isRecord(v) ? v[key] : undefined), doc);
 }
 
+// The complete records of a container and their positions (the object's keys, the array's indexes): the
+// part of a document id the producer takes from the file.
 function recordsOf(container) {
-  const values = Array.isArray(container) ? container : Object.values(container);
-  const complete = isPartial(container) ? values.filter((v) => !isPartial(v)) : values;
-  return complete.filter((v) => !isPartial(v));
+  const entries = Array.isArray(container) ? container.map((v, i) => [String(i), v]) : entriesOf(container);
+  const complete = entries.filter(([, v]) => !isPartial(v));
+  return { records: complete.map(([, v]) => v), positions: complete.map(([k]) => k) };
 }
 
 // The shape of a file from its head: {shape, label, records, paths, problem, warning}.
@@ -114,7 +125,8 @@ export function detectShape(name, head, wholeFile, recordsPath = null) {
   if (/\.(jsonl|ndjson)$/.test(plain)) return jsonLines(head, wholeFile);
   let parsed;
   try {
-    parsed = parseHead(head.replace(/^\ufeff/, ""));
+    const text = head.replace(/^\ufeff/, "");
+    parsed = parseHead(wholeFile ? `${text}\n` : text); // a whole file's last number ends with the file
   } catch (e) {
     if (e instanceof EndOfText) return { shape: "empty", label: "empty", records: [], paths: [], problem: "the file is empty" };
     return { shape: "invalid", label: "not JSON", records: [], paths: [], problem: `not JSON: ${e.message}` };
@@ -124,30 +136,32 @@ export function detectShape(name, head, wholeFile, recordsPath = null) {
   if (recordsPath) {
     const inner = at(doc, recordsPath);
     if (inner === undefined) return { shape: "path", label: `records under ${recordsPath}`, records: [], paths: recordPaths(doc), problem: `the first ${HEAD_BYTES / 1024} KB have no ${recordsPath}`, warning };
-    return { shape: "path", label: `records under ${recordsPath}`, records: recordsOf(inner), paths: recordPaths(doc), warning };
+    return { shape: "path", label: `records under ${recordsPath}`, ...recordsOf(inner), paths: recordPaths(doc), warning };
   }
-  if (Array.isArray(doc)) return { shape: "array", label: "array of records", records: recordsOf(doc), paths: [], warning };
+  if (Array.isArray(doc)) return { shape: "array", label: "array of records", ...recordsOf(doc), paths: [], warning };
   if (!isRecord(doc)) return { shape: "scalar", label: "a single value", records: [], paths: [], problem: "a top-level value that is not an object or array holds no records" };
-  const values = Object.values(doc);
-  if (values.length && isRecord(values[0])) return { shape: "object", label: "object of records", records: recordsOf(doc), paths: [], warning };
-  return { shape: "single", label: "a single object", records: [doc], paths: recordPaths(doc), warning };
+  const first = entriesOf(doc)[0];
+  if (first && isRecord(first[1])) return { shape: "object", label: "object of records", ...recordsOf(doc), paths: [], warning };
+  return { shape: "single", label: "a single object", records: [doc], positions: ["0"], paths: recordPaths(doc), warning };
 }
 
 function jsonLines(head, wholeFile) {
   const lines = head.split("\n");
   if (!wholeFile) lines.pop(); // the last line may be cut
   const records = [];
+  const positions = []; // 1-based line numbers
   for (const [index, line] of lines.entries()) {
     if (!line.trim()) continue;
     try {
-      const { value, rest } = parseHead(line);
+      const { value, rest } = parseHead(`${line}\n`);
       if (isPartial(value) || rest) throw new SyntaxError("not one JSON value");
       records.push(value);
+      positions.push(String(index + 1));
     } catch (e) {
-      return { shape: "jsonl", label: "JSON Lines", records, paths: [], warning: `line ${index + 1} is not JSON (${e.message}): it will be rejected` };
+      return { shape: "jsonl", label: "JSON Lines", records, positions, paths: [], warning: `line ${index + 1} is not JSON (${e.message}): it will be rejected` };
     }
   }
-  return { shape: "jsonl", label: "JSON Lines", records, paths: [] };
+  return { shape: "jsonl", label: "JSON Lines", records, positions, paths: [] };
 }
 
 export function kindOf(v) {
@@ -169,11 +183,11 @@ export function fieldsOf(records) {
     if (!f) { f = { kinds: new Set(), examples: [] }; fields.set(path, f); }
     f.kinds.add(kindOf(v));
     if (typeof v === "string" && f.examples.length < 5 && !f.examples.includes(v)) f.examples.push(v.slice(0, 200));
-    if (isRecord(v)) for (const [k, inner] of Object.entries(v)) note(`${path}.${k}`, inner);
+    if (isRecord(v)) for (const [k, inner] of entriesOf(v)) note(`${path}.${k}`, inner);
   };
   for (const record of records) {
     if (!isRecord(record)) continue;
-    for (const [k, v] of Object.entries(record)) note(k, v);
+    for (const [k, v] of entriesOf(record)) note(k, v);
   }
   return fields;
 }

@@ -145,3 +145,20 @@ def wait_settled(page: Any, card: Any, timeout_ms: int = 180_000) -> None:
 
 def figure(card: Any, label: str) -> str:
     return str(card.locator(f'tr[data-figure="{label}"] td').nth(1).inner_text())
+
+
+@pytest.fixture
+def page_only(tmp_path: Path) -> Iterator[str]:
+    """``spoolbridge web`` alone (no Kafka, no OpenSearch): its address."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPOOLBRIDGE_")}
+    cmd = [sys.executable, "-m", "spoolbridge.cli", "web", "--inbox", str(tmp_path / "inbox"), "--port", "0"]
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        found = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+        assert found, line
+        yield found.group(1)
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)

@@ -31,6 +31,9 @@ def test_the_steam_sample_arrives_with_the_pipelines_numbers_and_can_be_searched
     assert first.locator(".shape").inner_text() == "object of records"
     headers = first.locator(".preview th").all_inner_texts()
     assert "name\nstring" in headers and "price\nfloat" in headers, headers
+    first_key = next(iter(json.loads((SAMPLE / "games-1.json").read_text())))
+    first_id = first.locator(".preview tbody tr").first.locator("td").first.inner_text()
+    assert first_id == f"{dataset}/games-1.json:{first_key}", "the id the producer will give it"
     page.click("#start-all")
     for index, records in ((0, "50"), (1, "10")):
         card = cards.nth(index)
