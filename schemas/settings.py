@@ -338,6 +338,9 @@ class WebSettings(_Section):
     max_upload_bytes: int = Field(
         default=10 * 1024**3, ge=1, description="largest file the page accepts (bytes)"
     )
+    upload_expiry_hours: float = Field(
+        default=24.0, gt=0, description="an unfinished upload untouched this long is deleted (its bytes too)"
+    )
 
     @property
     def is_loopback(self) -> bool:

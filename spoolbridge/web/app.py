@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -31,6 +32,7 @@ from .uploads import UploadStore
 __all__ = ["create_app"]
 
 STATIC = Path(__file__).parent / "static"
+_EXPIRY_CHECK_SECS = 600.0
 
 
 def create_app(settings: Settings) -> ASGIApp:
@@ -55,9 +57,19 @@ def create_app(settings: Settings) -> ASGIApp:
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 
+    expiry_secs = settings.web.upload_expiry_hours * 3600
+
+    async def expire_uploads() -> None:
+        while True:
+            await anyio.to_thread.run_sync(store.expire, expiry_secs)
+            await anyio.sleep(min(_EXPIRY_CHECK_SECS, expiry_secs))
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(expire_uploads)
+            yield
+            tasks.cancel_scope.cancel()
         await anyio.to_thread.run_sync(progress.close)  # the dead-letter readers' Kafka consumers
 
     return Guard(Starlette(routes=routes, lifespan=lifespan), settings.web)

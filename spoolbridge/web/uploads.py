@@ -9,8 +9,9 @@ Layout, for an upload of ``steam.json`` into dataset ``games`` (every name here 
 
 When the last byte is written, the part file is flushed to disk and linked to ``<inbox>/games/steam.json``
 (a link, not a rename, so that a file of that name already waiting there is never overwritten), then
-unlinked: the producer sees one complete file appear, exactly as if it had been dropped there. This module
-knows nothing about HTTP; :mod:`.tus` speaks the protocol over it.
+unlinked: the producer sees one complete file appear, exactly as if it had been dropped there. An upload
+nobody writes to for ``web.upload_expiry_hours`` is deleted with its bytes (:meth:`UploadStore.expire`, run
+by the app every ten minutes). This module knows nothing about HTTP; :mod:`.tus` speaks the protocol.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import logging
 import os
 import re
 import secrets
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -152,6 +154,25 @@ class UploadStore:
             (self.inbox / upload.relative_part).unlink(missing_ok=True)
         (self.state / f"{upload.id}.json").unlink(missing_ok=True)
         log.info("upload=%s event=cancelled", upload.id)
+
+    def expire(self, older_than_secs: float, now: float | None = None) -> int:
+        """Forget uploads nobody wrote to for ``older_than_secs``: an unfinished one with its bytes, a
+        finished one's description only. Returns how many were removed."""
+        now = time.time() if now is None else now
+        removed = 0
+        for path in self.state.glob("*.json") if self.state.is_dir() else ():
+            try:
+                upload = Upload(**json.loads(path.read_text(encoding="utf-8")))
+                part = self.inbox / upload.relative_part
+                touched = (part if upload.source is None and part.exists() else path).stat().st_mtime
+            except (OSError, ValueError, TypeError):
+                continue  # being written, or not ours: the next round sees it again
+            if now - touched >= older_than_secs:
+                self.cancel(upload)
+                removed += 1
+        if removed:
+            log.info("uploads_expired=%d older_than_secs=%.0f", removed, older_than_secs)
+        return removed
 
     def _save(self, upload: Upload) -> None:
         path = self.state / f"{upload.id}.json"

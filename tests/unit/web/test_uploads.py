@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,22 @@ def test_malformed_ids_are_unknown(tmp_path: Path, upload_id: str) -> None:
     with pytest.raises(UploadError) as caught:
         _store(tmp_path).get(upload_id)
     assert caught.value.status == 404
+
+
+def test_uploads_nobody_writes_to_expire_with_their_bytes(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    stale = store.create("games", "old.json", 10)
+    _append(store, stale.id, 0, b"[1,")
+    fresh = store.create("games", "new.json", 10)
+    finished = store.create("games", "done.json", 0)
+    now = time.time()
+    part = tmp_path / stale.relative_part
+    os.utime(part, (now - 7200, now - 7200))
+    os.utime(store.state / f"{finished.id}.json", (now - 7200, now - 7200))
+    assert store.expire(3600, now) == 2
+    assert not part.exists()
+    assert (tmp_path / "games" / "done.json").exists(), "a finished upload's file is the inbox's"
+    assert store.offset(store.get(fresh.id)) == 0
+    for gone in (stale.id, finished.id):
+        with pytest.raises(UploadError):
+            store.get(gone)
