@@ -7,6 +7,7 @@ installs it with the rest of the toolchain).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -63,8 +64,18 @@ class Bridge:
     url: str
     inbox: Path
     topic: str
+    group: str
     log: Path
     process: subprocess.Popen[bytes]
+    env: dict[str, str]
+
+    def status(self, dataset: str) -> dict[str, Any]:
+        """``spoolbridge status --json`` of ``dataset``, as an operator would run it."""
+        cmd = [sys.executable, "-m", "spoolbridge.cli", "status", "--json", "--dataset", dataset,
+               "--inbox", str(self.inbox), "--topic", self.topic, "--group", self.group]  # fmt: skip
+        shown = subprocess.run(cmd, capture_output=True, text=True, env=self.env, timeout=120, check=True)
+        report: dict[str, Any] = json.loads(shown.stdout)
+        return report
 
 
 def start_bridge(endpoints: Endpoints, tmp_path: Path, topic: str, group: str, **env: str) -> Bridge:
@@ -100,7 +111,7 @@ def start_bridge(endpoints: Endpoints, tmp_path: Path, topic: str, group: str, *
     while True:
         found = re.search(r"page +(http://127\.0\.0\.1:\d+/)", log.read_text(errors="replace"))
         if found:
-            return Bridge(found.group(1), inbox, topic, log, process)
+            return Bridge(found.group(1), inbox, topic, group, log, process, environment)
         assert process.poll() is None, log.read_text()
         assert time.monotonic() < deadline, "spoolbridge run did not print its page address"
         time.sleep(0.2)

@@ -43,6 +43,20 @@ def test_the_steam_sample_arrives_with_the_pipelines_numbers_and_can_be_searched
             assert figure(card, label) == records, (label, card.inner_text())
         assert (figure(card, "rejected"), figure(card, "dead-lettered")) == ("0", "0")
         assert card.locator(".links a", has_text="Search this dataset").count() == 1
+    # the same numbers as `spoolbridge status`
+    [shown] = bridge.status(dataset)["datasets"]
+    rows = {row["source"]: row for row in shown["sources"]}
+    for index, name in ((0, "games-1.json"), (1, "games.jsonl")):
+        row, card = rows[f"{dataset}/{name}"], cards.nth(index)
+        for label, key in (
+            ("state", "state"),
+            ("records read", "read"),
+            ("produced", "produced"),
+            ("indexed", "indexed"),
+            ("rejected", "rejected"),
+            ("dead-lettered", "dead_lettered"),
+        ):
+            assert figure(card, label) == str(row[key]), (name, label, row)  # fmt: skip
     manifest = page.request.get(bridge.url + f"api/reports/report?source={dataset}/games-1.json")
     assert json.loads(manifest.body())["records"] == 50
 
