@@ -112,7 +112,7 @@ def test_a_broken_file_shows_the_producers_reason_and_its_rejected_records(
     assert "not a JSON object" in rejected[0]["reason"]
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)
 def test_a_field_that_conflicts_with_the_existing_mapping_is_warned_before_sending(
     bridge: Bridge, page: Any, tmp_path: Path, unique_name: Callable[[str], str], opensearch_client: Any
 ) -> None:
@@ -139,6 +139,18 @@ def test_a_field_that_conflicts_with_the_existing_mapping_is_warned_before_sendi
         "(e.g. 'free'); those documents would be dead-lettered"
     )
     assert list((bridge.inbox / dataset).iterdir()) == [], "nothing was sent"
+
+    # sent anyway: the record the mapping refuses is dead-lettered, with OpenSearch's reason, downloadable
+    card = page.locator(".file").first
+    card.locator(".start").click()
+    wait_settled(page, card)
+    assert (figure(card, "indexed"), figure(card, "dead-lettered")) == ("1", "1")
+    with page.expect_download() as download:
+        card.locator(".links a", has_text="Dead letters").click()
+    [letter] = [json.loads(line) for line in Path(download.value.path()).read_text().splitlines()]
+    assert letter["record"]["price"] == "free"
+    assert letter["id"] == f"{dataset}/prices.json:0"
+    assert "price" in letter["reason"], letter
 
 
 def test_the_dataset_name_is_checked_as_you_type(bridge: Bridge, page: Any) -> None:
