@@ -7,6 +7,7 @@ installs it with the rest of the toolchain).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -158,12 +159,14 @@ def figure(card: Any, label: str) -> str:
     return str(card.locator(f'tr[data-figure="{label}"] td').nth(1).inner_text())
 
 
-@pytest.fixture
-def page_only(tmp_path: Path) -> Iterator[str]:
-    """``spoolbridge web`` alone (no Kafka, no OpenSearch): its address."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SPOOLBRIDGE_")}
+@contextlib.contextmanager
+def serve_page(tmp_path: Path, **env: str) -> Iterator[str]:
+    """``spoolbridge web`` alone (no Kafka, no OpenSearch) with ``env`` added: its address."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SPOOLBRIDGE_")}
     cmd = [sys.executable, "-m", "spoolbridge.cli", "web", "--inbox", str(tmp_path / "inbox"), "--port", "0"]
-    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    process = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env={**base, **env}
+    )
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
@@ -173,3 +176,9 @@ def page_only(tmp_path: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.communicate(timeout=30)
+
+
+@pytest.fixture
+def page_only(tmp_path: Path) -> Iterator[str]:
+    with serve_page(tmp_path) as url:
+        yield url
