@@ -102,6 +102,7 @@ function analyse(entry) {
   showPaths(entry);
   renderPreview($(".preview", card), entry.shape, file.name);
   checkConflicts(entry);
+  checkPrevious(entry);
   $(".start", card).disabled = !state.datasetOk || entry.uploading || entry.done;
   $("#start-all").disabled = !state.datasetOk || !state.files.some((f) => !f.uploading && !f.done);
 }
@@ -169,6 +170,23 @@ async function checkConflicts(entry) {
   const { conflicts = [] } = await response.json();
   list.replaceChildren(...conflicts.map((c) => Object.assign(document.createElement("li"), { textContent: `Warning: ${c.reason}; those documents would be dead-lettered` })));
   list.hidden = conflicts.length === 0;
+}
+
+// A file of the same name uploaded (or dropped) before: the new one is a new version that replaces it.
+async function checkPrevious(entry) {
+  const note = $(".previous", entry.card);
+  const seq = (entry.previousSeq = (entry.previousSeq || 0) + 1); // only the latest answer counts
+  if (entry.uploading || entry.done) return;
+  note.hidden = true;
+  if (!state.datasetOk) return;
+  const source = `${state.dataset}/${entry.file.name}`;
+  const response = await fetch(`api/reports/report?source=${encodeURIComponent(source)}`, { cache: "no-store" });
+  if (seq !== entry.previousSeq || !response.ok) return;
+  const report = await response.json();
+  note.textContent = report.what
+    ? `${source} was sent before and failed (${report.what}); this upload replaces it`
+    : `${source} was sent before (${report.records} documents); this upload replaces that version: its documents are overwritten, and those the new file no longer has are deleted`;
+  note.hidden = false;
 }
 
 // ---- upload and progress ----------------------------------------------------------------------------

@@ -81,6 +81,12 @@ def test_the_steam_sample_arrives_with_the_pipelines_numbers_and_can_be_searched
     assert page.locator("#facet li").count() > 0
     assert screenshot(page, "search-results", tmp_path).stat().st_size > 10_000
 
+    # the same file again: the page says it replaces the version sent before
+    page.click("#nav-upload")
+    page.set_input_files("#files", str(SAMPLE / "games-1.json"))
+    again = page.locator(".file").nth(2)
+    again.locator(".previous", has_text="was sent before (50 documents)").wait_for()
+
 
 @pytest.mark.timeout(300)
 def test_a_broken_file_shows_the_producers_reason_and_its_rejected_records(
