@@ -48,6 +48,18 @@ def screenshot(page: Any, name: str, tmp_path: Path) -> Path:
     return path
 
 
+#: How long a step may wait for the page (Playwright's default is 30 s): the machines these tests run on
+#: are small and shared, and a loaded one is slow, not wrong.
+STEP_TIMEOUT_MS = 90_000
+
+
+def new_context(browser: Any, **options: Any) -> Any:
+    """A fresh browser context (its own storage) whose steps wait up to :data:`STEP_TIMEOUT_MS`."""
+    context = browser.new_context(**options)
+    context.set_default_timeout(STEP_TIMEOUT_MS)
+    return context
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
@@ -137,7 +149,7 @@ def bridge(endpoints: Endpoints, tmp_path: Path, unique_name: Callable[[str], st
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    context = new_context(browser, accept_downloads=True, viewport={"width": 1280, "height": 900})
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from .conftest import new_context
+
 GEO = (
     '{"type": "FeatureCollection", "features": [{"type": "Feature", "id": 1}, {"type": "Feature", "id": 2}]}'
 )
@@ -45,7 +47,7 @@ _DETECT = """async (cases) => {
 
 
 def test_shapes_and_positions_follow_the_producers_rules(browser: Any, page_only: str) -> None:
-    context = browser.new_context()
+    context = new_context(browser)
     try:
         page = context.new_page()
         page.goto(page_only)
@@ -68,7 +70,7 @@ def test_a_head_cut_inside_a_string_keeps_the_complete_records(
     record = '{"name": "%s", "text": "%s"}'
     text = "[" + ",".join(record % (i, "y" * 500) for i in range(200)) + "]"
     head = text[: size_kb * 1024]
-    context = browser.new_context()
+    context = new_context(browser)
     try:
         page = context.new_page()
         page.goto(page_only)

@@ -6,14 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .conftest import SAMPLE, serve_page
+from .conftest import SAMPLE, new_context, serve_page
 
 TOKEN = "t0ken-for-the-page-test"
 
 
 def test_the_page_works_with_the_token_and_not_without(browser: Any, tmp_path: Path) -> None:
     with serve_page(tmp_path, SPOOLBRIDGE_WEB__AUTH_TOKEN=TOKEN) as url:
-        stranger = browser.new_context()
+        stranger = new_context(browser)
         try:
             response = stranger.request.get(url)  # a navigation would stop at the browser's login prompt
             assert response.status == 401
@@ -21,7 +21,7 @@ def test_the_page_works_with_the_token_and_not_without(browser: Any, tmp_path: P
             assert TOKEN not in response.text()
         finally:
             stranger.close()
-        user = browser.new_context(http_credentials={"username": "analyst", "password": TOKEN})
+        user = new_context(browser, http_credentials={"username": "analyst", "password": TOKEN})
         try:
             page = user.new_page()
             page.goto(url)

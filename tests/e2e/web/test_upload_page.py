@@ -11,7 +11,17 @@ import pytest
 
 from tests.conftest import Endpoints
 
-from .conftest import SAMPLE, Bridge, figure, screenshot, short_name, start_bridge, stop_bridge, wait_settled
+from .conftest import (
+    SAMPLE,
+    Bridge,
+    figure,
+    new_context,
+    screenshot,
+    short_name,
+    start_bridge,
+    stop_bridge,
+    wait_settled,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -178,7 +188,7 @@ def test_a_file_too_big_or_of_another_kind_is_refused_with_the_reason(
     bridge = start_bridge(
         endpoints, tmp_path, unique_name("t"), unique_name("g"), SPOOLBRIDGE_WEB__MAX_UPLOAD_BYTES="1000"
     )
-    context = browser.new_context()
+    context = new_context(browser)
     try:
         page = context.new_page()
         page.goto(bridge.url)
