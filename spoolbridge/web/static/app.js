@@ -203,8 +203,9 @@ async function start(entry) {
   const status = $(".status", card);
   const dataset = state.dataset;
   try {
-    const source = await upload(file, dataset, ({ bytes: sent, status: text, resumes = 0 }) => {
+    const source = await upload(file, dataset, ({ bytes: sent, status: text, resumes = 0, resumedAt }) => {
       bar.value = sent;
+      if (resumedAt !== undefined) card.dataset.resumedAt = String(resumedAt); // after a reload
       card.dataset.resumes = String(resumes);
       const again = resumes ? ` (resumed after ${resumes} lost connection${resumes === 1 ? "" : "s"})` : "";
       status.textContent = `${text}: ${bytes(sent)} of ${bytes(file.size)}${again}`;

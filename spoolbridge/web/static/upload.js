@@ -43,7 +43,7 @@ export async function upload(file, dataset, on) {
       offset = Number(head.headers.get("Upload-Offset"));
       const source = head.headers.get("Spoolbridge-Source");
       if (source) { localStorage.removeItem(key); on({ bytes: file.size, status: "already uploaded" }); return source; }
-      on({ bytes: offset, status: `resuming at byte ${offset}` });
+      on({ bytes: offset, status: `resuming at byte ${offset}`, resumedAt: offset });
     } else {
       location = null;
     }
