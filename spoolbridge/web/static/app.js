@@ -256,7 +256,7 @@ function follow(entry, source, dataset) {
       row.append(Object.assign(document.createElement("td"), { textContent: label }), Object.assign(document.createElement("td"), { textContent: String(value) }));
       return row;
     }));
-    if (n.problem) status.textContent = `uploaded as ${source}; ${n.problem}`;
+    if (n.problem) status.textContent = `uploaded: now in the inbox as ${source}; ${n.problem}`;
   };
   events.addEventListener("end", () => {
     events.close();

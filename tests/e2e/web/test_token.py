@@ -29,7 +29,7 @@ def test_the_page_works_with_the_token_and_not_without(browser: Any, tmp_path: P
             page.locator("#dataset-check", has_text="valid name").wait_for()
             page.set_input_files("#files", str(SAMPLE / "games.jsonl"))
             page.locator(".file .start").click()
-            page.locator(".file .status", has_text="now in the inbox as games/games.jsonl").wait_for()
+            page.locator('.file[data-source="games/games.jsonl"]').wait_for()
         finally:
             user.close()
     assert (tmp_path / "inbox" / "games" / "games.jsonl").read_bytes() == (
