@@ -89,7 +89,19 @@ def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             "records_path": get("records_path"),
         },
         "stack": {"dir": get("dir")},
+        "metrics": {"port": get("metrics_port")},
     }
+
+
+def _metrics_port(parser: argparse.ArgumentParser, what: str = "") -> None:
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help=f"serve /metrics, /healthz and /readyz on this port{what}"
+        + _default("metrics.port", unset="off"),
+    )
 
 
 def _inbox(parser: argparse.ArgumentParser, text: str = "folder to watch") -> None:
@@ -128,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     _inbox(run)
+    _metrics_port(run, "; the producer and consumer use the next two")
     _connection(run)
     _common(run)
     run.set_defaults(handler=_run)
@@ -155,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="dotted path to the records (e.g. features)"
         + _default("producer.records_path", unset="the top level"),
     )
+    _metrics_port(produce)
+    # `run` asks for events on stdout and draws the display itself
+    produce.add_argument(
+        "--progress", choices=["auto", "events", "off"], default="auto", help=argparse.SUPPRESS
+    )
     _connection(produce)
     _common(produce)
     produce.set_defaults(handler=_produce)
@@ -169,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECS",
         help="exit once drained and quiet this long (s) (default: run until stopped)",
     )
+    _metrics_port(consume)
     _connection(consume)
     _common(consume)
     consume.set_defaults(handler=_consume)
@@ -257,16 +276,33 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 
 def _produce(args: argparse.Namespace, settings: Settings) -> int:
     from producer.service import run
+    from schemas.health import Heartbeat
 
-    return run(_with_endpoints(settings), once=args.once)
+    from .probes import inbox_check, kafka_check
+    from .service_http import serve_endpoints
+
+    settings = _with_endpoints(settings)
+    heartbeat = Heartbeat()
+    ready = [("kafka", kafka_check(settings.kafka)), ("inbox", inbox_check(settings.producer))]
+    with serve_endpoints(settings.metrics, "producer", heartbeat, ready=ready):
+        return run(settings, once=args.once, heartbeat=heartbeat, progress=args.progress)
 
 
 def _consume(args: argparse.Namespace, settings: Settings) -> int:
     from consumer.service import run
+    from schemas.health import Heartbeat
+
+    from .probes import kafka_check, opensearch_check
+    from .service_http import DEFAULT_STALL_SECS, serve_endpoints
 
     settings = _with_endpoints(settings)
     settings.kafka.check_files()
-    return run(settings, until_idle_secs=args.until_idle)
+    heartbeat = Heartbeat()
+    ready = [("kafka", kafka_check(settings.kafka)), ("opensearch", opensearch_check(settings.opensearch))]
+    # a rebalance waits for the requests in flight, each up to the request timeout
+    stall_secs = max(DEFAULT_STALL_SECS, 2 * settings.opensearch.request_timeout_secs)
+    with serve_endpoints(settings.metrics, "consumer", heartbeat, ready=ready, stall_secs=stall_secs):
+        return run(settings, until_idle_secs=args.until_idle, heartbeat=heartbeat)
 
 
 def _with_endpoints(settings: Settings) -> Settings:
