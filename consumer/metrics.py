@@ -132,6 +132,7 @@ class ConsumerMeter:
         if found is None:
             dataset = self._datasets.of_topic(topic) or self._datasets.get(None)
             found = self._labels[topic] = dataset.label
+            self.metrics.paused.labels(found)  # shown as 0 from the dataset's first message on
         return found
 
     def fetched(self, messages: Iterable[KafkaMessage], accepted: int) -> None:

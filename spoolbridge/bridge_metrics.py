@@ -18,7 +18,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
@@ -48,14 +49,9 @@ def _get(url: str, timeout: float) -> tuple[int, bytes]:
 class ChildrenCollector(Collector):
     """Each child's ``/metrics``, merged by family, every series labelled with its ``process``."""
 
-    def __init__(self, ports: dict[str, int], registry: CollectorRegistry) -> None:
+    def __init__(self, ports: dict[str, int]) -> None:
         self.ports = ports
-        self.errors = Counter(
-            "spoolbridge_run_scrape_errors",
-            "Scrapes of a child's /metrics that failed",
-            ["process"],
-            registry=registry,
-        )
+        self.errors = {process: 0 for process in ports}  # failed scrapes, reported after this one's
 
     def collect(self) -> Iterator[Metric]:
         merged: dict[str, Metric] = {}
@@ -65,7 +61,7 @@ class ChildrenCollector(Collector):
             except OSError:
                 status, body = 0, b""
             if status != 200:
-                self.errors.labels(process).inc()
+                self.errors[process] += 1
                 continue
             for family in text_string_to_metric_families(body.decode("utf-8", "replace")):
                 target = merged.get(family.name)
@@ -73,6 +69,12 @@ class ChildrenCollector(Collector):
                     target = merged[family.name] = Metric(family.name, family.documentation, family.type)
                 target.samples.extend(_labelled(family.samples, process))
         yield from merged.values()
+        errors = CounterMetricFamily(
+            "spoolbridge_run_scrape_errors", "Scrapes of a child's /metrics that failed", labels=["process"]
+        )
+        for process, count in self.errors.items():
+            errors.add_metric([process], count)
+        yield errors
 
 
 def _labelled(samples: Iterable[Sample], process: str) -> Iterator[Sample]:
@@ -83,7 +85,7 @@ def _labelled(samples: Iterable[Sample], process: str) -> Iterator[Sample]:
 def children_registry(ports: dict[str, int]) -> CollectorRegistry:
     """A registry holding only the merged children (the supervisor itself does no work worth measuring)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ChildrenCollector(ports, registry))
+    registry.register(ChildrenCollector(ports))
     return registry
 
 
