@@ -6,7 +6,6 @@ import io
 import sys
 
 import pytest
-
 from rich.console import Console
 
 from producer.progress import EventProgress, NoProgress, RichProgress, file_progress, replay_event
