@@ -169,9 +169,10 @@ def replay_event(line: str, display: FileProgress) -> None:
 
 
 def file_progress(mode: str, total_files: int | None = None) -> FileProgress:
-    """``mode``: ``auto`` (rich on a terminal, else nothing), ``events`` (for ``run``), ``off``."""
+    """``mode``: ``auto`` (rich on a terminal, unless there are no files to show), ``events`` (for ``run``),
+    ``off``."""
     if mode == "events":
         return EventProgress()
-    if mode == "auto" and sys.stderr.isatty():
+    if mode == "auto" and sys.stderr.isatty() and total_files != 0:
         return RichProgress(total_files)
     return NoProgress()
