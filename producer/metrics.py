@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter as Tally
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 
@@ -93,13 +93,14 @@ class ProducerMetrics:
         """Bookkeeping for the file ``source`` (relative to the inbox) while it is processed."""
         return FileMeter(self, dataset_label(source))
 
-    def waiting(self, paths: Iterable[Path], inbox: Path, *, now: float | None = None) -> None:
-        """Count the files waiting in the inbox per dataset (at most every ``INBOX_REFRESH_SECS``)."""
+    def waiting(self, paths: Callable[[], Iterable[Path]], inbox: Path, *, now: float | None = None) -> None:
+        """Count the files waiting in the inbox (``paths()``) per dataset, at most every
+        ``INBOX_REFRESH_SECS`` (the loop calls this every time round; the inbox may hold thousands)."""
         now = time.monotonic() if now is None else now
         if now - self._inbox_at < INBOX_REFRESH_SECS:
             return
         self._inbox_at = now
-        tally = Tally(dataset_label(relative_source(path, inbox)) for path in paths)
+        tally = Tally(dataset_label(relative_source(path, inbox)) for path in paths())
         for label in self._inbox_labels - tally.keys():
             self.inbox_files.labels(label).set(0)
         for label, count in tally.items():

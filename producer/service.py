@@ -6,6 +6,9 @@ at a time, until SIGTERM/SIGINT. A file interrupted by a signal stays in the inb
 on the next start. Besides events, the watcher rescans the inbox after lost events and every
 ``producer.rescan_interval_secs``, so no file is left behind while the producer runs. Exit code: 0; with
 ``once``, 1 if any file failed, could not be read, or could not be confirmed by Kafka.
+
+Around each file: its metrics (:mod:`producer.metrics`), the heartbeat ``/healthz`` watches, and the
+progress display on a terminal (:mod:`producer.progress`).
 """
 
 from __future__ import annotations
@@ -116,7 +119,7 @@ class _Work:
     def waiting(self, tracker: ReadinessTracker) -> None:
         """The loop came round: beat, and count the files waiting in the inbox."""
         self.heartbeat.beat()
-        self.metrics.waiting(tracker.waiting(), self.processor.inbox)
+        self.metrics.waiting(tracker.waiting, self.processor.inbox)
 
 
 def _display_size(path: Path) -> int | None:

@@ -77,11 +77,11 @@ def test_files_waiting_are_counted_per_dataset_and_a_dataset_emptied_shows_zero(
     metrics = ProducerMetrics(registry)
     inbox = Path("/in")
     paths = [inbox / "a.json", inbox / "b.json", inbox / "games" / "c.json"]
-    metrics.waiting(paths, inbox, now=10.0)
+    metrics.waiting(lambda: paths, inbox, now=10.0)
     assert value(registry, "spoolbridge_producer_inbox_files", dataset="(default)") == 2
     assert value(registry, "spoolbridge_producer_inbox_files", dataset="games") == 1
-    metrics.waiting([inbox / "a.json"], inbox, now=10.5)  # within a second: not recounted
+    metrics.waiting(lambda: [inbox / "a.json"], inbox, now=10.5)  # within a second: not recounted
     assert value(registry, "spoolbridge_producer_inbox_files", dataset="(default)") == 2
-    metrics.waiting([inbox / "a.json"], inbox, now=11.0)
+    metrics.waiting(lambda: [inbox / "a.json"], inbox, now=11.0)
     assert value(registry, "spoolbridge_producer_inbox_files", dataset="(default)") == 1
     assert registry.get_sample_value("spoolbridge_producer_inbox_files", {"dataset": "games"}) == 0
