@@ -106,7 +106,7 @@ class ServiceEndpoints:
 
     def health(self) -> tuple[int, dict[str, Any]]:
         """``/healthz``: (status, body)."""
-        loop = self._loop_problem(starting_is_fine=True)
+        loop = self._loop_problem()
         if loop is not None:
             return 503, {"status": "unhealthy", "service": self.service, "reason": loop}
         failed = _first_failure(_run_checks(self.live))
@@ -131,23 +131,24 @@ class ServiceEndpoints:
             return answer
 
     def _readiness(self) -> tuple[int, dict[str, Any]]:
-        loop = self._loop_problem(starting_is_fine=False)
+        starting = self.heartbeat.age_secs() is None and not self.heartbeat.stopped
+        loop = None if starting else self._loop_problem()  # stopping, or stuck
         if loop is not None:
             return 503, {"status": "not ready", "service": self.service, "reason": loop, "checks": {}}
         results = _run_checks(self.ready)
         checks = {name: reason or "ok" for name, reason in results}
-        failed = _first_failure(results)
+        # a service that is starting usually waits for what a failing check names: that is the reason
+        failed = _first_failure(results) or (f"the {self.service} is starting" if starting else None)
         if failed is not None:
             return 503, {"status": "not ready", "service": self.service, "reason": failed, "checks": checks}
         return 200, {"status": "ready", "service": self.service, "checks": checks}
 
-    def _loop_problem(self, *, starting_is_fine: bool) -> str | None:
+    def _loop_problem(self) -> str | None:
+        """Why the loop is not alive: stopping, or stuck (``None`` before its first beat: starting)."""
         if self.heartbeat.stopped:
             return f"the {self.service} is stopping"
         age = self.heartbeat.age_secs()
-        if age is None:
-            return None if starting_is_fine else f"the {self.service} is starting"
-        if age > self.stall_secs:
+        if age is not None and age > self.stall_secs:
             return f"the {self.service} loop has not run for {age:.0f} s (limit {self.stall_secs:.0f} s)"
         return None
 

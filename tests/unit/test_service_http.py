@@ -104,9 +104,11 @@ def test_readyz_is_503_with_a_json_reason_until_the_loop_runs_and_the_checks_pas
     endpoints, switch = served
     monkeypatch.setattr("spoolbridge.service_http.READY_CACHE_SECS", 0.0)
     starting = {"status": "not ready", "service": "consumer", "reason": "the consumer is starting"}
-    assert get_json(endpoints.port, "/readyz") == (503, {**starting, "checks": {}})
-    endpoints.heartbeat.beat()
+    assert get_json(endpoints.port, "/readyz") == (503, {**starting, "checks": {"opensearch": "ok"}})
     switch.reason = "OpenSearch at http://os:9200 did not answer within 2 s"
+    status, body = get_json(endpoints.port, "/readyz")  # starting, because it waits for OpenSearch
+    assert status == 503 and body["reason"] == switch.reason
+    endpoints.heartbeat.beat()
     status, body = get_json(endpoints.port, "/readyz")
     assert status == 503
     assert body["reason"] == switch.reason and body["checks"] == {"opensearch": switch.reason}
