@@ -46,31 +46,11 @@ def run_bridge(settings: Settings, passthrough: list[str], *, console: Console |
     """Run until SIGINT/SIGTERM or until a child exits; ``passthrough`` are the CLI flags both halves get."""
     console = console or Console(stderr=True)
     env = dict(os.environ)
-    where = "configured"
     local = not endpoints_configured(settings)
-    if local:
-        stack = LocalStack(settings.stack)
-        if stack.running():
-            where = f"local stack in {settings.stack.dir}"
-        else:
-            console.print(
-                f"No Kafka/OpenSearch endpoints configured: starting the local stack ({settings.stack.dir})"
-            )
-            stack.up()
-            where = f"local stack in {settings.stack.dir}, started now"
-        settings = stack.endpoint_settings(settings)
-        env["SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS"] = settings.kafka.bootstrap_servers or ""
-        if settings.opensearch.url is not None:
-            env["SPOOLBRIDGE_OPENSEARCH__URL"] = settings.opensearch.url.get_secret_value()
-        env["SPOOLBRIDGE_OPENSEARCH__NUMBER_OF_REPLICAS"] = str(settings.opensearch.number_of_replicas)
+    settings, where = _local_stack(settings, env, console) if local else (settings, "configured")
     inbox = settings.producer.inbox.absolute()
     inbox.mkdir(parents=True, exist_ok=True)
-    port = settings.metrics.port
-    if port is not None and port > 65533:
-        raise ConfigError("metrics.port", f"{port}: run also uses the next two ports; use at most 65533")
-    ports = child_ports(port) if port is not None else {}
-    if ports:
-        env["SPOOLBRIDGE_METRICS__HOST"] = "127.0.0.1"  # only the supervisor reads the children's
+    ports = _metrics_ports(settings, env)
     _print_banner(console, settings, where)
 
     base = [sys.executable, "-m", "spoolbridge.cli"]
@@ -80,32 +60,72 @@ def run_bridge(settings: Settings, passthrough: list[str], *, console: Console |
     }
     for name, child_port in ports.items():
         commands[name] += ["--metrics-port", str(child_port)]
-    heartbeat = Heartbeat()
-    with _terminal(console) as display:
-        if display is not None:
-            commands["producer"] += ["--progress", "events"]
-        children = {
-            name: _spawn(command, env, piped=display is not None) for name, command in commands.items()
-        }
-        if display is not None:
-            _forward(children, console, display)
-        stop = threading.Event()
-        ready = [child_check(name, p, "/readyz") for name, p in ports.items()]
-        live = [child_check(name, p, "/healthz") for name, p in ports.items()]
-        registry = children_registry(ports)
-        with (
-            _signals_set(stop),
-            serve_endpoints(settings.metrics, "run", heartbeat, ready=ready, live=live, registry=registry),
-        ):
-            while not stop.is_set() and all(child.poll() is None for child in children.values()):
-                heartbeat.beat()
-                stop.wait(0.2)
-            heartbeat.stop()
-            codes = _stop_all(children)
+    codes = _supervise(commands, env, settings, ports, console)
     if local:
         console.print("The local stack keeps running; `spoolbridge stack down` stops it.")
     failed = [code for code in codes.values() if code not in (0, None)]
     return failed[0] if failed else 0
+
+
+def _local_stack(settings: Settings, env: dict[str, str], console: Console) -> tuple[Settings, str]:
+    """Find or start the local stack; point ``env`` (the children's) at it. Returns settings and where."""
+    stack = LocalStack(settings.stack)
+    if stack.running():
+        where = f"local stack in {settings.stack.dir}"
+    else:
+        console.print(
+            f"No Kafka/OpenSearch endpoints configured: starting the local stack ({settings.stack.dir})"
+        )
+        stack.up()
+        where = f"local stack in {settings.stack.dir}, started now"
+    settings = stack.endpoint_settings(settings)
+    env["SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS"] = settings.kafka.bootstrap_servers or ""
+    if settings.opensearch.url is not None:
+        env["SPOOLBRIDGE_OPENSEARCH__URL"] = settings.opensearch.url.get_secret_value()
+    env["SPOOLBRIDGE_OPENSEARCH__NUMBER_OF_REPLICAS"] = str(settings.opensearch.number_of_replicas)
+    return settings, where
+
+
+def _metrics_ports(settings: Settings, env: dict[str, str]) -> dict[str, int]:
+    """The children's endpoint ports (none without ``metrics.port``); they listen on 127.0.0.1 only."""
+    port = settings.metrics.port
+    if port is None:
+        return {}
+    if port > 65533:
+        raise ConfigError("metrics.port", f"{port}: run also uses the next two ports; use at most 65533")
+    env["SPOOLBRIDGE_METRICS__HOST"] = "127.0.0.1"  # only the supervisor reads them
+    return child_ports(port)
+
+
+def _supervise(
+    commands: dict[str, list[str]],
+    env: dict[str, str],
+    settings: Settings,
+    ports: dict[str, int],
+    console: Console,
+) -> dict[str, int | None]:
+    """Start the children, serve the endpoints, wait for a signal or a child's exit, stop both."""
+    heartbeat = Heartbeat()
+    ready = [child_check(name, port, "/readyz") for name, port in ports.items()]
+    live = [child_check(name, port, "/healthz") for name, port in ports.items()]
+    stop = threading.Event()
+    registry = children_registry(ports)
+    with (
+        serve_endpoints(settings.metrics, "run", heartbeat, ready=ready, live=live, registry=registry),
+        _terminal(console) as display,
+    ):  # the supervisor's port first: if it is taken, no child was started
+        if display is not None:
+            commands["producer"] += ["--progress", "events"]
+        piped = display is not None
+        children = {name: _spawn(command, env, piped=piped) for name, command in commands.items()}
+        if display is not None:
+            _forward(children, console, display)
+        with _signals_set(stop):
+            while not stop.is_set() and all(child.poll() is None for child in children.values()):
+                heartbeat.beat()
+                stop.wait(0.2)
+        heartbeat.stop()
+        return _stop_all(children)
 
 
 def _print_banner(console: Console, settings: Settings, where: str) -> None:

@@ -275,34 +275,17 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _produce(args: argparse.Namespace, settings: Settings) -> int:
-    from producer.service import run
-    from schemas.health import Heartbeat
+    from .serving import produce
 
-    from .probes import inbox_check, kafka_check
-    from .service_http import serve_endpoints
-
-    settings = _with_endpoints(settings)
-    heartbeat = Heartbeat()
-    ready = [("kafka", kafka_check(settings.kafka)), ("inbox", inbox_check(settings.producer))]
-    with serve_endpoints(settings.metrics, "producer", heartbeat, ready=ready):
-        return run(settings, once=args.once, heartbeat=heartbeat, progress=args.progress)
+    return produce(_with_endpoints(settings), once=args.once, progress=args.progress)
 
 
 def _consume(args: argparse.Namespace, settings: Settings) -> int:
-    from consumer.service import run
-    from schemas.health import Heartbeat
-
-    from .probes import kafka_check, opensearch_check
-    from .service_http import DEFAULT_STALL_SECS, serve_endpoints
+    from .serving import consume
 
     settings = _with_endpoints(settings)
     settings.kafka.check_files()
-    heartbeat = Heartbeat()
-    ready = [("kafka", kafka_check(settings.kafka)), ("opensearch", opensearch_check(settings.opensearch))]
-    # a rebalance waits for the requests in flight, each up to the request timeout
-    stall_secs = max(DEFAULT_STALL_SECS, 2 * settings.opensearch.request_timeout_secs)
-    with serve_endpoints(settings.metrics, "consumer", heartbeat, ready=ready, stall_secs=stall_secs):
-        return run(settings, until_idle_secs=args.until_idle, heartbeat=heartbeat)
+    return consume(settings, until_idle_secs=args.until_idle)
 
 
 def _with_endpoints(settings: Settings) -> Settings:
