@@ -13,6 +13,7 @@ no ETA (its size says nothing about the records' bytes).
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 import time
@@ -81,7 +82,9 @@ class RichProgress:
         self._current: Any = None
         self._current_started = 0.0
         self._current_records = 0
-        self._progress.start()
+        stderr = sys.stderr
+        self._progress.start()  # on a terminal, sys.stderr now prints above the display
+        self._rerouted = _reroute_log_handlers(stderr, sys.stderr)
 
     def start(self, source: str, size: int | None) -> None:
         with self._lock:
@@ -117,12 +120,28 @@ class RichProgress:
     def close(self) -> None:
         with self._lock:
             self._drop_current()
+            for handler, stream in self._rerouted:
+                handler.setStream(stream)
             self._progress.stop()
 
     def _drop_current(self) -> None:
         if self._current is not None:
             self._progress.remove_task(self._current)
             self._current = None
+
+
+def _reroute_log_handlers(old: IO[str], new: IO[str]) -> list[tuple[logging.StreamHandler[IO[str]], IO[str]]]:
+    """Point the root logger's handlers that write to ``old`` (stderr) at ``new`` (rich's proxy, which
+    prints each line above the display): the handlers keep the stream they were made with, so without
+    this their lines would be drawn into the display. Returns what to restore."""
+    if new is old:
+        return []
+    rerouted = []
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is old:
+            handler.setStream(new)
+            rerouted.append((handler, old))
+    return rerouted
 
 
 class EventProgress:

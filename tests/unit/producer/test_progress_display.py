@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import sys
 
 import pytest
@@ -63,3 +64,22 @@ def test_no_display_when_not_a_terminal_or_asked_for_none(monkeypatch: pytest.Mo
     assert isinstance(file_progress("off"), NoProgress)
     assert isinstance(file_progress("auto"), NoProgress)
     assert isinstance(file_progress("events"), EventProgress)
+
+
+def test_log_lines_print_above_the_display_not_into_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    handler = logging.StreamHandler(sys.stderr)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        out = io.StringIO()
+        display = RichProgress(1, console=Console(file=out, force_terminal=True, width=120))
+        assert handler.stream is not terminal  # rich's proxy while the display is up
+        logging.getLogger("producer.pipeline").warning("file=a.json event=end records=3")
+        display.close()
+        assert handler.stream is terminal
+    finally:
+        root.removeHandler(handler)
+    assert "file=a.json event=end records=3" in out.getvalue()
+    assert terminal.getvalue() == ""
