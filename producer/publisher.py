@@ -301,7 +301,7 @@ class Publisher:
                 self.heartbeat.beat()
         current = self._current
         current.sent += 1
-        current.sent_bytes += len(value)
+        current.sent_bytes += len(value) if value is not None else 0
 
     def poll(self) -> None:
         self.producer.poll(0)
