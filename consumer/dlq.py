@@ -126,6 +126,8 @@ class DeadLetterPublisher:
         self.datasets = datasets
         self._topics_ready: set[str] = {kafka.dead_letter_topic}
         self.published = 0
+        #: called with each letter the broker acknowledged (the consumer's metrics count them by reason)
+        self.on_published: Callable[[DeadLetter], None] = lambda letter: None
         self._failed: list[DeadLetter] = []
         self._last_error: object = None
         self._retry_at = 0.0
@@ -176,6 +178,7 @@ class DeadLetterPublisher:
         def delivered(err: KafkaError | None, _msg: Any) -> None:
             if err is None:
                 self.published += 1
+                self.on_published(letter)
                 letter.on_done()
                 return
             self._last_error = err  # logged once per round by retry_failed

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-__all__ = ["Counters", "LagMeter", "ProgressLog", "partition_lag"]
+__all__ = ["Counters", "LagMeter", "ProgressLog", "partition_lag", "partition_lags"]
 
 log = logging.getLogger("consumer.progress")
 
@@ -87,6 +87,15 @@ class LagMeter:
         committed: Callable[[tuple[str, int]], int | None],
     ) -> int | None:
         """Messages between the committed position and the end of each partition, summed (None if unknown)."""
+        lags = self.lags(partitions, committed)
+        return None if lags is None else sum(lags.values())
+
+    def lags(
+        self,
+        partitions: Iterable[tuple[str, int]],
+        committed: Callable[[tuple[str, int]], int | None],
+    ) -> dict[tuple[str, int], int] | None:
+        """:meth:`lag` per partition (None if unknown)."""
         partitions = list(partitions)
         unknown = [tp for tp in partitions if committed(tp) is None and tp not in self._start]
         if unknown:
@@ -96,7 +105,7 @@ class LagMeter:
             ours = committed(tp)
             return self._start.get(tp) if ours is None else ours
 
-        return partition_lag(self._consumer, partitions, position)
+        return partition_lags(self._consumer, partitions, position)
 
     def forget(self, partitions: Iterable[tuple[str, int]]) -> None:
         """Partitions were revoked: ask again if they come back (another member may have committed)."""
@@ -121,19 +130,29 @@ def partition_lag(
     partitions: Iterable[tuple[str, int]],
     committed: Callable[[tuple[str, int]], int | None],
 ) -> int | None:
-    """Messages between the committed position and the end of each partition, summed (None if unknown).
+    """Messages between the committed position and the end of each partition, summed (None if unknown)."""
+    lags = partition_lags(consumer, partitions, committed)
+    return None if lags is None else sum(lags.values())
+
+
+def partition_lags(
+    consumer: Consumer,
+    partitions: Iterable[tuple[str, int]],
+    committed: Callable[[tuple[str, int]], int | None],
+) -> dict[tuple[str, int], int] | None:
+    """Messages between the committed position and the end of each partition (None if unknown).
 
     ``committed`` gives the next offset to read per partition (None or negative: from the low watermark).
     Uses the cached high watermark that comes with every fetch response: no broker round trip.
     """
-    total = 0
+    lags: dict[tuple[str, int], int] = {}
     try:
         for topic, partition in partitions:
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
             if high < 0:
                 return None
             position = committed((topic, partition))
-            total += max(0, high - (low if position is None or position < 0 else position))
+            lags[(topic, partition)] = max(0, high - (low if position is None or position < 0 else position))
     except KafkaException:
         return None
-    return total
+    return lags

@@ -32,9 +32,10 @@ from consumer.batch import KafkaMessage
 from consumer.bulk import BulkRequest, build_bulk
 from consumer.dlq import DeadLetterPublisher, Refused
 from consumer.index import Indices
+from consumer.metrics import ConsumerMeter
 from consumer.offsets import OffsetTracker, TopicPartitionKey
 from consumer.outcome import Retry, Split, classify_request_failure
-from consumer.progress import Counters, LagMeter, ProgressLog
+from consumer.progress import ProgressLog
 from consumer.retries import RetryBook
 from consumer.scheduler import Pending, Scheduler, partitions_of
 from consumer.send import BulkResponse, RequestFailure, send_bulk
@@ -72,10 +73,12 @@ class Runner:
         dlq: DeadLetterPublisher,
         *,
         until_idle_secs: float | None = None,
+        meter: ConsumerMeter | None = None,
     ) -> None:
         self.settings = settings
         self.datasets = Datasets(settings)
-        self.counters = Counters()
+        self._meter = meter or ConsumerMeter(self.datasets, consumer)  # counters, lag and metrics
+        self.counters = self._meter.counters
         self._cfg = settings.consumer
         self._consumer = consumer
         self._client = client
@@ -88,7 +91,6 @@ class Runner:
             max_backoff_ms=self._cfg.retry_max_backoff_ms,
             max_retries=self._cfg.max_retries,
         )
-        self._lag = LagMeter(consumer)
         self._owned: set[TopicPartitionKey] = set()
         self._paused: set[TopicPartitionKey] = set()
         slots = max(self._cfg.max_requests_in_flight, self._cfg.concurrent_requests)
@@ -135,6 +137,7 @@ class Runner:
         next_commit = now + self._cfg.commit_interval_secs
         try:
             while not self._stopping:
+                self._meter.heartbeat.beat()
                 messages = self._fetch(time.monotonic())
                 now = time.monotonic()
                 if messages:
@@ -144,7 +147,7 @@ class Runner:
                     self._commit()
                     next_commit = now + self._cfg.commit_interval_secs
                 if progress.due(now):
-                    lag = self._lag.lag(self._owned, self._tracker.committed)
+                    lag = self._meter.lag(self._owned, self._tracker.committed)
                     progress.log(now, lag=lag, paused=len(self._paused), in_flight=self._in_flight())
                 if self._idle_long_enough(now):
                     log.info("drained and idle idle_secs=%s", self._until_idle_secs)
@@ -184,7 +187,7 @@ class Runner:
             hold(tp, message, now)
             accepted += 1
         if accepted:
-            self.counters.fetched += accepted
+            self._meter.fetched(messages, accepted)
             self._last_activity = now
 
     def _on_message_error(self, error: KafkaError) -> None:
@@ -258,7 +261,7 @@ class Runner:
         dataset = self._dataset(request.messages[0].topic())  # a request carries one topic
         slot.request, slot.partitions, slot.attempt = request, partitions, attempt
         slot.future = self._pool.submit(self._post, dataset, request.body, len(request))
-        self.counters.requests += 1
+        self._meter.sent(request)
         log.debug(
             "bulk sent slot=%d index=%s docs=%d attempt=%d", slot.number, dataset.index, len(request), attempt
         )
@@ -279,6 +282,7 @@ class Runner:
         response = slot.future.result()
         request, partitions, attempt = slot.request, slot.partitions, slot.attempt
         slot.future, slot.request, slot.partitions = None, None, frozenset()
+        self._meter.answered(request, response)
         log.debug(
             "bulk answered slot=%d docs=%d took_secs=%.3f", slot.number, len(request), response.took_secs
         )
@@ -311,8 +315,9 @@ class Runner:
         assert response.items is not None
         index = self._dataset(request.messages[0].topic()).index
         triage = self._retries.triage(request, response.items, index=index, now=now)
-        for message, action in triage.done:
-            self._finished(message, deleted=action == "delete")
+        for message, _ in triage.done:
+            self._tracker.finish((message.topic() or "", message.partition() or 0), message.offset() or 0)
+        self._meter.done(request, triage.done)
         self._dead_letter(triage.refused)
         if triage.retry is not None:
             retry = request.subset(triage.retry_positions)
@@ -334,19 +339,12 @@ class Runner:
             self._indices.forget(index)  # the retry creates it again first
         delay = self._retries.delay_secs(attempt, race_retry)
         self._scheduler.defer(Pending(request, attempt + 1, now + delay))
-        self.counters.retried += len(request)
+        self._meter.retried(request, verdict.kind)
         partitions = _fmt(set(partitions_of(request.messages)))
         self._retries.log_retry(
             verdict, index=index, docs=len(request), partitions=partitions, attempt=attempt + 1,
             delay=delay, now=now,
         )  # fmt: skip
-
-    def _finished(self, message: KafkaMessage, *, deleted: bool) -> None:
-        self._tracker.finish((message.topic() or "", message.partition() or 0), message.offset() or 0)
-        if deleted:
-            self.counters.deleted += 1
-        else:
-            self.counters.indexed += 1
 
     def _dead_letter(self, refused: list[Refused]) -> None:
         """Publish ``refused`` messages of owned partitions to the dead-letter topic (logged once)."""
@@ -368,6 +366,7 @@ class Runner:
             self._consumer.resume([TopicPartition(t, p) for t, p in to_resume])
         log.debug("partitions paused=%s resumed=%s", _fmt(to_pause), _fmt(to_resume))
         self._paused = want
+        self._meter.paused(want)
 
     def _in_flight(self) -> int:
         return sum(slot.future is not None for slot in self._slots)
@@ -399,6 +398,7 @@ class Runner:
             log.warning("commit failed partitions=%d error=%s", len(offsets), exc)
             return
         self._tracker.mark_committed(positions)
+        self._meter.committed(positions)
         log.debug("committed %s", ",".join(f"{t}/{p}@{o}" for (t, p), o in sorted(positions.items())))
 
     # --- rebalance ---------------------------------------------------------------------------------
@@ -438,7 +438,7 @@ class Runner:
         self.counters.dropped_on_revoke += self._scheduler.discard(partitions)
         self._tracker.forget(partitions)
         self._retries.forget(partitions)
-        self._lag.forget(partitions)
+        self._meter.forget(partitions)
         self._owned -= partitions
         self._paused -= partitions
         self._last_activity = time.monotonic()

@@ -79,10 +79,12 @@ def send_bulk(client: OpenSearch, index: str, body: bytes, items: int) -> BulkRe
             headers=_HEADERS,
         )
     except OpenSearchConnectionError as exc:  # includes timeouts and TLS errors
-        return BulkResponse(failure=RequestFailure(None, type(exc).__name__, str(exc.info or exc)))
+        failure = RequestFailure(None, type(exc).__name__, str(exc.info or exc))
+        return BulkResponse(failure=failure, took_secs=time.monotonic() - started)
     except TransportError as exc:
         status = exc.status_code if isinstance(exc.status_code, int) else None
-        return BulkResponse(failure=RequestFailure(status, _error_type(exc), _error_reason(exc)))
+        failure = RequestFailure(status, _error_type(exc), _error_reason(exc))
+        return BulkResponse(failure=failure, took_secs=time.monotonic() - started)
     response = _parse(data, items)
     return BulkResponse(response.items, response.failure, time.monotonic() - started)
 

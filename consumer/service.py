@@ -20,11 +20,13 @@ from opensearchpy.exceptions import TransportError
 
 from consumer.dlq import DeadLetterPublisher, ensure_topic
 from consumer.index import ensure_index
+from consumer.metrics import ConsumerMeter
 from consumer.outcome import backoff_delay_secs
 from consumer.runner import Runner
 from consumer.send import make_client
 from schemas.datasets import Datasets
 from schemas.errors import SpoolbridgeError
+from schemas.health import Heartbeat
 from schemas.settings import Settings
 
 __all__ = ["consumer_config", "run"]
@@ -40,19 +42,23 @@ QUEUED_MIN_MESSAGES = 10_000
 NEW_TOPIC_DISCOVERY_MS = 2_000
 
 
-def run(settings: Settings, *, until_idle_secs: float | None) -> int:
-    """Consume every dataset's topic into its index until stopped (or idle that long)."""
+def run(settings: Settings, *, until_idle_secs: float | None, heartbeat: Heartbeat | None = None) -> int:
+    """Consume every dataset's topic into its index until stopped (or idle that long); the loop beats
+    ``heartbeat`` (for ``/healthz``)."""
+    heartbeat = heartbeat or Heartbeat()
     try:
-        return _run(settings, until_idle_secs)
+        return _run(settings, until_idle_secs, heartbeat)
     except SpoolbridgeError as exc:
         log.error("consumer failed: %s", exc)
         return exc.exit_code
     except KafkaException as exc:  # e.g. a librdkafka setting it refuses; nothing was committed wrongly
         log.error("consumer failed: Kafka client error: %s; check the kafka.* settings", exc)
         return 1
+    finally:
+        heartbeat.stop()
 
 
-def _run(settings: Settings, until_idle_secs: float | None) -> int:
+def _run(settings: Settings, until_idle_secs: float | None, heartbeat: Heartbeat) -> int:
     if logging.getLogger("opensearch").level == logging.NOTSET:
         # opensearch-py logs every request (INFO) and every failure with a traceback (WARNING); the
         # consumer logs each failure once itself, with what it will do about it.
@@ -72,9 +78,11 @@ def _run(settings: Settings, until_idle_secs: float | None) -> int:
         if not _wait_for_index(client, settings, stop):
             return 0
         ensure_topic(settings.kafka, settings.kafka.dead_letter_topic)
-        dlq = DeadLetterPublisher(settings.kafka, Datasets(settings))
+        datasets = Datasets(settings)
+        dlq = DeadLetterPublisher(settings.kafka, datasets)
         consumer = Consumer(consumer_config(settings, logging.getLogger("consumer.librdkafka")))
-        runner = Runner(settings, consumer, client, dlq, until_idle_secs=until_idle_secs)
+        meter = ConsumerMeter(datasets, consumer, heartbeat=heartbeat, dlq=dlq)
+        runner = Runner(settings, consumer, client, dlq, until_idle_secs=until_idle_secs, meter=meter)
         runner.mark_index_ready(settings.index_name)
         log.info(
             "consumer starting topic=%s group=%s index=%s opensearch=%s concurrent_requests=%d",

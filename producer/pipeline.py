@@ -58,6 +58,8 @@ class FileResult:
     bytes: int = 0
     duration_secs: float = 0.0
     reason: str = ""
+    read: int = 0  # records taken from the file: sent to Kafka or rejected before sending
+    deliveries: FileDeliveries | None = None  # what Kafka said about the records sent (None: none were)
 
     @property
     def records_per_s(self) -> float:
@@ -194,6 +196,7 @@ class FileProcessor:
         self.publisher.finish()
         duration = time.monotonic() - started
         result = FileResult(source, "done", run.deliveries.acked, 0, size, duration)
+        result.read, result.deliveries = run.deliveries.sent + run.rejected.count, run.deliveries
         transient = [f for f in run.deliveries.failures if not f.permanent]
         if not interrupted and not transient and (changed := opened.changed()):
             run.rejected.discard()

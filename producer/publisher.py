@@ -33,6 +33,7 @@ from confluent_kafka.cimpl import NewTopic
 
 from producer.kafka_events import STATISTICS_INTERVAL_MS, KafkaConnection, KafkaLog
 from schemas.errors import ServiceUnavailableError, SpoolbridgeError
+from schemas.health import Heartbeat
 from schemas.message import HEADER_POSITION, Headers
 from schemas.settings import KafkaSettings, ProducerSettings
 
@@ -82,6 +83,8 @@ class FileDeliveries:
     sent: int = 0
     acked: int = 0
     failures: list[DeliveryFailure] = field(default_factory=list)
+    sent_bytes: int = 0  # message values handed to the client (what progress displays measure)
+    ack_wait_secs: float = 0.0  # how long :meth:`Publisher.finish` waited for the last acknowledgements
 
     def on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is None:
@@ -175,9 +178,13 @@ class Publisher:
     topic), so a dataset topic's records are bounded by the smaller of the two.
     """
 
-    def __init__(self, kafka: KafkaSettings, settings: ProducerSettings) -> None:
+    def __init__(
+        self, kafka: KafkaSettings, settings: ProducerSettings, heartbeat: Heartbeat | None = None
+    ) -> None:
         self.kafka = kafka
         self.settings = settings
+        # beaten while waiting for Kafka (queue full, acknowledgements): waiting is not being stuck
+        self.heartbeat = heartbeat or Heartbeat()
         self.max_record_bytes = settings.max_message_bytes
         self._record_limits: dict[str, int] = {}
         self._producer: Producer | None = None
@@ -242,6 +249,11 @@ class Publisher:
         self._current = FileDeliveries()
         return self._current
 
+    @property
+    def current(self) -> FileDeliveries:
+        """The deliveries of the file in progress (or of the last one)."""
+        return self._current
+
     def _serve_while_idle(self) -> None:
         """Between files nothing else polls the producer: serve its error, log and statistics callbacks
         every ``IDLE_POLL_SECS``, so an outage is logged when it happens. No file is in flight then, so
@@ -286,7 +298,10 @@ class Publisher:
             except BufferError:
                 producer.poll(0.05)
                 self.check()
-        self._current.sent += 1
+                self.heartbeat.beat()
+        current = self._current
+        current.sent += 1
+        current.sent_bytes += len(value) if value is not None else 0
 
     def poll(self) -> None:
         self.producer.poll(0)
@@ -294,15 +309,17 @@ class Publisher:
     def finish(self) -> FileDeliveries:
         """Return the current file's outcomes once every record sent has been acked or has failed."""
         producer = self.producer
-        started = time.monotonic()
+        started = waiting_since = time.monotonic()
         while (pending := producer.flush(1.0)) > 0:
             self.check()
+            self.heartbeat.beat()
             waited = time.monotonic() - started
             if waited > 10:
                 log.warning("event=waiting_for_acks pending=%d waited_secs=%.0f", pending, waited)
                 started = time.monotonic()
         deliveries = self._current
         deliveries.acked = deliveries.sent - len(deliveries.failures)
+        deliveries.ack_wait_secs = time.monotonic() - waiting_since
         with self._idle_lock:
             self._idle = True
         return deliveries

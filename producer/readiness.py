@@ -104,6 +104,10 @@ class ReadinessTracker:
     def __contains__(self, path: object) -> bool:
         return path in self._pending
 
+    def waiting(self) -> list[Path]:
+        """The files tracked now (not yet ready, or ready and not yet taken)."""
+        return list(self._pending)
+
     def written(self, path: Path, now: float) -> None:
         """The file was opened or modified: (re)start its clock; it is not complete until closed again."""
         self._pending[path] = _Pending(not self.require_close, None, now)

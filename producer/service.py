@@ -6,6 +6,9 @@ at a time, until SIGTERM/SIGINT. A file interrupted by a signal stays in the inb
 on the next start. Besides events, the watcher rescans the inbox after lost events and every
 ``producer.rescan_interval_secs``, so no file is left behind while the producer runs. Exit code: 0; with
 ``once``, 1 if any file failed, could not be read, or could not be confirmed by Kafka.
+
+Around each file: its metrics (:mod:`producer.metrics`), the heartbeat ``/healthz`` watches, and the
+progress display on a terminal (:mod:`producer.progress`).
 """
 
 from __future__ import annotations
@@ -13,21 +16,25 @@ from __future__ import annotations
 import logging
 import queue
 import signal
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
 from producer.ledger import FileLedger
+from producer.metrics import ProducerMetrics, producer_metrics
 from producer.pipeline import FileProcessor, FileResult
+from producer.progress import FileProgress, NoProgress, file_progress
 from producer.publisher import Publisher
-from producer.readiness import ReadinessTracker
+from producer.readiness import ReadinessTracker, relative_source
+from producer.streams import is_gzip_name
 from producer.watcher import FileEvent, InboxLock, InboxWatcher, scan_inbox
 from schemas.datasets import Datasets
 from schemas.errors import ConfigError
+from schemas.health import Heartbeat
 from schemas.settings import Settings
 
 __all__ = ["RETRY_DELAY_SECS", "run"]
@@ -38,10 +45,19 @@ log = logging.getLogger(__name__)
 RETRY_DELAY_SECS = 5.0
 
 
-def run(settings: Settings, *, once: bool, stop: threading.Event | None = None) -> int:
+def run(
+    settings: Settings,
+    *,
+    once: bool,
+    stop: threading.Event | None = None,
+    heartbeat: Heartbeat | None = None,
+    progress: str = "auto",
+) -> int:
     """Run the producer (see the module docstring) until ``stop`` is set or SIGTERM/SIGINT arrives.
 
-    Raises :class:`ConfigError` for a missing inbox, :class:`~schemas.errors.SpoolbridgeError` when another
+    ``heartbeat`` is beaten by the loop (for ``/healthz``); ``progress`` chooses the display
+    (:func:`producer.progress.file_progress`: ``auto``, ``events`` or ``off``). Raises
+    :class:`ConfigError` for a missing inbox, :class:`~schemas.errors.SpoolbridgeError` when another
     producer holds the inbox, and :class:`~schemas.errors.ServiceUnavailableError` when Kafka cannot be
     reached at start.
     """
@@ -51,43 +67,93 @@ def run(settings: Settings, *, once: bool, stop: threading.Event | None = None) 
     settings.kafka.check_files()  # a missing ca.pem/service.cert is a setting error, not a Kafka one
     excluded = (settings.producer.done_path.absolute(), settings.producer.failed_path.absolute())
     stop = stop or threading.Event()
+    heartbeat = heartbeat or Heartbeat()
     with InboxLock(inbox), _stop_on_signals(stop):
-        publisher = Publisher(settings.kafka, settings.producer)
+        publisher = Publisher(settings.kafka, settings.producer, heartbeat)
         publisher.start()
         ledger = FileLedger(inbox, excluded[0], excluded[1])
         processor = FileProcessor(inbox, Datasets(settings), publisher, ledger, stop)
+        work = _Work(processor, publisher, producer_metrics(), heartbeat)
         try:
             if once:
-                return _run_once(processor, inbox, excluded, settings.producer.settle_ms, stop)
+                return _run_once(work, excluded, settings.producer.settle_ms, stop, progress)
             watcher = InboxWatcher(inbox, excluded, queue.Queue(), settings.producer.rescan_interval_secs)
-            _run_forever(processor, watcher, settings.producer.settle_ms, stop)
+            work.display = file_progress(progress)
+            _run_forever(work, watcher, settings.producer.settle_ms, stop)
             return 0
         finally:
+            heartbeat.stop()
+            work.display.close()
             processor.close()
             publisher.close()
 
 
+@dataclass
+class _Work:
+    """Processing one file with everything around it: metrics, the heartbeat, the progress display."""
+
+    processor: FileProcessor
+    publisher: Publisher
+    metrics: ProducerMetrics
+    heartbeat: Heartbeat
+    display: FileProgress = field(default_factory=NoProgress)
+
+    def process(self, path: Path) -> FileResult:
+        source = relative_source(path, self.processor.inbox)
+        meter = self.metrics.file(source)
+        self.display.start(source, _display_size(path))
+        records = 0
+
+        def on_record(count: int) -> None:  # every 1,000 records, and at the end of the file
+            nonlocal records
+            records += count
+            meter.records_read(count)
+            self.heartbeat.beat()
+            self.display.advance(records, self.publisher.current.sent_bytes)
+
+        result = self.processor.process(path, on_record=on_record)
+        meter.settled(result)
+        self.display.finish(result.outcome)
+        return result
+
+    def waiting(self, tracker: ReadinessTracker) -> None:
+        """The loop came round: beat, and count the files waiting in the inbox."""
+        self.heartbeat.beat()
+        self.metrics.waiting(tracker.waiting, self.processor.inbox)
+
+
+def _display_size(path: Path) -> int | None:
+    """The file's size for the display's ETA (``None`` for ``.gz``: its records are bigger than it)."""
+    if is_gzip_name(path):
+        return None
+    try:
+        return path.lstat().st_size
+    except OSError:
+        return None
+
+
 def _run_once(
-    processor: FileProcessor, inbox: Path, excluded: tuple[Path, ...], settle_ms: int, stop: threading.Event
+    work: _Work, excluded: tuple[Path, ...], settle_ms: int, stop: threading.Event, progress: str
 ) -> int:
+    inbox = work.processor.inbox
     tracker = ReadinessTracker(settle_ms, require_close=False)
     now = time.monotonic()
     for path in scan_inbox(inbox, inbox, excluded):
         tracker.completed(path, now)
-    total = len(tracker)
+    work.display = file_progress(progress, len(tracker))
     results: list[FileResult] = []
-    with _progress(total) as advance:
-        while len(tracker) and not stop.is_set():
-            for path in tracker.ready(time.monotonic()):
-                result = processor.process(path, on_record=lambda n: advance(0, n))
-                if result.outcome == "changed":  # read again once it has settled
-                    tracker.completed(path, time.monotonic())
-                    continue
-                results.append(result)
-                advance(1, 0)
-            wait = tracker.next_check_in(time.monotonic())
-            if wait:
-                stop.wait(min(wait, 0.5))
+    while len(tracker) and not stop.is_set():
+        work.waiting(tracker)
+        for path in tracker.ready(time.monotonic()):
+            result = work.process(path)
+            if result.outcome == "changed":  # read again once it has settled
+                tracker.completed(path, time.monotonic())
+                continue
+            results.append(result)
+        wait = tracker.next_check_in(time.monotonic())
+        if wait:
+            stop.wait(min(wait, 0.5))
+    work.waiting(tracker)
     bad = [r for r in results if r.outcome in ("failed", "retry", "interrupted", "unreadable")]
     log.info(
         "event=once_finished files=%d done=%d failed=%d unreadable=%d records=%d",
@@ -100,9 +166,7 @@ def _run_once(
     return 1 if bad else 0
 
 
-def _run_forever(
-    processor: FileProcessor, watcher: InboxWatcher, settle_ms: int, stop: threading.Event
-) -> None:
+def _run_forever(work: _Work, watcher: InboxWatcher, settle_ms: int, stop: threading.Event) -> None:
     tracker = ReadinessTracker(settle_ms, require_close=watcher.reports_close)
     watcher.start()  # before the scan, so a file arriving during the scan is not missed
     try:
@@ -110,13 +174,14 @@ def _run_forever(
         for path in scan_inbox(watcher.inbox, watcher.inbox, watcher.excluded):
             tracker.completed(path, now)
         while not stop.is_set():
+            work.waiting(tracker)
             wait = tracker.next_check_in(time.monotonic())
             timeout = 0.5 if wait is None else min(max(wait, 0.01), 0.5)
-            _drain(watcher.events, tracker, processor.unreadable, timeout)
+            _drain(watcher.events, tracker, work.processor.unreadable, timeout)
             for path in tracker.ready(time.monotonic()):
                 if stop.is_set():
                     break
-                result = processor.process(path)
+                result = work.process(path)
                 if result.outcome == "retry":
                     tracker.completed(path, time.monotonic() + RETRY_DELAY_SECS)
                 elif result.outcome == "changed":  # read again once it has settled
@@ -172,40 +237,3 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-
-
-Advance = Callable[[int, int], None]
-
-
-def _progress(total_files: int) -> AbstractContextManager[Advance]:
-    """A rich progress display (files, records, records/s) on a terminal; nothing otherwise."""
-    if not sys.stderr.isatty() or total_files == 0:
-        return nullcontext(lambda files, records: None)
-    return _rich_progress(total_files)
-
-
-@contextmanager
-def _rich_progress(total_files: int) -> Iterator[Advance]:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    started = time.monotonic()
-    records = 0
-    with Progress(
-        TextColumn("files"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[records]} records, {task.fields[rate]} records/s"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=False,
-    ) as progress:
-        task = progress.add_task("files", total=total_files, records=0, rate=0)
-
-        def advance(files: int, new_records: int) -> None:
-            nonlocal records
-            records += new_records
-            rate = int(records / max(time.monotonic() - started, 1e-6))
-            progress.update(task, advance=files, records=records, rate=rate)
-
-        yield advance

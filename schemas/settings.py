@@ -39,6 +39,7 @@ __all__ = [
     "ConsumerSettings",
     "DatasetSettings",
     "KafkaSettings",
+    "MetricsSettings",
     "OpenSearchSettings",
     "ProducerSettings",
     "Settings",
@@ -354,6 +355,17 @@ class WebSettings(_Section):
         return f"http://{host}:{self.port}/"
 
 
+class MetricsSettings(_Section):
+    """The service endpoints: ``/metrics`` (Prometheus), ``/healthz`` and ``/readyz``."""
+
+    port: int | None = Field(
+        default=None, ge=1, le=65535, description="port of /metrics, /healthz and /readyz; unset = off"
+    )
+    host: str = Field(
+        default="0.0.0.0", description="address the endpoints listen on (127.0.0.1: this machine only)"
+    )
+
+
 class DatasetSettings(_Section):
     """``[datasets.<name>]``: what differs for one dataset (a folder under the inbox); unset = global."""
 
@@ -380,6 +392,7 @@ class Settings(BaseSettings):
     consumer: ConsumerSettings = ConsumerSettings()
     stack: StackSettings = Field(default_factory=StackSettings)  # its dir follows $HOME at load time
     web: WebSettings = WebSettings()
+    metrics: MetricsSettings = MetricsSettings()
     datasets: dict[str, DatasetSettings] = Field(
         default_factory=dict, description="per-dataset settings, [datasets.<folder name>]"
     )

@@ -3,10 +3,15 @@
 With no Kafka/OpenSearch endpoints configured, the local stack is started first (or found running) and
 left running afterwards, so the next ``run`` starts in seconds. Each half runs as its own child process
 (``spoolbridge produce`` / ``spoolbridge consume``, the same commands an operator runs as two services,
-and ``spoolbridge web``, the upload and search page, on a socket this supervisor binds),
+and ``spoolbridge web``, the upload and search page, on a socket this supervisor binds first),
 in its own session so that a terminal's Ctrl-C reaches only this supervisor, which then sends each child
 one SIGTERM: the producer finishes its file, the consumer its batch and commit. If either child exits on
 its own, the other is stopped too and the exit code is the failed child's.
+
+With ``metrics.port`` set, the children serve their endpoints on the next two ports (127.0.0.1 only)
+and this supervisor serves one merged ``/metrics``, ``/healthz`` and ``/readyz`` on ``metrics.port``
+(:mod:`spoolbridge.bridge_metrics`). On a terminal the supervisor draws the producer's per-file progress
+(the producer sends it as events on its stdout) and prints both children's log lines above it.
 """
 
 from __future__ import annotations
@@ -19,13 +24,19 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import IO
 
 from rich.console import Console
 
+from producer.progress import RichProgress, replay_event
+from schemas.errors import ConfigError
+from schemas.health import Heartbeat
 from schemas.settings import Settings
 
+from .bridge_metrics import child_check, child_ports, children_registry
+from .service_http import serve_endpoints
 from .stack.manager import LocalStack, endpoints_configured
 from .web.server import bind, check_bind, page_url
 
@@ -39,45 +50,95 @@ def run_bridge(settings: Settings, passthrough: list[str], *, console: Console |
     console = console or Console(stderr=True)
     check_bind(settings.web)  # before the stack starts: the refusal is the only thing that happens
     env = dict(os.environ)
-    where = "configured"
     local = not endpoints_configured(settings)
-    if local:
-        stack = LocalStack(settings.stack)
-        if stack.running():
-            where = f"local stack in {settings.stack.dir}"
-        else:
-            console.print(
-                f"No Kafka/OpenSearch endpoints configured: starting the local stack ({settings.stack.dir})"
-            )
-            stack.up()
-            where = f"local stack in {settings.stack.dir}, started now"
-        settings = stack.endpoint_settings(settings)
-        env["SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS"] = settings.kafka.bootstrap_servers or ""
-        if settings.opensearch.url is not None:
-            env["SPOOLBRIDGE_OPENSEARCH__URL"] = settings.opensearch.url.get_secret_value()
-        env["SPOOLBRIDGE_OPENSEARCH__NUMBER_OF_REPLICAS"] = str(settings.opensearch.number_of_replicas)
+    settings, where = _local_stack(settings, env, console) if local else (settings, "configured")
     inbox = settings.producer.inbox.absolute()
     inbox.mkdir(parents=True, exist_ok=True)
-    page = bind(settings.web)  # here, not in the child: a refused address stops `run` before it starts
+    ports = _metrics_ports(settings, env)
+    page = bind(settings.web)  # here, not in the child: its address is in the banner, a refusal stops run
     _print_banner(console, settings, where, page_url(settings.web, page.getsockname()[1]))
 
     base = [sys.executable, "-m", "spoolbridge.cli"]
+    commands = {
+        "producer": [*base, "produce", "--inbox", str(inbox), *passthrough],
+        "consumer": [*base, "consume", *passthrough],
+        "page": [*base, "web", "--inbox", str(inbox), "--socket-fd", str(page.fileno()), *passthrough],
+    }
+    for name, child_port in ports.items():
+        commands[name] += ["--metrics-port", str(child_port)]
     with page:
-        fd = str(page.fileno())
-        children = {
-            "producer": _spawn([*base, "produce", "--inbox", str(inbox), *passthrough], env),
-            "consumer": _spawn([*base, "consume", *passthrough], env),
-            "page": _spawn([*base, "web", "--inbox", str(inbox), "--socket-fd", fd, *passthrough], env, page),
-        }
-    stop = threading.Event()
-    with _signals_set(stop):
-        while not stop.is_set() and all(child.poll() is None for child in children.values()):
-            stop.wait(0.2)
-    codes = _stop_all(children)
+        codes = _supervise(commands, env, settings, ports, console, sockets={"page": page})
     if local:
         console.print("The local stack keeps running; `spoolbridge stack down` stops it.")
     failed = [code for code in codes.values() if code not in (0, None)]
     return failed[0] if failed else 0
+
+
+def _local_stack(settings: Settings, env: dict[str, str], console: Console) -> tuple[Settings, str]:
+    """Find or start the local stack; point ``env`` (the children's) at it. Returns settings and where."""
+    stack = LocalStack(settings.stack)
+    if stack.running():
+        where = f"local stack in {settings.stack.dir}"
+    else:
+        console.print(
+            f"No Kafka/OpenSearch endpoints configured: starting the local stack ({settings.stack.dir})"
+        )
+        stack.up()
+        where = f"local stack in {settings.stack.dir}, started now"
+    settings = stack.endpoint_settings(settings)
+    env["SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS"] = settings.kafka.bootstrap_servers or ""
+    if settings.opensearch.url is not None:
+        env["SPOOLBRIDGE_OPENSEARCH__URL"] = settings.opensearch.url.get_secret_value()
+    env["SPOOLBRIDGE_OPENSEARCH__NUMBER_OF_REPLICAS"] = str(settings.opensearch.number_of_replicas)
+    return settings, where
+
+
+def _metrics_ports(settings: Settings, env: dict[str, str]) -> dict[str, int]:
+    """The children's endpoint ports (none without ``metrics.port``); they listen on 127.0.0.1 only."""
+    port = settings.metrics.port
+    if port is None:
+        return {}
+    if port > 65533:
+        raise ConfigError("metrics.port", f"{port}: run also uses the next two ports; use at most 65533")
+    env["SPOOLBRIDGE_METRICS__HOST"] = "127.0.0.1"  # only the supervisor reads them
+    return child_ports(port)
+
+
+def _supervise(
+    commands: dict[str, list[str]],
+    env: dict[str, str],
+    settings: Settings,
+    ports: dict[str, int],
+    console: Console,
+    *,
+    sockets: dict[str, socket.socket],
+) -> dict[str, int | None]:
+    """Start the children (``sockets``: a listening socket a child inherits), serve the endpoints, wait
+    for a signal or a child's exit, stop them all."""
+    heartbeat = Heartbeat()
+    ready = [child_check(name, port, "/readyz") for name, port in ports.items()]
+    live = [child_check(name, port, "/healthz") for name, port in ports.items()]
+    stop = threading.Event()
+    registry = children_registry(ports)
+    with (
+        serve_endpoints(settings.metrics, "run", heartbeat, ready=ready, live=live, registry=registry),
+        _terminal(console) as display,
+    ):  # the supervisor's port first: if it is taken, no child was started
+        if display is not None:
+            commands["producer"] += ["--progress", "events"]
+        piped = display is not None
+        children = {
+            name: _spawn(command, env, piped=piped, listening=sockets.get(name))
+            for name, command in commands.items()
+        }
+        if display is not None:
+            _forward(children, console, display)
+        with _signals_set(stop):
+            while not stop.is_set() and all(child.poll() is None for child in children.values()):
+                heartbeat.beat()
+                stop.wait(0.2)
+        heartbeat.stop()
+        return _stop_all(children)
 
 
 def _print_banner(console: Console, settings: Settings, where: str, page: str) -> None:
@@ -97,11 +158,54 @@ def _print_banner(console: Console, settings: Settings, where: str, page: str) -
 
 
 def _spawn(
-    cmd: list[str], env: dict[str, str], listening: socket.socket | None = None
+    cmd: list[str], env: dict[str, str], *, piped: bool, listening: socket.socket | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start a child in its own session; ``listening`` is a socket it inherits (the page's)."""
+    """A child in its own session; ``piped``: its stdout and stderr come to the supervisor;
+    ``listening``: a socket it inherits (the page's)."""
+    pipe = subprocess.PIPE if piped else None
     fds = (listening.fileno(),) if listening is not None else ()
-    return subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=fds)
+    return subprocess.Popen(
+        cmd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=pipe,
+        stderr=pipe,
+        start_new_session=True,
+        pass_fds=fds,
+    )
+
+
+@contextlib.contextmanager
+def _terminal(console: Console) -> Iterator[RichProgress | None]:
+    """On a terminal, the progress display (drawn here, for both children); else ``None``."""
+    if not console.is_terminal:
+        yield None
+        return
+    display = RichProgress(console=console)
+    try:
+        yield display
+    finally:
+        display.close()
+
+
+def _forward(children: dict[str, subprocess.Popen[bytes]], console: Console, display: RichProgress) -> None:
+    """Threads that print the children's log lines above the display and feed it the producer's events."""
+
+    def lines(stream: IO[bytes] | None, handle: Callable[[str], None]) -> None:
+        if stream is None:
+            return
+        for raw in iter(stream.readline, b""):
+            handle(raw.decode("utf-8", "replace").rstrip("\n"))
+
+    def show(line: str) -> None:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    for child in children.values():
+        threading.Thread(target=lines, args=(child.stderr, show), daemon=True).start()
+    producer = children["producer"]
+    threading.Thread(
+        target=lines, args=(producer.stdout, lambda line: replay_event(line, display)), daemon=True
+    ).start()
 
 
 def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> dict[str, int | None]:

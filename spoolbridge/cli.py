@@ -91,11 +91,45 @@ def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         },
         "stack": {"dir": get("dir")},
         "web": {"host": get("host"), "port": get("port")},
+        "metrics": {"port": get("metrics_port")},
     }
+
+
+def _metrics_port(parser: argparse.ArgumentParser, what: str = "") -> None:
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help=f"serve /metrics, /healthz and /readyz on this port{what}"
+        + _default("metrics.port", unset="off"),
+    )
 
 
 def _inbox(parser: argparse.ArgumentParser, text: str = "folder to watch") -> None:
     parser.add_argument("--inbox", type=Path, default=None, help=text + _default("producer.inbox"))
+
+
+def _add_status(commands: Any) -> None:
+    status = commands.add_parser(
+        "status",
+        help="per dataset and file: records read, produced, indexed, rejected, dead-lettered; lag",
+        formatter_class=_HelpFormatter,
+    )
+    _inbox(status, "inbox whose done/ and failed/ are read")
+    status.add_argument("--dataset", default=None, help="only this dataset ('(default)': files in the inbox)")
+    status.add_argument(
+        "--wait",
+        type=float,
+        default=None,
+        metavar="SECS",
+        help="first wait (at most this long) until every file in the inbox is read and every record "
+        "indexed or dead-lettered (default: show it as it is now)",
+    )
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    _connection(status)
+    _common(status)
+    status.set_defaults(handler=_status)
 
 
 def _add_dlq(commands: Any) -> None:
@@ -147,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     _inbox(run)
+    _metrics_port(run, "; the producer and consumer use the next two")
     _connection(run)
     _common(run)
     run.set_defaults(handler=_run)
@@ -174,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="dotted path to the records (e.g. features)"
         + _default("producer.records_path", unset="the top level"),
     )
+    _metrics_port(produce)
+    # `run` asks for events on stdout and draws the display itself
+    produce.add_argument(
+        "--progress", choices=["auto", "events", "off"], default="auto", help=argparse.SUPPRESS
+    )
     _connection(produce)
     _common(produce)
     produce.set_defaults(handler=_produce)
@@ -188,29 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECS",
         help="exit once drained and quiet this long (s) (default: run until stopped)",
     )
+    _metrics_port(consume)
     _connection(consume)
     _common(consume)
     consume.set_defaults(handler=_consume)
 
-    status = commands.add_parser(
-        "status",
-        help="per dataset and file: records read, produced, indexed, rejected, dead-lettered; lag",
-        formatter_class=_HelpFormatter,
-    )
-    _inbox(status, "inbox whose done/ and failed/ are read")
-    status.add_argument("--dataset", default=None, help="only this dataset ('(default)': files in the inbox)")
-    status.add_argument(
-        "--wait",
-        type=float,
-        default=None,
-        metavar="SECS",
-        help="first wait (at most this long) until every file in the inbox is read and every record "
-        "indexed or dead-lettered (default: show it as it is now)",
-    )
-    status.add_argument("--json", action="store_true", help="machine-readable output")
-    _connection(status)
-    _common(status)
-    status.set_defaults(handler=_status)
+    _add_status(commands)
 
     check = commands.add_parser(
         "check",
@@ -297,17 +320,17 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _produce(args: argparse.Namespace, settings: Settings) -> int:
-    from producer.service import run
+    from .serving import produce
 
-    return run(_with_endpoints(settings), once=args.once)
+    return produce(_with_endpoints(settings), once=args.once, progress=args.progress)
 
 
 def _consume(args: argparse.Namespace, settings: Settings) -> int:
-    from consumer.service import run
+    from .serving import consume
 
     settings = _with_endpoints(settings)
     settings.kafka.check_files()
-    return run(settings, until_idle_secs=args.until_idle)
+    return consume(settings, until_idle_secs=args.until_idle)
 
 
 def _with_endpoints(settings: Settings) -> Settings:

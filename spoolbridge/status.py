@@ -124,6 +124,7 @@ def collect_status(settings: Settings, only: str | None = None) -> StatusReport:
 
     settings.index_name  # noqa: B018 - a default index name that cannot work is a setting error, first
     reach_kafka(settings.kafka)  # then: an unreachable Kafka is one line, not a minute of timeouts
+    _reach_opensearch(settings)  # and OpenSearch, even when no dataset has anything to count yet
     datasets = Datasets(settings)
     rows = _SourceRows(settings, datasets)
     rows.read_inbox()
@@ -273,6 +274,19 @@ def _count_indexed(settings: Settings, dataset: Dataset, status: DatasetStatus, 
         status.index_documents = 0
     except TransportError as exc:
         raise _opensearch_unavailable(settings, dataset.index, exc) from exc
+    finally:
+        client.close()
+
+
+def _reach_opensearch(settings: Settings) -> None:
+    from opensearchpy import OpenSearch
+    from opensearchpy.exceptions import TransportError
+
+    client = OpenSearch(**{**settings.opensearch.client_kwargs(), "max_retries": 0})
+    try:
+        client.info()
+    except TransportError as exc:
+        raise _opensearch_unavailable(settings, settings.index_name, exc) from exc
     finally:
         client.close()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from rich.console import Console
-from rich.table import Table
 
 from schemas.settings import Settings
 
@@ -46,20 +45,14 @@ def stack_command(action: str, settings: Settings, *, as_json: bool) -> int:
     if as_json:
         print(json.dumps({"services": [row.as_dict() for row in rows], **_endpoints(stack)}, indent=2))
         return 0
-    table = Table(title=f"local stack in {stack.settings.dir}")
-    for column in ("service", "version", "state", "pid", "ports", "RSS MiB", "log"):
-        table.add_column(column)
+    # plain lines, not a table: paths and ports are never cut, at any width and when piped
+    print(f"local stack in {stack.settings.dir}")
     for row in rows:
-        table.add_row(
-            row.name,
-            row.version,
-            "running" if row.running else "stopped",
-            str(row.pid or "-"),
-            " ".join(f"{k}={v}" for k, v in row.ports.items()),
-            f"{row.rss_mb:.0f}" if row.rss_mb is not None else "-",
-            row.log_file,
-        )
-    console.print(table)
+        state = "running" if row.running else "stopped"
+        rss = f", {row.rss_mb:.0f} MiB" if row.rss_mb is not None else ""
+        print(f"  {row.name} {row.version}: {state}" + (f", pid {row.pid}" if row.pid else "") + rss)
+        print(f"    ports {' '.join(f'{k}={v}' for k, v in row.ports.items())}")
+        print(f"    log   {row.log_file}")
     return 0
 
 
