@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import errno
 import logging
+import signal
 import socket
+from types import FrameType
 
 from schemas.errors import ConfigError
 from schemas.settings import Settings, WebSettings
@@ -67,5 +69,16 @@ def serve(settings: Settings, *, debug: bool = False, socket_fd: int | None = No
         server_header=False,
         timeout_graceful_shutdown=5,  # an open progress stream must not hold up a stop
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    # uvicorn stops gracefully on SIGTERM/SIGINT, then raises the signal again to the handler it found: a
+    # no-op one here, so a stop that was asked for exits 0, as produce and consume do
+    previous = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
+
+
+def _ignore(signum: int, frame: FrameType | None) -> None:
+    pass

@@ -207,3 +207,10 @@ def test_the_server_never_holds_an_upload_in_memory(page: Page, tmp_path: Path) 
     peak = _rss_mb(page.process.pid, "VmHWM")
     assert (tmp_path / "inbox" / "games" / "big.jsonl").stat().st_size == length
     assert peak - before < 40, f"RSS grew from {before:.0f} MB to a peak of {peak:.0f} MB for a 256 MB upload"
+
+
+def test_a_stop_asked_by_a_signal_exits_0(tmp_path: Path) -> None:
+    with _serve(tmp_path) as served:
+        assert served.request("GET", "/").status == 200
+        process = served.process
+    assert process.returncode == 0, page_output[-1]

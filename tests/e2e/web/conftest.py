@@ -130,21 +130,22 @@ def start_bridge(endpoints: Endpoints, tmp_path: Path, topic: str, group: str, *
         time.sleep(0.2)
 
 
-def stop_bridge(bridge: Bridge) -> None:
+def stop_bridge(bridge: Bridge) -> int:
+    """Stop ``run`` as a service manager would (SIGTERM); returns its exit code."""
     if bridge.process.poll() is None:
         bridge.process.send_signal(signal.SIGTERM)
     try:
-        bridge.process.wait(timeout=90)
+        return bridge.process.wait(timeout=90)
     except subprocess.TimeoutExpired:
         bridge.process.kill()
-        bridge.process.wait()
+        return bridge.process.wait()
 
 
 @pytest.fixture
 def bridge(endpoints: Endpoints, tmp_path: Path, unique_name: Callable[[str], str]) -> Iterator[Bridge]:
     running = start_bridge(endpoints, tmp_path, unique_name("t"), unique_name("g"))
     yield running
-    stop_bridge(running)
+    assert stop_bridge(running) == 0, running.log.read_text(errors="replace")[-3000:]
 
 
 @pytest.fixture
