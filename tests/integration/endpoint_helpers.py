@@ -62,6 +62,7 @@ def env_of(endpoints: Endpoints, settings: Settings) -> dict[str, str]:
         SPOOLBRIDGE_CONSUMER__GROUP=settings.consumer.group,
         SPOOLBRIDGE_CONSUMER__PROGRESS_INTERVAL_SECS="1",
         SPOOLBRIDGE_OPENSEARCH__NUMBER_OF_REPLICAS="0",
+        SPOOLBRIDGE_WEB__PORT="0",  # run's page on any free port: runs side by side never collide
         PYTHONPATH=str(REPO),
     )
     if settings.opensearch.url is not None:
