@@ -120,13 +120,14 @@ def start_bridge(endpoints: Endpoints, tmp_path: Path, topic: str, group: str, *
             env=environment,
             cwd=tmp_path,
         )
-    deadline = time.monotonic() + 60
-    while True:
-        found = re.search(r"page +(http://127\.0\.0\.1:\d+/)", log.read_text(errors="replace"))
-        if found:
+    deadline = time.monotonic() + 120
+    while True:  # the page's address, the producer watching and the consumer started: all three are up
+        text = log.read_text(errors="replace")
+        found = re.search(r"page +(http://127\.0\.0\.1:\d+/)", text)
+        if found and "event=watching" in text and "consumer starting" in text:
             return Bridge(found.group(1), inbox, topic, group, log, process, environment)
-        assert process.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, "spoolbridge run did not print its page address"
+        assert process.poll() is None, text
+        assert time.monotonic() < deadline, f"spoolbridge run did not start:\n{text}"
         time.sleep(0.2)
 
 
