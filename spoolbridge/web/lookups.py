@@ -34,6 +34,19 @@ async def _json_body(request: Request) -> Any:
     return json.loads(await request.body())
 
 
+def _search_query(request: Request, datasets: list[str]) -> SearchQuery:
+    params = request.query_params
+    offset = params.get("from", "0")
+    only_field, only_term = params.get("only_field"), params.get("only_term")
+    return SearchQuery(
+        params.get("q", ""),
+        datasets,
+        params.get("facet") or None,
+        int(offset) if offset.isdigit() else 0,
+        only=(only_field, only_term) if only_field and only_term is not None else None,
+    )
+
+
 def lookup_routes(settings: Settings, catalog: Catalog, store: UploadStore) -> list[Route]:
     async def dataset_name(request: Request) -> Response:
         """``?name=``: is it a dataset name the page can upload into? The rules are the producer's own."""
@@ -97,15 +110,12 @@ def lookup_routes(settings: Settings, catalog: Catalog, store: UploadStore) -> l
         return [name] if problem is None else JSONResponse({"problem": f"dataset {name!r}: {problem}"}, 400)
 
     async def run_search(request: Request) -> Response:
-        """``?q=&dataset=&facet=&from=``: hits with highlights and source file, and a facet's top terms."""
+        """``?q=&dataset=&facet=&from=&only_field=&only_term=``: hits with highlights and source file, and a
+        facet's top terms; ``only_*`` keeps the hits whose field has that term."""
         chosen = await anyio.to_thread.run_sync(_chosen, request)
         if isinstance(chosen, Response):
             return chosen
-        params = request.query_params
-        offset = params.get("from", "0")
-        query = SearchQuery(
-            params.get("q", ""), chosen, params.get("facet") or None, int(offset) if offset.isdigit() else 0
-        )
+        query = _search_query(request, chosen)
         return JSONResponse(await anyio.to_thread.run_sync(search, catalog, query))
 
     async def fields(request: Request) -> Response:

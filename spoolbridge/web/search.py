@@ -33,6 +33,7 @@ class SearchQuery:
     facet: str | None = None
     offset: int = 0
     size: int = 20
+    only: tuple[str, str] | None = None  # (field, term): a facet's term the user clicked
 
 
 def search_body(query: SearchQuery, source_field: str) -> dict[str, Any]:
@@ -43,6 +44,9 @@ def search_body(query: SearchQuery, source_field: str) -> dict[str, Any]:
         if text
         else {"match_all": {}}
     )
+    if query.only is not None:
+        field, term = query.only
+        match = {"bool": {"must": [match], "filter": [{"term": {field: term}}]}}
     body: dict[str, Any] = {
         "query": match,
         "from": query.offset,

@@ -213,6 +213,7 @@ async function start(entry) {
     entry.done = true;
     status.textContent = `uploaded: ${bytes(file.size)}; now in the inbox as ${source}`;
     card.dataset.source = source;
+    loadDatasetNames(); // a new dataset is one now
     follow(entry, source, dataset);
   } catch (e) {
     status.textContent = e instanceof UploadRefused ? `refused: ${e.message}` : `failed: ${e.message}`;

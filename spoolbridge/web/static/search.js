@@ -4,6 +4,7 @@ const $ = (selector, root = document) => root.querySelector(selector);
 const MARK_START = "\ue000"; // as the server asks OpenSearch to mark matches (spoolbridge/web/search.py)
 const MARK_END = "\ue001";
 const TITLE_FIELDS = ["name", "title", "label", "id"];
+let only = null; // {field, term}: the facet term the results are narrowed to
 
 // Highlighted text as DOM nodes: the marks become <mark>, everything else stays text.
 function highlighted(fragment) {
@@ -59,18 +60,26 @@ async function fillFacetFields() {
 
 export async function runSearch() {
   const params = new URLSearchParams({ q: $("#q").value, dataset: $("#search-dataset").value, facet: $("#facet-field").value });
+  if (only) { params.set("only_field", only.field); params.set("only_term", only.term); }
   const summary = $("#search-summary");
   summary.textContent = "searching…";
   const answer = await (await fetch(`api/search?${params}`, { cache: "no-store" })).json();
   if (answer.problem) summary.textContent = answer.problem;
   else summary.textContent = `${answer.total} hit${answer.total === 1 ? "" : "s"}${answer.total > answer.hits.length ? ` (first ${answer.hits.length} shown)` : ""}`;
+  if (only && !answer.problem) {
+    const clear = Object.assign(document.createElement("button"), { type: "button", className: "only", textContent: `${only.field} = ${only.term} ✕` });
+    clear.addEventListener("click", () => { only = null; runSearch(); });
+    summary.append(" with ", clear);
+  }
   $("#results").replaceChildren(...(answer.hits || []).map(renderHit));
   const facet = $("#facet");
   facet.hidden = !$("#facet-field").value;
   $("h3", facet).textContent = `top ${$("#facet-field").value}`;
+  const field = $("#facet-field").value;
   $("ol", facet).replaceChildren(...(answer.facet || []).map(({ term, count }) => {
-    const row = Object.assign(document.createElement("li"), { textContent: String(term) });
+    const row = Object.assign(document.createElement("li"), { textContent: String(term), title: "show only these" });
     row.append(Object.assign(document.createElement("span"), { className: "count", textContent: String(count) }));
+    row.addEventListener("click", () => { only = { field, term: String(term) }; runSearch(); });
     return row;
   }));
 }
@@ -87,5 +96,5 @@ export async function openSearch(dataset) {
 }
 
 $("#search-form").addEventListener("submit", (e) => { e.preventDefault(); runSearch(); });
-$("#search-dataset").addEventListener("change", async () => { await fillFacetFields(); runSearch(); });
+$("#search-dataset").addEventListener("change", async () => { only = null; await fillFacetFields(); runSearch(); });
 $("#facet-field").addEventListener("change", runSearch);

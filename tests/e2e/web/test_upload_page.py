@@ -70,10 +70,21 @@ def test_the_steam_sample_arrives_with_the_pipelines_numbers_and_can_be_searched
     manifest = page.request.get(bridge.url + f"api/reports/report?source={dataset}/games-1.json")
     assert json.loads(manifest.body())["records"] == 50
 
-    # search it: a game by name, its highlighted match and source file, its JSON on click, a facet
+    _search_a_game_and_open_it(page, dataset, tmp_path)
+    _narrow_by_a_facet_term(page)
+
+    # the same file again: the page says it replaces the version sent before
+    page.click("#nav-upload")
+    page.set_input_files("#files", str(SAMPLE / "games-1.json"))
+    again = page.locator(".file").nth(2)
+    again.locator(".previous", has_text="was sent before (50 documents)").wait_for()
+
+
+def _search_a_game_and_open_it(page: Any, dataset: str, tmp_path: Path) -> None:
+    """A game by name: its highlighted match and source file, its JSON on click, a facet."""
     games = json.loads((SAMPLE / "games-1.json").read_text())
     key, game = next(iter(games.items()))
-    cards.nth(0).locator(".links a", has_text="Search this dataset").click()
+    page.locator(".file").first.locator(".links a", has_text="Search this dataset").click()
     page.locator("#search-dataset").filter(has_text=dataset).wait_for()
     assert page.locator("#search-dataset").input_value() == dataset
     page.fill("#q", f'"{game["name"]}"')
@@ -91,11 +102,20 @@ def test_the_steam_sample_arrives_with_the_pipelines_numbers_and_can_be_searched
     assert page.locator("#facet li").count() > 0
     assert screenshot(page, "search-results", tmp_path).stat().st_size > 10_000
 
-    # the same file again: the page says it replaces the version sent before
-    page.click("#nav-upload")
-    page.set_input_files("#files", str(SAMPLE / "games-1.json"))
-    again = page.locator(".file").nth(2)
-    again.locator(".previous", has_text="was sent before (50 documents)").wait_for()
+
+def _narrow_by_a_facet_term(page: Any) -> None:
+    """Everything, then only one genre: a facet term narrows the hits to the documents that have it."""
+    page.fill("#q", "")
+    page.click("#search-form button")
+    page.locator("#search-summary", has_text="60 hits").wait_for()
+    top = page.locator("#facet li").first
+    genre = str(top.evaluate("li => li.firstChild.textContent"))
+    count = top.locator(".count").inner_text()
+    top.click()
+    page.locator("#search-summary", has_text=f"{count} hit").wait_for()
+    assert f"genres.keyword = {genre}" in page.inner_text("#search-summary")
+    page.locator("#results li").first.click()
+    assert genre in json.loads(page.locator("#results li pre.document").first.inner_text())["genres"]
 
 
 @pytest.mark.timeout(300)

@@ -34,3 +34,15 @@ def test_facets_are_keyword_like_fields_and_keyword_sub_fields() -> None:
         "developer": {"properties": {"country": {"type": "keyword"}, "bio": {"type": "text"}}},
     }
     assert facet_fields(properties) == ["name.keyword", "genres", "windows", "developer.country"]
+
+
+def test_a_clicked_facet_term_filters_without_changing_the_scores() -> None:
+    body = search_body(SearchQuery("castle", ["games"], only=("genres.keyword", "Racing")), "source")
+    assert body["query"] == {
+        "bool": {
+            "must": [
+                {"simple_query_string": {"query": "castle", "lenient": True, "default_operator": "and"}}
+            ],
+            "filter": [{"term": {"genres.keyword": "Racing"}}],
+        }
+    }
