@@ -241,7 +241,7 @@ function follow(entry, source, dataset) {
     const done = (n.indexed ?? 0) + (n.dead_lettered ?? 0);
     const eta = n.docs_per_s > 0 && total > done ? `${Math.ceil((total - done) / n.docs_per_s)} s` : "—";
     const rows = [
-      ["state", n.state],
+      ["state", n.settled ? n.state : { waiting: "waiting in the inbox", reading: "being read", done: "read; indexing", failed: "failed; indexing what was read" }[n.state] ?? n.state],
       ["bytes uploaded", `${bytes(file.size)} of ${bytes(file.size)}`],
       ["records read", n.read ?? "—"],
       ["produced", n.produced ?? "—"],
