@@ -8,12 +8,12 @@ STAMP   = $(VENV)/.installed
 DEVSTAMP = $(VENV)/.installed-dev
 INBOX  ?= inbox
 
-.PHONY: run test setup setup-dev toolchain lint typecheck unit integration bench clean
+.PHONY: run test setup setup-dev toolchain test-toolchain lint typecheck unit integration screenshots bench clean
 
 run: setup toolchain
 	$(BIN)/spoolbridge run --inbox $(INBOX)
 
-test: setup-dev toolchain lint typecheck
+test: setup-dev test-toolchain lint typecheck
 	$(BIN)/pytest -W error tests
 
 setup: $(STAMP)
@@ -34,6 +34,10 @@ $(DEVSTAMP): $(STAMP)
 toolchain:
 	@./scripts/ensure-toolchain.sh
 
+# The same, plus chromium for the page's browser tests (Playwright drives /usr/bin/chromium).
+test-toolchain:
+	@./scripts/ensure-toolchain.sh --tests
+
 lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -44,8 +48,14 @@ typecheck: setup-dev
 unit: setup-dev
 	$(BIN)/pytest -W error tests/unit
 
-integration: setup-dev toolchain
+integration: setup-dev test-toolchain
 	$(BIN)/pytest -W error tests/integration tests/e2e
+
+# The README's two pictures of the page, remade by the browser tests that show those moments.
+screenshots: setup-dev test-toolchain
+	SPOOLBRIDGE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -W error \
+		tests/e2e/web/test_upload_page.py::test_the_steam_sample_arrives_with_the_pipelines_numbers_and_can_be_searched \
+		tests/e2e/web/test_resume.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -44,6 +44,7 @@ __all__ = [
     "ProducerSettings",
     "Settings",
     "StackSettings",
+    "WebSettings",
     "load_settings",
 ]
 
@@ -330,6 +331,41 @@ class MetricsSettings(_Section):
     )
 
 
+#: Hosts that only this machine can reach: the page may bind to them without a token.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+class WebSettings(_Section):
+    """The upload and search page (``spoolbridge web``, also served by ``spoolbridge run``)."""
+
+    host: str = Field(
+        default="127.0.0.1", description="address to bind; any but 127.0.0.1/::1/localhost needs auth_token"
+    )
+    port: int = Field(default=8080, ge=0, le=65535, description="port to bind (0 = any free port)")
+    auth_token: SecretStr | None = Field(
+        default=None,
+        description="required for any non-loopback host: send as `Authorization: Bearer` or as the "
+        "password of basic auth (any user name)",
+    )
+    max_upload_bytes: int = Field(
+        default=10 * 1024**3, ge=1, description="largest file the page accepts (bytes)"
+    )
+    upload_expiry_hours: float = Field(
+        default=24.0, gt=0, description="an unfinished upload untouched this long is deleted (its bytes too)"
+    )
+
+    @property
+    def is_loopback(self) -> bool:
+        """True when only this machine can reach the page (127.0.0.0/8, ::1, localhost)."""
+        return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")
+
+    @property
+    def url(self) -> str:
+        """The page's address as people type it (IPv6 in brackets)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+
 class DatasetSettings(_Section):
     """``[datasets.<name>]``: what differs for one dataset (a folder under the inbox); unset = global."""
 
@@ -356,6 +392,7 @@ class Settings(BaseSettings):
     consumer: ConsumerSettings = ConsumerSettings()
     stack: StackSettings = Field(default_factory=StackSettings)  # its dir follows $HOME at load time
     metrics: MetricsSettings = MetricsSettings()
+    web: WebSettings = WebSettings()
     datasets: dict[str, DatasetSettings] = Field(
         default_factory=dict, description="per-dataset settings, [datasets.<folder name>]"
     )

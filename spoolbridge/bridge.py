@@ -2,7 +2,8 @@
 
 With no Kafka/OpenSearch endpoints configured, the local stack is started first (or found running) and
 left running afterwards, so the next ``run`` starts in seconds. Each half runs as its own child process
-(``spoolbridge produce`` / ``spoolbridge consume``, the same commands an operator runs as two services),
+(``spoolbridge produce`` / ``spoolbridge consume``, the same commands an operator runs as two services,
+and ``spoolbridge web``, the upload and search page, on a socket this supervisor binds),
 in its own session so that a terminal's Ctrl-C reaches only this supervisor, which then sends each child
 one SIGTERM: the producer finishes its file, the consumer its batch and commit. If either child exits on
 its own, the other is stopped too and the exit code is the failed child's.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -36,6 +38,7 @@ from schemas.settings import Settings
 from .bridge_metrics import child_check, child_ports, children_registry
 from .service_http import serve_endpoints
 from .stack.manager import LocalStack, endpoints_configured
+from .web.server import bind, check_bind, page_url
 
 __all__ = ["run_bridge"]
 
@@ -43,24 +46,27 @@ _GRACE_SECS = 60.0
 
 
 def run_bridge(settings: Settings, passthrough: list[str], *, console: Console | None = None) -> int:
-    """Run until SIGINT/SIGTERM or until a child exits; ``passthrough`` are the CLI flags both halves get."""
+    """Run until SIGINT/SIGTERM or until a child exits; ``passthrough`` are the CLI flags every child gets."""
     console = console or Console(stderr=True)
+    check_bind(settings.web)  # before the stack starts: the refusal is the only thing that happens
     env = dict(os.environ)
     local = not endpoints_configured(settings)
     settings, where = _local_stack(settings, env, console) if local else (settings, "configured")
     inbox = settings.producer.inbox.absolute()
     inbox.mkdir(parents=True, exist_ok=True)
     ports = _metrics_ports(settings, env)
-    _print_banner(console, settings, where)
+    page = bind(settings.web)  # here, not in the child: a refused address stops `run` before it starts
+    _print_banner(console, settings, where, page_url(settings.web, page.getsockname()[1]))
 
     base = [sys.executable, "-m", "spoolbridge.cli"]
     commands = {
         "producer": [*base, "produce", "--inbox", str(inbox), *passthrough],
         "consumer": [*base, "consume", *passthrough],
+        "page": [*base, "web", "--inbox", str(inbox), "--socket-fd", str(page.fileno()), *passthrough],
     }
     for name, child_port in ports.items():
         commands[name] += ["--metrics-port", str(child_port)]
-    codes = _supervise(commands, env, settings, ports, console)
+    codes = _supervise(commands, env, settings, ports, console, page=page)
     if local:
         console.print("The local stack keeps running; `spoolbridge stack down` stops it.")
     failed = [code for code in codes.values() if code not in (0, None)]
@@ -103,8 +109,11 @@ def _supervise(
     settings: Settings,
     ports: dict[str, int],
     console: Console,
+    *,
+    page: socket.socket,
 ) -> dict[str, int | None]:
-    """Start the children, serve the endpoints, wait for a signal or a child's exit, stop both."""
+    """Start the children (the page inherits ``page``, its listening socket, which is then closed here),
+    serve the endpoints, wait for a signal or a child's exit, stop them all."""
     heartbeat = Heartbeat()
     ready = [child_check(name, port, "/readyz") for name, port in ports.items()]
     live = [child_check(name, port, "/healthz") for name, port in ports.items()]
@@ -117,7 +126,11 @@ def _supervise(
         if display is not None:
             commands["producer"] += ["--progress", "events"]
         piped = display is not None
-        children = {name: _spawn(command, env, piped=piped) for name, command in commands.items()}
+        with page:
+            children = {
+                name: _spawn(command, env, piped=piped, listening=page if name == "page" else None)
+                for name, command in commands.items()
+            }
         if display is not None:
             _forward(children, console, display)
         with _signals_set(stop):
@@ -128,7 +141,7 @@ def _supervise(
         return _stop_all(children)
 
 
-def _print_banner(console: Console, settings: Settings, where: str) -> None:
+def _print_banner(console: Console, settings: Settings, where: str, page: str) -> None:
     url = settings.opensearch.safe_url
     index = settings.index_name
     console.print("[bold]spoolbridge is running[/bold]")
@@ -140,14 +153,19 @@ def _print_banner(console: Console, settings: Settings, where: str) -> None:
     )
     console.print(f"  OpenSearch  {url}  index {index}")
     console.print(f"  search      curl -s '{url}/{index}/_search?q=*&pretty'")
+    console.print(f"  page        {page}  (upload files into a dataset, watch them arrive, search them)")
     console.print("Ctrl-C stops the producer and the consumer (each finishes what it started).")
 
 
-def _spawn(cmd: list[str], env: dict[str, str], *, piped: bool) -> subprocess.Popen[bytes]:
-    """A child in its own session; ``piped``: its stdout and stderr come to the supervisor."""
+def _spawn(
+    cmd: list[str], env: dict[str, str], *, piped: bool, listening: socket.socket | None = None
+) -> subprocess.Popen[bytes]:
+    """A child in its own session; ``piped``: its stdout and stderr come to the supervisor;
+    ``listening``: a socket it inherits (the page's)."""
     pipe = subprocess.PIPE if piped else None
+    fds = (listening.fileno(),) if listening is not None else ()
     return subprocess.Popen(
-        cmd, env=env, stdin=subprocess.DEVNULL, stdout=pipe, stderr=pipe, start_new_session=True
+        cmd, env=env, stdin=subprocess.DEVNULL, stdout=pipe, stderr=pipe, start_new_session=True, pass_fds=fds
     )
 
 

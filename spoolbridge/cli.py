@@ -91,6 +91,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         },
         "stack": {"dir": get("dir")},
         "metrics": {"port": get("metrics_port")},
+        "web": {"host": get("host"), "port": get("port")},
     }
 
 
@@ -147,6 +148,23 @@ def _add_dlq(commands: Any) -> None:
     _connection(dlq)
     _common(dlq)
     dlq.set_defaults(handler=_dlq)
+
+
+def _add_web(commands: Any) -> None:
+    web = commands.add_parser(
+        "web",
+        help="the upload and search page: drop JSON files into a dataset, watch them arrive, search them",
+        formatter_class=_HelpFormatter,
+    )
+    _inbox(web, "inbox the uploads go to")
+    web.add_argument("--host", default=None, help="address to bind" + _default("web.host"))
+    web.add_argument(
+        "--port", type=int, default=None, help="port to bind, 0 = any free" + _default("web.port")
+    )
+    web.add_argument("--socket-fd", type=int, default=None, help=argparse.SUPPRESS)  # from `run`
+    _connection(web)
+    _common(web)
+    web.set_defaults(handler=_web)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -244,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(connect)
     connect.set_defaults(handler=_connect_config)
 
+    _add_web(commands)
     _add_dlq(commands)
 
     stack = commands.add_parser(
@@ -273,6 +292,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.debug:
         flags.append("--debug")
     return run_bridge(settings, flags)
+
+
+def _web(args: argparse.Namespace, settings: Settings) -> int:
+    from .web.server import serve
+
+    return serve(_with_endpoints(settings), debug=args.debug, socket_fd=args.socket_fd)
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:

@@ -12,7 +12,7 @@ import pytest
 
 from schemas.settings import Settings, default_stack_dir
 
-COMMANDS = ["run", "produce", "consume", "status", "check", "connect-config", "stack"]
+COMMANDS = ["run", "produce", "consume", "status", "check", "connect-config", "stack", "web"]
 CONNECTION = ["--bootstrap-servers", "--topic", "--opensearch-url", "--index", "--group"]
 DEFAULTS = Settings()
 

@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +58,9 @@ def _scratch_copy(tmp: Path) -> Path:
 
 def _env(endpoints: Endpoints) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPOOLBRIDGE_")}
+    env["SPOOLBRIDGE_WEB__PORT"] = "0"  # the page on any free port: test runs side by side never collide
     if endpoints.stack is None:
-        return endpoints.env()
+        return {**endpoints.env(), "SPOOLBRIDGE_WEB__PORT": "0"}
     stack = endpoints.stack.settings
     env.update(
         SPOOLBRIDGE_STACK__DIR=str(stack.dir),
@@ -136,6 +138,10 @@ def test_quickstart_as_written_ends_with_the_sample_searchable(endpoints: Endpoi
             assert bridge.poll() is None, (tmp_path / "run.log").read_text()
             assert time.monotonic() < deadline, "make run did not start the bridge"
             time.sleep(0.5)
+        page = re.search(r"page +(http://127\.0\.0\.1:\d+/)", (tmp_path / "run.log").read_text())
+        assert page is not None, (tmp_path / "run.log").read_text()
+        with urllib.request.urlopen(page.group(1), timeout=30) as response:  # `make run` serves the page
+            assert b"spoolbridge" in response.read()
         assert subprocess.run(["bash", "-c", drop], cwd=work, env=env, check=False).returncode == 0
 
         # pasted as one block: status --wait returns once everything is searchable, then the search finds it

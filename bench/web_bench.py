@@ -1,0 +1,237 @@
+"""The upload page against its baselines, on one machine:
+
+    SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS=host:9092 SPOOLBRIDGE_OPENSEARCH__URL=http://host:9200 \\
+        python -m bench.web_bench [--upload-mb 1024] [--searchable-mb 100] [--repeat 3]
+
+1. **Upload throughput** to ``spoolbridge web`` on 127.0.0.1: the page's own upload (chromium driven by
+   Playwright: chunked tus PATCHes of 16 MiB, resumable) from the click to the server's last byte,
+   against ``curl -T`` of the same file to the same server (one PATCH with the whole file on an upload
+   created for it: the same write path, no chunks). Rounds interleave the two; the best of each is
+   reported, with the ratio. The server's peak RSS (``VmHWM``) and its RSS before the first upload
+   are reported too: the server streams each request to disk, so the figure stays flat.
+2. **Upload-to-searchable**: ``spoolbridge run`` on a fresh topic; the same file (JSON Lines, ~1 KB
+   records) once through the page (clock from the click) and once copied into the dataset's folder
+   (``cp`` to a ``.part`` name, then renamed; clock from the start of the copy), each timed until
+   ``_count`` on its index sees every record. Ratio = drop time / page time (higher is better for the
+   page; the goal is >= 0.9).
+
+The files are generated once into ``bench/data/``. Tables go to stdout, progress to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+DATA = Path(__file__).parent / "data"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def data_file(megabytes: int) -> tuple[Path, int]:
+    """``bench/data/web-<MB>mb.jsonl``: JSON Lines of ~1 KB records; returns it and its record count."""
+    DATA.mkdir(exist_ok=True)
+    path = DATA / f"web-{megabytes}mb.jsonl"
+    count_file = path.with_suffix(".count")
+    if not path.exists() or not count_file.exists():
+        say(f"generating {path} ...")
+        pad = "x" * 960
+        count = 0
+        with path.open("w", encoding="utf-8") as out:
+            while out.tell() < megabytes * 1024 * 1024:
+                out.writelines(
+                    f'{{"n": {count + i}, "name": "game {count + i}", "pad": "{pad}"}}\n' for i in range(1000)
+                )
+                count += 1000
+        count_file.write_text(str(count))
+    return path, int(count_file.read_text())
+
+
+def rss_kb(pid: int, field: str) -> int:
+    text = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(rf"{field}:\s+(\d+)", text).group(1))  # type: ignore[union-attr]
+
+
+def start(
+    cmd: list[str], log: Path, pattern: str, env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], str]:
+    with log.open("wb") as out:
+        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + 120
+    while not (found := re.search(pattern, log.read_text(errors="replace"))):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"{cmd[3]} did not start:\n{log.read_text()}")
+        time.sleep(0.2)
+    return process, found.group(1)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=90)
+
+
+def page_upload(browser: Any, url: str, dataset: str, path: Path) -> float:
+    """Seconds from the click to the server's last byte, through the page."""
+    page = browser.new_page()
+    try:
+        page.goto(url)
+        page.fill("#dataset", dataset)
+        page.locator("#dataset-check", has_text="dataset").wait_for()
+        page.set_input_files("#files", str(path))
+        card = page.locator(".file").first
+        started = time.perf_counter()
+        card.locator(".start").click()
+        card.locator(".status", has_text="now in the inbox").wait_for(timeout=3_600_000)
+        return time.perf_counter() - started
+    finally:
+        page.close()
+
+
+def curl_upload(url: str, dataset: str, path: Path, name: str) -> float:
+    """Seconds for ``curl -T`` of the whole file as one PATCH to an upload created for it."""
+    b64 = {key: base64.b64encode(value.encode()).decode() for key, value in (("f", name), ("d", dataset))}
+    meta = f"filename {b64['f']},dataset {b64['d']}"
+    created = subprocess.run(
+        ["curl", "-sS", "-i", "-X", "POST", "-H", "Tus-Resumable: 1.0.0",
+         "-H", f"Upload-Length: {path.stat().st_size}", "-H", f"Upload-Metadata: {meta}",
+         url + "api/uploads"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    location = re.search(r"(?im)^location: (\S+)", created.stdout).group(1)  # type: ignore[union-attr]
+    started = time.perf_counter()
+    subprocess.run(
+        ["curl", "-sS", "-f", "-o", "/dev/null", "-T", str(path), "-X", "PATCH", "-H", "Tus-Resumable: 1.0.0",
+         "-H", "Upload-Offset: 0", "-H", "Content-Type: application/offset+octet-stream",
+         url.rstrip("/") + location],
+        check=True,
+    )  # fmt: skip
+    return time.perf_counter() - started
+
+
+def bench_upload(browser: Any, megabytes: int, repeat: int, env: dict[str, str]) -> None:
+    path, _ = data_file(megabytes)
+    size_mb = path.stat().st_size / 1e6
+    with tempfile.TemporaryDirectory() as work:
+        inbox = Path(work) / "inbox"
+        cmd = [sys.executable, "-m", "spoolbridge.cli", "web", "--inbox", str(inbox), "--port", "0"]
+        server, url = start(cmd, Path(work) / "web.log", r"serving (http://127\.0\.0\.1:\d+/)", env)
+        try:
+            idle_rss = rss_kb(server.pid, "VmRSS")
+            page_times: list[float] = []
+            curl_times: list[float] = []
+            for round_number in range(repeat):
+                for name, run in (("page", page_times), ("curl", curl_times)):
+                    dataset = f"bench-{name}-{round_number}"
+                    if name == "page":
+                        seconds = page_upload(browser, url, dataset, path)
+                    else:
+                        seconds = curl_upload(url, dataset, path, path.name)
+                    run.append(seconds)
+                    say(f"round {round_number + 1} {name}: {seconds:.2f} s ({size_mb / seconds:.0f} MB/s)")
+                    (inbox / dataset / path.name).unlink()  # no producer here: keep the disk free
+            peak_rss = rss_kb(server.pid, "VmHWM")
+        finally:
+            stop(server)
+    page_best, curl_best = min(page_times), min(curl_times)
+    print(f"\n| upload of {size_mb:,.0f} MB to 127.0.0.1 | best of {repeat} | MB/s |\n| --- | ---: | ---: |")
+    print(f"| page (chunked, resumable tus) | {page_best:.2f} s | {size_mb / page_best:,.0f} |")
+    print(f"| curl -T (one request) | {curl_best:.2f} s | {size_mb / curl_best:,.0f} |")
+    print(f"| ratio page / curl | {curl_best / page_best:.2f}x | |")
+    idle_mb, peak_mb = idle_rss / 1024, peak_rss / 1024
+    print(f"\nserver RSS: {idle_mb:.0f} MB before the first upload, peak (VmHWM) {peak_mb:.0f} MB")
+
+
+def wait_count(client: Any, index: str, expected: int, timeout: float = 3600) -> float:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.indices.refresh(index=index)
+            if int(client.count(index=index)["count"]) >= expected:
+                return time.perf_counter()
+        except Exception:  # the index is not there yet
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{index} did not reach {expected} documents")
+        time.sleep(0.2)
+
+
+def bench_searchable(browser: Any, megabytes: int, env: dict[str, str]) -> None:
+    from opensearchpy import OpenSearch
+
+    path, records = data_file(megabytes)
+    client = OpenSearch(env["SPOOLBRIDGE_OPENSEARCH__URL"], timeout=120)
+    run_id = uuid.uuid4().hex[:8]
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as work:
+        inbox = Path(work) / "inbox"
+        cmd = [sys.executable, "-m", "spoolbridge.cli", "run", "--inbox", str(inbox),
+               "--topic", f"bench-web-{run_id}", "--group", f"bench-web-{run_id}"]  # fmt: skip
+        bridge, url = start(
+            cmd,
+            Path(work) / "run.log",
+            r"page +(http://127\.0\.0\.1:\d+/)",
+            {**env, "SPOOLBRIDGE_WEB__PORT": "0"},
+        )
+        try:
+            time.sleep(5)  # the consumer joins its group
+            dataset = f"bench-page-{run_id}"
+            started = time.perf_counter()
+            page_upload(browser, url, dataset, path)
+            results["page"] = wait_count(client, dataset, records) - started
+            say(f"page: {results['page']:.1f} s")
+            dataset = f"bench-drop-{run_id}"
+            (inbox / dataset).mkdir(parents=True)
+            started = time.perf_counter()
+            part = inbox / dataset / f".{path.name}.part"
+            subprocess.run(["cp", str(path), str(part)], check=True)
+            part.rename(inbox / dataset / path.name)
+            results["drop"] = wait_count(client, dataset, records) - started
+            say(f"drop: {results['drop']:.1f} s")
+        finally:
+            stop(bridge)
+            for name in ("page", "drop"):
+                client.indices.delete(index=f"bench-{name}-{run_id}", ignore_unavailable=True)
+    size_mb = path.stat().st_size / 1e6
+    print(f"\n| {records:,} records, {size_mb:,.0f} MB, until searchable | seconds |\n| --- | ---: |")
+    print(f"| through the page | {results['page']:.1f} |\n| dropped in the folder | {results['drop']:.1f} |")
+    print(f"| ratio drop / page | {results['drop'] / results['page']:.2f}x |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from playwright.sync_api import sync_playwright
+
+    parser = argparse.ArgumentParser(prog="python -m bench.web_bench")
+    parser.add_argument("--upload-mb", type=int, default=1024)
+    parser.add_argument("--searchable-mb", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    env = dict(os.environ)
+    for name in ("SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS", "SPOOLBRIDGE_OPENSEARCH__URL"):
+        if name not in env:
+            raise SystemExit(f"set {name}")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            bench_upload(browser, args.upload_mb, args.repeat, env)
+            bench_searchable(browser, args.searchable_mb, env)
+        finally:
+            browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""The datasets the page can offer, and what OpenSearch holds for one: index, document count, mapping.
+
+A dataset is a folder directly under the inbox (or a ``[datasets.<name>]`` section); its index comes from
+:class:`~schemas.datasets.Datasets`, the producer's and consumer's own rule. OpenSearch being unreachable
+or unset is not fatal to the page: the answer says so in ``problem`` and uploads still work.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from schemas.datasets import Datasets
+from schemas.errors import ConfigError
+from schemas.names import dataset_name_problem
+from schemas.settings import Settings
+
+from .conflicts import facet_fields, flatten_mapping
+
+__all__ = ["Catalog", "DatasetInfo"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DatasetInfo:
+    """One dataset as the page shows it; ``fields`` is the flattened mapping (empty for a new index)."""
+
+    name: str
+    index: str
+    exists: bool = False
+    documents: int | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    facets: list[str] = field(default_factory=list)
+    problem: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Catalog:
+    """Look-ups over one configuration's inbox and OpenSearch; every OpenSearch call is synchronous (the
+    app runs them in worker threads)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.datasets = Datasets(settings)
+        self._client: Any = None
+
+    def client(self) -> Any:
+        """The OpenSearch client, made on first use; raises :class:`ConfigError` when no URL is known."""
+        if self._client is None:
+            from opensearchpy import OpenSearch
+
+            self._client = OpenSearch(**{**self.settings.opensearch.client_kwargs(), "max_retries": 0})
+        return self._client
+
+    def names(self) -> list[str]:
+        """Dataset names: the inbox's folders that can name one (not done/failed) and configured ones."""
+        producer = self.settings.producer
+        reserved = {producer.done_path.absolute(), producer.failed_path.absolute()}
+        inbox = producer.inbox.absolute()
+        found = set(self.settings.datasets)
+        if inbox.is_dir():
+            for entry in inbox.iterdir():
+                if (
+                    entry.is_dir()
+                    and entry.absolute() not in reserved
+                    and dataset_name_problem(entry.name) is None
+                ):
+                    found.add(entry.name)
+        return sorted(found)
+
+    def describe(self, name: str) -> DatasetInfo:
+        """What OpenSearch holds for dataset ``name`` (a valid name)."""
+        from opensearchpy.exceptions import NotFoundError, TransportError
+
+        info = DatasetInfo(name, self.datasets.get(name).index)
+        try:
+            client = self.client()
+            info.documents = int(client.count(index=info.index)["count"])
+            info.exists = True
+            mapping = client.indices.get_mapping(index=info.index)
+            for index_mapping in mapping.values():
+                properties = index_mapping.get("mappings", {}).get("properties", {})
+                info.fields.update(flatten_mapping(properties))
+                info.facets += facet_fields(properties)
+        except NotFoundError:
+            info.documents = 0
+        except ConfigError as exc:
+            info.problem = str(exc)
+        except TransportError as exc:
+            status = getattr(exc, "status_code", None)
+            info.problem = f"OpenSearch at {self.settings.opensearch.safe_url} did not answer ({status})"
+            log.warning("dataset=%s index=%s event=opensearch_failed status=%s", name, info.index, status)
+        return info

@@ -1,0 +1,122 @@
+"""Routes that follow an uploaded file through the pipeline: a live stream of its numbers (server-sent
+events) and its reports as downloads (manifest or error report, rejected records, dead letters).
+
+``GET /api/progress?source=<dataset>/<file>`` sends one ``data:`` event (JSON of
+:class:`~.progress.FileProgress`, plus ``docs_per_s`` over the last seconds) whenever a figure changes,
+and an ``end`` event once the file is settled: every record read is indexed, dead-lettered or rejected.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator
+from urllib.parse import quote
+
+import anyio
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from schemas.errors import ConfigError
+from schemas.settings import Settings
+
+from .dead_letters import read_dead_letters
+from .progress import Progress, source_problem
+
+__all__ = ["live_routes"]
+
+TICK_SECS = 0.5
+_RATE_WINDOW_SECS = 5.0
+
+
+def live_routes(settings: Settings, progress: Progress) -> list[Route]:
+    producer = settings.producer
+
+    def _source(request: Request) -> str | Response:
+        source = request.query_params.get("source", "")
+        problem = source_problem(source)
+        return source if problem is None else JSONResponse({"problem": f"source {source!r}: {problem}"}, 400)
+
+    async def stream(request: Request) -> Response:
+        source = _source(request)
+        if isinstance(source, Response):
+            return source
+
+        async def events() -> AsyncIterator[str]:
+            seen: collections.deque[tuple[float, int]] = collections.deque()
+            last = ""
+            while True:
+                numbers = await anyio.to_thread.run_sync(progress.of_file, source)
+                now = time.monotonic()
+                seen.append((now, (numbers.indexed or 0) + (numbers.dead_lettered or 0)))
+                while len(seen) > 2 and now - seen[0][0] > _RATE_WINDOW_SECS:
+                    seen.popleft()
+                span = seen[-1][0] - seen[0][0]
+                rate = (seen[-1][1] - seen[0][1]) / span if span > 0 else 0.0
+                text = json.dumps({**numbers.as_dict(), "docs_per_s": round(rate, 1)})
+                if text != last:
+                    yield f"data: {text}\n\n"
+                    last = text
+                if numbers.settled:
+                    yield "event: end\ndata: {}\n\n"
+                    return
+                await anyio.sleep(TICK_SECS)
+
+        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+    async def report(request: Request) -> Response:
+        """The manifest of a done file, or the error report of a failed one."""
+        source = _source(request)
+        if isinstance(source, Response):
+            return source
+        for path in (
+            producer.done_path / f"{source}.manifest.json",
+            producer.failed_path / f"{source}.error.json",
+        ):
+            if path.is_file():
+                return FileResponse(
+                    path, media_type="application/json", headers={"Cache-Control": "no-store"}
+                )
+        return JSONResponse({"problem": f"no report for {source} yet"}, 404)
+
+    async def rejected(request: Request) -> Response:
+        source = _source(request)
+        if isinstance(source, Response):
+            return source
+        path = producer.failed_path / f"{source}.rejected.jsonl"
+        if not path.is_file():
+            return JSONResponse({"problem": f"{source} has no rejected records"}, 404)
+        return FileResponse(path, media_type="application/x-ndjson", filename=path.name)
+
+    async def dead_letters(request: Request) -> Response:
+        source = _source(request)
+        if isinstance(source, Response):
+            return source
+        dataset = progress.catalog.datasets.get(source.partition("/")[0])
+        try:
+            settings.kafka.client_config()
+        except ConfigError as exc:
+            return JSONResponse({"problem": str(exc)}, 503)
+        letters = read_dead_letters(
+            settings.kafka, dataset.dead_letter_topic, source, dataset.producer.source_field
+        )
+
+        async def body() -> AsyncIterator[bytes]:  # in batches: one file's dead letters may be many
+            while batch := await anyio.to_thread.run_sync(lambda: list(itertools.islice(letters, 1000))):
+                yield b"".join(batch)
+
+        name = quote(source.rsplit("/", 1)[-1] + ".dead-letters.jsonl")
+        headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{name}"}
+        return StreamingResponse(body(), media_type="application/x-ndjson", headers=headers)
+
+    return [
+        Route("/api/progress", stream, methods=["GET"]),
+        Route("/api/reports/report", report, methods=["GET"]),
+        Route("/api/reports/rejected", rejected, methods=["GET"]),
+        Route("/api/reports/dead-letters", dead_letters, methods=["GET"]),
+    ]

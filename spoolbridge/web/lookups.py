@@ -1,0 +1,129 @@
+"""The page's look-ups (all GET but the conflict check, which sends a preview's fields): dataset names
+checked by the producer's rules, the datasets and what OpenSearch holds for each, mapping conflicts,
+search and facet fields.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from schemas.names import dataset_name_problem, suggest_dataset_name
+from schemas.settings import Settings
+
+from .catalog import Catalog
+from .conflicts import SampleField, find_conflicts
+from .names import UploadNameError, dataset_folder
+from .search import SearchQuery, search
+from .uploads import UploadStore
+
+__all__ = ["lookup_routes"]
+
+_MAX_JSON_BYTES = 1 << 20  # a preview's fields: small; anything bigger is not the page talking
+
+
+async def _json_body(request: Request) -> Any:
+    """The request's JSON body (at most 1 MiB); raises ValueError with the reason."""
+    if int(request.headers.get("content-length") or _MAX_JSON_BYTES + 1) > _MAX_JSON_BYTES:
+        raise ValueError(f"the body must be JSON of at most {_MAX_JSON_BYTES} bytes, with Content-Length")
+    return json.loads(await request.body())
+
+
+def lookup_routes(settings: Settings, catalog: Catalog, store: UploadStore) -> list[Route]:
+    async def dataset_name(request: Request) -> Response:
+        """``?name=``: is it a dataset name the page can upload into? The rules are the producer's own."""
+        name = request.query_params.get("name", "")
+        problem = dataset_name_problem(name)
+        if problem is None:
+            try:
+                dataset_folder(store.inbox, name, settings.producer)
+            except UploadNameError as exc:
+                problem = str(exc).partition(": ")[2]
+        suggestion = None if problem is None else suggest_dataset_name(name)
+        return JSONResponse({"name": name, "problem": problem, "suggestion": suggestion})
+
+    async def datasets(request: Request) -> Response:
+        names = await anyio.to_thread.run_sync(catalog.names)
+        return JSONResponse({"datasets": names})
+
+    def _named(request: Request) -> str | Response:
+        name: str = request.path_params["name"]
+        problem = dataset_name_problem(name)
+        return name if problem is None else JSONResponse({"problem": problem}, status_code=400)
+
+    async def dataset(request: Request) -> Response:
+        """Index, document count and flattened mapping of one dataset; the producer settings it is read
+        with (``records_path``, ``id_field``)."""
+        name = _named(request)
+        if isinstance(name, Response):
+            return name
+        info = await anyio.to_thread.run_sync(catalog.describe, name)
+        producer = catalog.datasets.get(name).producer
+        extra = {"records_path": producer.records_path, "id_field": producer.id_field}
+        return JSONResponse({**info.as_dict(), **extra})
+
+    async def conflicts(request: Request) -> Response:
+        """``{"fields": {path: {"kinds": [...], "examples": [...]}}}`` (the page's preview) against the
+        dataset's mapping: ``{"conflicts": [...]}``, empty for a new dataset."""
+        name = _named(request)
+        if isinstance(name, Response):
+            return name
+        try:
+            body = await _json_body(request)
+            sample = {
+                str(path): SampleField(
+                    frozenset(map(str, spec["kinds"])), tuple(map(str, spec.get("examples", [])))
+                )
+                for path, spec in body["fields"].items()
+            }
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return JSONResponse(
+                {"problem": f"expected the preview's fields as JSON ({exc})"}, status_code=400
+            )
+        info = await anyio.to_thread.run_sync(catalog.describe, name)
+        found = [c.as_dict() for c in find_conflicts(info.fields, sample)]
+        return JSONResponse({"conflicts": found, "documents": info.documents, "problem": info.problem})
+
+    def _chosen(request: Request) -> list[str] | Response:
+        name = request.query_params.get("dataset", "")
+        if not name:
+            return catalog.names()
+        problem = dataset_name_problem(name)
+        return [name] if problem is None else JSONResponse({"problem": f"dataset {name!r}: {problem}"}, 400)
+
+    async def run_search(request: Request) -> Response:
+        """``?q=&dataset=&facet=&from=``: hits with highlights and source file, and a facet's top terms."""
+        chosen = await anyio.to_thread.run_sync(_chosen, request)
+        if isinstance(chosen, Response):
+            return chosen
+        params = request.query_params
+        offset = params.get("from", "0")
+        query = SearchQuery(
+            params.get("q", ""), chosen, params.get("facet") or None, int(offset) if offset.isdigit() else 0
+        )
+        return JSONResponse(await anyio.to_thread.run_sync(search, catalog, query))
+
+    async def fields(request: Request) -> Response:
+        """``?dataset=``: the fields a facet can be made of, in the chosen datasets' mappings."""
+        chosen = await anyio.to_thread.run_sync(_chosen, request)
+        if isinstance(chosen, Response):
+            return chosen
+        found: set[str] = set()
+        for name in chosen:
+            info = await anyio.to_thread.run_sync(catalog.describe, name)
+            found.update(info.facets)
+        return JSONResponse({"fields": sorted(found)})
+
+    return [
+        Route("/api/dataset-name", dataset_name, methods=["GET"]),
+        Route("/api/datasets", datasets, methods=["GET"]),
+        Route("/api/datasets/{name}", dataset, methods=["GET"]),
+        Route("/api/datasets/{name}/conflicts", conflicts, methods=["POST"]),
+        Route("/api/search", run_search, methods=["GET"]),
+        Route("/api/fields", fields, methods=["GET"]),
+    ]

@@ -1,0 +1,57 @@
+"""Which file and dataset names an upload may use: the one place that turns a browser's file name into a
+safe name inside a dataset's folder.
+
+A file name keeps only its last path component (``../../x.json`` and ``C:\\x.json`` become ``x.json``),
+loses control characters and leading dots and spaces (no hidden names), and must end in an extension the
+producer reads. A dataset must be a valid dataset name (:func:`~schemas.names.dataset_name_problem`) and
+must not be the inbox's ``done/`` or ``failed/`` folder, which the producer never reads.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from producer.readiness import INPUT_SUFFIXES, is_input_name
+from schemas.names import dataset_name_problem
+from schemas.settings import ProducerSettings
+
+__all__ = ["MAX_FILE_NAME_BYTES", "UploadNameError", "dataset_folder", "safe_file_name"]
+
+MAX_FILE_NAME_BYTES = 200  # leaves room under the usual 255-byte limit for the temporary name's prefix
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ACCEPTED = ", ".join(f"{s}, {s}.gz" for s in INPUT_SUFFIXES)
+
+
+class UploadNameError(ValueError):
+    """A file or dataset name an upload cannot use; ``str()`` says why and what to do."""
+
+
+def safe_file_name(given: str) -> str:
+    """The name the uploaded file gets in its dataset's folder; raises :class:`UploadNameError`."""
+    name = given.replace("\\", "/").rsplit("/", 1)[-1]
+    name = _CONTROL.sub("", name).lstrip(". ").rstrip(" ")
+    if not name:
+        raise UploadNameError(f"the file name {given!r} has no usable name left; rename the file")
+    if len(name.encode("utf-8")) > MAX_FILE_NAME_BYTES:
+        raise UploadNameError(
+            f"the file name {name!r} is longer than {MAX_FILE_NAME_BYTES} bytes; shorten it"
+        )
+    if not is_input_name(name):
+        raise UploadNameError(f"{name!r} is not a file spoolbridge reads: its name must end in {_ACCEPTED}")
+    return name
+
+
+def dataset_folder(inbox: Path, dataset: str, producer: ProducerSettings) -> Path:
+    """The folder of ``dataset`` under ``inbox``; raises :class:`UploadNameError` for a name that cannot
+    be a dataset or that is the producer's own ``done/`` or ``failed/`` folder."""
+    problem = dataset_name_problem(dataset)
+    if problem is not None:
+        raise UploadNameError(f"dataset {dataset!r}: {problem}")
+    folder = inbox / dataset
+    reserved = {producer.done_path.absolute(), producer.failed_path.absolute()}
+    if folder.absolute() in reserved:
+        raise UploadNameError(
+            f"dataset {dataset!r}: the inbox's {dataset}/ folder holds processed files; choose another name"
+        )
+    return folder

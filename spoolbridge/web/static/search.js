@@ -1,0 +1,91 @@
+// Search: a simple query string over one dataset or all, hits with highlighted matches and their source
+// file, a document's JSON on click, and the top terms of a field the user picks.
+const $ = (selector, root = document) => root.querySelector(selector);
+const MARK_START = "\ue000"; // as the server asks OpenSearch to mark matches (spoolbridge/web/search.py)
+const MARK_END = "\ue001";
+const TITLE_FIELDS = ["name", "title", "label", "id"];
+
+// Highlighted text as DOM nodes: the marks become <mark>, everything else stays text.
+function highlighted(fragment) {
+  const out = document.createDocumentFragment();
+  for (const [i, part] of fragment.split(MARK_START).entries()) {
+    if (i === 0) { out.append(part); continue; }
+    const [hit, rest = ""] = part.split(MARK_END);
+    out.append(Object.assign(document.createElement("mark"), { textContent: hit }), rest);
+  }
+  return out;
+}
+
+function titleOf(hit) {
+  for (const field of TITLE_FIELDS) {
+    if (hit.highlight[field]) return highlighted(hit.highlight[field][0]);
+    const value = hit.document?.[field];
+    if (typeof value === "string" || typeof value === "number") return document.createTextNode(String(value));
+  }
+  return document.createTextNode(hit.id);
+}
+
+function renderHit(hit) {
+  const item = document.createElement("li");
+  item.className = "hit";
+  const title = document.createElement("h4");
+  title.append(titleOf(hit));
+  const meta = Object.assign(document.createElement("div"), { className: "meta", textContent: `source: ${hit.source ?? "?"} · index ${hit.index} · id ${hit.id}` });
+  item.append(title, meta);
+  for (const [field, fragments] of Object.entries(hit.highlight).filter(([f]) => !TITLE_FIELDS.includes(f)).slice(0, 3)) {
+    const line = Object.assign(document.createElement("p"), { className: "snippet" });
+    line.append(Object.assign(document.createElement("span"), { className: "field", textContent: field }));
+    for (const fragment of fragments) line.append(highlighted(fragment), " … ");
+    item.append(line);
+  }
+  item.addEventListener("click", (e) => {
+    if (e.target.closest("pre")) return;
+    const shown = $("pre", item);
+    if (shown) { shown.remove(); return; }
+    item.append(Object.assign(document.createElement("pre"), { className: "document", textContent: JSON.stringify(hit.document, null, 2) }));
+  });
+  return item;
+}
+
+async function fillFacetFields() {
+  const dataset = $("#search-dataset").value;
+  const response = await fetch(`api/fields?dataset=${encodeURIComponent(dataset)}`, { cache: "no-store" });
+  const { fields = [] } = await response.json();
+  const select = $("#facet-field");
+  const chosen = select.value;
+  select.replaceChildren(Object.assign(document.createElement("option"), { value: "", textContent: "(no facet)" }),
+    ...fields.map((f) => Object.assign(document.createElement("option"), { value: f, textContent: f, selected: f === chosen })));
+}
+
+export async function runSearch() {
+  const params = new URLSearchParams({ q: $("#q").value, dataset: $("#search-dataset").value, facet: $("#facet-field").value });
+  const summary = $("#search-summary");
+  summary.textContent = "searching…";
+  const answer = await (await fetch(`api/search?${params}`, { cache: "no-store" })).json();
+  if (answer.problem) summary.textContent = answer.problem;
+  else summary.textContent = `${answer.total} hit${answer.total === 1 ? "" : "s"}${answer.total > answer.hits.length ? ` (first ${answer.hits.length} shown)` : ""}`;
+  $("#results").replaceChildren(...(answer.hits || []).map(renderHit));
+  const facet = $("#facet");
+  facet.hidden = !$("#facet-field").value;
+  $("h3", facet).textContent = `top ${$("#facet-field").value}`;
+  $("ol", facet).replaceChildren(...(answer.facet || []).map(({ term, count }) => {
+    const row = Object.assign(document.createElement("li"), { textContent: String(term) });
+    row.append(Object.assign(document.createElement("span"), { className: "count", textContent: String(count) }));
+    return row;
+  }));
+}
+
+export async function openSearch(dataset) {
+  const response = await fetch("api/datasets", { cache: "no-store" });
+  const { datasets = [] } = await response.json();
+  const select = $("#search-dataset");
+  const want = dataset ?? select.value;
+  select.replaceChildren(Object.assign(document.createElement("option"), { value: "", textContent: "all datasets" }),
+    ...datasets.map((d) => Object.assign(document.createElement("option"), { value: d, textContent: d, selected: d === want })));
+  await fillFacetFields();
+  await runSearch();
+}
+
+$("#search-form").addEventListener("submit", (e) => { e.preventDefault(); runSearch(); });
+$("#search-dataset").addEventListener("change", async () => { await fillFacetFields(); runSearch(); });
+$("#facet-field").addEventListener("change", runSearch);

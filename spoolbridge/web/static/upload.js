@@ -1,0 +1,93 @@
+// A small tus 1.0.0 client: create, then PATCH the file in chunks read from disk one at a time (the page
+// never reads the whole file); after any failure ask HEAD for the server's offset and go on from there.
+// The upload's address is kept in localStorage, so choosing the same file after a reload resumes it.
+
+const TUS = { "Tus-Resumable": "1.0.0" };
+export const CHUNK_BYTES = 16 * 1024 * 1024;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class UploadRefused extends Error {} // the server said no, with its reason: retrying cannot help
+
+const b64 = (text) => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
+const storageKey = (file, dataset) => `spoolbridge-upload:${dataset}:${file.name}:${file.size}:${file.lastModified}`;
+
+async function reason(response) {
+  const text = (await response.text()).trim();
+  return text || `the server answered ${response.status}`;
+}
+
+function patchChunk(location, offset, blob, onBytes) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("PATCH", location);
+    xhr.setRequestHeader("Tus-Resumable", "1.0.0");
+    xhr.setRequestHeader("Upload-Offset", String(offset));
+    xhr.setRequestHeader("Content-Type", "application/offset+octet-stream");
+    xhr.upload.onprogress = (e) => onBytes(offset + e.loaded);
+    xhr.onload = () => resolve(xhr);
+    xhr.onerror = () => reject(new Error("the connection was lost"));
+    xhr.ontimeout = () => reject(new Error("the server did not answer"));
+    xhr.send(blob);
+  });
+}
+
+// Upload `file` into `dataset`; `on` gets {bytes, status} updates. Resolves to the records' source
+// ("<dataset>/<name>"); rejects with UploadRefused when the server refuses (its reason as message).
+export async function upload(file, dataset, on) {
+  const key = storageKey(file, dataset);
+  let location = localStorage.getItem(key);
+  let offset = 0;
+  if (location) {
+    const head = await fetch(location, { method: "HEAD", headers: TUS, cache: "no-store" });
+    if (head.ok) {
+      offset = Number(head.headers.get("Upload-Offset"));
+      const source = head.headers.get("Spoolbridge-Source");
+      if (source) { localStorage.removeItem(key); on({ bytes: file.size, status: "already uploaded" }); return source; }
+      on({ bytes: offset, status: `resuming at byte ${offset}` });
+    } else {
+      location = null;
+    }
+  }
+  if (!location) {
+    const created = await fetch("api/uploads", {
+      method: "POST",
+      headers: { ...TUS, "Upload-Length": String(file.size), "Upload-Metadata": `filename ${b64(file.name)},dataset ${b64(dataset)}` },
+    });
+    if (created.status !== 201) throw new UploadRefused(await reason(created));
+    location = created.headers.get("Location");
+    localStorage.setItem(key, location);
+    const source = created.headers.get("Spoolbridge-Source"); // an empty file is complete at once
+    if (source) { localStorage.removeItem(key); return source; }
+  }
+  let wait = 250;
+  let resumes = 0; // connections lost or requests refused midway, each followed by a resume
+  for (;;) {
+    try {
+      const end = Math.min(offset + CHUNK_BYTES, file.size);
+      const xhr = await patchChunk(location, offset, file.slice(offset, end), (bytes) => on({ bytes, status: "uploading", resumes }));
+      if (xhr.status === 204) {
+        offset = Number(xhr.getResponseHeader("Upload-Offset"));
+        wait = 250;
+        const source = xhr.getResponseHeader("Spoolbridge-Source");
+        if (source) { localStorage.removeItem(key); on({ bytes: file.size, status: "uploaded" }); return source; }
+        continue;
+      }
+      if (![409, 423].includes(xhr.status) && xhr.status < 500 && xhr.status !== 0) throw new UploadRefused((xhr.responseText || "").trim() || `the server answered ${xhr.status}`);
+      resumes++;
+      on({ bytes: offset, status: `${(xhr.responseText || "").trim() || xhr.status}: asking the server where to go on`, resumes });
+    } catch (e) {
+      if (e instanceof UploadRefused) throw e;
+      resumes++;
+      on({ bytes: offset, status: `${e.message}: resuming`, resumes });
+    }
+    await sleep(wait);
+    wait = Math.min(wait * 2, 4000);
+    try {
+      const head = await fetch(location, { method: "HEAD", headers: TUS, cache: "no-store" });
+      if (head.status === 404 || head.status === 410) { localStorage.removeItem(key); throw new UploadRefused("the server no longer has this upload; start it again"); }
+      if (head.ok) offset = Number(head.headers.get("Upload-Offset"));
+    } catch (e) {
+      if (e instanceof UploadRefused) throw e; // else: still offline, try again after the next wait
+    }
+  }
+}

@@ -1,0 +1,196 @@
+"""tus 1.0.0 (core protocol + the creation and termination extensions) over an :class:`UploadStore`.
+
+==========================  =====================================================================
+``OPTIONS /api/uploads``    what this server speaks: version, extensions, ``Tus-Max-Size``
+``POST /api/uploads``       create: ``Upload-Length`` and ``Upload-Metadata`` (``filename``,
+                            ``dataset``, base64) -> 201 with ``Location``
+``HEAD <location>``         ``Upload-Offset``: how many bytes the server has (resume from there)
+``PATCH <location>``        append ``application/offset+octet-stream`` at ``Upload-Offset``
+``DELETE <location>``       cancel: forget the upload and its bytes
+==========================  =====================================================================
+
+Deviations, all allowed by the protocol: ``Upload-Defer-Length`` is not offered (the page always knows a
+file's size), and a PATCH to an upload that another PATCH is still writing gets 423 (the client asks HEAD
+and tries again), because a connection that dropped may take a moment to be noticed. Bytes received before
+a connection drops are kept. Once the last byte is written the file is moved into its dataset's folder and
+the responses carry ``Spoolbridge-Source``: the ``source`` value its records will have. Errors are 4xx
+with a one-line ``text/plain`` reason the page shows as it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+
+import anyio.to_thread
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import PlainTextResponse, Response
+
+from .uploads import Upload, UploadError, UploadStore
+
+__all__ = ["TUS_VERSION", "TusEndpoint", "parse_metadata"]
+
+log = logging.getLogger(__name__)
+
+TUS_VERSION = "1.0.0"
+_WRITE_BYTES = 1 << 20  # bytes gathered before one write: few system calls, bounded memory per upload
+
+
+def parse_metadata(header: str) -> dict[str, str]:
+    """``Upload-Metadata`` (``key base64,key base64``) as text; raises :class:`UploadError` 400."""
+    values: dict[str, str] = {}
+    for pair in filter(None, (part.strip() for part in header.split(","))):
+        key, _, encoded = pair.partition(" ")
+        try:
+            values[key] = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise UploadError(400, f"Upload-Metadata {key!r} is not base64 of UTF-8 text") from None
+    return values
+
+
+class TusEndpoint:
+    """The five handlers; each answers with the ``Tus-Resumable`` header."""
+
+    def __init__(self, store: UploadStore, base_path: str = "/api/uploads") -> None:
+        self.store = store
+        self.base_path = base_path
+        self._writing: set[str] = set()
+
+    async def options(self, request: Request) -> Response:
+        return self._reply(
+            204,
+            headers={
+                "Tus-Version": TUS_VERSION,
+                "Tus-Extension": "creation,termination",
+                "Tus-Max-Size": str(self.store.max_bytes),
+            },
+        )
+
+    async def create(self, request: Request) -> Response:
+        try:
+            self._check_version(request)
+            length = _number(request, "Upload-Length")
+            meta = parse_metadata(request.headers.get("Upload-Metadata", ""))
+            dataset, name = meta.get("dataset", ""), meta.get("filename", "")
+            if not name:
+                raise UploadError(400, "Upload-Metadata has no filename")
+            upload = await anyio.to_thread.run_sync(self.store.create, dataset, name, length)
+        except UploadError as exc:
+            return self._error(exc)
+        headers = {"Location": f"{self.base_path}/{upload.id}", **_source(upload)}
+        return self._reply(201, headers=headers)
+
+    async def head(self, request: Request) -> Response:
+        try:
+            self._check_version(request)
+            upload = self.store.get(request.path_params["upload_id"])
+            offset = self.store.offset(upload)
+        except UploadError as exc:
+            return self._error(exc, body=False)
+        headers = {
+            "Upload-Offset": str(offset),
+            "Upload-Length": str(upload.length),
+            "Cache-Control": "no-store",
+            **_source(upload),
+        }
+        return self._reply(200, headers=headers)
+
+    async def patch(self, request: Request) -> Response:
+        upload_id = request.path_params["upload_id"]
+        try:
+            self._check_version(request)
+            if request.headers.get("Content-Type") != "application/offset+octet-stream":
+                raise UploadError(415, "PATCH needs Content-Type: application/offset+octet-stream")
+            upload = self.store.get(upload_id)
+            offset = _number(request, "Upload-Offset")
+            if upload_id in self._writing:
+                raise UploadError(423, "another request is still writing this upload; ask HEAD, then retry")
+            fd = self.store.open_at(upload, offset)
+        except UploadError as exc:
+            return self._error(exc)
+        self._writing.add(upload_id)
+        try:
+            offset, overflow = await self._append(request, fd, offset, upload.length)
+        finally:
+            os.close(fd)
+            self._writing.discard(upload_id)
+        try:
+            if overflow:
+                raise UploadError(400, f"more bytes than Upload-Length {upload.length}; kept the first ones")
+            if offset == upload.length:
+                upload = await anyio.to_thread.run_sync(self.store.finish, upload)
+        except UploadError as exc:
+            return self._error(exc, headers={"Upload-Offset": str(offset)})
+        return self._reply(204, headers={"Upload-Offset": str(offset), **_source(upload)})
+
+    async def delete(self, request: Request) -> Response:
+        try:
+            self._check_version(request)
+            upload = self.store.get(request.path_params["upload_id"])
+            if upload.id in self._writing:
+                raise UploadError(423, "a request is still writing this upload; try again in a moment")
+            await anyio.to_thread.run_sync(self.store.cancel, upload)
+        except UploadError as exc:
+            return self._error(exc)
+        return self._reply(204)
+
+    async def _append(self, request: Request, fd: int, offset: int, length: int) -> tuple[int, bool]:
+        """Write the body to ``fd`` up to ``length``; returns the new offset and whether bytes were left
+        over. A dropped connection ends the body: what arrived is kept."""
+        buffer = bytearray()
+        overflow = False
+        try:
+            async for chunk in request.stream():
+                room = length - offset - len(buffer)
+                if len(chunk) > room:
+                    buffer += chunk[:room]
+                    overflow = True
+                    break
+                buffer += chunk
+                if len(buffer) >= _WRITE_BYTES:
+                    data, buffer = bytes(buffer), bytearray()
+                    await anyio.to_thread.run_sync(_write_all, fd, data)
+                    offset += len(data)
+        except ClientDisconnect:
+            log.info("upload=%s offset=%d event=connection_dropped", request.path_params["upload_id"], offset)
+        if buffer:
+            await anyio.to_thread.run_sync(_write_all, fd, bytes(buffer))
+            offset += len(buffer)
+        return offset, overflow
+
+    @staticmethod
+    def _check_version(request: Request) -> None:
+        if request.headers.get("Tus-Resumable") != TUS_VERSION:
+            raise UploadError(412, f"this server speaks tus {TUS_VERSION}: send Tus-Resumable: {TUS_VERSION}")
+
+    def _error(
+        self, exc: UploadError, *, body: bool = True, headers: dict[str, str] | None = None
+    ) -> Response:
+        extra = {"Tus-Version": TUS_VERSION} if exc.status == 412 else {}
+        return self._reply(exc.status, str(exc) if body else "", headers={**extra, **(headers or {})})
+
+    @staticmethod
+    def _reply(status: int, text: str = "", headers: dict[str, str] | None = None) -> Response:
+        all_headers = {"Tus-Resumable": TUS_VERSION, **(headers or {})}
+        if not text:
+            return Response(status_code=status, headers=all_headers)
+        return PlainTextResponse(text + "\n", status_code=status, headers=all_headers)
+
+
+def _number(request: Request, header: str) -> int:
+    text = request.headers.get(header)
+    if text is None or not text.isdigit():
+        raise UploadError(400, f"{header} must be a number of bytes")
+    return int(text)
+
+
+def _source(upload: Upload) -> dict[str, str]:
+    return {"Spoolbridge-Source": upload.source} if upload.source is not None else {}
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

@@ -1,0 +1,196 @@
+"""The uploads on disk: create one, ask how many bytes it has, append at that offset, finish it.
+
+Layout, for an upload of ``steam.json`` into dataset ``games`` (every name here is one the producer skips):
+
+- ``<inbox>/.spoolbridge/uploads/<id>.json``: what the upload is (dataset, file name, length) and, once
+  finished, the ``source`` its records carry (``games/steam.json``);
+- ``<inbox>/games/.steam.json.<id>.part``: the bytes received so far. Its size *is* the upload's offset, so
+  a server restarted mid-upload resumes from the last byte that reached the disk.
+
+When the last byte is written, the part file is flushed to disk and linked to ``<inbox>/games/steam.json``
+(a link, not a rename, so that a file of that name already waiting there is never overwritten), then
+unlinked: the producer sees one complete file appear, exactly as if it had been dropped there. An upload
+nobody writes to for ``web.upload_expiry_hours`` is deleted with its bytes (:meth:`UploadStore.expire`, run
+by the app every ten minutes). This module knows nothing about HTTP; :mod:`.tus` speaks the protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from producer.versions import STATE_DIR_NAME
+from schemas.settings import ProducerSettings
+
+from .names import dataset_folder, safe_file_name
+
+__all__ = ["Upload", "UploadError", "UploadStore"]
+
+log = logging.getLogger(__name__)
+
+_ID = re.compile(r"[A-Za-z0-9_-]{22}")
+
+
+class UploadError(Exception):
+    """An upload request that cannot be honoured: ``status`` is the HTTP status, ``str()`` the reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        self.status = status
+        super().__init__(reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """One upload: where it goes and how long it is; ``source`` is set once it is in the inbox."""
+
+    id: str
+    dataset: str
+    file_name: str
+    length: int
+    source: str | None = None
+
+    @property
+    def relative_part(self) -> str:
+        return f"{self.dataset}/.{self.file_name}.{self.id}.part"
+
+
+class UploadStore:
+    """Uploads into the datasets of one inbox, at most ``max_bytes`` each. Not thread-safe per upload: the
+    caller lets one request at a time write to an upload (see :class:`~.tus.TusEndpoint`)."""
+
+    def __init__(self, producer: ProducerSettings, max_bytes: int) -> None:
+        self.producer = producer
+        self.inbox = producer.inbox.absolute()
+        self.max_bytes = max_bytes
+        self.state = self.inbox / STATE_DIR_NAME / "uploads"
+
+    def create(self, dataset: str, file_name: str, length: int) -> Upload:
+        """Register an upload of ``length`` bytes; raises :class:`UploadError` (the reason says which name
+        or number is wrong)."""
+        if length < 0:
+            raise UploadError(400, "Upload-Length must be a number of bytes")
+        if length > self.max_bytes:
+            raise UploadError(
+                413,
+                f"{file_name!r} is {length} bytes, more than the largest upload this server accepts "
+                f"({self.max_bytes} bytes, setting web.max_upload_bytes)",
+            )
+        try:
+            name = safe_file_name(file_name)
+            folder = dataset_folder(self.inbox, dataset, self.producer)
+        except ValueError as exc:
+            raise UploadError(400, str(exc)) from None
+        if (folder / name).exists():
+            raise UploadError(409, self._waiting(dataset, name))
+        upload = Upload(secrets.token_urlsafe(16), dataset, name, length)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.state.mkdir(parents=True, exist_ok=True)
+        (self.inbox / upload.relative_part).touch(exist_ok=False)
+        self._save(upload)
+        log.info("upload=%s dataset=%s file=%s length=%d event=created", upload.id, dataset, name, length)
+        if length == 0:
+            return self.finish(upload)
+        return upload
+
+    def get(self, upload_id: str) -> Upload:
+        """The upload with this id; raises :class:`UploadError` 404 for an unknown (or malformed) id."""
+        if not _ID.fullmatch(upload_id):
+            raise UploadError(404, "no such upload")
+        try:
+            data = json.loads((self.state / f"{upload_id}.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UploadError(404, "no such upload (it was cancelled or never created)") from None
+        return Upload(**data)
+
+    def offset(self, upload: Upload) -> int:
+        """How many bytes the server has: the part file's size, or the whole length once finished."""
+        if upload.source is not None:
+            return upload.length
+        try:
+            return (self.inbox / upload.relative_part).stat().st_size
+        except FileNotFoundError:
+            raise UploadError(410, "the upload's bytes are gone; start it again") from None
+
+    def open_at(self, upload: Upload, offset: int) -> int:
+        """A file descriptor to append to the upload, checked to be at ``offset``: raises
+        :class:`UploadError` 409 when the client's offset is not the server's."""
+        if upload.source is not None:
+            raise UploadError(409, "the upload is already complete")
+        have = self.offset(upload)
+        if offset != have:
+            raise UploadError(409, f"Upload-Offset {offset} is not the server's offset {have}; ask with HEAD")
+        return os.open(self.inbox / upload.relative_part, os.O_WRONLY | os.O_APPEND)
+
+    def finish(self, upload: Upload) -> Upload:
+        """Move a complete upload into its dataset's folder (see the module docstring); returns it with its
+        ``source``. Raises :class:`UploadError` 409, keeping the bytes, when a file of that name is waiting
+        there (the client may finish again once the producer has taken that file)."""
+        part = self.inbox / upload.relative_part
+        final = self.inbox / upload.dataset / upload.file_name
+        with open(part, "rb") as handle:
+            os.fsync(handle.fileno())
+        try:
+            os.link(part, final)
+        except FileExistsError:
+            raise UploadError(409, self._waiting(upload.dataset, upload.file_name)) from None
+        os.unlink(part)
+        _fsync_folder(final.parent)
+        done = Upload(
+            upload.id, upload.dataset, upload.file_name, upload.length, f"{upload.dataset}/{final.name}"
+        )
+        self._save(done)
+        log.info("upload=%s source=%s bytes=%d event=complete", upload.id, done.source, upload.length)
+        return done
+
+    def cancel(self, upload: Upload) -> None:
+        """Forget an upload and delete its bytes (a finished upload's file stays: it is the inbox's now)."""
+        if upload.source is None:
+            (self.inbox / upload.relative_part).unlink(missing_ok=True)
+        (self.state / f"{upload.id}.json").unlink(missing_ok=True)
+        log.info("upload=%s event=cancelled", upload.id)
+
+    def expire(self, older_than_secs: float, now: float | None = None) -> int:
+        """Forget uploads nobody wrote to for ``older_than_secs``: an unfinished one with its bytes, a
+        finished one's description only. Returns how many were removed."""
+        now = time.time() if now is None else now
+        removed = 0
+        for path in self.state.glob("*.json") if self.state.is_dir() else ():
+            try:
+                upload = Upload(**json.loads(path.read_text(encoding="utf-8")))
+                part = self.inbox / upload.relative_part
+                touched = (part if upload.source is None and part.exists() else path).stat().st_mtime
+            except (OSError, ValueError, TypeError):
+                continue  # being written, or not ours: the next round sees it again
+            if now - touched >= older_than_secs:
+                self.cancel(upload)
+                removed += 1
+        if removed:
+            log.info("uploads_expired=%d older_than_secs=%.0f", removed, older_than_secs)
+        return removed
+
+    def _save(self, upload: Upload) -> None:
+        path = self.state / f"{upload.id}.json"
+        temp = path.with_suffix(".tmp")
+        temp.write_text(json.dumps(asdict(upload)), encoding="utf-8")
+        os.replace(temp, path)
+
+    @staticmethod
+    def _waiting(dataset: str, name: str) -> str:
+        return (
+            f"a file named {name!r} is waiting in dataset {dataset!r} and has not been read yet; "
+            "upload again once it has (the same name gives the same document ids, so nothing is duplicated)"
+        )
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,215 @@
+"""The page end to end: drop files, see what they hold, upload, watch the pipeline's numbers to the end."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Endpoints
+
+from .conftest import (
+    SAMPLE,
+    Bridge,
+    figure,
+    new_context,
+    screenshot,
+    short_name,
+    start_bridge,
+    stop_bridge,
+    wait_settled,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.timeout(300)
+def test_the_steam_sample_arrives_with_the_pipelines_numbers_and_can_be_searched(
+    bridge: Bridge, page: Any, tmp_path: Path, unique_name: Callable[[str], str]
+) -> None:
+    dataset = short_name(unique_name, "steam")
+    page.goto(bridge.url)
+    page.fill("#dataset", dataset)
+    page.locator("#dataset-check", has_text="new dataset").wait_for()
+    page.set_input_files("#files", [str(SAMPLE / "games-1.json"), str(SAMPLE / "games.jsonl")])
+    cards = page.locator(".file")
+    cards.nth(1).locator(".shape", has_text="JSON Lines").wait_for()
+    first = cards.nth(0)
+    assert first.locator(".shape").inner_text() == "object of records"
+    headers = first.locator(".preview th").all_inner_texts()
+    assert "name\nstring" in headers and "price\nfloat" in headers, headers
+    first_key = next(iter(json.loads((SAMPLE / "games-1.json").read_text())))
+    first_id = first.locator(".preview tbody tr").first.locator("td").first.inner_text()
+    assert first_id == f"{dataset}/games-1.json:{first_key}", "the id the producer will give it"
+    page.click("#start-all")
+    for index, records in ((0, "50"), (1, "10")):
+        card = cards.nth(index)
+        wait_settled(page, card)
+        assert figure(card, "state") == "done"
+        for label in ("records read", "produced", "indexed"):
+            assert figure(card, label) == records, (label, card.inner_text())
+        assert (figure(card, "rejected"), figure(card, "dead-lettered")) == ("0", "0")
+        assert card.locator(".links a", has_text="Search this dataset").count() == 1
+    # the same numbers as `spoolbridge status`
+    [shown] = bridge.status(dataset)["datasets"]
+    rows = {row["source"]: row for row in shown["sources"]}
+    for index, name in ((0, "games-1.json"), (1, "games.jsonl")):
+        row, card = rows[f"{dataset}/{name}"], cards.nth(index)
+        for label, key in (
+            ("state", "state"),
+            ("records read", "read"),
+            ("produced", "produced"),
+            ("indexed", "indexed"),
+            ("rejected", "rejected"),
+            ("dead-lettered", "dead_lettered"),
+        ):
+            assert figure(card, label) == str(row[key]), (name, label, row)  # fmt: skip
+    manifest = page.request.get(bridge.url + f"api/reports/report?source={dataset}/games-1.json")
+    assert json.loads(manifest.body())["records"] == 50
+
+    # search it: a game by name, its highlighted match and source file, its JSON on click, a facet
+    games = json.loads((SAMPLE / "games-1.json").read_text())
+    key, game = next(iter(games.items()))
+    cards.nth(0).locator(".links a", has_text="Search this dataset").click()
+    page.locator("#search-dataset").filter(has_text=dataset).wait_for()
+    assert page.locator("#search-dataset").input_value() == dataset
+    page.fill("#q", f'"{game["name"]}"')
+    page.select_option("#facet-field", "genres.keyword")
+    page.click("#search-form button")
+    page.locator("#search-summary", has_text="hit").wait_for()
+    hit = page.locator("#results li").first
+    assert hit.locator("h4").inner_text() == game["name"], "the title is the name, its matches marked"
+    assert " ".join(hit.locator("h4 mark").all_inner_texts()) == game["name"]
+    assert f"source: {dataset}/games-1.json" in hit.locator(".meta").inner_text()
+    assert f"id {dataset}/games-1.json:{key}" in hit.locator(".meta").inner_text()
+    hit.click()
+    shown = json.loads(hit.locator("pre.document").inner_text())
+    assert shown == {**game, "source": f"{dataset}/games-1.json"}
+    assert page.locator("#facet li").count() > 0
+    assert screenshot(page, "search-results", tmp_path).stat().st_size > 10_000
+
+    # the same file again: the page says it replaces the version sent before
+    page.click("#nav-upload")
+    page.set_input_files("#files", str(SAMPLE / "games-1.json"))
+    again = page.locator(".file").nth(2)
+    again.locator(".previous", has_text="was sent before (50 documents)").wait_for()
+
+
+@pytest.mark.timeout(300)
+def test_a_broken_file_shows_the_producers_reason_and_its_rejected_records(
+    bridge: Bridge, page: Any, tmp_path: Path, unique_name: Callable[[str], str]
+) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('[{"n": 1}, 7, {"n": 3}, {"n": 4')  # a record that is not an object, then cut short
+    dataset = short_name(unique_name, "broken")
+    page.goto(bridge.url)
+    page.fill("#dataset", dataset)
+    page.locator("#dataset-check", has_text="new dataset").wait_for()
+    page.set_input_files("#files", str(broken))
+    card = page.locator(".file").first
+    card.locator(".shape", has_text="array of records").wait_for()
+    card.locator(".start").click()
+    wait_settled(page, card)
+    assert figure(card, "state") == "failed"
+    report = json.loads(
+        page.request.get(bridge.url + f"api/reports/report?source={dataset}/broken.json").body()
+    )
+    status = card.locator(".status").inner_text()
+    assert report["what"] in status, (report, status)
+    assert figure(card, "rejected") == "1"
+    with page.expect_download() as download:
+        card.locator(".links a", has_text="Rejected records").click()
+    rejected = [json.loads(line) for line in Path(download.value.path()).read_text().splitlines()]
+    assert len(rejected) == 1
+    assert rejected[0]["record"] == 7
+    assert "not a JSON object" in rejected[0]["reason"]
+
+
+@pytest.mark.timeout(300)
+def test_a_field_that_conflicts_with_the_existing_mapping_is_warned_before_sending(
+    bridge: Bridge, page: Any, tmp_path: Path, unique_name: Callable[[str], str], opensearch_client: Any
+) -> None:
+    dataset = short_name(unique_name, "prices")
+    opensearch_client.indices.create(
+        index=dataset,
+        body={
+            "settings": {"number_of_replicas": 0},
+            "mappings": {"properties": {"price": {"type": "float"}}},
+        },
+    )
+    opensearch_client.index(index=dataset, body={"price": 1.5}, refresh=True)
+    (bridge.inbox / dataset).mkdir(parents=True)
+    file = tmp_path / "prices.json"
+    file.write_text('[{"name": "a", "price": "free"}, {"name": "b", "price": 2}]')
+    page.goto(bridge.url)
+    page.fill("#dataset", dataset)
+    page.locator("#dataset-check", has_text="existing dataset: 1 documents").wait_for()
+    page.set_input_files("#files", str(file))
+    warning = page.locator(".file .conflicts li")
+    warning.wait_for()
+    assert warning.inner_text() == (
+        "Warning: price is float in the dataset, but the file has text that is not a number there "
+        "(e.g. 'free'); those documents would be dead-lettered"
+    )
+    assert list((bridge.inbox / dataset).iterdir()) == [], "nothing was sent"
+
+    # sent anyway: the record the mapping refuses is dead-lettered, with OpenSearch's reason, downloadable
+    card = page.locator(".file").first
+    card.locator(".start").click()
+    wait_settled(page, card)
+    assert (figure(card, "indexed"), figure(card, "dead-lettered")) == ("1", "1")
+    with page.expect_download() as download:
+        card.locator(".links a", has_text="Dead letters").click()
+    [letter] = [json.loads(line) for line in Path(download.value.path()).read_text().splitlines()]
+    assert letter["record"]["price"] == "free"
+    assert letter["id"] == f"{dataset}/prices.json:0"
+    assert "price" in letter["reason"], letter
+
+
+def test_the_dataset_name_is_checked_as_you_type(bridge: Bridge, page: Any) -> None:
+    page.goto(bridge.url)
+    page.fill("#dataset", "Steam Games")
+    page.locator("#dataset-check", has_text="dataset names must be lower case").wait_for()
+    assert 'try "steam-games"' in page.inner_text("#dataset-check")
+    assert page.locator("#start-all").is_disabled()
+
+
+@pytest.mark.timeout(120)
+def test_a_file_too_big_or_of_another_kind_is_refused_with_the_reason(
+    endpoints: Endpoints, browser: Any, tmp_path: Path, unique_name: Callable[[str], str]
+) -> None:
+    big = tmp_path / "big.json"
+    big.write_text("[" + ",".join('{"n": 1}' for _ in range(500)) + "]")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    bridge = start_bridge(
+        endpoints, tmp_path, unique_name("t"), unique_name("g"), SPOOLBRIDGE_WEB__MAX_UPLOAD_BYTES="1000"
+    )
+    context = new_context(browser)
+    try:
+        page = context.new_page()
+        page.goto(bridge.url)
+        page.fill("#dataset", short_name(unique_name, "limits"))
+        page.locator("#dataset-check", has_text="new dataset").wait_for()
+        page.set_input_files("#files", [str(big), str(notes)])
+        page.locator(".file").nth(1).wait_for()
+        page.click("#start-all")
+        refused = page.locator(".file .status")
+        refused.nth(0).filter(has_text="refused").wait_for()
+        refused.nth(1).filter(has_text="refused").wait_for()
+        size = big.stat().st_size
+        assert refused.nth(0).inner_text() == (
+            f"refused: 'big.json' is {size} bytes, more than the largest upload this server accepts "
+            "(1000 bytes, setting web.max_upload_bytes)"
+        )
+        assert (
+            "'notes.txt' is not a file spoolbridge reads: its name must end in .json"
+            in refused.nth(1).inner_text()
+        )
+    finally:
+        context.close()
+        stop_bridge(bridge)
+    assert [p.name for p in bridge.inbox.rglob("*") if p.is_file() and "big" in p.name] == []

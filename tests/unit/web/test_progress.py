@@ -1,0 +1,82 @@
+"""One file's place in the pipeline, from the producer's own records: waiting, reading, done, failed."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from schemas.settings import ProducerSettings, Settings
+from spoolbridge.web.catalog import Catalog
+from spoolbridge.web.progress import FileProgress, Progress, source_problem
+
+SOURCE = "games/steam.json"
+
+
+def _progress(inbox: Path) -> Progress:
+    settings = Settings(producer=ProducerSettings(inbox=inbox))
+    return Progress(settings, Catalog(settings))
+
+
+def _ledger(inbox: Path) -> FileProgress:
+    numbers = FileProgress(SOURCE)
+    _progress(inbox)._ledger(numbers)
+    return numbers
+
+
+def test_a_file_still_in_the_inbox_is_waiting_even_with_an_older_report(tmp_path: Path) -> None:
+    (tmp_path / "games").mkdir()
+    (tmp_path / "games" / "steam.json").write_text("[]")
+    (tmp_path / "done" / "games").mkdir(parents=True)
+    (tmp_path / "done" / "games" / "steam.json.manifest.json").write_text('{"records": 3}')
+    assert _ledger(tmp_path).state == "waiting"
+
+
+def test_the_producers_note_says_how_far_it_read(tmp_path: Path) -> None:
+    note = {"source": SOURCE, "records": 1234, "pid": os.getpid()}
+    (tmp_path / ".spoolbridge").mkdir()
+    (tmp_path / ".spoolbridge" / "reading.json").write_text(json.dumps(note))
+    numbers = _ledger(tmp_path)
+    assert (numbers.state, numbers.read, numbers.produced) == ("reading", 1234, None)
+    assert not numbers.settled
+
+
+def test_a_done_file_has_the_manifests_numbers(tmp_path: Path) -> None:
+    (tmp_path / "done" / "games").mkdir(parents=True)
+    (tmp_path / "done" / "games" / "steam.json.manifest.json").write_text('{"records": 50, "rejected": 0}')
+    numbers = _ledger(tmp_path)
+    assert (numbers.state, numbers.read, numbers.produced, numbers.rejected) == ("done", 50, 50, 0)
+    numbers.indexed, numbers.dead_lettered = 48, 1
+    assert not numbers.settled
+    numbers.indexed = 49
+    assert numbers.settled
+
+
+def test_a_failed_file_has_the_producers_reason_and_its_rejected_records(tmp_path: Path) -> None:
+    (tmp_path / "failed" / "games").mkdir(parents=True)
+    report = {
+        "what": "the file ends in the middle of a record",
+        "what_to_do": "fix it and drop it again",
+        "records_produced": 2,
+        "records_rejected": 1,
+        "rejected_file": "steam.json.rejected.jsonl",
+    }
+    (tmp_path / "failed" / "games" / "steam.json.error.json").write_text(json.dumps(report))
+    numbers = _ledger(tmp_path)
+    assert (numbers.state, numbers.read, numbers.produced, numbers.rejected) == ("failed", 3, 2, 1)
+    assert numbers.reason == "the file ends in the middle of a record"
+    assert numbers.what_to_do == "fix it and drop it again"
+    assert numbers.has_rejected_file
+
+
+@pytest.mark.parametrize(
+    "source", ["steam.json", "/games/a.json", "games/../x.json", "games/.a.json.part", "Games/a.json", "./a"]
+)
+def test_a_source_must_be_a_file_inside_a_dataset(source: str) -> None:
+    assert source_problem(source) is not None
+
+
+def test_a_source_may_be_nested_inside_its_dataset() -> None:
+    assert source_problem("games/2024/steam.json") is None

@@ -1,0 +1,128 @@
+"""tus 1.0.0 over HTTP, in-process: create, resume from HEAD's offset, finish into the dataset's folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from .conftest import TUS, create, metadata, patch
+
+
+def test_options_tell_version_extensions_and_the_size_limit(make_client: Callable[..., TestClient]) -> None:
+    response = make_client(max_upload_bytes=1234).options("/api/uploads", headers=TUS)
+    assert response.status_code == 204
+    assert response.headers["Tus-Version"] == "1.0.0"
+    assert response.headers["Tus-Extension"] == "creation,termination"
+    assert response.headers["Tus-Max-Size"] == "1234"
+
+
+def test_upload_in_two_pieces_resumed_from_head(client: TestClient, inbox: Path) -> None:
+    body = b'{"730": {"name": "Counter-Strike"}, "570": {"name": "Dota 2"}}'
+    location = create(client, len(body), "steam.json", "games")
+    assert location.startswith("/api/uploads/")
+    first = patch(client, location, 0, body[:20])
+    assert first.status_code == 204
+    assert first.headers["Upload-Offset"] == "20"
+    head = client.head(location, headers=TUS)
+    assert head.status_code == 200
+    assert head.headers["Upload-Offset"] == "20"
+    assert head.headers["Upload-Length"] == str(len(body))
+    assert head.headers["Cache-Control"] == "no-store"
+    assert "Spoolbridge-Source" not in head.headers
+    assert not (inbox / "games" / "steam.json").exists()
+    last = patch(client, location, 20, body[20:])
+    assert last.status_code == 204
+    assert last.headers["Spoolbridge-Source"] == "games/steam.json"
+    assert (inbox / "games" / "steam.json").read_bytes() == body
+    assert client.head(location, headers=TUS).headers["Upload-Offset"] == str(len(body))
+
+
+def test_a_wrong_offset_is_a_conflict_and_nothing_is_written(client: TestClient, inbox: Path) -> None:
+    location = create(client, 10)
+    assert patch(client, location, 0, b"12345").status_code == 204
+    response = patch(client, location, 0, b"12345")
+    assert response.status_code == 409
+    assert "server's offset 5" in response.text
+    assert client.head(location, headers=TUS).headers["Upload-Offset"] == "5"
+
+
+def test_more_bytes_than_announced_keeps_only_the_announced_ones(client: TestClient, inbox: Path) -> None:
+    location = create(client, 4, "x.json")
+    response = patch(client, location, 0, b"[1,2]")
+    assert response.status_code == 400
+    assert "more bytes than Upload-Length 4" in response.text
+    assert response.headers["Upload-Offset"] == "4"
+
+
+def test_requests_without_the_tus_version_or_content_type_are_refused(client: TestClient) -> None:
+    response = client.post("/api/uploads", headers={"Upload-Length": "3", "X-Spoolbridge-Request": "1"})
+    assert response.status_code == 412
+    assert response.headers["Tus-Version"] == "1.0.0"
+    location = create(client, 3)
+    wrong_type = client.patch(location, content=b"[1]", headers={**TUS, "Upload-Offset": "0"})
+    assert wrong_type.status_code == 415
+
+
+def test_creation_errors_say_what_is_wrong(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(max_upload_bytes=100)
+
+    def post(length: str, **meta: str) -> tuple[int, str]:
+        headers = {**TUS, "Upload-Length": length, "Upload-Metadata": metadata(**meta)}
+        response = client.post("/api/uploads", headers=headers)
+        return response.status_code, response.text
+
+    assert post("101", filename="a.json", dataset="games") == (
+        413,
+        "'a.json' is 101 bytes, more than the largest upload this server accepts (100 bytes, setting "
+        "web.max_upload_bytes)\n",
+    )
+    status, text = post("10", filename="a.json", dataset="Games")
+    assert (status, text.startswith("dataset 'Games': dataset names must be lower case")) == (400, True)
+    status, text = post("10", filename="notes.txt", dataset="games")
+    assert (status, "is not a file spoolbridge reads" in text) == (400, True)
+    assert post("10", dataset="games")[0] == 400
+    assert post("-1", filename="a.json", dataset="games")[0] == 400
+    bad_meta = client.post(
+        "/api/uploads", headers={**TUS, "Upload-Length": "1", "Upload-Metadata": "filename !!"}
+    )
+    assert bad_meta.status_code == 400
+
+
+def test_delete_cancels_and_unknown_uploads_are_404(client: TestClient, inbox: Path) -> None:
+    location = create(client, 10)
+    assert patch(client, location, 0, b"12").status_code == 204
+    assert client.delete(location, headers=TUS).status_code == 204
+    assert client.head(location, headers=TUS).status_code == 404
+    assert list((inbox / "games").iterdir()) == []
+    assert client.head("/api/uploads/..%2F..%2Fetc", headers=TUS).status_code == 404
+
+
+def test_dataset_name_check_uses_the_producers_rules(client: TestClient) -> None:
+    ok = client.get("/api/dataset-name", params={"name": "steam-games"}).json()
+    assert ok == {"name": "steam-games", "problem": None, "suggestion": None}
+    bad = client.get("/api/dataset-name", params={"name": "Steam Games"}).json()
+    assert bad["problem"].startswith("dataset names must be lower case")
+    assert bad["suggestion"] == "steam-games"
+    reserved = client.get("/api/dataset-name", params={"name": "done"}).json()
+    assert "processed files" in reserved["problem"]
+
+
+def test_datasets_are_the_inbox_folders_that_can_name_one(client: TestClient, inbox: Path) -> None:
+    for folder in ("games", "orders", "done", "failed", "Bad Name", ".spoolbridge"):
+        (inbox / folder).mkdir()
+    assert client.get("/api/datasets").json() == {"datasets": ["games", "orders"]}
+
+
+def test_a_dataset_without_opensearch_says_so_and_has_no_conflicts(client: TestClient) -> None:
+    info = client.get("/api/datasets/games").json()
+    assert info["index"] == "games"
+    assert info["problem"].startswith("setting opensearch.url: is not set")
+    fields = {"fields": {"price": {"kinds": ["string"], "examples": ["free"]}}}
+    answer = client.post("/api/datasets/games/conflicts", json=fields, headers={"X-Spoolbridge-Request": "1"})
+    assert answer.status_code == 200
+    assert answer.json()["conflicts"] == []
+    bad = client.post("/api/datasets/games/conflicts", json={"x": 1}, headers={"X-Spoolbridge-Request": "1"})
+    assert bad.status_code == 400
+    assert client.get("/api/datasets/Games").status_code == 400
