@@ -69,8 +69,10 @@ def run_bridge(settings: Settings, passthrough: list[str], *, console: Console |
     codes = _supervise(commands, env, settings, ports, console, page=page)
     if local:
         console.print("The local stack keeps running; `spoolbridge stack down` stops it.")
-    failed = [code for code in codes.values() if code not in (0, None)]
-    return failed[0] if failed else 0
+    failed = {name: code for name, code in codes.items() if code not in (0, None)}
+    for name, code in failed.items():
+        console.print(f"spoolbridge run: the {name} exited with code {code}")
+    return next(iter(failed.values())) if failed else 0
 
 
 def _local_stack(settings: Settings, env: dict[str, str], console: Console) -> tuple[Settings, str]:
@@ -203,18 +205,23 @@ def _forward(children: dict[str, subprocess.Popen[bytes]], console: Console, dis
 
 
 def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> dict[str, int | None]:
-    for child in children.values():
+    """SIGTERM to each child still running, then their exit codes. A child that finished its work and then
+    died of that SIGTERM (uvicorn re-raises it after its graceful shutdown) stopped as asked: code 0."""
+    asked = set()
+    for name, child in children.items():
         if child.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 child.send_signal(signal.SIGTERM)
+                asked.add(name)
     deadline = time.monotonic() + _GRACE_SECS
     codes: dict[str, int | None] = {}
     for name, child in children.items():
         try:
-            codes[name] = child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            code: int | None = child.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             child.kill()
-            codes[name] = child.wait()
+            code = child.wait()
+        codes[name] = 0 if name in asked and code == -signal.SIGTERM else code
     return codes
 
 
