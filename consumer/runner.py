@@ -77,6 +77,7 @@ class Runner:
     ) -> None:
         self.settings = settings
         self.datasets = Datasets(settings)
+        self._pattern = self.datasets.topic_pattern()
         self._meter = meter or ConsumerMeter(self.datasets, consumer)  # counters, lag and metrics
         self.counters = self._meter.counters
         self._cfg = settings.consumer
@@ -195,8 +196,12 @@ class Runner:
             raise ServiceUnavailableError(
                 f"Kafka consumer failed: {error.str()}; check the broker and config"
             )
-        if error.code() != KafkaError._PARTITION_EOF:
-            log.warning("kafka consumer error code=%s error=%s", error.name(), error.str())
+        if error.code() == KafkaError._PARTITION_EOF:
+            return
+        if error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART and self._pattern in error.str():
+            log.debug("no dataset topic yet pattern=%s", self._pattern)  # normal until a first dataset
+            return
+        log.warning("kafka consumer error code=%s error=%s", error.name(), error.str())
 
     def _fetch(self, now: float) -> list[KafkaMessage]:
         """The next messages: what has arrived, or else the next to arrive — never a fixed wait.

@@ -320,6 +320,17 @@ class StackSettings(_Section):
     start_timeout_secs: float = Field(default=120.0, gt=0, description="wait this long for each to answer")
 
 
+class MetricsSettings(_Section):
+    """The service endpoints: ``/metrics`` (Prometheus), ``/healthz`` and ``/readyz``."""
+
+    port: int | None = Field(
+        default=None, ge=1, le=65535, description="port of /metrics, /healthz and /readyz; unset = off"
+    )
+    host: str = Field(
+        default="0.0.0.0", description="address the endpoints listen on (127.0.0.1: this machine only)"
+    )
+
+
 #: Hosts that only this machine can reach: the page may bind to them without a token.
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
@@ -355,17 +366,6 @@ class WebSettings(_Section):
         return f"http://{host}:{self.port}/"
 
 
-class MetricsSettings(_Section):
-    """The service endpoints: ``/metrics`` (Prometheus), ``/healthz`` and ``/readyz``."""
-
-    port: int | None = Field(
-        default=None, ge=1, le=65535, description="port of /metrics, /healthz and /readyz; unset = off"
-    )
-    host: str = Field(
-        default="0.0.0.0", description="address the endpoints listen on (127.0.0.1: this machine only)"
-    )
-
-
 class DatasetSettings(_Section):
     """``[datasets.<name>]``: what differs for one dataset (a folder under the inbox); unset = global."""
 
@@ -391,8 +391,8 @@ class Settings(BaseSettings):
     producer: ProducerSettings = ProducerSettings()
     consumer: ConsumerSettings = ConsumerSettings()
     stack: StackSettings = Field(default_factory=StackSettings)  # its dir follows $HOME at load time
-    web: WebSettings = WebSettings()
     metrics: MetricsSettings = MetricsSettings()
+    web: WebSettings = WebSettings()
     datasets: dict[str, DatasetSettings] = Field(
         default_factory=dict, description="per-dataset settings, [datasets.<folder name>]"
     )

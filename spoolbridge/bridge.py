@@ -55,7 +55,7 @@ def run_bridge(settings: Settings, passthrough: list[str], *, console: Console |
     inbox = settings.producer.inbox.absolute()
     inbox.mkdir(parents=True, exist_ok=True)
     ports = _metrics_ports(settings, env)
-    page = bind(settings.web)  # here, not in the child: its address is in the banner, a refusal stops run
+    page = bind(settings.web)  # here, not in the child: a refused address stops `run` before it starts
     _print_banner(console, settings, where, page_url(settings.web, page.getsockname()[1]))
 
     base = [sys.executable, "-m", "spoolbridge.cli"]
@@ -66,12 +66,13 @@ def run_bridge(settings: Settings, passthrough: list[str], *, console: Console |
     }
     for name, child_port in ports.items():
         commands[name] += ["--metrics-port", str(child_port)]
-    with page:
-        codes = _supervise(commands, env, settings, ports, console, sockets={"page": page})
+    codes = _supervise(commands, env, settings, ports, console, page=page)
     if local:
         console.print("The local stack keeps running; `spoolbridge stack down` stops it.")
-    failed = [code for code in codes.values() if code not in (0, None)]
-    return failed[0] if failed else 0
+    failed = {name: code for name, code in codes.items() if code not in (0, None)}
+    for name, code in failed.items():
+        console.print(f"spoolbridge run: the {name} exited with code {code}")
+    return next(iter(failed.values())) if failed else 0
 
 
 def _local_stack(settings: Settings, env: dict[str, str], console: Console) -> tuple[Settings, str]:
@@ -111,10 +112,10 @@ def _supervise(
     ports: dict[str, int],
     console: Console,
     *,
-    sockets: dict[str, socket.socket],
+    page: socket.socket,
 ) -> dict[str, int | None]:
-    """Start the children (``sockets``: a listening socket a child inherits), serve the endpoints, wait
-    for a signal or a child's exit, stop them all."""
+    """Start the children (the page inherits ``page``, its listening socket, which is then closed here),
+    serve the endpoints, wait for a signal or a child's exit, stop them all."""
     heartbeat = Heartbeat()
     ready = [child_check(name, port, "/readyz") for name, port in ports.items()]
     live = [child_check(name, port, "/healthz") for name, port in ports.items()]
@@ -127,10 +128,11 @@ def _supervise(
         if display is not None:
             commands["producer"] += ["--progress", "events"]
         piped = display is not None
-        children = {
-            name: _spawn(command, env, piped=piped, listening=sockets.get(name))
-            for name, command in commands.items()
-        }
+        with page:
+            children = {
+                name: _spawn(command, env, piped=piped, listening=page if name == "page" else None)
+                for name, command in commands.items()
+            }
         if display is not None:
             _forward(children, console, display)
         with _signals_set(stop):
@@ -165,13 +167,7 @@ def _spawn(
     pipe = subprocess.PIPE if piped else None
     fds = (listening.fileno(),) if listening is not None else ()
     return subprocess.Popen(
-        cmd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=pipe,
-        stderr=pipe,
-        start_new_session=True,
-        pass_fds=fds,
+        cmd, env=env, stdin=subprocess.DEVNULL, stdout=pipe, stderr=pipe, start_new_session=True, pass_fds=fds
     )
 
 
@@ -209,18 +205,23 @@ def _forward(children: dict[str, subprocess.Popen[bytes]], console: Console, dis
 
 
 def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> dict[str, int | None]:
-    for child in children.values():
+    """SIGTERM to each child still running, then their exit codes. A child that finished its work and then
+    died of that SIGTERM (uvicorn re-raises it after its graceful shutdown) stopped as asked: code 0."""
+    asked = set()
+    for name, child in children.items():
         if child.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 child.send_signal(signal.SIGTERM)
+                asked.add(name)
     deadline = time.monotonic() + _GRACE_SECS
     codes: dict[str, int | None] = {}
     for name, child in children.items():
         try:
-            codes[name] = child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            code: int | None = child.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             child.kill()
-            codes[name] = child.wait()
+            code = child.wait()
+        codes[name] = 0 if name in asked and code == -signal.SIGTERM else code
     return codes
 
 

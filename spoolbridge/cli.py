@@ -90,8 +90,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             "records_path": get("records_path"),
         },
         "stack": {"dir": get("dir")},
-        "web": {"host": get("host"), "port": get("port")},
         "metrics": {"port": get("metrics_port")},
+        "web": {"host": get("host"), "port": get("port")},
     }
 
 
