@@ -90,8 +90,10 @@ def _search_a_game_and_open_it(page: Any, dataset: str, tmp_path: Path) -> None:
     page.fill("#q", f'"{game["name"]}"')
     page.select_option("#facet-field", "genres.keyword")
     page.click("#search-form button")
-    page.locator("#search-summary", has_text="hit").wait_for()
+    # "Search this dataset" shows every document first: wait for the answer to this query, whose first
+    # hit must be the game (a phrase of its whole name); the wait fails the test if it never is
     hit = page.locator("#results li").first
+    hit.locator("h4", has_text=game["name"]).wait_for(timeout=90_000)
     assert hit.locator("h4").inner_text() == game["name"], "the title is the name, its matches marked"
     assert " ".join(hit.locator("h4 mark").all_inner_texts()) == game["name"]
     assert f"source: {dataset}/games-1.json" in hit.locator(".meta").inner_text()

@@ -35,7 +35,8 @@ BURST_BOUND_SECS = 180
 def _files_under(folder: Path) -> list[Path]:
     """Every regular file under ``folder`` (links are not followed; files may vanish while it looks)."""
     found = []
-    for root, _, _ in os.walk(folder):
+    for root, dirs, _ in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]  # the producer's own state folder is hidden
         try:
             with os.scandir(root) as entries:
                 found += [Path(e.path) for e in entries if e.is_file(follow_symlinks=False)]
