@@ -102,6 +102,20 @@ def committed_offsets(settings: Settings, partitions: int) -> list[int]:
         consumer.close()
 
 
+def end_offsets(settings: Settings, partitions: int) -> list[int]:
+    """The end offset of each partition of ``settings.kafka.topic``."""
+    from confluent_kafka import TopicPartition
+
+    consumer = Consumer({**settings.kafka.client_config(), "group.id": "watermarks"})
+    try:
+        return [
+            consumer.get_watermark_offsets(TopicPartition(settings.kafka.topic, p), timeout=10)[1]
+            for p in range(partitions)
+        ]
+    finally:
+        consumer.close()
+
+
 def index_ids(client: Any, index: str) -> dict[str, Any]:
     """Every document of ``index`` as {id: _source} (refreshes first)."""
     client.indices.refresh(index=index)
@@ -248,6 +262,7 @@ __all__ = [
     "ThreadRun",
     "committed_offsets",
     "doc_count",
+    "end_offsets",
     "index_ids",
     "live_count",
     "make_records",

@@ -13,6 +13,7 @@ from schemas.settings import Settings
 from tests.integration.consumer.conftest import (
     ThreadRun,
     committed_offsets,
+    end_offsets,
     index_ids,
     make_records,
     produce,
@@ -36,7 +37,7 @@ def test_n_records_become_exactly_n_documents_with_source_equal_to_the_value(
     docs = index_ids(opensearch_client, settings.index_name)
     assert len(docs) == len(records)
     assert docs == {key: orjson.loads(value) for key, value in records if value is not None}
-    assert committed_offsets(settings, 3) == _end_offsets(settings, 3)
+    assert committed_offsets(settings, 3) == end_offsets(settings, 3)
 
 
 def test_same_records_produced_twice_and_tombstones_converge_to_one_document_per_id(
@@ -88,17 +89,4 @@ def test_mapping_conflict_and_bad_messages_go_to_the_dead_letter_topic_and_offse
         else:
             assert headers.status is None
             assert headers.error_type in {"invalid_json", "not_an_object"}
-    assert committed_offsets(settings, 2) == _end_offsets(settings, 2)
-
-
-def _end_offsets(settings: Settings, partitions: int) -> list[int]:
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer({**settings.kafka.client_config(), "group.id": "watermarks"})
-    try:
-        return [
-            consumer.get_watermark_offsets(TopicPartition(settings.kafka.topic, p), timeout=10)[1]
-            for p in range(partitions)
-        ]
-    finally:
-        consumer.close()
+    assert committed_offsets(settings, 2) == end_offsets(settings, 2)

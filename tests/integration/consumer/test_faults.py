@@ -14,6 +14,7 @@ from schemas.settings import Settings
 from tests.conftest import Endpoints
 from tests.integration.consumer.conftest import (
     committed_offsets,
+    end_offsets,
     index_ids,
     live_count,
     make_records,
@@ -53,7 +54,7 @@ def test_kill_9_mid_load_then_restart_gives_exactly_one_document_per_id(
     assert second.wait(120) == 0, _log(second)
 
     assert set(index_ids(opensearch_client, settings.index_name)) == {key for key, _ in records}
-    assert committed_offsets(settings, 3) == _ends(settings, 3)
+    assert committed_offsets(settings, 3) == end_offsets(settings, 3)
 
 
 @pytest.mark.timeout(180)
@@ -82,7 +83,7 @@ def test_two_consumers_share_four_partitions_and_one_stopped_mid_load_hands_over
 
     assert "partitions revoked" in _log(a) and "consumer stopped" in _log(a)
     assert "owned=4" in _log(b), "the survivor did not take over the stopped member's partitions"
-    ends = _ends(settings, 4)
+    ends = end_offsets(settings, 4)
     assert _indexed(a) > 0
     assert _indexed(b) > sum(ends[p] for p in b_first_share), "nothing was handed over mid-load"
     assert set(index_ids(opensearch_client, settings.index_name)) == {key for key, _ in records}
@@ -111,16 +112,3 @@ def _indexed(proc: subprocess.Popen[bytes]) -> int:
     found = re.findall(r"consumer stopped fetched=\d+ indexed=(\d+)", _log(proc))
     assert found, _log(proc)
     return int(found[-1])
-
-
-def _ends(settings: Settings, partitions: int) -> list[int]:
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer({**settings.kafka.client_config(), "group.id": "watermarks"})
-    try:
-        return [
-            consumer.get_watermark_offsets(TopicPartition(settings.kafka.topic, p), timeout=10)[1]
-            for p in range(partitions)
-        ]
-    finally:
-        consumer.close()

@@ -30,6 +30,7 @@ from spoolbridge.stack.services import OpenSearchNode
 from tests.integration.consumer.conftest import (
     ThreadRun,
     committed_offsets,
+    end_offsets,
     index_ids,
     live_count,
     make_records,
@@ -43,19 +44,6 @@ pytestmark = pytest.mark.integration
 
 HALF = 20_000
 CLOSED_SECS = 10
-
-
-def _ends(settings: Settings, partitions: int) -> list[int]:
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer({**settings.kafka.client_config(), "group.id": "watermarks"})
-    try:
-        return [
-            consumer.get_watermark_offsets(TopicPartition(settings.kafka.topic, p), timeout=10)[1]
-            for p in range(partitions)
-        ]
-    finally:
-        consumer.close()
 
 
 @pytest.mark.timeout(240)
@@ -84,7 +72,7 @@ def test_index_closed_for_ten_seconds_mid_load_dead_letters_nothing_and_indexes_
     assert run.wait(180) == 0
     assert set(index_ids(opensearch_client, name)) == {key for key, _ in records}
     assert topic_size(settings, settings.kafka.dead_letter_topic) == 0
-    assert committed_offsets(settings, 3) == _ends(settings, 3)
+    assert committed_offsets(settings, 3) == end_offsets(settings, 3)
     advice = f"index {name} is closed: open it with POST /{name}/_open; retrying"
     assert 1 <= caplog.text.count(advice) <= 2  # once per condition, not once per request
     assert f"index {name} accepts documents again after" in caplog.text
@@ -189,7 +177,7 @@ def test_index_deleted_while_consuming_is_created_again_with_its_body_and_nothin
         "type": "keyword"
     }
     assert topic_size(settings, settings.kafka.dead_letter_topic) == 0
-    assert committed_offsets(settings, 2) == _ends(settings, 2)
+    assert committed_offsets(settings, 2) == end_offsets(settings, 2)
     assert f"index {name} does not exist: creating it again with its settings and mappings" in caplog.text
     assert f"index was missing; created it again with its settings and mappings index={name}" in caplog.text
     client.close()
