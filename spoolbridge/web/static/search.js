@@ -5,6 +5,7 @@ const MARK_START = "\ue000"; // as the server asks OpenSearch to mark matches (s
 const MARK_END = "\ue001";
 const TITLE_FIELDS = ["name", "title", "label", "id"];
 let only = null; // {field, term}: the facet term the results are narrowed to
+let asked = 0; // the number of the latest search: an answer to an older one is dropped, never shown over it
 
 // Highlighted text as DOM nodes: the marks become <mark>, everything else stays text.
 function highlighted(fragment) {
@@ -63,7 +64,9 @@ export async function runSearch() {
   if (only) { params.set("only_field", only.field); params.set("only_term", only.term); }
   const summary = $("#search-summary");
   summary.textContent = "searching…";
+  const mine = ++asked;
   const answer = await (await fetch(`api/search?${params}`, { cache: "no-store" })).json();
+  if (mine !== asked) return;
   if (answer.problem) summary.textContent = answer.problem;
   else summary.textContent = `${answer.total} hit${answer.total === 1 ? "" : "s"}${answer.total > answer.hits.length ? ` (first ${answer.hits.length} shown)` : ""}`;
   if (only && !answer.problem) {
@@ -71,7 +74,9 @@ export async function runSearch() {
     clear.addEventListener("click", () => { only = null; runSearch(); });
     summary.append(" with ", clear);
   }
-  $("#results").replaceChildren(...(answer.hits || []).map(renderHit));
+  const results = $("#results");
+  results.replaceChildren(...(answer.hits || []).map(renderHit));
+  results.dataset.query = params.get("q"); // which query these hits answer
   const facet = $("#facet");
   facet.hidden = !$("#facet-field").value;
   $("h3", facet).textContent = `top ${$("#facet-field").value}`;

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -175,8 +176,14 @@ def figure(card: Any, label: str) -> str:
 
 @contextlib.contextmanager
 def serve_page(tmp_path: Path, **env: str) -> Iterator[str]:
-    """``spoolbridge web`` alone (no Kafka, no OpenSearch) with ``env`` added: its address."""
+    """``spoolbridge web`` alone with ``env`` added: its address. Kafka and OpenSearch are a port that is
+    bound and not listening, so they refuse every connection whatever runs on the default ports."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("SPOOLBRIDGE_")}
+    nobody = socket.socket()
+    nobody.bind(("127.0.0.1", 0))
+    port = nobody.getsockname()[1]
+    base["SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS"] = f"127.0.0.1:{port}"
+    base["SPOOLBRIDGE_OPENSEARCH__URL"] = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "spoolbridge.cli", "web", "--inbox", str(tmp_path / "inbox"), "--port", "0"]
     process = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env={**base, **env}
@@ -190,6 +197,7 @@ def serve_page(tmp_path: Path, **env: str) -> Iterator[str]:
     finally:
         process.terminate()
         process.communicate(timeout=30)
+        nobody.close()
 
 
 @pytest.fixture
