@@ -4,16 +4,19 @@
         python -m bench.web_bench [--upload-mb 1024] [--searchable-mb 100] [--repeat 3]
 
 1. **Upload throughput** to ``spoolbridge web`` on 127.0.0.1: the page's own upload (chromium driven by
-   Playwright: chunked tus PATCHes of 16 MiB, resumable) from the click to the server's last byte,
+   Playwright: one tus PATCH with the file, resumable) from the click to the server's last byte,
    against ``curl -T`` of the same file to the same server (one PATCH with the whole file on an upload
    created for it: the same write path, no chunks). Rounds interleave the two; the best of each is
    reported, with the ratio. The server's peak RSS (``VmHWM``) and its RSS before the first upload
-   are reported too: the server streams each request to disk, so the figure stays flat.
+   are reported too: the server streams each request to disk, so the figure stays flat. So is the CPU
+   time each side spent on an upload (the client: every chromium process, or curl; the server), which
+   says where the time goes when both share a small machine.
 2. **Upload-to-searchable**: ``spoolbridge run`` on a fresh topic; the same file (JSON Lines, ~1 KB
-   records) once through the page (clock from the click) and once copied into the dataset's folder
-   (``cp`` to a ``.part`` name, then renamed; clock from the start of the copy), each timed until
-   ``_count`` on its index sees every record. Ratio = drop time / page time (higher is better for the
-   page; the goal is >= 0.9).
+   records), each round into two new datasets: once through the page (clock from the click on "start")
+   and once copied into a new dataset folder (``mkdir``, then ``cp`` to a ``.part`` name and renamed;
+   clock from the start of the copy), each timed until ``_count`` on its index sees every record. The
+   order alternates between rounds; medians are reported. Ratio = drop time / page time (higher is
+   better for the page; the goal is >= 0.9).
 
 The files are generated once into ``bench/data/``. Tables go to stdout, progress to stderr.
 """
@@ -24,6 +27,7 @@ import argparse
 import base64
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -61,6 +65,30 @@ def data_file(megabytes: int) -> tuple[Path, int]:
     return path, int(count_file.read_text())
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def chromium_cpu_seconds() -> float:
+    """CPU seconds so far of every chromium process (browser, network service, renderers, gpu)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and b"chromium" in (entry / "cmdline").read_bytes():
+                total += cpu_seconds(int(entry.name))
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # it ended meanwhile
+    return total
+
+
+def children_cpu_seconds() -> float:
+    """CPU seconds of this process's children that have ended (curl)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def rss_kb(pid: int, field: str) -> int:
     text = Path(f"/proc/{pid}/status").read_text()
     return int(re.search(rf"{field}:\s+(\d+)", text).group(1))  # type: ignore[union-attr]
@@ -84,8 +112,8 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=90)
 
 
-def page_upload(browser: Any, url: str, dataset: str, path: Path) -> float:
-    """Seconds from the click to the server's last byte, through the page."""
+def page_upload(browser: Any, url: str, dataset: str, path: Path) -> tuple[float, float]:
+    """The moment of the click (``perf_counter``) and the seconds from it to the server's last byte."""
     page = browser.new_page()
     try:
         page.goto(url)
@@ -93,10 +121,11 @@ def page_upload(browser: Any, url: str, dataset: str, path: Path) -> float:
         page.locator("#dataset-check", has_text="dataset").wait_for()
         page.set_input_files("#files", str(path))
         card = page.locator(".file").first
+        card.locator(".start").wait_for()
         started = time.perf_counter()
         card.locator(".start").click()
         page.locator(".file[data-source]").wait_for(timeout=3_600_000)  # the server has the last byte
-        return time.perf_counter() - started
+        return started, time.perf_counter() - started
     finally:
         page.close()
 
@@ -131,26 +160,34 @@ def bench_upload(browser: Any, megabytes: int, repeat: int, env: dict[str, str])
         server, url = start(cmd, Path(work) / "web.log", r"serving (http://127\.0\.0\.1:\d+/)", env)
         try:
             idle_rss = rss_kb(server.pid, "VmRSS")
-            page_times: list[float] = []
-            curl_times: list[float] = []
+            times: dict[str, list[float]] = {"page": [], "curl": []}
+            cpu: dict[str, list[tuple[float, float]]] = {"page": [], "curl": []}  # (client, server)
             for round_number in range(repeat):
-                for name, run in (("page", page_times), ("curl", curl_times)):
+                for name in ("page", "curl"):
                     dataset = f"bench-{name}-{round_number}"
+                    client_before = chromium_cpu_seconds() + children_cpu_seconds()
+                    server_before = cpu_seconds(server.pid)
                     if name == "page":
-                        seconds = page_upload(browser, url, dataset, path)
+                        _, seconds = page_upload(browser, url, dataset, path)
                     else:
                         seconds = curl_upload(url, dataset, path, path.name)
-                    run.append(seconds)
-                    say(f"round {round_number + 1} {name}: {seconds:.2f} s ({size_mb / seconds:.0f} MB/s)")
+                    client = chromium_cpu_seconds() + children_cpu_seconds() - client_before
+                    times[name].append(seconds)
+                    cpu[name].append((client, cpu_seconds(server.pid) - server_before))
+                    say(f"round {round_number + 1} {name}: {seconds:.2f} s ({size_mb / seconds:.0f} MB/s), "
+                        f"CPU s client {client:.2f} server {cpu[name][-1][1]:.2f}")  # fmt: skip
                     (inbox / dataset / path.name).unlink()  # no producer here: keep the disk free
             peak_rss = rss_kb(server.pid, "VmHWM")
         finally:
             stop(server)
-    page_best, curl_best = min(page_times), min(curl_times)
-    print(f"\n| upload of {size_mb:,.0f} MB to 127.0.0.1 | best of {repeat} | MB/s |\n| --- | ---: | ---: |")
-    print(f"| page (chunked, resumable tus) | {page_best:.2f} s | {size_mb / page_best:,.0f} |")
-    print(f"| curl -T (one request) | {curl_best:.2f} s | {size_mb / curl_best:,.0f} |")
-    print(f"| ratio page / curl | {curl_best / page_best:.2f}x | |")
+    page_best, curl_best = min(times["page"]), min(times["curl"])
+    print(f"\n| upload of {size_mb:,.0f} MB to 127.0.0.1 | best of {repeat} | MB/s | CPU s client / server "
+          "(median) |\n| --- | ---: | ---: | ---: |")  # fmt: skip
+    for name, label in (("page", "page (tus, chromium)"), ("curl", "curl -T (one request)")):
+        best = min(times[name])
+        client, server_cpu = (sorted(column)[len(column) // 2] for column in zip(*cpu[name], strict=True))
+        print(f"| {label} | {best:.2f} s | {size_mb / best:,.0f} | {client:.2f} / {server_cpu:.2f} |")
+    print(f"| ratio page / curl | {curl_best / page_best:.2f}x | | |")
     idle_mb, peak_mb = idle_rss / 1024, peak_rss / 1024
     print(f"\nserver RSS: {idle_mb:.0f} MB before the first upload, peak (VmHWM) {peak_mb:.0f} MB")
 
@@ -169,13 +206,13 @@ def wait_count(client: Any, index: str, expected: int, timeout: float = 3600) ->
         time.sleep(0.2)
 
 
-def bench_searchable(browser: Any, megabytes: int, env: dict[str, str]) -> None:
+def bench_searchable(browser: Any, megabytes: int, repeat: int, env: dict[str, str]) -> None:
     from opensearchpy import OpenSearch
 
     path, records = data_file(megabytes)
     client = OpenSearch(env["SPOOLBRIDGE_OPENSEARCH__URL"], timeout=120)
     run_id = uuid.uuid4().hex[:8]
-    results: dict[str, float] = {}
+    results: dict[str, list[float]] = {"page": [], "drop": []}
     with tempfile.TemporaryDirectory() as work:
         inbox = Path(work) / "inbox"
         cmd = [sys.executable, "-m", "spoolbridge.cli", "run", "--inbox", str(inbox),
@@ -188,27 +225,29 @@ def bench_searchable(browser: Any, megabytes: int, env: dict[str, str]) -> None:
         )
         try:
             time.sleep(5)  # the consumer joins its group
-            dataset = f"bench-page-{run_id}"
-            started = time.perf_counter()
-            page_upload(browser, url, dataset, path)
-            results["page"] = wait_count(client, dataset, records) - started
-            say(f"page: {results['page']:.1f} s")
-            dataset = f"bench-drop-{run_id}"
-            (inbox / dataset).mkdir(parents=True)
-            started = time.perf_counter()
-            part = inbox / dataset / f".{path.name}.part"
-            subprocess.run(["cp", str(path), str(part)], check=True)
-            part.rename(inbox / dataset / path.name)
-            results["drop"] = wait_count(client, dataset, records) - started
-            say(f"drop: {results['drop']:.1f} s")
+            for round_number in range(repeat):  # the order alternates: neither goes first every time
+                for how in ("page", "drop") if round_number % 2 == 0 else ("drop", "page"):
+                    dataset = f"bench-{how}-{round_number}-{run_id}"
+                    if how == "page":
+                        started, _ = page_upload(browser, url, dataset, path)
+                    else:
+                        (inbox / dataset).mkdir(parents=True)
+                        started = time.perf_counter()
+                        part = inbox / dataset / f".{path.name}.part"
+                        subprocess.run(["cp", str(path), str(part)], check=True)
+                        part.rename(inbox / dataset / path.name)
+                    results[how].append(wait_count(client, dataset, records) - started)
+                    say(f"round {round_number + 1} {how}: {results[how][-1]:.1f} s")
+                    client.indices.delete(index=dataset, ignore_unavailable=True)
         finally:
             stop(bridge)
-            for name in ("page", "drop"):
-                client.indices.delete(index=f"bench-{name}-{run_id}", ignore_unavailable=True)
     size_mb = path.stat().st_size / 1e6
-    print(f"\n| {records:,} records, {size_mb:,.0f} MB, until searchable | seconds |\n| --- | ---: |")
-    print(f"| through the page | {results['page']:.1f} |\n| dropped in the folder | {results['drop']:.1f} |")
-    print(f"| ratio drop / page | {results['drop'] / results['page']:.2f}x |")
+    page, drop = (sorted(results[how])[len(results[how]) // 2] for how in ("page", "drop"))
+    print(f"\n| {records:,} records, {size_mb:,.0f} MB, until searchable | median of {repeat} s | rounds |")
+    print("| --- | ---: | --- |")
+    for how, label, median in (("page", "through the page", page), ("drop", "dropped in the folder", drop)):
+        print(f"| {label} | {median:.1f} | {', '.join(f'{t:.1f}' for t in results[how])} |")
+    print(f"| ratio drop / page | {drop / page:.2f}x | |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upload-mb", type=int, default=1024)
     parser.add_argument("--searchable-mb", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", choices=("upload", "searchable"), help="run one of the two measures")
     args = parser.parse_args(argv)
     env = dict(os.environ)
     for name in ("SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS", "SPOOLBRIDGE_OPENSEARCH__URL"):
@@ -226,8 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
-            bench_upload(browser, args.upload_mb, args.repeat, env)
-            bench_searchable(browser, args.searchable_mb, env)
+            if args.only != "searchable":
+                bench_upload(browser, args.upload_mb, args.repeat, env)
+            if args.only != "upload":
+                bench_searchable(browser, args.searchable_mb, args.repeat, env)
         finally:
             browser.close()
     return 0

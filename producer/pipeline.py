@@ -125,6 +125,16 @@ class FileProcessor:
     def close(self) -> None:
         self.opener.close()
 
+    def prepare_dataset(self, folder: Path) -> None:
+        """A dataset folder appeared: make its topics now, so that the consumer has found them by the time
+        its first file is complete (an upload takes a while). A folder that cannot name a dataset, or a
+        broker that does not answer, is left to its first file, which reports it."""
+        try:
+            dataset = self.datasets.get(Datasets.name_of_source(relative_source(folder / "x", self.inbox)))
+            self.publisher.prepare(dataset.topic, dataset.dead_letter_topic)
+        except (DatasetNameError, ServiceUnavailableError) as exc:
+            log.info("dataset_folder=%s event=topics_not_made reason=%r", folder.name, str(exc))
+
     def process(self, path: Path, on_record: Callable[[int], None] | None = None) -> FileResult:
         """Produce every record of ``path`` and settle the file (done/, failed/, or left for a retry).
 

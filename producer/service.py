@@ -177,7 +177,8 @@ def _run_forever(work: _Work, watcher: InboxWatcher, settle_ms: int, stop: threa
             work.waiting(tracker)
             wait = tracker.next_check_in(time.monotonic())
             timeout = 0.5 if wait is None else min(max(wait, 0.01), 0.5)
-            _drain(watcher.events, tracker, work.processor.unreadable, timeout)
+            for folder in _drain(watcher.events, tracker, work.processor.unreadable, timeout):
+                work.processor.prepare_dataset(folder)
             for path in tracker.ready(time.monotonic()):
                 if stop.is_set():
                     break
@@ -193,16 +194,18 @@ def _run_forever(work: _Work, watcher: InboxWatcher, settle_ms: int, stop: threa
 
 def _drain(
     events: queue.Queue[FileEvent], tracker: ReadinessTracker, unreadable: dict[Path, str], timeout: float
-) -> None:
-    """Feed every queued event to the tracker (waiting up to ``timeout`` for the first).
+) -> list[Path]:
+    """Feed every queued event to the tracker (waiting up to ``timeout`` for the first); returns the
+    dataset folders that appeared.
 
     A file that could not be read is retried when any event shows up for it (a ``chmod`` is only an
     attribute change), and on every rescan (it is in the inbox but not in the tracker).
     """
+    new_datasets: list[Path] = []
     try:
         event = events.get(timeout=timeout)
     except queue.Empty:
-        return
+        return new_datasets
     while True:
         now, kind, path = time.monotonic(), event.kind, event.path
         if kind == "completed" or (path in unreadable and kind in ("written", "attrib")):
@@ -214,10 +217,12 @@ def _drain(
             unreadable.pop(path, None)
         elif kind in ("found", "found_after_overflow"):
             tracker.found(path, now, after_overflow=kind == "found_after_overflow")
+        elif kind == "dataset":
+            new_datasets.append(path)
         try:
             event = events.get_nowait()
         except queue.Empty:
-            return
+            return new_datasets
 
 
 @contextmanager

@@ -4,7 +4,8 @@
 when the process dies (even ``kill -9``), so there is no lock file to go stale. :class:`InboxWatcher`
 turns watchdog events (recursive) into :class:`FileEvent` items on a queue; the service feeds them to the
 :class:`~producer.readiness.ReadinessTracker`. A folder moved or copied in is scanned, because the files
-inside it produce no events of their own.
+inside it produce no events of their own; a new folder directly in the inbox (a dataset) is reported too,
+so that its topics are made while its first file is still being written (or uploaded).
 
 Events can be lost (the kernel's inotify queue overflows when thousands of files arrive at once), so the
 watcher also rescans the whole inbox, in a thread of its own so the service loop stays responsive: at once
@@ -51,8 +52,9 @@ __all__ = ["FileEvent", "InboxLock", "InboxWatcher", "scan_inbox"]
 log = logging.getLogger(__name__)
 
 #: written: opened or modified; completed: closed after writing or moved in; attrib: permissions changed;
-#: found / found_after_overflow: seen by a rescan (after an overflow, close events may have been lost).
-EventKind = Literal["written", "completed", "deleted", "attrib", "found", "found_after_overflow"]
+#: found / found_after_overflow: seen by a rescan (after an overflow, close events may have been lost);
+#: dataset: a folder appeared directly in the inbox (its path is the folder's).
+EventKind = Literal["written", "completed", "deleted", "attrib", "found", "found_after_overflow", "dataset"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +187,11 @@ class InboxWatcher:
             self.events.put(FileEvent(kind, path))
 
     def scan_folder(self, folder: Path) -> None:
+        """A folder created or moved in: its files (they have no events of their own), and, when it is
+        directly in the inbox, a ``dataset`` event so its topics exist before its first file is complete."""
         if is_input_path(folder / "x.json", self.inbox, self.excluded):
+            if folder.parent == self.inbox:
+                self.events.put(FileEvent("dataset", folder))
             for path in scan_inbox(folder, self.inbox, self.excluded):
                 self.events.put(FileEvent("completed", path))
 

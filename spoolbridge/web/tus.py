@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 TUS_VERSION = "1.0.0"
 _WRITE_BYTES = 1 << 20  # bytes gathered before one write: few system calls, bounded memory per upload
+_IOV_MAX = os.sysconf("SC_IOV_MAX")  # the most buffers one writev takes
 
 
 def parse_metadata(header: str) -> dict[str, str]:
@@ -139,25 +140,26 @@ class TusEndpoint:
     async def _append(self, request: Request, fd: int, offset: int, length: int) -> tuple[int, bool]:
         """Write the body to ``fd`` up to ``length``; returns the new offset and whether bytes were left
         over. A dropped connection ends the body: what arrived is kept."""
-        buffer = bytearray()
+        pending: list[bytes] = []  # received chunks not yet written, written together without a copy
+        size = 0
         overflow = False
         try:
-            async for chunk in request.stream():
-                room = length - offset - len(buffer)
-                if len(chunk) > room:
-                    buffer += chunk[:room]
-                    overflow = True
+            async for received in request.stream():
+                room = length - offset - size
+                overflow = len(received) > room
+                chunk = received[:room] if overflow else received
+                pending.append(chunk)
+                size += len(chunk)
+                if overflow:
                     break
-                buffer += chunk
-                if len(buffer) >= _WRITE_BYTES:
-                    data, buffer = bytes(buffer), bytearray()
-                    await anyio.to_thread.run_sync(_write_all, fd, data)
-                    offset += len(data)
+                if size >= _WRITE_BYTES:
+                    await anyio.to_thread.run_sync(_write_all, fd, pending)
+                    offset, pending, size = offset + size, [], 0
         except ClientDisconnect:
             log.info("upload=%s offset=%d event=connection_dropped", request.path_params["upload_id"], offset)
-        if buffer:
-            await anyio.to_thread.run_sync(_write_all, fd, bytes(buffer))
-            offset += len(buffer)
+        if pending:
+            await anyio.to_thread.run_sync(_write_all, fd, pending)
+            offset += size
         return offset, overflow
 
     @staticmethod
@@ -190,7 +192,12 @@ def _source(upload: Upload) -> dict[str, str]:
     return {"Spoolbridge-Source": upload.source} if upload.source is not None else {}
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+def _write_all(fd: int, chunks: list[bytes]) -> None:
+    """Write every byte of ``chunks`` in order (``writev`` may write less than asked: go on from there)."""
+    views = [memoryview(chunk) for chunk in chunks if chunk]
+    while views:
+        written = os.writev(fd, views[:_IOV_MAX])
+        while views and written >= len(views[0]):
+            written -= len(views.pop(0))
+        if written:
+            views[0] = views[0][written:]

@@ -1,9 +1,11 @@
-// A small tus 1.0.0 client: create, then PATCH the file in chunks read from disk one at a time (the page
-// never reads the whole file); after any failure ask HEAD for the server's offset and go on from there.
-// The upload's address is kept in localStorage, so choosing the same file after a reload resumes it.
+// A small tus 1.0.0 client: create, then PATCH the rest of the file as one request body that the browser
+// streams from disk (the page never reads the file; tus-js-client does the same by default). The server
+// keeps every byte that arrived before a connection drops, so after any failure the client asks HEAD for
+// the server's offset and sends the rest from there. One request is faster than 16 MiB chunks
+// (BENCHMARKS.md, "Upload page"). The upload's address is kept in localStorage, so choosing the same file
+// after a reload resumes it.
 
 const TUS = { "Tus-Resumable": "1.0.0" };
-export const CHUNK_BYTES = 16 * 1024 * 1024;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class UploadRefused extends Error {} // the server said no, with its reason: retrying cannot help
@@ -16,7 +18,7 @@ async function reason(response) {
   return text || `the server answered ${response.status}`;
 }
 
-function patchChunk(location, offset, blob, onBytes) {
+function patchRest(location, offset, blob, onBytes) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("PATCH", location);
@@ -63,8 +65,7 @@ export async function upload(file, dataset, on) {
   let resumes = 0; // connections lost or requests refused midway, each followed by a resume
   for (;;) {
     try {
-      const end = Math.min(offset + CHUNK_BYTES, file.size);
-      const xhr = await patchChunk(location, offset, file.slice(offset, end), (bytes) => on({ bytes, status: "uploading", resumes }));
+      const xhr = await patchRest(location, offset, file.slice(offset), (bytes) => on({ bytes, status: "uploading", resumes }));
       if (xhr.status === 204) {
         offset = Number(xhr.getResponseHeader("Upload-Offset"));
         wait = 250;

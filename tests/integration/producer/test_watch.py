@@ -10,6 +10,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from confluent_kafka.admin import AdminClient
 
 from schemas.settings import Settings
 from tests.conftest import Endpoints
@@ -167,3 +168,22 @@ def test_sigterm_mid_file_leaves_it_in_the_inbox_and_the_next_run_completes_it(
     produced = topic_size(endpoints.bootstrap_servers, settings.kafka.topic)
     keys = {m.key for m in read_topic(endpoints.bootstrap_servers, settings.kafka.topic, expect=produced)}
     assert keys == {f"big.jsonl:{line}" for line in range(1, total + 1)}
+
+
+@pytest.mark.timeout(90)
+def test_a_new_dataset_folder_gets_its_topics_before_its_first_file(
+    produce_settings: Callable[..., Settings], producer_process: StartProducer, endpoints: Endpoints
+) -> None:
+    settings = produce_settings()
+    inbox, topic = settings.producer.inbox, settings.kafka.topic
+    producer = producer_process(settings)
+    producer.wait_for_log("event=watching")
+    (inbox / "Not A Name").mkdir()  # cannot name a dataset: no topics, its first file will say why
+    (inbox / "fresh").mkdir()  # empty: no file has been dropped in it yet
+    admin = AdminClient({"bootstrap.servers": endpoints.bootstrap_servers})
+    wanted = {f"{topic}.fresh", f"{topic}.fresh.dlq"}
+    wait_until(lambda: wanted <= set(admin.list_topics(timeout=10).topics), what="the dataset's topics")
+    assert not any(name.startswith(f"{topic}.Not") for name in admin.list_topics(timeout=10).topics)
+    producer.wait_for_log("dataset_folder=Not A Name event=topics_not_made")
+    assert not (inbox / "done").exists() or not any((inbox / "done").iterdir())
+    assert producer.stop() == 0

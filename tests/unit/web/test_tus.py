@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 from starlette.testclient import TestClient
+
+from spoolbridge.web.tus import _write_all
 
 from .conftest import TUS, create, metadata, patch
 
@@ -126,3 +129,14 @@ def test_a_dataset_without_opensearch_says_so_and_has_no_conflicts(client: TestC
     bad = client.post("/api/datasets/games/conflicts", json={"x": 1}, headers={"X-Spoolbridge-Request": "1"})
     assert bad.status_code == 400
     assert client.get("/api/datasets/Games").status_code == 400
+
+
+def test_a_write_of_many_chunks_writes_every_byte_in_order(tmp_path: Path) -> None:
+    chunks = [bytes([i % 251]) * (i % 7) for i in range(5_000)]  # more buffers than one writev takes
+    target = tmp_path / "out"
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT)
+    try:
+        _write_all(fd, chunks)
+    finally:
+        os.close(fd)
+    assert target.read_bytes() == b"".join(chunks)
