@@ -27,6 +27,7 @@ import orjson
 from confluent_kafka import KafkaException
 
 from producer.boundary import InputOpener, OpenedInput, RefusedInputError, report_mode
+from producer.choices import DatasetChoices
 from producer.ledger import FileFailure, FileLedger, Manifest, RejectedWriter
 from producer.parse import parse_text
 from producer.publisher import FileDeliveries, Publisher, is_record_error
@@ -119,6 +120,7 @@ class FileProcessor:
         self.unreadable: dict[Path, str] = {}
         self.versions = VersionHistory(inbox)
         self.note = ReadingNote(inbox)
+        self.choices = DatasetChoices(inbox)  # id fields chosen on the page
         #: reading limits shared by every dataset (each file adds its dataset's records path and splicing)
         self.read_options = ReadOptions()
 
@@ -144,7 +146,7 @@ class FileProcessor:
         """
         source = relative_source(path, self.inbox)
         try:
-            dataset = self.datasets.get(Datasets.name_of_source(source))
+            dataset = self.choices.apply(self.datasets.get(Datasets.name_of_source(source)))
         except DatasetNameError as exc:
             return self._refuse_folder(path, source, exc)
         try:

@@ -37,9 +37,9 @@ _EXPIRY_CHECK_SECS = 600.0
 
 def create_app(settings: Settings) -> ASGIApp:
     """The whole page for ``settings`` (inbox, limits, token), guarded (see :mod:`.guard`)."""
-    store = UploadStore(settings.producer, settings.web.max_upload_bytes)
-    tus = TusEndpoint(store, "/api/uploads")
     catalog = Catalog(settings)
+    store = UploadStore(catalog.datasets, settings.web.max_upload_bytes)
+    tus = TusEndpoint(store, "/api/uploads")
     progress = Progress(settings, catalog)
 
     async def index(request: Request) -> Response:

@@ -76,7 +76,7 @@ def lookup_routes(settings: Settings, catalog: Catalog, store: UploadStore) -> l
         if isinstance(name, Response):
             return name
         info = await anyio.to_thread.run_sync(catalog.describe, name)
-        producer = catalog.datasets.get(name).producer
+        producer = store.choices.apply(catalog.datasets.get(name)).producer
         extra = {"records_path": producer.records_path, "id_field": producer.id_field}
         return JSONResponse({**info.as_dict(), **extra})
 

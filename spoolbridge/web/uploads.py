@@ -25,8 +25,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from producer.choices import ChoiceError, DatasetChoices
 from producer.versions import STATE_DIR_NAME
-from schemas.settings import ProducerSettings
+from schemas.datasets import Datasets
 
 from .names import dataset_folder, safe_file_name
 
@@ -64,15 +65,18 @@ class UploadStore:
     """Uploads into the datasets of one inbox, at most ``max_bytes`` each. Not thread-safe per upload: the
     caller lets one request at a time write to an upload (see :class:`~.tus.TusEndpoint`)."""
 
-    def __init__(self, producer: ProducerSettings, max_bytes: int) -> None:
-        self.producer = producer
-        self.inbox = producer.inbox.absolute()
+    def __init__(self, datasets: Datasets, max_bytes: int) -> None:
+        self.datasets = datasets
+        self.producer = datasets.settings.producer
+        self.inbox = self.producer.inbox.absolute()
         self.max_bytes = max_bytes
         self.state = self.inbox / STATE_DIR_NAME / "uploads"
+        self.choices = DatasetChoices(self.inbox)
 
-    def create(self, dataset: str, file_name: str, length: int) -> Upload:
+    def create(self, dataset: str, file_name: str, length: int, id_field: str | None = None) -> Upload:
         """Register an upload of ``length`` bytes; raises :class:`UploadError` (the reason says which name
-        or number is wrong)."""
+        or number is wrong). ``id_field``: the field the dataset's document ids come from, which a new
+        dataset's first upload may choose (:mod:`producer.choices`)."""
         if length < 0:
             raise UploadError(400, "Upload-Length must be a number of bytes")
         if length > self.max_bytes:
@@ -88,6 +92,8 @@ class UploadStore:
             raise UploadError(400, str(exc)) from None
         if (folder / name).exists():
             raise UploadError(409, self._waiting(dataset, name))
+        if id_field is not None:
+            self._choose_id_field(dataset, folder, id_field)
         upload = Upload(secrets.token_urlsafe(16), dataset, name, length)
         folder.mkdir(parents=True, exist_ok=True)
         self.state.mkdir(parents=True, exist_ok=True)
@@ -173,6 +179,18 @@ class UploadStore:
         if removed:
             log.info("uploads_expired=%d older_than_secs=%.0f", removed, older_than_secs)
         return removed
+
+    def _choose_id_field(self, dataset: str, folder: Path, id_field: str) -> None:
+        """Record the dataset's id field; 409 when it has another, or files read without one."""
+        read = (self.producer.done_path / dataset, self.producer.failed_path / dataset)
+        waiting = folder.is_dir() and any(not entry.name.startswith(".") for entry in folder.iterdir())
+        try:
+            self.choices.choose(
+                self.datasets.get(dataset), id_field, has_files=waiting or any(p.exists() for p in read)
+            )
+        except ChoiceError as exc:
+            raise UploadError(409, str(exc)) from None
+        log.info("dataset=%s id_field=%s event=id_field_chosen", dataset, id_field)
 
     def _save(self, upload: Upload) -> None:
         path = self.state / f"{upload.id}.json"

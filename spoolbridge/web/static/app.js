@@ -1,6 +1,6 @@
 // The page: choose a dataset (checked as you type by the server's own rules), drop files, see what each
 // holds before sending, upload (resumable), then follow each file through the pipeline.
-import { HEAD_BYTES, detectShape, display, fieldsOf } from "./shape.js";
+import { HEAD_BYTES, detectShape, display, entriesOf, fieldsOf, isPartial, isRecord, kindOf } from "./shape.js";
 import { openSearch } from "./search.js";
 import { UploadRefused, upload } from "./upload.js";
 
@@ -9,7 +9,7 @@ const CSRF = { "X-Spoolbridge-Request": "1" };
 const PREVIEW_RECORDS = 20;
 const PREVIEW_COLUMNS = 30;
 
-const state = { dataset: "", datasetOk: false, info: null, files: [] };
+const state = { dataset: "", datasetOk: false, info: null, idField: "", files: [] };
 
 function bytes(n) {
   const units = ["B", "KB", "MB", "GB", "TB"];
@@ -71,7 +71,7 @@ async function addFiles(fileList) {
     state.files.push(entry);
     $(".name", card).textContent = file.name;
     $(".size", card).textContent = bytes(file.size);
-    $(".remove", card).addEventListener("click", () => { card.remove(); state.files = state.files.filter((f) => f !== entry); });
+    $(".remove", card).addEventListener("click", () => { card.remove(); state.files = state.files.filter((f) => f !== entry); showIdChoice(); });
     $(".start", card).addEventListener("click", () => start(entry));
     $(".path", card).addEventListener("change", (e) => { entry.path = e.target.value || null; analyse(entry); });
     $("#file-list").append(card);
@@ -79,11 +79,48 @@ async function addFiles(fileList) {
     const head = file.slice(0, HEAD_BYTES);
     entry.head = /\.gz$/.test(file.name) ? null : await head.text();
     analyse(entry);
+    showIdChoice();
   }
 }
 
 function refreshAll() {
+  showIdChoice();
   for (const entry of state.files) analyse(entry);
+}
+
+// ---- id field: a new dataset may take its document ids from a field of its records ------------------
+
+// Top-level fields that every previewed record has, as a non-empty string or an integer, each value
+// different: the fields that could be the document ids.
+function idCandidates() {
+  const records = state.files.flatMap((f) => (f.shape?.records || []).slice(0, PREVIEW_RECORDS)).filter((r) => isRecord(r) && !isPartial(r));
+  if (!records.length) return [];
+  return entriesOf(records[0]).map(([name]) => name).filter((name) => {
+    const seen = new Set();
+    for (const record of records) {
+      const value = record[name];
+      const kind = kindOf(value);
+      if (!(kind === "integer" || (kind === "string" && value !== ""))) return false;
+      if (value === undefined || seen.has(display(value))) return false;
+      seen.add(display(value));
+    }
+    return true;
+  });
+}
+
+// The choice is offered for a new dataset only (ids cannot change once documents have them), and the
+// first upload makes it (the server keeps it for every later file of the dataset, uploaded or dropped).
+function showIdChoice() {
+  const box = $("#id-field-box");
+  const info = state.info;
+  const candidates = state.datasetOk && info && !info.problem && !info.exists && !info.id_field ? idCandidates() : [];
+  if (!candidates.includes(state.idField)) state.idField = "";
+  box.hidden = candidates.length === 0;
+  const select = $("#id-field");
+  select.replaceChildren(
+    Object.assign(document.createElement("option"), { value: "", textContent: "file and position (the default)" }),
+    ...candidates.map((name) => Object.assign(document.createElement("option"), { value: name, textContent: `the field ${name}`, selected: name === state.idField })),
+  );
 }
 
 function analyse(entry) {
@@ -127,7 +164,7 @@ function renderPreview(box, shape, fileName) {
   const fields = fieldsOf(records.slice(0, PREVIEW_RECORDS));
   const columns = [...fields.keys()].filter((path) => !fields.get(path).kinds.has("object")).slice(0, PREVIEW_COLUMNS);
   if (!records.length) { box.textContent = "no complete record in the first 64 KB"; return; }
-  const idField = state.info?.id_field;
+  const idField = state.info?.id_field || state.idField;
   const idOf = (record, i) => (idField ? display(record?.[idField]) : `${state.dataset || "<dataset>"}/${fileName}:${shape.positions?.[i] ?? i}`);
   const table = document.createElement("table");
   const headRow = table.createTHead().insertRow();
@@ -203,13 +240,14 @@ async function start(entry) {
   const status = $(".status", card);
   const dataset = state.dataset;
   try {
+    $("#id-field").disabled = true; // the first upload makes the choice
     const source = await upload(file, dataset, ({ bytes: sent, status: text, resumes = 0, resumedAt }) => {
       bar.value = sent;
       if (resumedAt !== undefined) card.dataset.resumedAt = String(resumedAt); // after a reload
       card.dataset.resumes = String(resumes);
       const again = resumes ? ` (resumed after ${resumes} lost connection${resumes === 1 ? "" : "s"})` : "";
       status.textContent = `${text}: ${bytes(sent)} of ${bytes(file.size)}${again}`;
-    });
+    }, state.idField || null);
     entry.done = true;
     status.textContent = `uploaded: ${bytes(file.size)}; now in the inbox as ${source}`;
     card.dataset.source = source;
@@ -305,6 +343,7 @@ const drop = $("#drop");
 drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
 drop.addEventListener("dragleave", () => drop.classList.remove("over"));
 drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); addFiles([...e.dataTransfer.files]); });
+$("#id-field").addEventListener("change", (e) => { state.idField = e.target.value; refreshAll(); });
 $("#start-all").addEventListener("click", () => { for (const entry of state.files) if (!entry.uploading && !entry.done) start(entry); });
 window.addEventListener("hashchange", route);
 route();

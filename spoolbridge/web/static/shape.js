@@ -92,8 +92,8 @@ export function parseHead(text) {
 
 export const isPartial = (v) => v !== null && typeof v === "object" && Boolean(v[PARTIAL]);
 // [key, value] pairs in file order (the order the producer reads them in).
-const entriesOf = (object) => (object[ORDER] ?? Object.keys(object)).map((key) => [key, object[key]]);
-const isRecord = (v) => v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Num);
+export const entriesOf = (object) => (object[ORDER] ?? Object.keys(object)).map((key) => [key, object[key]]);
+export const isRecord = (v) => v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Num);
 
 // Paths (dotted) under which a document keeps its records: arrays of objects, objects of objects.
 export function recordPaths(doc, prefix = "", depth = 0, out = []) {

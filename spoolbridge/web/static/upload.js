@@ -33,9 +33,10 @@ function patchRest(location, offset, blob, onBytes) {
   });
 }
 
-// Upload `file` into `dataset`; `on` gets {bytes, status} updates. Resolves to the records' source
-// ("<dataset>/<name>"); rejects with UploadRefused when the server refuses (its reason as message).
-export async function upload(file, dataset, on) {
+// Upload `file` into `dataset`; `on` gets {bytes, status} updates; `idField`: the field a new dataset's
+// document ids come from (null: file and position). Resolves to the records' source ("<dataset>/<name>");
+// rejects with UploadRefused when the server refuses (its reason as message).
+export async function upload(file, dataset, on, idField = null) {
   const key = storageKey(file, dataset);
   let location = localStorage.getItem(key);
   let offset = 0;
@@ -53,7 +54,7 @@ export async function upload(file, dataset, on) {
   if (!location) {
     const created = await fetch("api/uploads", {
       method: "POST",
-      headers: { ...TUS, "Upload-Length": String(file.size), "Upload-Metadata": `filename ${b64(file.name)},dataset ${b64(dataset)}` },
+      headers: { ...TUS, "Upload-Length": String(file.size), "Upload-Metadata": `filename ${b64(file.name)},dataset ${b64(dataset)}${idField ? `,id_field ${b64(idField)}` : ""}` },
     });
     if (created.status !== 201) throw new UploadRefused(await reason(created));
     location = created.headers.get("Location");

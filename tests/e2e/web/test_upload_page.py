@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -237,3 +241,50 @@ def test_a_file_too_big_or_of_another_kind_is_refused_with_the_reason(
         context.close()
         stop_bridge(bridge)
     assert [p.name for p in bridge.inbox.rglob("*") if p.is_file() and "big" in p.name] == []
+
+
+@pytest.mark.timeout(300)
+def test_a_new_dataset_takes_its_document_ids_from_the_field_chosen_on_the_page(
+    bridge: Bridge, page: Any, endpoints: Endpoints, unique_name: Callable[[str], str]
+) -> None:
+    dataset = short_name(unique_name, "ids")
+    games = [json.loads(line) for line in (SAMPLE / "games.jsonl").read_text().splitlines()]
+    page.goto(bridge.url)
+    page.fill("#dataset", dataset)
+    page.locator("#dataset-check", has_text="new dataset").wait_for()
+    page.set_input_files("#files", str(SAMPLE / "games.jsonl"))
+    choice = page.locator("#id-field")
+    choice.locator("option", has_text="the field app_id").wait_for(state="attached")
+    offered = choice.locator("option").all_inner_texts()
+    assert "the field required_age" not in offered, f"values that repeat make no id: {offered}"
+    assert "the field price" not in offered, f"neither do floats: {offered}"
+    choice.select_option("app_id")
+    card = page.locator(".file").first
+    first_id = card.locator(".preview tbody tr").first.locator("td").first
+    assert first_id.inner_text() == games[0]["app_id"], "the preview shows the ids the documents will get"
+    card.locator(".start").click()
+    wait_settled(page, card)
+    assert figure(card, "indexed") == str(len(games))
+    # a file dropped in the folder later is read with the same choice
+    (bridge.inbox / dataset / "more.jsonl").write_text('{"app_id": "dropped-1", "name": "Late"}\n')
+    documents = f"{endpoints.opensearch_url.rstrip('/')}/{dataset}/_doc/"
+    deadline = time.monotonic() + 120
+    while not _found(documents + "dropped-1"):
+        assert time.monotonic() < deadline, "the dropped file's document never arrived"
+        time.sleep(0.5)
+    for game in games:
+        assert _found(documents + urllib.parse.quote(game["app_id"], safe="")), game["app_id"]
+    page.reload()
+    page.fill("#dataset", dataset)
+    page.locator("#dataset-check", has_text="ids from the field app_id").wait_for()
+    assert page.locator("#id-field-box").is_hidden(), "an existing dataset's ids cannot change"
+
+
+def _found(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return bool(json.loads(response.read())["found"])
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return False
+        raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from starlette.testclient import TestClient
 
@@ -140,3 +141,19 @@ def test_a_write_of_many_chunks_writes_every_byte_in_order(tmp_path: Path) -> No
     finally:
         os.close(fd)
     assert target.read_bytes() == b"".join(chunks)
+
+
+def test_a_new_datasets_first_upload_chooses_its_id_field(client: TestClient, inbox: Path) -> None:
+    def create_with(name: str, id_field: str) -> Any:
+        meta = metadata(filename=name, dataset="games", id_field=id_field)
+        return client.post("/api/uploads", headers={**TUS, "Upload-Length": "5", "Upload-Metadata": meta})
+
+    assert create_with("a.json", "app_id").status_code == 201
+    assert (
+        inbox / ".spoolbridge" / "datasets" / "games.json"
+    ).read_text().strip() == '{"id_field": "app_id"}'
+    assert create_with("b.json", "app_id").status_code == 201, "the same choice for the next file"
+    refused = create_with("c.json", "name")
+    assert refused.status_code == 409
+    assert "takes its document ids from the field 'app_id'" in refused.text
+    assert client.get("/api/datasets/games").json()["id_field"] == "app_id"

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from producer.readiness import is_input_path
-from schemas.settings import ProducerSettings
+from schemas.datasets import Datasets
+from schemas.settings import ProducerSettings, Settings
 from spoolbridge.web.uploads import UploadError, UploadStore
 
 
 def _store(inbox: Path, max_bytes: int = 1000) -> UploadStore:
-    return UploadStore(ProducerSettings(inbox=inbox), max_bytes)
+    return UploadStore(Datasets(Settings(producer=ProducerSettings(inbox=inbox))), max_bytes)
 
 
 def _append(store: UploadStore, upload_id: str, offset: int, data: bytes) -> None:
