@@ -22,13 +22,13 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
-from confluent_kafka.cimpl import NewTopic
 
 from consumer.batch import KafkaMessage
 from schemas.datasets import Dataset, Datasets
 from schemas.dlq import DeadLetterHeaders
 from schemas.errors import ServiceUnavailableError
 from schemas.settings import KafkaSettings
+from schemas.topics import create_topics
 
 __all__ = [
     "DeadLetter",
@@ -242,19 +242,12 @@ def ensure_topic(kafka: KafkaSettings, topic: str, *, timeout_secs: float = 30.0
     anyway, and if it does not, dead-letter deliveries fail visibly and hold back the commit.
     """
     config: dict[str, Any] = {**kafka.client_config(), "logger": logging.getLogger("consumer.dlq.librdkafka")}
-    admin = AdminClient(config)
-    new = NewTopic(topic, num_partitions=kafka.partitions, replication_factor=kafka.replication_factor)
-    future = admin.create_topics([new], request_timeout=timeout_secs)[topic]
     try:
-        future.result(timeout=timeout_secs)
-        log.info("topic created topic=%s partitions=%d", topic, kafka.partitions)
+        outcome = create_topics(AdminClient(config), kafka, [topic], timeout_secs)[topic]
     except TimeoutError:  # concurrent.futures: no broker answered at all
         raise ServiceUnavailableError(
             f"Kafka at {kafka.bootstrap_servers} did not answer within {timeout_secs:.0f} s; check "
             "kafka.bootstrap_servers and kafka.security_protocol (`spoolbridge check` tries each step)"
         ) from None
-    except KafkaException as exc:
-        error = exc.args[0] if exc.args else None
-        if isinstance(error, KafkaError) and error.code() == KafkaError.TOPIC_ALREADY_EXISTS:
-            return
-        log.warning("could not create topic topic=%s error=%s", topic, exc)
+    if isinstance(outcome, KafkaError):
+        log.warning("could not create topic topic=%s error=%s", topic, outcome)

@@ -9,9 +9,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from types import FrameType
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException
@@ -28,6 +25,7 @@ from schemas.datasets import Datasets
 from schemas.errors import SpoolbridgeError
 from schemas.health import Heartbeat
 from schemas.settings import Settings
+from schemas.signals import on_stop_signals
 
 __all__ = ["consumer_config", "run"]
 
@@ -66,12 +64,13 @@ def _run(settings: Settings, until_idle_secs: float | None, heartbeat: Heartbeat
     stop = threading.Event()
     runner: Runner | None = None
 
-    def request_stop() -> None:
+    def request_stop(sig: signal.Signals) -> None:
+        log.info("signal received signal=%s; finishing and committing", sig.name)
         stop.set()
         if runner is not None:
             runner.stop()
 
-    with _signals_call(request_stop):
+    with on_stop_signals(request_stop):
         client = make_client(
             settings.opensearch.client_kwargs(), connections=settings.consumer.max_requests_in_flight
         )
@@ -127,25 +126,6 @@ def _wait_for_index(client: OpenSearch, settings: Settings, stop: threading.Even
             attempt += 1
             stop.wait(delay)
     return False
-
-
-@contextmanager
-def _signals_call(callback: Callable[[], None]) -> Iterator[None]:
-    """Route SIGTERM and SIGINT to ``callback`` (main thread only; elsewhere this does nothing)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal received signal=%s; finishing and committing", signal.Signals(signum).name)
-        callback()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def consumer_config(settings: Settings, logger: logging.Logger) -> dict[str, Any]:

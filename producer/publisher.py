@@ -29,13 +29,13 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import ConfigResource
 from confluent_kafka.admin._resource import ResourceType
-from confluent_kafka.cimpl import NewTopic
 
 from producer.kafka_events import STATISTICS_INTERVAL_MS, KafkaConnection, KafkaLog
 from schemas.errors import ServiceUnavailableError, SpoolbridgeError
 from schemas.health import Heartbeat
 from schemas.message import HEADER_POSITION, Headers
 from schemas.settings import KafkaSettings, ProducerSettings
+from schemas.topics import create_topics
 
 __all__ = ["DeliveryFailure", "FileDeliveries", "Publisher", "ensure_topics", "is_record_error"]
 
@@ -120,19 +120,10 @@ def ensure_topics(kafka: KafkaSettings, topics: tuple[str, ...], timeout_secs: f
     """
     timeout = timeout_secs if timeout_secs is not None else kafka.request_timeout_ms / 1000
     admin = _admin(kafka)
-    wanted = [
-        NewTopic(name, num_partitions=kafka.partitions, replication_factor=kafka.replication_factor)
-        for name in topics
-    ]
     try:
-        futures = admin.create_topics(wanted, request_timeout=timeout)
-        for name, future in futures.items():
-            try:
-                future.result(timeout=timeout)
-                log.info("topic=%s event=created partitions=%d", name, kafka.partitions)
-            except KafkaException as exc:
-                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                    raise
+        for outcome in create_topics(admin, kafka, topics, timeout).values():
+            if isinstance(outcome, KafkaError):
+                raise _unavailable(kafka, outcome)
         entries = _describe_topic(admin, topics[0], timeout)
     except KafkaException as exc:
         raise _unavailable(kafka, exc.args[0]) from exc

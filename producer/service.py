@@ -18,11 +18,9 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 from producer.ledger import FileLedger
 from producer.metrics import ProducerMetrics, producer_metrics
@@ -36,6 +34,7 @@ from schemas.datasets import Datasets
 from schemas.errors import ConfigError
 from schemas.health import Heartbeat
 from schemas.settings import Settings
+from schemas.signals import on_stop_signals
 
 __all__ = ["RETRY_DELAY_SECS", "run"]
 
@@ -68,7 +67,7 @@ def run(
     excluded = (settings.producer.done_path.absolute(), settings.producer.failed_path.absolute())
     stop = stop or threading.Event()
     heartbeat = heartbeat or Heartbeat()
-    with InboxLock(inbox), _stop_on_signals(stop):
+    with InboxLock(inbox), on_stop_signals(_finish_on(stop)):
         publisher = Publisher(settings.kafka, settings.producer, heartbeat)
         publisher.start()
         ledger = FileLedger(inbox, excluded[0], excluded[1])
@@ -225,20 +224,9 @@ def _drain(
             return new_datasets
 
 
-@contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM/SIGINT set ``stop`` (only possible from the main thread; elsewhere this does nothing)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        log.info("event=signal signal=%s action=finishing", signal.Signals(signum).name)
+def _finish_on(stop: threading.Event) -> Callable[[signal.Signals], None]:
+    def finish(sig: signal.Signals) -> None:
+        log.info("event=signal signal=%s action=finishing", sig.name)
         stop.set()
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+    return finish

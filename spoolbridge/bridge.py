@@ -25,7 +25,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from types import FrameType
 from typing import IO
 
 from rich.console import Console
@@ -34,6 +33,7 @@ from producer.progress import RichProgress, replay_event
 from schemas.errors import ConfigError
 from schemas.health import Heartbeat
 from schemas.settings import Settings
+from schemas.signals import on_stop_signals
 
 from .bridge_metrics import child_check, child_ports, children_registry
 from .service_http import serve_endpoints
@@ -135,7 +135,7 @@ def _supervise(
             }
         if display is not None:
             _forward(children, console, display)
-        with _signals_set(stop):
+        with on_stop_signals(lambda sig: stop.set()):
             while not stop.is_set() and all(child.poll() is None for child in children.values()):
                 heartbeat.beat()
                 stop.wait(0.2)
@@ -223,16 +223,3 @@ def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> dict[str, int | N
             code = child.wait()
         codes[name] = 0 if name in asked and code == -signal.SIGTERM else code
     return codes
-
-
-@contextlib.contextmanager
-def _signals_set(stop: threading.Event) -> Iterator[None]:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)

@@ -101,26 +101,19 @@ def _kafka_steps(settings: Settings) -> list[CheckStep]:
 def _topic_step(
     admin: Any, kafka: KafkaSettings, label: str, topic: str, existing: dict[str, Any]
 ) -> CheckStep:
-    from confluent_kafka import KafkaError, KafkaException
-    from confluent_kafka.cimpl import NewTopic
+    from schemas.topics import create_topics
 
     name = f"Kafka {label} {topic}"
     if topic in existing:
         return CheckStep(name, True, f"exists with {len(existing[topic].partitions)} partition(s)")
-    future = admin.create_topics(
-        [NewTopic(topic, num_partitions=kafka.partitions, replication_factor=kafka.replication_factor)],
-        request_timeout=_TIMEOUT_SECS,
-    )[topic]
-    try:
-        future.result(timeout=_TIMEOUT_SECS)
-    except KafkaException as exc:
-        error = exc.args[0] if exc.args else None
-        if isinstance(error, KafkaError) and error.code() == KafkaError.TOPIC_ALREADY_EXISTS:
-            return CheckStep(name, True, "exists")
+    outcome = create_topics(admin, kafka, [topic], _TIMEOUT_SECS)[topic]
+    if outcome == "exists":
+        return CheckStep(name, True, "exists")
+    if outcome != "created":
         return CheckStep(
             name,
             False,
-            f"missing and could not be created: {_short(str(exc))}",
+            f"missing and could not be created: {_short(str(outcome))}",
             f"create topic {topic} up front (Aiven console: Topics > Add topic; auto-creation is off there), "
             "or allow this user to create topics",
         )

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import errno
 import logging
-import signal
 import socket
-from types import FrameType
 
 from schemas.errors import ConfigError
 from schemas.settings import Settings, WebSettings
+from schemas.signals import on_stop_signals
 
 __all__ = ["bind", "check_bind", "page_url", "serve"]
 
@@ -71,14 +70,6 @@ def serve(settings: Settings, *, debug: bool = False, socket_fd: int | None = No
     )
     # uvicorn stops gracefully on SIGTERM/SIGINT, then raises the signal again to the handler it found: a
     # no-op one here, so a stop that was asked for exits 0, as produce and consume do
-    previous = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
+    with on_stop_signals(lambda sig: None):
         uvicorn.Server(config).run(sockets=[sock])
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     return 0
-
-
-def _ignore(signum: int, frame: FrameType | None) -> None:
-    pass
