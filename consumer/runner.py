@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from opensearchpy import OpenSearch
@@ -32,34 +30,24 @@ from consumer.batch import KafkaMessage
 from consumer.bulk import BulkRequest, build_bulk
 from consumer.dlq import DeadLetterPublisher, Refused
 from consumer.index import Indices
+from consumer.inflight import Answer, InFlight
 from consumer.metrics import ConsumerMeter
 from consumer.offsets import OffsetTracker, TopicPartitionKey
 from consumer.outcome import Retry, Split, classify_request_failure
 from consumer.progress import ProgressLog
 from consumer.retries import RetryBook
 from consumer.scheduler import Pending, Scheduler, partitions_of
-from consumer.send import BulkResponse, RequestFailure, send_bulk
+from consumer.send import BulkResponse, RequestFailure
 from schemas.datasets import Dataset, Datasets
 from schemas.errors import ServiceUnavailableError
 from schemas.settings import Settings
 
-__all__ = ["Runner", "Slot"]
+__all__ = ["Runner"]
 
 log = logging.getLogger(__name__)
 
 _MAX_POLL_WAIT_SECS = 0.2
 _BUSY_POLL_WAIT_SECS = 0.01  # while requests are in flight: come back soon to collect them
-
-
-@dataclass(eq=False)
-class Slot:
-    """Room for one bulk request in flight."""
-
-    number: int
-    future: Future[BulkResponse] | None = None
-    request: BulkRequest | None = None
-    attempt: int = 0
-    partitions: frozenset[TopicPartitionKey] = frozenset()
 
 
 class Runner:
@@ -95,14 +83,13 @@ class Runner:
         self._owned: set[TopicPartitionKey] = set()
         self._paused: set[TopicPartitionKey] = set()
         slots = max(self._cfg.max_requests_in_flight, self._cfg.concurrent_requests)
-        self._slots = [Slot(n) for n in range(slots)]
+        self._requests = InFlight(slots, settings.opensearch, client, self._indices)
         self._scheduler = Scheduler(
             max_events=self._cfg.max_events,
             max_bytes=self._cfg.max_bytes,
             timeout_secs=self._cfg.timeout_secs,
             per_topic=self._cfg.concurrent_requests,
         )
-        self._pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="bulk")
         self._stopping = False
         self._abandon = False
         self._last_activity = time.monotonic()
@@ -149,13 +136,13 @@ class Runner:
                     next_commit = now + self._cfg.commit_interval_secs
                 if progress.due(now):
                     lag = self._meter.lag(self._owned, self._tracker.committed)
-                    progress.log(now, lag=lag, paused=len(self._paused), in_flight=self._in_flight())
+                    progress.log(now, lag=lag, paused=len(self._paused), in_flight=len(self._requests))
                 if self._idle_long_enough(now):
                     log.info("drained and idle idle_secs=%s", self._until_idle_secs)
                     break
             self._finish()
         finally:
-            self._pool.shutdown(wait=not self._abandon, cancel_futures=True)
+            self._requests.shutdown(wait=not self._abandon)
         log.info("consumer stopped %s", self.counters.summary())
 
     def close(self) -> None:
@@ -224,7 +211,7 @@ class Runner:
         return messages
 
     def _poll_wait(self, now: float) -> float:
-        if self._in_flight():
+        if self._requests:
             return _BUSY_POLL_WAIT_SECS
         wakeup = self._scheduler.next_wakeup()
         if wakeup is None:
@@ -235,69 +222,53 @@ class Runner:
 
     def _service(self, now: float, *, flush: bool = False) -> None:
         """Collect answered requests, start new ones, serve DLQ acks, pause/resume partitions."""
-        for slot in self._slots:
-            if slot.future is not None and slot.future.done():
-                self._collect(slot, now)
-        for slot in self._slots:
-            if slot.future is None:
-                self._dispatch(slot, now, flush=flush)
+        for answer in self._requests.answered():
+            self._collect(answer, now)
+        while self._requests.free() and self._dispatch(now, flush=flush):
+            pass
         self._dlq.poll(0)
         if self._dlq.retry_failed(now):
             self._last_activity = now
         self._reconcile_pauses(now)
 
-    def _dispatch(self, slot: Slot, now: float, *, flush: bool) -> None:
+    def _dispatch(self, now: float, *, flush: bool) -> bool:
+        """Send the next request: a deferred one that is due, else a new batch; False when there is none."""
         pending = self._scheduler.take_pending(now)
         if pending is not None:
-            self._send(slot, pending.request, pending.partitions, pending.attempt)
-            return
-        free = sum(s.future is None for s in self._slots)
+            self._send(pending.request, pending.partitions, pending.attempt)
+            return True
+        free = self._requests.free()
         while (batch := self._scheduler.take_batch(now, free_slots=free, flush=flush)) is not None:
             request, rejected = build_bulk(batch.messages)
             self._dead_letter([Refused(bad.message, bad.error_type, bad.reason) for bad in rejected])
             if len(request):
-                self._send(slot, request, batch.partitions, 0)
-                return
+                self._send(request, batch.partitions, 0)
+                return True
             self._scheduler.release(batch.partitions)
+        return False
 
-    def _send(
-        self, slot: Slot, request: BulkRequest, partitions: frozenset[TopicPartitionKey], attempt: int
-    ) -> None:
+    def _send(self, request: BulkRequest, partitions: frozenset[TopicPartitionKey], attempt: int) -> None:
         dataset = self._dataset(request.messages[0].topic())  # a request carries one topic
-        slot.request, slot.partitions, slot.attempt = request, partitions, attempt
-        slot.future = self._pool.submit(self._post, dataset, request.body, len(request))
+        slot = self._requests.send(dataset, request, partitions, attempt)
         self._meter.sent(request)
-        log.debug(
-            "bulk sent slot=%d index=%s docs=%d attempt=%d", slot.number, dataset.index, len(request), attempt
-        )
+        log.debug("bulk sent slot=%d index=%s docs=%d attempt=%d", slot, dataset.index, len(request), attempt)
 
-    def _post(self, dataset: Dataset, body: bytes, items: int) -> BulkResponse:
-        """In a worker thread: create the dataset's index if this is its first request, then send."""
-        opensearch = self.settings.opensearch
-        if dataset.index_body_file != opensearch.index_body_file:
-            opensearch = opensearch.model_copy(update={"index_body_file": dataset.index_body_file})
-        failure = self._indices.ensure(dataset.index, opensearch)
-        if failure is not None:
-            return BulkResponse(failure=failure)
-        return send_bulk(self._client, dataset.index, body, items)
-
-    def _collect(self, slot: Slot, now: float) -> None:
-        """Classify the answer of ``slot``'s request: finish, defer for retry, split or dead-letter."""
-        assert slot.future is not None and slot.request is not None
-        response = slot.future.result()
-        request, partitions, attempt = slot.request, slot.partitions, slot.attempt
-        slot.future, slot.request, slot.partitions = None, None, frozenset()
+    def _collect(self, answer: Answer, now: float) -> None:
+        """Classify a request's answer: finish, defer for retry, split or dead-letter."""
+        request, response = answer.request, answer.response
         self._meter.answered(request, response)
         log.debug(
-            "bulk answered slot=%d docs=%d took_secs=%.3f", slot.number, len(request), response.took_secs
+            "bulk answered slot=%d docs=%d took_secs=%.3f", answer.slot, len(request), response.took_secs
         )
         try:
             if response.failure is not None:
-                self._on_request_failure(request, response.failure, attempt, now)
+                self._on_request_failure(request, response.failure, answer.attempt, now)
             else:
-                self._on_items(request, response, attempt, now)
+                self._on_items(request, response, answer.attempt, now)
         finally:
-            self._scheduler.release(partitions)  # after any deferral, so nothing newer slips in between
+            self._scheduler.release(
+                answer.partitions
+            )  # after any deferral, so nothing newer slips in between
 
     def _on_request_failure(
         self, request: BulkRequest, failure: RequestFailure, attempt: int, now: float
@@ -373,9 +344,6 @@ class Runner:
         self._paused = want
         self._meter.paused(want)
 
-    def _in_flight(self) -> int:
-        return sum(slot.future is not None for slot in self._slots)
-
     # --- committing --------------------------------------------------------------------------------
 
     def _commit(self, partitions: set[TopicPartitionKey] | None = None, *, asynchronous: bool = True) -> None:
@@ -434,10 +402,8 @@ class Runner:
         if self._abandon:
             return
         now = time.monotonic()
-        for slot in self._slots:
-            if slot.future is not None:
-                slot.future.result()
-                self._collect(slot, now)
+        for answer in self._requests.answered(wait=True):
+            self._collect(answer, now)
 
     def _drop(self, partitions: set[TopicPartitionKey]) -> None:
         self.counters.dropped_on_revoke += self._scheduler.discard(partitions)
