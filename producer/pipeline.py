@@ -33,7 +33,7 @@ from producer.parse import parse_text
 from producer.publisher import FileDeliveries, Publisher, is_record_error
 from producer.reader import BadRecord, ReadOptions, read_records
 from producer.readiness import relative_source
-from producer.reading import ReadingNote
+from producer.reading_note import ReadingNote
 from producer.reports import count_text, failure_report, refused_folder_report
 from producer.versions import IdSet, Version, VersionHistory, replace_previous
 from schemas.datasets import Dataset, DatasetNameError, Datasets

@@ -4,7 +4,7 @@ Each figure comes from where the truth lives:
 
 - read / produced / rejected, versions: the producer's reports (``done/*.manifest.json``,
   ``failed/*.error.json``) and its version history; files still waiting in the inbox, and the one being
-  read with its records so far (the producer's note, :mod:`producer.reading`);
+  read with its records so far (the producer's note, :mod:`producer.reading_note`);
 - indexed: each dataset's index, counting documents by the source field (a terms aggregation), and the
   index's document count;
 - dead-lettered: each dataset's dead-letter topic, read from the beginning, by the ``spoolbridge-source``
@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from producer.readiness import is_input_path, relative_source
-from producer.reading import read_note
+from producer.reading_note import read_note
 from producer.versions import VersionHistory
 from schemas.datasets import Dataset, DatasetNameError, Datasets
 from schemas.errors import ServiceUnavailableError

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from producer.reading import read_note
+from producer.reading_note import read_note
 from schemas.errors import ConfigError
 from schemas.names import dataset_name_problem
 from schemas.settings import Settings
