@@ -25,11 +25,11 @@ import stat
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import orjson
 
-__all__ = ["FileFailure", "FileLedger", "Manifest", "RejectedWriter"]
+__all__ = ["FileFailure", "FileLedger", "FileReport", "Manifest", "RejectedWriter", "read_report"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,46 @@ class FileFailure:
     records_rejected: int = 0
     sha256: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FileReport:
+    """A settled file's report read back (``status`` and the page): its manifest, or its error report."""
+
+    source: str
+    state: Literal["done", "failed"]
+    produced: int
+    rejected: int
+    bytes: int | None = None
+    reason: str | None = None  # failed: what happened
+    what_to_do: str | None = None
+    has_rejected_file: bool = False
+
+    @property
+    def read(self) -> int:
+        return self.produced + self.rejected
+
+
+def read_report(path: Path) -> FileReport | None:
+    """The report at ``path``: a ``*.manifest.json`` (done) or a ``*.error.json`` (failed); ``None`` when
+    it is missing or unreadable (being replaced, or not ours)."""
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    if path.name.endswith(".manifest.json"):
+        return FileReport(
+            str(data.get("source")), "done", int(data.get("records", 0)), int(data.get("rejected", 0)),
+            bytes=data.get("bytes"),
+        )  # fmt: skip
+    return FileReport(
+        str(data.get("source")), "failed",
+        int(data.get("records_produced", 0)), int(data.get("records_rejected", 0)),
+        reason=str(data.get("what", "")) or None, what_to_do=str(data.get("what_to_do", "")) or None,
+        has_rejected_file="rejected_file" in data,
+    )  # fmt: skip
 
 
 class RejectedWriter:

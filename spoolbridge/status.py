@@ -14,7 +14,6 @@ Each figure comes from where the truth lives:
 
 from __future__ import annotations
 
-import json
 import logging
 import textwrap
 from dataclasses import asdict, dataclass, field
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from producer.ledger import read_report
 from producer.readiness import is_input_path, relative_source
 from producer.reading_note import read_note
 from producer.versions import VersionHistory
@@ -170,22 +170,21 @@ class _SourceRows:
         producer = self.settings.producer
         inbox = producer.inbox.absolute()
         history = VersionHistory(inbox)
-        for path in sorted(producer.done_path.rglob("*.manifest.json")):
-            data = _load_json(path)
-            if data is not None:
-                status = self.row(str(data.get("source")))
-                status.state = "done"
-                status.produced = int(data.get("records", 0))
-                status.rejected = int(data.get("rejected", 0))
-                status.bytes = data.get("bytes")
-        for path in sorted(producer.failed_path.rglob("*.error.json")):
-            data = _load_json(path)
-            if data is not None:
-                status = self.row(str(data.get("source")))
-                status.state = "failed"
-                status.produced = int(data.get("records_produced", 0))
-                status.rejected = int(data.get("records_rejected", 0))
-                status.reason = str(data.get("what", ""))
+        reports = [
+            *sorted(producer.done_path.rglob("*.manifest.json")),
+            *sorted(producer.failed_path.rglob("*.error.json")),
+        ]
+        for path in reports:
+            report = read_report(path)
+            if report is None:
+                log.warning("unreadable report file=%s", path)
+                continue
+            status = self.row(report.source)
+            status.state, status.produced, status.rejected = report.state, report.produced, report.rejected
+            if report.state == "done":
+                status.bytes = report.bytes
+            else:
+                status.reason = report.reason
         for status in self.rows.values():
             status.read = (status.produced or 0) + status.rejected
             versions = history.versions(status.source)
@@ -209,15 +208,6 @@ class _SourceRows:
             status = self.row(note["source"])
             status.state, status.bytes = "reading", note.get("bytes")
             status.read = int(note.get("records", 0))
-
-
-def _load_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        log.warning("unreadable report file=%s error=%s", path, exc)
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _dataset_topics(settings: Settings, datasets: Datasets, errors: KafkaErrors) -> set[str]:

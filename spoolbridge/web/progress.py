@@ -12,13 +12,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from dataclasses import asdict, dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
+from producer.ledger import read_report
 from producer.reading_note import read_note
 from schemas.errors import ConfigError
 from schemas.names import dataset_name_problem
@@ -114,22 +114,21 @@ class Progress:
             return
         if numbers.state == "waiting":
             return
-        manifest = _load(producer.done_path / f"{source}.manifest.json")
-        if manifest is not None:
-            numbers.state = "done"
-            numbers.produced = int(manifest.get("records", 0))
-            numbers.rejected = int(manifest.get("rejected", 0))
-            numbers.read = numbers.produced + numbers.rejected
-            return
-        failure = _load(producer.failed_path / f"{source}.error.json")
-        if failure is not None:
-            numbers.state = "failed"
-            numbers.produced = int(failure.get("records_produced", 0))
-            numbers.rejected = int(failure.get("records_rejected", 0))
-            numbers.read = numbers.produced + numbers.rejected
-            numbers.reason = str(failure.get("what", "")) or None
-            numbers.what_to_do = str(failure.get("what_to_do", "")) or None
-            numbers.has_rejected_file = "rejected_file" in failure
+        for path in (
+            producer.done_path / f"{source}.manifest.json",
+            producer.failed_path / f"{source}.error.json",
+        ):
+            report = read_report(path)
+            if report is not None:
+                numbers.state, numbers.produced, numbers.rejected = (
+                    report.state,
+                    report.produced,
+                    report.rejected,
+                )
+                numbers.read = report.read
+                numbers.reason, numbers.what_to_do = report.reason, report.what_to_do
+                numbers.has_rejected_file = report.has_rejected_file
+                return
 
     def _indexed(self, index: str, source_field: str, source: str) -> int:
         from opensearchpy.exceptions import NotFoundError, RequestError
@@ -153,11 +152,3 @@ class Progress:
                 self.settings.kafka.client_config()  # raises ConfigError when Kafka is not configured
                 tail = self._tails[topic] = DeadLetterTail(self.settings.kafka, topic, source_field)
             return tail
-
-
-def _load(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None

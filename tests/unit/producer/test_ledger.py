@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 
-from producer.ledger import FileFailure, FileLedger, Manifest
+from producer.ledger import FileFailure, FileLedger, Manifest, read_report
 
 
 def ledger_for(inbox: Path) -> FileLedger:
@@ -116,3 +116,25 @@ def test_success_clears_the_failure_report_of_an_earlier_drop(tmp_path: Path) ->
     ledger.succeed(tmp_path / "a.json", manifest("a.json"))
     assert list((tmp_path / "failed").iterdir()) == []
     assert (tmp_path / "done" / "a.json").read_text() == "[]"
+
+
+def test_a_report_reads_back_as_status_and_the_page_show_it(tmp_path: Path) -> None:
+    done = tmp_path / "a.json.manifest.json"
+    done.write_text('{"source": "games/a.json", "records": 5, "rejected": 2, "bytes": 99}')
+    failed = tmp_path / "b.json.error.json"
+    failed.write_text(
+        '{"source": "b.json", "what": "cut short", "what_to_do": "send it again", "records_produced": 3,'
+        ' "records_rejected": 1, "rejected_file": "b.json.rejected.jsonl"}'
+    )
+    (tmp_path / "c.json.error.json").write_text("{not json")
+    a, b = read_report(done), read_report(failed)
+    assert a is not None and (a.state, a.produced, a.rejected, a.read, a.bytes) == ("done", 5, 2, 7, 99)
+    assert b is not None and (b.state, b.read, b.reason, b.what_to_do) == (
+        "failed",
+        4,
+        "cut short",
+        "send it again",
+    )
+    assert b.has_rejected_file and not a.has_rejected_file
+    assert read_report(tmp_path / "c.json.error.json") is None
+    assert read_report(tmp_path / "missing.manifest.json") is None
