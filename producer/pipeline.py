@@ -132,7 +132,7 @@ class FileProcessor:
         its first file is complete (an upload takes a while). A folder that cannot name a dataset, or a
         broker that does not answer, is left to its first file, which reports it."""
         try:
-            dataset = self.datasets.get(Datasets.name_of_source(relative_source(folder / "x", self.inbox)))
+            dataset = self.datasets.get(Datasets.name_of_source(f"{folder.name}/"))
             self.publisher.prepare(dataset.topic, dataset.dead_letter_topic)
         except (DatasetNameError, ServiceUnavailableError) as exc:
             log.info("dataset_folder=%s event=topics_not_made reason=%r", folder.name, str(exc))
