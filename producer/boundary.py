@@ -7,6 +7,12 @@ forever). Every folder from the inbox down to the file is opened with ``O_NOFOLL
 ``O_NOFOLLOW | O_NONBLOCK``, and ``fstat`` confirms that what was opened is a regular file: replacing a
 checked entry by a link between the check and the open gains nothing.
 
+A file with more than one hard link is refused too: another name of it may lie outside the inbox (``ln
+/etc/app/secret.json inbox/``), and opening it beneath the inbox cannot tell. The one exception is the
+upload page finishing an upload: it links its part file (in :func:`uploads_folder`, inside the inbox)
+into the dataset's folder and then unlinks the part, so for a moment the file has two names, both in the
+inbox. A file whose only other name is such a part is read.
+
 :class:`OpenedInput` keeps that descriptor open while the file is processed. Its ``read_path`` is a path the
 reader can open that names the *same* file: on Linux a link, in a private folder, to ``/proc/self/fd/<n>``
 under the file's own name (the reader tells shapes by the name); elsewhere the checked path itself, where
@@ -25,11 +31,18 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["InputOpener", "OpenedInput", "RefusedInputError", "report_mode"]
+from producer.versions import STATE_DIR_NAME
+
+__all__ = ["InputOpener", "OpenedInput", "RefusedInputError", "report_mode", "uploads_folder"]
 
 _PROC_FD = Path("/proc/self/fd")
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+
+
+def uploads_folder(inbox: Path) -> Path:
+    """Where the upload page keeps its uploads (descriptions and part files): hidden, never input."""
+    return inbox / STATE_DIR_NAME / "uploads"
 
 
 class RefusedInputError(Exception):
@@ -127,8 +140,15 @@ class InputOpener:
             relative = path.relative_to(self.inbox)
         fd = self._open_beneath(relative)
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced between the check and the open
+            opened = os.fstat(fd)
+            if not stat.S_ISREG(opened.st_mode):  # replaced between the check and the open
                 raise RefusedInputError("it is not a regular file", "drop regular files only")
+            if opened.st_nlink > 1 and not self._linked_to_an_upload_part(opened):
+                raise RefusedInputError(
+                    f"it has {opened.st_nlink} hard links (other names for the same file, which may lie "
+                    "outside the inbox); only files whose one name is in the inbox are read",
+                    "copy the file into the inbox (cp, not ln), then delete this link",
+                )
             return OpenedInput(fd, path, followed=followed, read_path=self._pinned_path(fd, path.name))
         except BaseException:
             os.close(fd)
@@ -164,6 +184,22 @@ class InputOpener:
                 f"it is a symbolic link to {shown}, which does not exist", "drop the file itself"
             ) from None
         return relative
+
+    def _linked_to_an_upload_part(self, opened: os.stat_result) -> bool:
+        """True when the file has two names and the other is an upload's part file (see the module
+        docstring): both names are then inside the inbox."""
+        if opened.st_nlink != 2:
+            return False
+        try:
+            with os.scandir(uploads_folder(self.inbox)) as entries:
+                for entry in entries:
+                    if entry.name.endswith(".part") and entry.is_file(follow_symlinks=False):
+                        found = entry.stat(follow_symlinks=False)
+                        if (found.st_dev, found.st_ino) == (opened.st_dev, opened.st_ino):
+                            return True
+        except OSError:  # no uploads folder: no upload
+            return False
+        return False
 
     def _pinned_path(self, fd: int, name: str) -> Path | None:
         """A path named ``name`` that opens the file behind ``fd`` itself (``None`` without /proc)."""

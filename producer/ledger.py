@@ -3,7 +3,10 @@
 Success: the file moves to ``done/<relative path>`` and ``<name>.manifest.json`` is written beside it
 (records, bytes, sha256, first/last id, timings). Failure: the file moves to ``failed/<relative path>``
 with ``<name>.error.json`` (what happened, where, what to do) and, when records were rejected,
-``<name>.rejected.jsonl`` (one line per rejected record: position, id, reason, record).
+``<name>.rejected.jsonl`` (one line per rejected record: position, id, reason, record). A file whose own
+name would pass for a report is never read and is kept as ``<name>.refused`` (:func:`stored_source`,
+:mod:`producer.report_names`), so no file can take another file's report's place; a report is read back
+only if it is a regular file beside the file it names (:func:`read_report`).
 
 Reports are written *before* the file is moved (each atomically, through a hidden temporary name), so a
 file in ``done/`` or ``failed/`` always has its report; a crash in between leaves the file in the inbox,
@@ -29,7 +32,17 @@ from typing import IO, Any, Literal
 
 import orjson
 
-__all__ = ["FileFailure", "FileLedger", "FileReport", "Manifest", "RejectedWriter", "read_report"]
+from producer.report_names import REPORT_SUFFIXES, stored_name
+
+__all__ = [
+    "FileFailure",
+    "FileLedger",
+    "FileReport",
+    "Manifest",
+    "RejectedWriter",
+    "read_report",
+    "stored_source",
+]
 
 log = logging.getLogger(__name__)
 
@@ -87,14 +100,28 @@ class FileReport:
         return self.produced + self.rejected
 
 
-def read_report(path: Path) -> FileReport | None:
+def stored_source(source: str) -> str:
+    """Where the file ``source`` lies under ``done/`` or ``failed/`` (its reports beside it): the same
+    relative path, except that a name that would pass for a report gets ``.refused`` appended
+    (:func:`producer.report_names.stored_name`)."""
+    folder, _, name = source.rpartition("/")
+    return f"{folder}/{stored_name(name)}" if folder else stored_name(name)
+
+
+def read_report(path: Path, source: str | None = None) -> FileReport | None:
     """The report at ``path``: a ``*.manifest.json`` (done) or a ``*.error.json`` (failed); ``None`` when
-    it is missing or unreadable (being replaced, or not ours)."""
+    it is missing or unreadable (being replaced, or not ours). A report is ours only when it is a regular
+    file (not a link) and the ``source`` it names lies beside it (``<stored name>.<suffix>``), and, when
+    ``source`` is given, names that source: a planted file cannot speak for another file."""
     try:
-        data = orjson.loads(path.read_bytes())
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None
+            data = orjson.loads(handle.read())
     except (OSError, orjson.JSONDecodeError):
         return None
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not _speaks_for(path.name, data.get("source"), source):
         return None
     if path.name.endswith(".manifest.json"):
         return FileReport(
@@ -107,6 +134,14 @@ def read_report(path: Path) -> FileReport | None:
         reason=str(data.get("what", "")) or None, what_to_do=str(data.get("what_to_do", "")) or None,
         has_rejected_file="rejected_file" in data,
     )  # fmt: skip
+
+
+def _speaks_for(report_name: str, named: Any, source: str | None) -> bool:
+    """Whether a report called ``report_name`` that names ``named`` is that file's (and ``source``'s)."""
+    if not isinstance(named, str) or (source is not None and named != source):
+        return False
+    beside = stored_name(named.rpartition("/")[2])
+    return any(report_name == f"{beside}{suffix}" for suffix in REPORT_SUFFIXES)
 
 
 class RejectedWriter:
@@ -178,12 +213,12 @@ class FileLedger:
         self.failed_dir = failed_dir
 
     def rejected_writer(self, source: str, mode: int = 0o600) -> RejectedWriter:
-        target = self.failed_dir / source
+        target = self.failed_dir / stored_source(source)
         return RejectedWriter(target.with_name(f".{target.name}.rejected.jsonl.part"), mode)
 
     def succeed(self, path: Path, manifest: Manifest, mode: int = 0o600) -> Path:
         """Write the manifest (with ``mode``), then move ``path`` to ``done/``. Returns its new path."""
-        target = self.done_dir / manifest.source
+        target = self.done_dir / stored_source(manifest.source)
         _write_json(target.with_name(f"{target.name}.manifest.json"), asdict(manifest), mode)
         _move(path, target)
         log.info("file=%s outcome=done records=%d moved_to=%s", manifest.source, manifest.records, target)
@@ -192,7 +227,7 @@ class FileLedger:
 
     def _clear_earlier_failure(self, source: str) -> None:
         """A fixed file dropped again and done: its old failure report would only mislead."""
-        failed = self.failed_dir / source
+        failed = self.failed_dir / stored_source(source)
         stale = [failed, *(failed.with_name(f"{failed.name}{s}") for s in (".error.json", ".rejected.jsonl"))]
         if any(p.is_file() for p in stale):
             for p in stale:
@@ -203,7 +238,7 @@ class FileLedger:
         self, path: Path, failure: FileFailure, rejected: RejectedWriter | None = None, mode: int = 0o600
     ) -> Path:
         """Write the error report (with ``mode``; and rejected records), then move ``path`` to ``failed/``."""
-        target = self.failed_dir / failure.source
+        target = self.failed_dir / stored_source(failure.source)
         target.parent.mkdir(parents=True, exist_ok=True)
         rejected_path = target.with_name(f"{target.name}.rejected.jsonl")
         report = asdict(failure)

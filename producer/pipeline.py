@@ -34,6 +34,7 @@ from producer.publisher import FileDeliveries, Publisher, is_record_error
 from producer.reader import BadRecord, ReadOptions, read_records
 from producer.readiness import relative_source
 from producer.reading_note import ReadingNote
+from producer.report_names import name_without_report_suffix, report_name_problem
 from producer.reports import count_text, failure_report, refused_folder_report
 from producer.versions import IdSet, Version, VersionHistory, replace_previous
 from schemas.datasets import Dataset, DatasetNameError, Datasets
@@ -130,7 +131,11 @@ class FileProcessor:
     def prepare_dataset(self, folder: Path) -> None:
         """A dataset folder appeared: make its topics now, so that the consumer has found them by the time
         its first file is complete (an upload takes a while). A folder that cannot name a dataset, or a
-        broker that does not answer, is left to its first file, which reports it."""
+        broker that does not answer, is left to its first file, which reports it; a link to a folder gets
+        no topics (nothing is read through it)."""
+        if folder.is_symlink():
+            log.info("dataset_folder=%s event=topics_not_made reason='a symbolic link'", folder.name)
+            return
         try:
             dataset = self.datasets.get(Datasets.name_of_source(f"{folder.name}/"))
             self.publisher.prepare(dataset.topic, dataset.dead_letter_topic)
@@ -140,11 +145,15 @@ class FileProcessor:
     def process(self, path: Path, on_record: Callable[[int], None] | None = None) -> FileResult:
         """Produce every record of ``path`` and settle the file (done/, failed/, or left for a retry).
 
-        Before anything is read the entry passes the inbox boundary (:mod:`producer.boundary`): a link,
-        FIFO or other non-regular entry goes to ``failed/`` unread; a file that cannot be opened (e.g. no
+        Before anything is read the entry passes the inbox boundary (:mod:`producer.boundary`): a name
+        that would pass for a report (:mod:`producer.report_names`), a link, a hard-linked file, a FIFO or
+        other non-regular entry goes to ``failed/`` unread; a file that cannot be opened (e.g. no
         read permission) stays in the inbox (outcome ``unreadable``: one WARNING until it is readable).
         """
         source = relative_source(path, self.inbox)
+        if (problem := report_name_problem(path.name)) is not None:  # it could take a report's place
+            fix = f"rename it to {name_without_report_suffix(path.name)!r} and drop it again"
+            return self._refuse(path, source, RefusedInputError(problem, fix))
         try:
             dataset = self.choices.apply(self.datasets.get(Datasets.name_of_source(source)))
         except DatasetNameError as exc:

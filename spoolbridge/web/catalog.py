@@ -1,6 +1,7 @@
 """The datasets the page can offer, and what OpenSearch holds for one: index, document count, mapping.
 
-A dataset is a folder directly under the inbox (or a ``[datasets.<name>]`` section); its index comes from
+A dataset is a folder directly under the inbox that holds a file, or has settled files in ``done/`` or
+``failed/`` (or a ``[datasets.<name>]`` section); its index comes from
 :class:`~schemas.datasets.Datasets`, the producer's and consumer's own rule. OpenSearch being unreachable
 or unset is not fatal to the page: the answer says so in ``problem`` and uploads still work.
 """
@@ -8,7 +9,10 @@ or unset is not fatal to the page: the answer says so in ``problem`` and uploads
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from schemas.datasets import Datasets
@@ -57,18 +61,19 @@ class Catalog:
         return self._client
 
     def names(self) -> list[str]:
-        """Dataset names: the inbox's folders that can name one (not done/failed) and configured ones."""
+        """Dataset names: the configured ones, and every valid name with files, that is a real folder
+        directly under the inbox holding a file that is not hidden, or a folder in ``done/`` or
+        ``failed/``. An empty folder (made by an upload that was cancelled or expired) is not a dataset
+        yet, and a symbolic link is never one (the producer reads nothing through it)."""
         producer = self.settings.producer
         reserved = {producer.done_path.absolute(), producer.failed_path.absolute()}
-        inbox = producer.inbox.absolute()
         found = set(self.settings.datasets)
-        if inbox.is_dir():
-            for entry in inbox.iterdir():
-                if (
-                    entry.is_dir()
-                    and entry.absolute() not in reserved
-                    and dataset_name_problem(entry.name) is None
-                ):
+        for folder in (producer.inbox.absolute(), *reserved):
+            for entry in _real_folders(folder):
+                path = Path(entry.path).absolute()
+                if path in reserved or dataset_name_problem(entry.name) is not None:
+                    continue
+                if folder in reserved or _has_visible_entry(path):
                     found.add(entry.name)
         return sorted(found)
 
@@ -95,3 +100,20 @@ class Catalog:
             info.problem = f"OpenSearch at {self.settings.opensearch.safe_url} did not answer ({status})"
             log.warning("dataset=%s index=%s event=opensearch_failed status=%s", name, info.index, status)
         return info
+
+
+def _real_folders(folder: Path) -> Iterator[os.DirEntry[str]]:
+    """The folders directly in ``folder`` (links to folders excluded); nothing when it is missing."""
+    try:
+        with os.scandir(folder) as entries:
+            yield from [entry for entry in entries if entry.is_dir(follow_symlinks=False)]
+    except OSError:
+        return
+
+
+def _has_visible_entry(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return any(not entry.name.startswith(".") for entry in entries)
+    except OSError:
+        return False

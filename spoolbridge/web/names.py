@@ -3,8 +3,10 @@ safe name inside a dataset's folder.
 
 A file name keeps only its last path component (``../../x.json`` and ``C:\\x.json`` become ``x.json``),
 loses control characters and leading dots and spaces (no hidden names), and must end in an extension the
-producer reads. A dataset must be a valid dataset name (:func:`~schemas.names.dataset_name_problem`) and
-must not be the inbox's ``done/`` or ``failed/`` folder, which the producer never reads.
+producer reads, and must not end like a report the producer writes beside each file (``.manifest.json``,
+``.error.json``, ``.rejected.jsonl``: :mod:`producer.report_names`). A dataset must be a valid dataset
+name (:func:`~schemas.names.dataset_name_problem`) and must not be the inbox's ``done/`` or ``failed/``
+folder, which the producer never reads.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 from pathlib import Path
 
 from producer.readiness import INPUT_SUFFIXES, is_input_name
+from producer.report_names import report_name_problem
 from schemas.names import dataset_name_problem
 from schemas.settings import ProducerSettings
 
@@ -39,6 +42,8 @@ def safe_file_name(given: str) -> str:
         )
     if not is_input_name(name):
         raise UploadNameError(f"{name!r} is not a file spoolbridge reads: its name must end in {_ACCEPTED}")
+    if (problem := report_name_problem(name)) is not None:
+        raise UploadNameError(f"{name!r} cannot be uploaded: {problem}")
     return name
 
 

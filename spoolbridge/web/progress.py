@@ -118,7 +118,7 @@ class Progress:
             producer.done_path / f"{source}.manifest.json",
             producer.failed_path / f"{source}.error.json",
         ):
-            report = read_report(path)
+            report = read_report(path, source)
             if report is not None:
                 numbers.state, numbers.produced, numbers.rejected = (
                     report.state,

@@ -4,18 +4,26 @@ Layout, for an upload of ``steam.json`` into dataset ``games`` (every name here 
 
 - ``<inbox>/.spoolbridge/uploads/<id>.json``: what the upload is (dataset, file name, length) and, once
   finished, the ``source`` its records carry (``games/steam.json``);
-- ``<inbox>/games/.steam.json.<id>.part``: the bytes received so far. Its size *is* the upload's offset, so
-  a server restarted mid-upload resumes from the last byte that reached the disk.
+- ``<inbox>/.spoolbridge/uploads/<id>.part``: the bytes received so far. Its size *is* the upload's
+  offset, so a server restarted mid-upload resumes from the last byte that reached the disk.
 
-When the last byte is written, the part file is flushed to disk and linked to ``<inbox>/games/steam.json``
-(a link, not a rename, so that a file of that name already waiting there is never overwritten), then
-unlinked: the producer sees one complete file appear, exactly as if it had been dropped there. An upload
-nobody writes to for ``web.upload_expiry_hours`` is deleted with its bytes (:meth:`UploadStore.expire`, run
-by the app every ten minutes). This module knows nothing about HTTP; :mod:`.tus` speaks the protocol.
+Creating an upload touches no dataset folder, so an upload that never sends data makes no dataset and no
+topics. The dataset's folder is made by its first PATCH (the producer makes the dataset's topics when the
+folder appears, so the consumer has found them by the time the file is complete; the page sends a file
+in one PATCH, so waiting for its last byte would lose that). When the last byte is written, the part
+file is flushed to disk and linked to ``<inbox>/games/steam.json`` (a link, not a rename, so that a file
+of that name already waiting there is never overwritten), then unlinked: the producer sees one complete
+file appear, exactly as if it had been dropped there (it reads a file whose other name is a part file
+here, see :mod:`producer.boundary`). Dataset folders are opened from the inbox's descriptor with
+``O_NOFOLLOW``: a dataset folder that is a symbolic link is refused, never written through. An upload
+nobody writes to for ``web.upload_expiry_hours`` is deleted with its bytes (:meth:`UploadStore.expire`,
+run by the app every ten minutes). This module knows nothing about HTTP; :mod:`.tus` speaks the protocol.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import os
@@ -25,6 +33,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from producer.boundary import uploads_folder
 from producer.choices import ChoiceError, DatasetChoices
 from producer.versions import STATE_DIR_NAME
 from schemas.datasets import Datasets
@@ -58,7 +67,8 @@ class Upload:
 
     @property
     def relative_part(self) -> str:
-        return f"{self.dataset}/.{self.file_name}.{self.id}.part"
+        """The part file, relative to the inbox (see the module docstring)."""
+        return f"{STATE_DIR_NAME}/uploads/{self.id}.part"
 
 
 class UploadStore:
@@ -70,7 +80,7 @@ class UploadStore:
         self.producer = datasets.settings.producer
         self.inbox = self.producer.inbox.absolute()
         self.max_bytes = max_bytes
-        self.state = self.inbox / STATE_DIR_NAME / "uploads"
+        self.state = uploads_folder(self.inbox)
         self.choices = DatasetChoices(self.inbox)
 
     def create(self, dataset: str, file_name: str, length: int, id_field: str | None = None) -> Upload:
@@ -90,12 +100,13 @@ class UploadStore:
             folder = dataset_folder(self.inbox, dataset, self.producer)
         except ValueError as exc:
             raise UploadError(400, str(exc)) from None
-        if (folder / name).exists():
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise UploadError(409, _not_a_folder(dataset))
+        if os.path.lexists(folder / name):
             raise UploadError(409, self._waiting(dataset, name))
         if id_field is not None:
             self._choose_id_field(dataset, folder, id_field)
         upload = Upload(secrets.token_urlsafe(16), dataset, name, length)
-        folder.mkdir(parents=True, exist_ok=True)
         self.state.mkdir(parents=True, exist_ok=True)
         (self.inbox / upload.relative_part).touch(exist_ok=False)
         self._save(upload)
@@ -131,6 +142,7 @@ class UploadStore:
         have = self.offset(upload)
         if offset != have:
             raise UploadError(409, f"Upload-Offset {offset} is not the server's offset {have}; ask with HEAD")
+        os.close(self._dataset_folder(upload.dataset))  # the upload is real now: its dataset appears
         return os.open(self.inbox / upload.relative_part, os.O_WRONLY | os.O_APPEND)
 
     def finish(self, upload: Upload) -> Upload:
@@ -138,17 +150,20 @@ class UploadStore:
         ``source``. Raises :class:`UploadError` 409, keeping the bytes, when a file of that name is waiting
         there (the client may finish again once the producer has taken that file)."""
         part = self.inbox / upload.relative_part
-        final = self.inbox / upload.dataset / upload.file_name
         with open(part, "rb") as handle:
             os.fsync(handle.fileno())
+        folder_fd = self._dataset_folder(upload.dataset)
         try:
-            os.link(part, final)
-        except FileExistsError:
-            raise UploadError(409, self._waiting(upload.dataset, upload.file_name)) from None
-        os.unlink(part)
-        _fsync_folder(final.parent)
+            try:
+                os.link(part, upload.file_name, dst_dir_fd=folder_fd, follow_symlinks=False)
+            except FileExistsError:
+                raise UploadError(409, self._waiting(upload.dataset, upload.file_name)) from None
+            os.unlink(part)
+            os.fsync(folder_fd)
+        finally:
+            os.close(folder_fd)
         done = Upload(
-            upload.id, upload.dataset, upload.file_name, upload.length, f"{upload.dataset}/{final.name}"
+            upload.id, upload.dataset, upload.file_name, upload.length, f"{upload.dataset}/{upload.file_name}"
         )
         self._save(done)
         log.info("upload=%s source=%s bytes=%d event=complete", upload.id, done.source, upload.length)
@@ -180,6 +195,25 @@ class UploadStore:
             log.info("uploads_expired=%d older_than_secs=%.0f", removed, older_than_secs)
         return removed
 
+    def _dataset_folder(self, dataset: str) -> int:
+        """A descriptor of the dataset's folder, made if missing, opened from the inbox's descriptor
+        without following a link (the caller closes it); raises :class:`UploadError` 409 when the name
+        is a link or not a folder."""
+        inbox_fd = os.open(self.inbox, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(dataset, 0o777, dir_fd=inbox_fd)
+            try:
+                return os.open(
+                    dataset, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=inbox_fd
+                )
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise UploadError(409, _not_a_folder(dataset)) from None
+                raise
+        finally:
+            os.close(inbox_fd)
+
     def _choose_id_field(self, dataset: str, folder: Path, id_field: str) -> None:
         """Record the dataset's id field; 409 when it has another, or files read without one."""
         read = (self.producer.done_path / dataset, self.producer.failed_path / dataset)
@@ -206,9 +240,8 @@ class UploadStore:
         )
 
 
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _not_a_folder(dataset: str) -> str:
+    return (
+        f"dataset {dataset!r}: its entry in the inbox is a symbolic link or not a folder, and the page "
+        "writes only into real folders inside the inbox; ask whoever manages the inbox to replace it"
+    )

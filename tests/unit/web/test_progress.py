@@ -45,7 +45,9 @@ def test_the_producers_note_says_how_far_it_read(tmp_path: Path) -> None:
 
 def test_a_done_file_has_the_manifests_numbers(tmp_path: Path) -> None:
     (tmp_path / "done" / "games").mkdir(parents=True)
-    (tmp_path / "done" / "games" / "steam.json.manifest.json").write_text('{"records": 50, "rejected": 0}')
+    (tmp_path / "done" / "games" / "steam.json.manifest.json").write_text(
+        '{"source": "games/steam.json", "records": 50, "rejected": 0}'
+    )
     numbers = _ledger(tmp_path)
     assert (numbers.state, numbers.read, numbers.produced, numbers.rejected) == ("done", 50, 50, 0)
     numbers.indexed, numbers.dead_lettered = 48, 1
@@ -57,6 +59,7 @@ def test_a_done_file_has_the_manifests_numbers(tmp_path: Path) -> None:
 def test_a_failed_file_has_the_producers_reason_and_its_rejected_records(tmp_path: Path) -> None:
     (tmp_path / "failed" / "games").mkdir(parents=True)
     report = {
+        "source": SOURCE,
         "what": "the file ends in the middle of a record",
         "what_to_do": "fix it and drop it again",
         "records_produced": 2,
@@ -69,6 +72,15 @@ def test_a_failed_file_has_the_producers_reason_and_its_rejected_records(tmp_pat
     assert numbers.reason == "the file ends in the middle of a record"
     assert numbers.what_to_do == "fix it and drop it again"
     assert numbers.has_rejected_file
+
+
+def test_a_report_that_names_another_file_is_not_believed(tmp_path: Path) -> None:
+    """A report is a file's only when it names that file (a planted one cannot speak for it)."""
+    (tmp_path / "done" / "games").mkdir(parents=True)
+    forged = '{"source": "games/other.json", "records": 999, "rejected": 0}'
+    (tmp_path / "done" / "games" / "steam.json.manifest.json").write_text(forged)
+    numbers = _ledger(tmp_path)
+    assert (numbers.state, numbers.produced) == ("unknown", None)
 
 
 @pytest.mark.parametrize(

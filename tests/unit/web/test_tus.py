@@ -113,10 +113,18 @@ def test_dataset_name_check_uses_the_producers_rules(client: TestClient) -> None
     assert "processed files" in reserved["problem"]
 
 
-def test_datasets_are_the_inbox_folders_that_can_name_one(client: TestClient, inbox: Path) -> None:
-    for folder in ("games", "orders", "done", "failed", "Bad Name", ".spoolbridge"):
-        (inbox / folder).mkdir()
-    assert client.get("/api/datasets").json() == {"datasets": ["games", "orders"]}
+def test_datasets_are_the_inbox_folders_that_can_name_one_and_hold_files(
+    client: TestClient, inbox: Path, tmp_path: Path
+) -> None:
+    for folder in ("games", "orders", "empty", "done/orders", "failed/logs", "Bad Name", ".spoolbridge"):
+        (inbox / folder).mkdir(parents=True)
+    for waiting in ("games/a.json", "Bad Name/b.json", ".spoolbridge/c.json"):
+        (inbox / waiting).write_text("[]")
+    (inbox / "empty" / ".a.json.part").write_text("[")  # hidden: still no file of the dataset
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "x.json").write_text("[]")
+    (inbox / "linked").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    assert client.get("/api/datasets").json() == {"datasets": ["games", "logs", "orders"]}
 
 
 def test_a_dataset_without_opensearch_says_so_and_has_no_conflicts(client: TestClient) -> None:
