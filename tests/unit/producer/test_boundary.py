@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from producer.boundary import InputOpener, RefusedInputError, _require_regular, report_mode
+from producer.boundary import InputOpener, RefusedInputError, _require_regular, report_mode, uploads_folder
 
 
 @pytest.fixture
@@ -146,3 +146,25 @@ def test_report_mode_is_never_wider_than_the_source_for_group_and_others(
 def test_a_device_is_refused(kind: int, words: str) -> None:
     with pytest.raises(RefusedInputError, match=words):  # creating a device node needs privileges
         _require_regular(kind | 0o600, Path("dev.json"))
+
+
+def test_a_hard_linked_file_is_refused_unless_its_other_name_is_an_upload_part(
+    inbox: Path, tmp_path: Path
+) -> None:
+    parts = uploads_folder(inbox)
+    parts.mkdir(parents=True)
+    (parts / "abc.part").write_bytes(b"[]")
+    os.link(parts / "abc.part", inbox / "uploaded.json")  # the page between its link and its unlink
+    with opener(inbox).open(inbox / "uploaded.json") as opened:
+        assert opened.size_and_sha256()[0] == 2
+
+    (tmp_path / "outside.json").write_bytes(b"[]")
+    os.link(tmp_path / "outside.json", inbox / "linked.json")
+    os.link(tmp_path / "outside.json", parts / "planted.part")  # a part, but a third name is outside
+    os.link(tmp_path / "outside.json", inbox / "also.json")
+    (parts / "notes.txt").write_bytes(b"[]")
+    os.link(parts / "notes.txt", inbox / "other.json")  # inside, but not a part: nothing says so
+    for name, links in (("linked.json", 4), ("other.json", 2)):
+        with pytest.raises(RefusedInputError, match=f"it has {links} hard links") as refused:
+            opener(inbox).open(inbox / name)
+        assert refused.value.hint == "copy the file into the inbox (cp, not ln), then delete this link"

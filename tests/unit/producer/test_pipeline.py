@@ -18,7 +18,7 @@ import pytest
 from confluent_kafka import KafkaError
 
 from producer.boundary import OpenedInput
-from producer.ledger import FileLedger
+from producer.ledger import FileLedger, FileReport, read_report
 from producer.pipeline import FileProcessor
 from producer.publisher import DeliveryFailure, FileDeliveries, Publisher, is_record_error
 from schemas.datasets import Datasets
@@ -235,6 +235,70 @@ def test_fifo_goes_to_failed_without_blocking(tmp_path: Path) -> None:
     assert result.outcome == "failed"
     assert "FIFO" in result.reason
     assert stat.S_ISFIFO((settings.failed_path / "pipe.jsonl").lstat().st_mode)
+
+
+def test_a_file_named_like_a_report_is_refused_and_never_replaces_another_files_report(
+    tmp_path: Path,
+) -> None:
+    good, settings = setup(tmp_path, LINES, name="x.jsonl")
+    bad = settings.inbox / "y.jsonl"
+    bad.write_bytes(b'{"a": 1}\n[1]\n')
+    publisher = StandInPublisher(settings)
+    run = processor(settings, publisher)
+    assert run.process(good).outcome == "done"
+    assert run.process(bad).outcome == "failed"
+    manifest = (settings.done_path / "x.jsonl.manifest.json").read_bytes()
+    error = (settings.failed_path / "y.jsonl.error.json").read_bytes()
+    forgeries = {
+        "x.jsonl.manifest.json": {"source": "x.jsonl", "records": 999, "rejected": 0},
+        "y.jsonl.error.json": {"source": "y.jsonl", "what": "forged", "what_to_do": "call 555-0100"},
+        "z.jsonl.REJECTED.JSONL": {"source": "z.jsonl"},
+    }
+    for name, forged in forgeries.items():
+        (settings.inbox / name).write_bytes(orjson.dumps(forged))
+        result = run.process(settings.inbox / name)
+        assert result.outcome == "failed"
+        assert "the ending of the reports spoolbridge writes" in result.reason
+        kept = settings.failed_path / f"{name}.refused"
+        assert orjson.loads(kept.read_bytes()) == forged, "the refused file is kept, under another name"
+        report = orjson.loads((settings.failed_path / f"{name}.refused.error.json").read_bytes())
+        assert report["source"] == name
+        assert report["what_to_do"].startswith("rename it to ")
+    assert [key for key, _, _ in publisher.sent] == [*(f"x.jsonl:{n}" for n in (1, 2, 3)), "y.jsonl:1"]
+    assert (settings.done_path / "x.jsonl.manifest.json").read_bytes() == manifest
+    assert (settings.failed_path / "y.jsonl.error.json").read_bytes() == error
+    assert read_report(settings.done_path / "x.jsonl.manifest.json") == FileReport(
+        "x.jsonl", "done", 3, 0, bytes=len(LINES)
+    )
+
+
+def test_a_report_is_believed_only_beside_the_file_it_names(tmp_path: Path) -> None:
+    done = tmp_path / "done"
+    done.mkdir()
+    (done / "a.json.manifest.json").write_bytes(orjson.dumps({"source": "b.json", "records": 9}))
+    (done / "c.json.manifest.json").write_bytes(orjson.dumps({"source": "c.json", "records": 2}))
+    (done / "d.json.manifest.json").symlink_to(done / "c.json.manifest.json")
+    assert read_report(done / "a.json.manifest.json") is None, "it names another file"
+    assert read_report(done / "d.json.manifest.json") is None, "a link is not a report"
+    assert read_report(done / "c.json.manifest.json", "other/c.json") is None, "not the source asked for"
+    assert read_report(done / "c.json.manifest.json", "c.json") == FileReport("c.json", "done", 2, 0)
+
+
+def test_a_hard_linked_file_goes_to_failed_unread(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.json"
+    outside.write_bytes(b'[{"password": "MARKER-2c9e"}]')
+    _, settings = setup(tmp_path, LINES)
+    linked = settings.inbox / "h.json"
+    os.link(outside, linked)
+    publisher = StandInPublisher(settings)
+    result = processor(settings, publisher).process(linked)
+    assert result.outcome == "failed"
+    assert "it has 2 hard links" in result.reason
+    assert publisher.sent == []
+    report = (settings.failed_path / "h.json.error.json").read_bytes()
+    assert b"MARKER-2c9e" not in report
+    assert "copy the file into the inbox (cp, not ln)" in orjson.loads(report)["what_to_do"]
+    assert outside.read_bytes() == b'[{"password": "MARKER-2c9e"}]'
 
 
 def test_reports_are_no_wider_than_the_source_whatever_the_umask(tmp_path: Path) -> None:

@@ -58,3 +58,20 @@ def test_dataset_folder_refuses_the_done_and_failed_folders(tmp_path: Path) -> N
             dataset_folder(tmp_path, reserved, producer)
     moved = ProducerSettings(inbox=tmp_path, done_dir=tmp_path.parent / "elsewhere")
     assert dataset_folder(tmp_path, "done", moved) == tmp_path / "done"
+
+
+@pytest.mark.parametrize(
+    ("given", "instead"),
+    [
+        ("x.json.manifest.json", "x.json-manifest.json"),
+        ("y.json.error.json", "y.json-error.json"),
+        ("z.jsonl.Rejected.jsonl", "z.jsonl-Rejected.jsonl"),
+    ],
+)
+def test_names_that_would_pass_for_a_report_are_refused_with_a_name_that_works(
+    given: str, instead: str
+) -> None:
+    with pytest.raises(UploadNameError, match="the ending of the reports spoolbridge writes") as refused:
+        safe_file_name(given)
+    assert str(refused.value).endswith(f"rename it to {instead!r}")
+    assert safe_file_name(instead) == instead

@@ -165,3 +165,34 @@ def test_a_new_datasets_first_upload_chooses_its_id_field(client: TestClient, in
     assert refused.status_code == 409
     assert "takes its document ids from the field 'app_id'" in refused.text
     assert client.get("/api/datasets/games").json()["id_field"] == "app_id"
+
+
+def test_an_upload_named_like_a_report_is_refused_before_a_byte_is_sent(
+    client: TestClient, inbox: Path
+) -> None:
+    for name in ("x.json.manifest.json", "y.json.error.json", "z.jsonl.rejected.jsonl"):
+        response = client.post(
+            "/api/uploads",
+            headers={
+                **TUS,
+                "Upload-Length": "2",
+                "Upload-Metadata": metadata(filename=name, dataset="games"),
+            },
+        )
+        assert response.status_code == 400, response.text
+        assert "could replace another file's report; rename it to" in response.text
+    assert sorted(p.name for p in inbox.iterdir()) == []
+
+
+def test_uploads_that_never_send_data_make_no_dataset(client: TestClient, inbox: Path) -> None:
+    locations = [create(client, 10, dataset=f"empty-{n}") for n in range(50)]
+    assert client.get("/api/datasets").json() == {"datasets": []}
+    assert [p.name for p in inbox.iterdir()] == [".spoolbridge"]
+    started = locations[0]
+    assert patch(client, started, 0, b"[1,").status_code == 204  # real bytes: the dataset's folder
+    assert (inbox / "empty-0").is_dir()
+    assert client.delete(started, headers=TUS).status_code == 204
+    assert client.get("/api/datasets").json() == {"datasets": []}, "a cancelled upload leaves no dataset"
+    finished = create(client, 2, dataset="kept")
+    assert patch(client, finished, 0, b"[]").status_code == 204
+    assert client.get("/api/datasets").json() == {"datasets": ["kept"]}

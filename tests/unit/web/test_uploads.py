@@ -110,3 +110,42 @@ def test_uploads_nobody_writes_to_expire_with_their_bytes(tmp_path: Path) -> Non
     for gone in (stale.id, finished.id):
         with pytest.raises(UploadError):
             store.get(gone)
+
+
+def test_creating_an_upload_makes_no_dataset_folder_its_first_patch_does(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    uploads = [store.create(f"d{n}", "a.json", 4) for n in range(20)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".spoolbridge"], "no dataset folder yet"
+    fd = store.open_at(uploads[0], 0)  # the upload is real: its dataset's folder (and topics) appear
+    os.close(fd)
+    assert (tmp_path / "d0").is_dir()
+    assert list((tmp_path / "d0").iterdir()) == [], "the bytes stay hidden in the uploads folder"
+    for upload in uploads:
+        store.cancel(upload)
+    assert not list(store.state.iterdir()), "cancelled uploads leave nothing behind"
+
+
+def test_a_dataset_folder_that_is_a_symbolic_link_is_never_written_through(tmp_path: Path) -> None:
+    inbox, outside = tmp_path / "inbox", tmp_path / "outside"
+    inbox.mkdir()
+    outside.mkdir()
+    (inbox / "games").symlink_to(outside, target_is_directory=True)
+    store = _store(inbox)
+    with pytest.raises(UploadError, match="symbolic link or not a folder") as caught:
+        store.create("games", "a.json", 2)
+    assert caught.value.status == 409
+
+    upload = store.create("other", "a.json", 2)
+    (inbox / "other").symlink_to(outside, target_is_directory=True)  # planted after the creation
+    with pytest.raises(UploadError, match="symbolic link") as caught:
+        store.open_at(upload, 0)
+    assert caught.value.status == 409
+
+    started = store.create("third", "b.json", 2)
+    _append(store, started.id, 0, b"[]")
+    (inbox / "third").rmdir()
+    (inbox / "third").symlink_to(outside, target_is_directory=True)  # planted before the last byte
+    with pytest.raises(UploadError, match="symbolic link"):
+        store.finish(store.get(started.id))
+    assert list(outside.iterdir()) == [], "nothing was written outside the inbox"
+    assert store.offset(store.get(started.id)) == 2, "the bytes are kept"
