@@ -195,3 +195,80 @@ def test_unreadable_file_fails_once(
     assert "failed=1 unreadable=1" in producer.log()
     assert (inbox / "locked.json").exists()
     assert (inbox / "done" / "fine.json").exists()
+
+
+def _drop(path: Path, data: bytes) -> None:
+    """Write ``data`` under a hidden name and rename it into place (one complete file appears)."""
+    temp = path.with_name(f".{path.name}.part")
+    temp.write_bytes(data)
+    temp.rename(path)
+
+
+@pytest.mark.timeout(120)
+def test_a_file_named_like_a_report_forges_neither_the_report_nor_the_status(
+    produce_settings: Callable[..., Settings], producer_process: StartProducer, endpoints: Endpoints
+) -> None:
+    from spoolbridge.status import collect_status
+
+    settings = produce_settings()
+    inbox = settings.producer.inbox
+    producer = producer_process(settings)
+    producer.wait_for_log("event=watching")
+    _drop(inbox / "x.json", orjson.dumps([{"a": 1}, {"a": 2}]))
+    _drop(inbox / "y.json", orjson.dumps([{"a": 1}, 5]))  # one rejected record: failed
+    wait_until((inbox / "done" / "x.json.manifest.json").exists, what="x.json done")
+    wait_until((inbox / "failed" / "y.json.error.json").exists, what="y.json failed")
+    manifest = (inbox / "done" / "x.json.manifest.json").read_bytes()
+    error = (inbox / "failed" / "y.json.error.json").read_bytes()
+
+    forged_manifest = {"source": "x.json", "records": 999, "rejected": 0, "bytes": 1}
+    forged_error = {"source": "y.json", "what": "FORGED reason", "what_to_do": "FORGED advice"}
+    _drop(inbox / "x.json.manifest.json", orjson.dumps(forged_manifest))
+    _drop(inbox / "y.json.error.json", orjson.dumps(forged_error))
+    for name in ("x.json.manifest.json", "y.json.error.json"):
+        wait_until((inbox / "failed" / f"{name}.refused.error.json").exists, what=f"{name} refused")
+        assert (inbox / "failed" / f"{name}.refused").is_file(), "the refused file is kept"
+    assert producer.stop() == 0
+
+    assert (inbox / "done" / "x.json.manifest.json").read_bytes() == manifest
+    assert (inbox / "failed" / "y.json.error.json").read_bytes() == error
+    rows = {row.source: row for d in collect_status(settings).datasets for row in d.sources}
+    assert (rows["x.json"].state, rows["x.json"].produced) == ("done", 2)
+    assert rows["y.json"].reason is not None and "FORGED" not in rows["y.json"].reason
+    refused = rows["x.json.manifest.json"]
+    assert refused.state == "failed"
+    assert refused.reason is not None and "rename it to 'x.json-manifest.json'" in refused.reason
+    messages = read_topic(endpoints.bootstrap_servers, settings.kafka.topic, expect=3, timeout_secs=10)
+    assert sorted(m.key for m in messages) == ["x.json:0", "x.json:1", "y.json:0"]
+
+
+@pytest.mark.timeout(120)
+def test_hard_links_are_refused_except_an_upload_being_put_in_place(
+    produce_settings: Callable[..., Settings],
+    producer_process: StartProducer,
+    endpoints: Endpoints,
+    tmp_path: Path,
+) -> None:
+    from producer.boundary import uploads_folder
+
+    marker = "MARKER-8d21-linked-secret"
+    settings = produce_settings()
+    inbox = settings.producer.inbox
+    outside = tmp_path / "elsewhere.json"
+    outside.write_bytes(orjson.dumps([{"secret": marker}]))
+    parts = uploads_folder(inbox)
+    parts.mkdir(parents=True)
+    (parts / "u1.part").write_bytes(orjson.dumps([{"uploaded": 1}]))
+    producer = producer_process(settings)
+    producer.wait_for_log("event=watching")
+    os.link(outside, inbox / "linked.json")
+    os.link(parts / "u1.part", inbox / "uploaded.json")  # the page's link, its unlink not done yet
+
+    wait_until((inbox / "failed" / "linked.json.error.json").exists, what="linked.json refused")
+    report = orjson.loads((inbox / "failed" / "linked.json.error.json").read_bytes())
+    assert report["what"].startswith("not read: it has 2 hard links")
+    wait_until((inbox / "done" / "uploaded.json").exists, what="the upload read despite its second name")
+    assert producer.stop() == 0
+    messages = read_topic(endpoints.bootstrap_servers, settings.kafka.topic, expect=1, timeout_secs=10)
+    assert [m.value.get("uploaded") for m in messages] == [1]
+    assert all(marker not in m.raw.decode() for m in messages)
