@@ -173,6 +173,10 @@ class UploadStore:
         """Forget an upload and delete its bytes (a finished upload's file stays: it is the inbox's now)."""
         if upload.source is None:
             (self.inbox / upload.relative_part).unlink(missing_ok=True)
+            # where an upload begun by an earlier version kept its bytes (such an upload starts again)
+            legacy = self.inbox / upload.dataset / f".{upload.file_name}.{upload.id}.part"
+            if not legacy.parent.is_symlink():
+                legacy.unlink(missing_ok=True)
         (self.state / f"{upload.id}.json").unlink(missing_ok=True)
         log.info("upload=%s event=cancelled", upload.id)
 

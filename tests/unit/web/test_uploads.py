@@ -149,3 +149,14 @@ def test_a_dataset_folder_that_is_a_symbolic_link_is_never_written_through(tmp_p
         store.finish(store.get(started.id))
     assert list(outside.iterdir()) == [], "nothing was written outside the inbox"
     assert store.offset(store.get(started.id)) == 2, "the bytes are kept"
+
+
+def test_an_upload_begun_by_an_earlier_version_loses_its_old_part_when_it_expires(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    upload = store.create("games", "old.json", 10)
+    (tmp_path / "games").mkdir()
+    legacy = tmp_path / "games" / f".old.json.{upload.id}.part"  # the earlier layout
+    legacy.write_bytes(b"[1,")
+    assert store.offset(upload) == 0, "it starts again"
+    store.cancel(upload)
+    assert not legacy.exists()
