@@ -28,6 +28,7 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -190,15 +191,19 @@ class InputOpener:
         docstring): both names are then inside the inbox."""
         if opened.st_nlink != 2:
             return False
+        try:  # the folder is opened like an input's, so a link planted there cannot point elsewhere
+            folder_fd = self._open_folder(uploads_folder(self.inbox).relative_to(self.inbox).parts)
+        except (OSError, RefusedInputError):  # no uploads folder: no upload
+            return False
         try:
-            with os.scandir(uploads_folder(self.inbox)) as entries:
+            with os.scandir(folder_fd) as entries:
                 for entry in entries:
                     if entry.name.endswith(".part") and entry.is_file(follow_symlinks=False):
                         found = entry.stat(follow_symlinks=False)
                         if (found.st_dev, found.st_ino) == (opened.st_dev, opened.st_ino):
                             return True
-        except OSError:  # no uploads folder: no upload
-            return False
+        finally:
+            os.close(folder_fd)
         return False
 
     def _pinned_path(self, fd: int, name: str) -> Path | None:
@@ -215,6 +220,20 @@ class InputOpener:
     def _open_beneath(self, relative: Path) -> int:
         """Open ``inbox/relative`` following no link on the way (see the module docstring)."""
         *folders, name = relative.parts
+        dir_fd = self._open_folder(folders)
+        try:
+            _require_regular(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode, relative)
+            try:
+                return os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:  # replaced by a link since the check
+                    raise RefusedInputError("it is a symbolic link", "drop regular files only") from None
+                raise
+        finally:
+            os.close(dir_fd)
+
+    def _open_folder(self, folders: Sequence[str]) -> int:
+        """A descriptor of ``inbox/<folders>``, following no link on the way (the caller closes it)."""
         dir_fd = os.open(self.inbox, _DIR_FLAGS)
         try:
             for folder in folders:
@@ -229,15 +248,10 @@ class InputOpener:
                     raise
                 os.close(dir_fd)
                 dir_fd = inner
-            _require_regular(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode, relative)
-            try:
-                return os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
-            except OSError as exc:
-                if exc.errno == errno.ELOOP:  # replaced by a link since the check
-                    raise RefusedInputError("it is a symbolic link", "drop regular files only") from None
-                raise
-        finally:
+        except BaseException:
             os.close(dir_fd)
+            raise
+        return dir_fd
 
 
 def _require_regular(mode: int, path: Path) -> None:

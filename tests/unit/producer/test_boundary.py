@@ -168,3 +168,14 @@ def test_a_hard_linked_file_is_refused_unless_its_other_name_is_an_upload_part(
         with pytest.raises(RefusedInputError, match=f"it has {links} hard links") as refused:
             opener(inbox).open(inbox / name)
         assert refused.value.hint == "copy the file into the inbox (cp, not ln), then delete this link"
+
+
+def test_an_uploads_folder_that_is_a_link_vouches_for_nothing(inbox: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "secret.part").write_bytes(b"[]")
+    uploads_folder(inbox).parent.mkdir()
+    uploads_folder(inbox).symlink_to(elsewhere, target_is_directory=True)
+    os.link(elsewhere / "secret.part", inbox / "a.json")
+    with pytest.raises(RefusedInputError, match="it has 2 hard links"):
+        opener(inbox).open(inbox / "a.json")
