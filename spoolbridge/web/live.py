@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from producer.ledger import read_report
 from schemas.errors import ConfigError
 from schemas.settings import Settings
 
@@ -78,7 +79,7 @@ def live_routes(settings: Settings, progress: Progress) -> list[Route]:
             producer.done_path / f"{source}.manifest.json",
             producer.failed_path / f"{source}.error.json",
         ):
-            if path.is_file():
+            if read_report(path, source) is not None:  # the file's own report, not one planted for it
                 return FileResponse(
                     path, media_type="application/json", headers={"Cache-Control": "no-store"}
                 )

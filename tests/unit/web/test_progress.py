@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from schemas.settings import ProducerSettings, Settings
 from spoolbridge.web.catalog import Catalog
@@ -92,3 +93,13 @@ def test_a_source_must_be_a_file_inside_a_dataset(source: str) -> None:
 
 def test_a_source_may_be_nested_inside_its_dataset() -> None:
     assert source_problem("games/2024/steam.json") is None
+
+
+def test_the_report_download_is_the_files_own_report_only(client: TestClient, inbox: Path) -> None:
+    (inbox / "done" / "games").mkdir(parents=True)
+    own = '{"source": "games/a.json", "records": 2}'
+    (inbox / "done" / "games" / "a.json.manifest.json").write_text(own)
+    (inbox / "done" / "games" / "b.json.manifest.json").write_text('{"source": "games/a.json", "records": 9}')
+    assert client.get("/api/reports/report", params={"source": "games/a.json"}).text == own
+    planted = client.get("/api/reports/report", params={"source": "games/b.json"})
+    assert planted.status_code == 404
