@@ -12,7 +12,7 @@ import logging
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 import orjson
@@ -90,7 +90,9 @@ class DeadLetterTail:
             consumer.close()
 
 
-def read_dead_letters(kafka: KafkaSettings, topic: str, source: str, source_field: str) -> Iterator[bytes]:
+def read_dead_letters(
+    kafka: KafkaSettings, topic: str, source: str, source_field: str
+) -> Generator[bytes, None, None]:
     """One JSON line per dead letter of ``source`` in ``topic``: its reason headers and its record."""
     from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
