@@ -58,3 +58,17 @@ def test_dataset_folder_refuses_the_done_and_failed_folders(tmp_path: Path) -> N
             dataset_folder(tmp_path, reserved, producer)
     moved = ProducerSettings(inbox=tmp_path, done_dir=tmp_path.parent / "elsewhere")
     assert dataset_folder(tmp_path, "done", moved) == tmp_path / "done"
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("a\u0085b.json", "ab.json"),  # C1: NEXT LINE
+        ("report\u202egpj.json", "reportgpj.json"),  # RIGHT-TO-LEFT OVERRIDE
+        ("\u2066x\u2069\u200e\u200f\u061c.json", "x.json"),  # isolates and marks
+        ("\u009fy.json", "y.json"),
+        ("日本語.json", "日本語.json"),
+    ],
+)
+def test_c1_controls_and_direction_overrides_are_removed_from_file_names(given: str, kept: str) -> None:
+    assert safe_file_name(given) == kept
