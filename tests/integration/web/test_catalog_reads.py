@@ -22,7 +22,7 @@ SECRET = "the-secret-value"
 
 @pytest.fixture
 def indices(opensearch_client: Any) -> Iterator[Callable[..., str]]:
-    """``make(name, alias=None)``: an index holding one secret document (and an alias to it); removed after."""
+    """``make(name, alias=None)``: an index with one secret document (and an alias to it); removed after."""
     made: list[str] = []
 
     def make(name: str, alias: str | None = None) -> str:
