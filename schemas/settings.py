@@ -365,10 +365,10 @@ class WebSettings(_Section):
         default=30.0, gt=0, description="a request body that sends no byte for this long is cut off"
     )
     max_connections: int = Field(
-        default=800,
+        default=768,
         ge=8,
         description="open connections at most; a new one closes the oldest idle or half-open one (kept "
-        "128 below the open-file limit)",
+        "256 below the open-file limit)",
     )
 
     @property

@@ -9,7 +9,8 @@ default limit, so the next ``accept()`` fails (EMFILE) and even an authorised re
   this long after it opened, or after its last answer, is closed;
 - **body timeout** (``body_timeout_secs``, 30 s): a request whose body sends no byte for this long is cut
   off (an upload keeps the bytes it received; the client resumes from HEAD's offset);
-- **connection limit** (``max_connections``, 800, kept 128 below the process's open-file limit): a new
+- **connection limit** (``max_connections``, 768, kept :data:`RESERVED_DESCRIPTORS` (256) below the
+  process's open-file limit, so 768 at the usual 1,024): a new
   connection over the limit closes the oldest connection that is not in the middle of a request (half-open
   or idle), so the newest client is always served; when every connection is mid-request, the new one is
   closed instead.
@@ -32,12 +33,22 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from schemas.settings import WebSettings
 
-__all__ = ["ConnectionRules", "connection_limit", "limited_protocol"]
+__all__ = [
+    "ACCEPT_BACKLOG",
+    "RESERVED_DESCRIPTORS",
+    "ConnectionRules",
+    "connection_limit",
+    "limited_protocol",
+]
 
 log = logging.getLogger(__name__)
 
-#: descriptors left for everything but connections: Kafka and OpenSearch clients, files being written
-RESERVED_DESCRIPTORS = 128
+#: connections accepted in one go before any of them is counted (asyncio's accept loop takes up to the
+#: listen backlog at once); also the kernel's queue of connections waiting to be accepted
+ACCEPT_BACKLOG = 128
+#: descriptors left for everything but counted connections: one accept burst, Kafka and OpenSearch
+#: clients, files being written
+RESERVED_DESCRIPTORS = ACCEPT_BACKLOG + 128
 _SWEEP_SECS = 1.0
 
 

@@ -15,11 +15,11 @@ from schemas.errors import ConfigError
 from schemas.settings import Settings, WebSettings
 from schemas.signals import on_stop_signals
 
+from .connections import ACCEPT_BACKLOG
+
 __all__ = ["bind", "check_bind", "page_url", "serve"]
 
 log = logging.getLogger(__name__)
-
-_BACKLOG = 2048  # uvicorn's own default: connections the kernel holds until the page accepts them
 
 
 def check_bind(web: WebSettings) -> None:
@@ -43,7 +43,7 @@ def bind(web: WebSettings) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((web.host, web.port))
-        sock.listen(_BACKLOG)
+        sock.listen(ACCEPT_BACKLOG)
     except OSError as exc:
         sock.close()
         setting = "web.port" if exc.errno == errno.EADDRINUSE else "web.host"
@@ -79,6 +79,7 @@ def serve(settings: Settings, *, debug: bool = False, socket_fd: int | None = No
         server_header=False,
         timeout_graceful_shutdown=5,  # an open progress stream must not hold up a stop
         http=limited_protocol(ConnectionRules.of(settings.web)),
+        backlog=ACCEPT_BACKLOG,  # asyncio accepts up to this many at once: they must fit the reserve
     )
     # uvicorn stops gracefully on SIGTERM/SIGINT, then raises the signal again to the handler it found: a
     # no-op one here, so a stop that was asked for exits 0, as produce and consume do
