@@ -70,6 +70,10 @@ class DeadLetterTail:
         with self._lock:
             return self._counts[source]
 
+    def stop(self) -> None:
+        """Ask the reader to stop without waiting (:meth:`close` waits)."""
+        self._stop.set()
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)

@@ -121,6 +121,8 @@ class Progress:
     def close(self) -> None:
         with self._lock:
             tails, self._tails = list(self._tails.values()), collections.OrderedDict()
+        for tail in tails:  # all asked first, so that the page's stop waits for the slowest one only
+            tail.stop()
         for tail in tails:
             tail.close()
 

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import pytest
@@ -12,9 +14,10 @@ from starlette.testclient import TestClient
 
 from schemas.datasets import Datasets
 from schemas.settings import ProducerSettings, Settings
+from spoolbridge.web.app import create_app
 from spoolbridge.web.uploads import UploadStore
 
-from .conftest import TUS, create, metadata, patch
+from .conftest import TUS, create, metadata, patch, settings_for
 
 SUPERSCRIPTS = ["²", "¹²", "1²", "³"]  # Latin-1 (as a header arrives): str.isdigit() says yes, int() no
 
@@ -110,3 +113,33 @@ def test_the_expiry_leaves_an_upload_being_written_alone(tmp_path: Path) -> None
     assert store.offset(store.get(busy.id)) == 0
     with pytest.raises(Exception, match="no such upload"):
         store.get(idle.id)
+
+
+def test_a_delete_while_the_last_patch_finishes_the_upload_waits_for_it(
+    inbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The finishing PATCH links the file into place in a worker thread; a DELETE arriving meanwhile gets
+    423 instead of removing the bytes under it (which made the PATCH a 500)."""
+    finishing, release = threading.Event(), threading.Event()
+    finish = UploadStore.finish
+
+    def slow_finish(store: UploadStore, upload: Any) -> Any:
+        finishing.set()
+        assert release.wait(30)
+        return finish(store, upload)
+
+    monkeypatch.setattr(UploadStore, "finish", slow_finish)
+    with TestClient(create_app(settings_for(inbox)), base_url="http://127.0.0.1:8080") as client:
+        location = create(client, 3)
+        answers: list[Any] = []
+        last = threading.Thread(target=lambda: answers.append(patch(client, location, 0, b"[1]")))
+        last.start()
+        try:
+            assert finishing.wait(30)
+            deleted = client.delete(location, headers=TUS)
+            assert deleted.status_code == 423
+        finally:
+            release.set()
+            last.join(30)
+        assert answers[0].status_code == 204
+        assert (inbox / "games" / "a.json").read_bytes() == b"[1]"
