@@ -43,12 +43,14 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: connections accepted in one go before any of them is counted (asyncio's accept loop takes up to the
-#: listen backlog at once); also the kernel's queue of connections waiting to be accepted
-ACCEPT_BACKLOG = 128
-#: descriptors left for everything but counted connections: one accept burst, Kafka and OpenSearch
-#: clients, files being written
-RESERVED_DESCRIPTORS = ACCEPT_BACKLOG + 128
+#: connections accepted in one go (asyncio's accept loop takes up to the listen backlog at once, and a
+#: connection is counted only a few loop turns later, so several bursts can be in flight; measured: 128
+#: ran out of descriptors under 1,100 half-open connections, 32 did not); also the kernel's queue of
+#: connections waiting to be accepted
+ACCEPT_BACKLOG = 32
+#: descriptors left for everything but counted connections: accept bursts in flight, connections pushed
+#: out but not yet closed, Kafka and OpenSearch clients, files being written
+RESERVED_DESCRIPTORS = 256
 _SWEEP_SECS = 1.0
 
 
