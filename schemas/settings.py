@@ -9,6 +9,7 @@ to the client libraries. Option names carry their units (``_ms``, ``_secs``, ``_
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from contextvars import ContextVar
 from pathlib import Path
@@ -354,10 +355,32 @@ class WebSettings(_Section):
         default=24.0, gt=0, description="an unfinished upload untouched this long is deleted (its bytes too)"
     )
 
+    header_timeout_secs: float = Field(
+        default=10.0,
+        gt=0,
+        description="a connection whose request headers are not complete this long after it opened (or "
+        "after its last answer) is closed",
+    )
+    body_timeout_secs: float = Field(
+        default=30.0, gt=0, description="a request body that sends no byte for this long is cut off"
+    )
+    max_connections: int = Field(
+        default=768,
+        ge=8,
+        description="open connections at most; a new one closes the oldest idle or half-open one (kept "
+        "256 below the open-file limit)",
+    )
+
     @property
     def is_loopback(self) -> bool:
-        """True when only this machine can reach the page (127.0.0.0/8, ::1, localhost)."""
-        return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")
+        """True when only this machine can reach the page: 127.0.0.0/8, ::1 or ``localhost``, as an
+        address, never a name that merely starts like one (``127.evil.example``)."""
+        if self.host in LOOPBACK_HOSTS:
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
 
     @property
     def url(self) -> str:

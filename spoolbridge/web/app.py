@@ -61,7 +61,7 @@ def create_app(settings: Settings) -> ASGIApp:
 
     async def expire_uploads() -> None:
         while True:
-            await anyio.to_thread.run_sync(store.expire, expiry_secs)
+            await anyio.to_thread.run_sync(lambda: store.expire(expiry_secs, busy=lambda: tus.writing))
             await anyio.sleep(min(_EXPIRY_CHECK_SECS, expiry_secs))
 
     @contextlib.asynccontextmanager

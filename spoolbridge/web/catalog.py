@@ -4,12 +4,20 @@ A dataset is a folder directly under the inbox that holds a file, or has settled
 ``failed/`` (or a ``[datasets.<name>]`` section); its index comes from
 :class:`~schemas.datasets.Datasets`, the producer's and consumer's own rule. OpenSearch being unreachable
 or unset is not fatal to the page: the answer says so in ``problem`` and uploads still work.
+
+**The page reads only the datasets it knows** (:meth:`Catalog.names`: its catalog), each through its own
+**concrete** index (:meth:`Catalog.readable_index`): a name that is not in the catalog is refused before
+OpenSearch is asked anything, and an index name that OpenSearch resolves to anything but exactly one index
+of that name (an alias, a data stream, a pattern) is never searched, counted or described. So the page can
+read no index that spoolbridge's OpenSearch account could read but no dataset of this inbox writes to.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,9 +30,13 @@ from schemas.settings import Settings
 
 from .conflicts import facet_fields, flatten_mapping
 
-__all__ = ["Catalog", "DatasetInfo"]
+__all__ = ["NOT_CONCRETE", "Catalog", "DatasetInfo"]
 
 log = logging.getLogger(__name__)
+
+NOT_CONCRETE = "is an alias, a data stream or a pattern in OpenSearch, not a dataset's own index"
+_RESOLVED_SECS = 5.0  # how long an index's resolution is reused (the page asks every half second)
+_PATTERN_CHARACTERS = frozenset('*?,:<>|\\/ "#')
 
 
 @dataclass
@@ -51,6 +63,8 @@ class Catalog:
         self.settings = settings
         self.datasets = Datasets(settings)
         self._client: Any = None
+        self._resolved: dict[str, tuple[float, bool]] = {}
+        self._lock = threading.Lock()
 
     def client(self) -> Any:
         """The OpenSearch client, made on first use; raises :class:`ConfigError` when no URL is known."""
@@ -77,12 +91,39 @@ class Catalog:
                     found.add(entry.name)
         return sorted(found)
 
+    def knows(self, name: str) -> bool:
+        """``name`` is a dataset of this page's catalog (:meth:`names`)."""
+        return dataset_name_problem(name) is None and name in self.names()
+
+    def readable_index(self, index: str) -> bool:
+        """OpenSearch holds ``index`` as one concrete index of exactly that name, or not at all (it is
+        created by the first document). False for an alias, a data stream or a pattern. Raises what the
+        client raises when OpenSearch cannot answer."""
+        if not index or _PATTERN_CHARACTERS.intersection(index) or index.startswith(("-", "_", "+")):
+            return False
+        now = time.monotonic()
+        with self._lock:
+            cached = self._resolved.get(index)
+        if cached is not None and now - cached[0] < _RESOLVED_SECS:
+            return cached[1]
+        found = self.client().indices.resolve_index(name=index, params={"expand_wildcards": "none"})
+        names = [entry.get("name") for entry in found.get("indices", [])]
+        concrete = names in ([], [index]) and not found.get("aliases") and not found.get("data_streams")
+        with self._lock:
+            self._resolved[index] = (now, concrete)
+        if not concrete:
+            log.warning("index=%s event=index_refused reason=not_concrete", index)
+        return concrete
+
     def describe(self, name: str) -> DatasetInfo:
-        """What OpenSearch holds for dataset ``name`` (a valid name)."""
+        """What OpenSearch holds for dataset ``name`` (a name :meth:`knows`)."""
         from opensearchpy.exceptions import NotFoundError, TransportError
 
         info = DatasetInfo(name, self.datasets.get(name).index)
         try:
+            if not self.readable_index(info.index):
+                info.problem = f"index {info.index!r} {NOT_CONCRETE}; the page does not read it"
+                return info
             client = self.client()
             info.documents = int(client.count(index=info.index)["count"])
             info.exists = True

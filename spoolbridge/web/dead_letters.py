@@ -12,7 +12,7 @@ import logging
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 import orjson
@@ -70,6 +70,10 @@ class DeadLetterTail:
         with self._lock:
             return self._counts[source]
 
+    def stop(self) -> None:
+        """Ask the reader to stop without waiting (:meth:`close` waits)."""
+        self._stop.set()
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
@@ -90,7 +94,9 @@ class DeadLetterTail:
             consumer.close()
 
 
-def read_dead_letters(kafka: KafkaSettings, topic: str, source: str, source_field: str) -> Iterator[bytes]:
+def read_dead_letters(
+    kafka: KafkaSettings, topic: str, source: str, source_field: str
+) -> Generator[bytes, None, None]:
     """One JSON line per dead letter of ``source`` in ``topic``: its reason headers and its record."""
     from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 

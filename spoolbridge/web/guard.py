@@ -11,6 +11,10 @@ In order, for every HTTP request:
    when the browser says it comes from another site (``Sec-Fetch-Site``), when its ``Origin`` is not this
    page's, or when it lacks a header a cross-site form cannot send: ``Tus-Resumable`` (uploads) or
    ``X-Spoolbridge-Request``. No CORS header is ever sent, so no other site can pass a preflight for them.
+   Every request under ``/api/`` costs the server something (an OpenSearch query, a Kafka reader, a
+   stream held open), so a GET or HEAD there is refused in the same way when ``Sec-Fetch-Site`` or
+   ``Origin`` says another site sent it (``fetch(..., {mode: "no-cors"})``, an ``<img>``); only the page
+   itself (``/``, ``/static/``) may be linked to from elsewhere.
 
 Every response also gets headers that keep the page out of frames and off other sites' scripts. The token
 is compared in constant time and never logged or echoed.
@@ -21,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import ipaddress
 import logging
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -101,6 +106,8 @@ class Guard:
             )
         if scope["method"] not in _SAFE_METHODS:
             return _cross_site(scope, headers, host)
+        if scope["path"].startswith("/api/"):
+            return _from_another_site(scope, headers, host)
         return None
 
     def _authorised(self, authorization: str) -> bool:
@@ -117,14 +124,22 @@ class Guard:
         return bool(given) and hmac.compare_digest(given, self.token)
 
 
-def _cross_site(scope: Scope, headers: Headers, host: str) -> tuple[int, str, dict[str, str]] | None:
+def _from_another_site(scope: Scope, headers: Headers, host: str) -> tuple[int, str, dict[str, str]] | None:
+    """403 when the browser says another site (or another origin) sent the request."""
     site = headers.get("sec-fetch-site")
     if site is not None and site not in ("same-origin", "none"):
         return 403, f"refused a {scope['method']} request from another site (Sec-Fetch-Site: {site})", {}
     origin = headers.get("origin")
     scheme = scope.get("scheme", "http")
     if origin is not None and origin != f"{scheme}://{host}":
-        return 403, f"refused a {scope['method']} request from another origin ({origin})", {}
+        return 403, f"refused a {scope['method']} request from another origin ({origin!r})", {}
+    return None
+
+
+def _cross_site(scope: Scope, headers: Headers, host: str) -> tuple[int, str, dict[str, str]] | None:
+    refusal = _from_another_site(scope, headers, host)
+    if refusal is not None:
+        return refusal
     if "tus-resumable" not in headers and CSRF_HEADER.lower() not in headers:
         return 403, f"a {scope['method']} request needs the header {CSRF_HEADER} (the page sends it)", {}
     return None
@@ -136,4 +151,9 @@ def _is_loopback_host(host: str) -> bool:
         name = host[1:].partition("]")[0]
     else:
         name = host.rpartition(":")[0] if ":" in host else host
-    return name in ("localhost", "::1") or (name.startswith("127.") and name.replace(".", "").isdigit())
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import itertools
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from urllib.parse import quote
@@ -30,6 +31,8 @@ from .progress import Progress, source_problem
 
 __all__ = ["live_routes"]
 
+log = logging.getLogger(__name__)
+
 TICK_SECS = 0.5
 _RATE_WINDOW_SECS = 5.0
 
@@ -38,12 +41,18 @@ def live_routes(settings: Settings, progress: Progress) -> list[Route]:
     producer = settings.producer
 
     def _source(request: Request) -> str | Response:
+        """``?source=``: a file of a dataset the catalog knows, else a 400 or 404 answer (nothing opened)."""
         source = request.query_params.get("source", "")
         problem = source_problem(source)
-        return source if problem is None else JSONResponse({"problem": f"source {source!r}: {problem}"}, 400)
+        if problem is not None:
+            return JSONResponse({"problem": f"source {source!r}: {problem}"}, 400)
+        dataset = source.partition("/")[0]
+        if not progress.catalog.knows(dataset):
+            return JSONResponse({"problem": f"no dataset {dataset!r} on this page"}, 404)
+        return source
 
     async def stream(request: Request) -> Response:
-        source = _source(request)
+        source = await anyio.to_thread.run_sync(_source, request)
         if isinstance(source, Response):
             return source
 
@@ -72,7 +81,7 @@ def live_routes(settings: Settings, progress: Progress) -> list[Route]:
 
     async def report(request: Request) -> Response:
         """The manifest of a done file, or the error report of a failed one."""
-        source = _source(request)
+        source = await anyio.to_thread.run_sync(_source, request)
         if isinstance(source, Response):
             return source
         for path in (
@@ -86,7 +95,7 @@ def live_routes(settings: Settings, progress: Progress) -> list[Route]:
         return JSONResponse({"problem": f"no report for {source} yet"}, 404)
 
     async def rejected(request: Request) -> Response:
-        source = _source(request)
+        source = await anyio.to_thread.run_sync(_source, request)
         if isinstance(source, Response):
             return source
         path = producer.failed_path / f"{source}.rejected.jsonl"
@@ -95,25 +104,10 @@ def live_routes(settings: Settings, progress: Progress) -> list[Route]:
         return FileResponse(path, media_type="application/x-ndjson", filename=path.name)
 
     async def dead_letters(request: Request) -> Response:
-        source = _source(request)
+        source = await anyio.to_thread.run_sync(_source, request)
         if isinstance(source, Response):
             return source
-        dataset = progress.catalog.datasets.get(source.partition("/")[0])
-        try:
-            settings.kafka.client_config()
-        except ConfigError as exc:
-            return JSONResponse({"problem": str(exc)}, 503)
-        letters = read_dead_letters(
-            settings.kafka, dataset.dead_letter_topic, source, dataset.producer.source_field
-        )
-
-        async def body() -> AsyncIterator[bytes]:  # in batches: one file's dead letters may be many
-            while batch := await anyio.to_thread.run_sync(lambda: list(itertools.islice(letters, 1000))):
-                yield b"".join(batch)
-
-        name = quote(source.rsplit("/", 1)[-1] + ".dead-letters.jsonl")
-        headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{name}"}
-        return StreamingResponse(body(), media_type="application/x-ndjson", headers=headers)
+        return await _dead_letters_download(settings, progress, source)
 
     return [
         Route("/api/progress", stream, methods=["GET"]),
@@ -121,3 +115,42 @@ def live_routes(settings: Settings, progress: Progress) -> list[Route]:
         Route("/api/reports/rejected", rejected, methods=["GET"]),
         Route("/api/reports/dead-letters", dead_letters, methods=["GET"]),
     ]
+
+
+async def _dead_letters_download(settings: Settings, progress: Progress, source: str) -> Response:
+    """One file's dead letters as JSON lines; 503 when Kafka fails before the first batch."""
+    dataset = progress.catalog.datasets.get(source.partition("/")[0])
+    try:
+        settings.kafka.client_config()
+    except ConfigError as exc:
+        return JSONResponse({"problem": str(exc)}, 503)
+    letters = read_dead_letters(
+        settings.kafka, dataset.dead_letter_topic, source, dataset.producer.source_field
+    )
+
+    def next_batch() -> list[bytes]:
+        return list(itertools.islice(letters, 1000))
+
+    try:  # the first batch before the answer starts: Kafka failing then is a 503, not a cut body
+        first = await anyio.to_thread.run_sync(next_batch)
+    except Exception as exc:
+        letters.close()
+        log.warning("source=%s event=dead_letters_failed error=%s", source, type(exc).__name__)
+        return JSONResponse({"problem": f"Kafka did not answer ({type(exc).__name__}); try again"}, 503)
+
+    async def body() -> AsyncIterator[bytes]:  # in batches: one file's dead letters may be many
+        batch = first
+        try:
+            while batch:
+                yield b"".join(batch)
+                batch = await anyio.to_thread.run_sync(next_batch)
+        except Exception as exc:  # the answer has started: say so in its last line, once in the log
+            log.warning("source=%s event=dead_letters_cut error=%s", source, type(exc).__name__)
+            problem = f"Kafka stopped answering ({type(exc).__name__}); this list is incomplete"
+            yield json.dumps({"problem": problem}).encode() + b"\n"
+        finally:
+            letters.close()
+
+    name = quote(source.rsplit("/", 1)[-1] + ".dead-letters.jsonl")
+    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{name}"}
+    return StreamingResponse(body(), media_type="application/x-ndjson", headers=headers)

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from schemas.names import dataset_name_problem, suggest_dataset_name
 from schemas.settings import Settings
 
-from .catalog import Catalog
+from .catalog import Catalog, DatasetInfo
 from .conflicts import SampleField, find_conflicts
 from .names import UploadNameError, dataset_folder
 from .search import SearchQuery, search
@@ -36,15 +36,37 @@ async def _json_body(request: Request) -> Any:
 
 def _search_query(request: Request, datasets: list[str]) -> SearchQuery:
     params = request.query_params
-    offset = params.get("from", "0")
+    offset = params.get("from", "0")  # ASCII digits only: "²".isdigit() is True, int("²") fails
     only_field, only_term = params.get("only_field"), params.get("only_term")
     return SearchQuery(
         params.get("q", ""),
         datasets,
         params.get("facet") or None,
-        int(offset) if offset.isdigit() else 0,
+        int(offset) if offset.isascii() and offset.isdigit() and len(offset) <= 9 else 0,
         only=(only_field, only_term) if only_field and only_term is not None else None,
     )
+
+
+def _invalid(name: str) -> Response | None:
+    problem = dataset_name_problem(name)
+    return None if problem is None else JSONResponse({"problem": problem}, status_code=400)
+
+
+def _unknown(name: str) -> Response:
+    return JSONResponse(
+        {"problem": f"no dataset {name!r} on this page: upload a file into it first"}, status_code=404
+    )
+
+
+def _chosen(catalog: Catalog, request: Request) -> list[str] | Response:
+    """``?dataset=``: that dataset if the catalog knows it (else 400 or 404), or every dataset it knows."""
+    name = request.query_params.get("dataset", "")
+    if not name:
+        return catalog.names()
+    problem = dataset_name_problem(name)
+    if problem is not None:
+        return JSONResponse({"problem": f"dataset {name!r}: {problem}"}, 400)
+    return [name] if catalog.knows(name) else _unknown(name)
 
 
 def lookup_routes(settings: Settings, catalog: Catalog, store: UploadStore) -> list[Route]:
@@ -64,26 +86,28 @@ def lookup_routes(settings: Settings, catalog: Catalog, store: UploadStore) -> l
         names = await anyio.to_thread.run_sync(catalog.names)
         return JSONResponse({"datasets": names})
 
-    def _named(request: Request) -> str | Response:
-        name: str = request.path_params["name"]
-        problem = dataset_name_problem(name)
-        return name if problem is None else JSONResponse({"problem": problem}, status_code=400)
-
     async def dataset(request: Request) -> Response:
         """Index, document count and flattened mapping of one dataset; the producer settings it is read
-        with (``records_path``, ``id_field``)."""
-        name = _named(request)
-        if isinstance(name, Response):
-            return name
-        info = await anyio.to_thread.run_sync(catalog.describe, name)
+        with (``records_path``, ``id_field``). A name the catalog does not know is a new dataset: its index
+        by the naming rule, and OpenSearch is not asked (the page reads only datasets it knows)."""
+        name: str = request.path_params["name"]
+        if (refused := _invalid(name)) is not None:
+            return refused
+        if await anyio.to_thread.run_sync(catalog.knows, name):
+            info = await anyio.to_thread.run_sync(catalog.describe, name)
+        else:
+            info = DatasetInfo(name, catalog.datasets.get(name).index)
         producer = store.choices.apply(catalog.datasets.get(name)).producer
         extra = {"records_path": producer.records_path, "id_field": producer.id_field}
         return JSONResponse({**info.as_dict(), **extra})
 
     async def conflicts(request: Request) -> Response:
         """``{"fields": {path: {"kinds": [...], "examples": [...]}}}`` (the page's preview) against the
-        dataset's mapping: ``{"conflicts": [...]}``, empty for a new dataset."""
-        name = _named(request)
+        dataset's mapping: ``{"conflicts": [...]}``, empty for a new dataset (one the catalog does not know
+        yet: its first upload)."""
+        name: str = request.path_params["name"]
+        if (refused := _invalid(name)) is not None:
+            return refused
         if isinstance(name, Response):
             return name
         try:
@@ -98,21 +122,16 @@ def lookup_routes(settings: Settings, catalog: Catalog, store: UploadStore) -> l
             return JSONResponse(
                 {"problem": f"expected the preview's fields as JSON ({exc})"}, status_code=400
             )
+        if not await anyio.to_thread.run_sync(catalog.knows, name):
+            return JSONResponse({"conflicts": [], "documents": 0, "problem": None})
         info = await anyio.to_thread.run_sync(catalog.describe, name)
         found = [c.as_dict() for c in find_conflicts(info.fields, sample)]
         return JSONResponse({"conflicts": found, "documents": info.documents, "problem": info.problem})
 
-    def _chosen(request: Request) -> list[str] | Response:
-        name = request.query_params.get("dataset", "")
-        if not name:
-            return catalog.names()
-        problem = dataset_name_problem(name)
-        return [name] if problem is None else JSONResponse({"problem": f"dataset {name!r}: {problem}"}, 400)
-
     async def run_search(request: Request) -> Response:
         """``?q=&dataset=&facet=&from=&only_field=&only_term=``: hits with highlights and source file, and a
         facet's top terms; ``only_*`` keeps the hits whose field has that term."""
-        chosen = await anyio.to_thread.run_sync(_chosen, request)
+        chosen = await anyio.to_thread.run_sync(_chosen, catalog, request)
         if isinstance(chosen, Response):
             return chosen
         query = _search_query(request, chosen)
@@ -120,7 +139,7 @@ def lookup_routes(settings: Settings, catalog: Catalog, store: UploadStore) -> l
 
     async def fields(request: Request) -> Response:
         """``?dataset=``: the fields a facet can be made of, in the chosen datasets' mappings."""
-        chosen = await anyio.to_thread.run_sync(_chosen, request)
+        chosen = await anyio.to_thread.run_sync(_chosen, catalog, request)
         if isinstance(chosen, Response):
             return chosen
         found: set[str] = set()

@@ -2,10 +2,12 @@
 safe name inside a dataset's folder.
 
 A file name keeps only its last path component (``../../x.json`` and ``C:\\x.json`` become ``x.json``),
-loses control characters and leading dots and spaces (no hidden names), and must end in an extension the
-producer reads, and must not end like a report the producer writes beside each file (``.manifest.json``,
-``.error.json``, ``.rejected.jsonl``: :mod:`producer.report_names`). A dataset must be a valid dataset
-name (:func:`~schemas.names.dataset_name_problem`) and must not be the inbox's ``done/`` or ``failed/``
+loses control characters (C0, DEL and C1) and the invisible direction marks and overrides that make a
+name read as another (U+202E shows the rest of a name backwards), loses leading dots and spaces (no
+hidden names), must end in an extension the producer reads, and must not end like a report the producer
+writes beside each file (``.manifest.json``, ``.error.json``, ``.rejected.jsonl``:
+:mod:`producer.report_names`). A dataset must be a valid dataset name
+(:func:`~schemas.names.dataset_name_problem`) and must not be the inbox's ``done/`` or ``failed/``
 folder, which the producer never reads.
 """
 
@@ -22,7 +24,9 @@ from schemas.settings import ProducerSettings
 __all__ = ["MAX_FILE_NAME_BYTES", "UploadNameError", "dataset_folder", "safe_file_name"]
 
 MAX_FILE_NAME_BYTES = 200  # leaves room under the usual 255-byte limit for the temporary name's prefix
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0, DEL, C1; the bidirectional marks, embeddings, overrides and isolates (U+061C, U+200E-U+200F,
+# U+202A-U+202E, U+2066-U+2069)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _ACCEPTED = ", ".join(f"{s}, {s}.gz" for s in INPUT_SUFFIXES)
 
 

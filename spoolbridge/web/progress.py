@@ -7,11 +7,15 @@
 - indexed: OpenSearch's count of the dataset's documents whose source field is the file;
 - dead-lettered: the dataset's dead-letter topic, by source (:class:`~.dead_letters.DeadLetterTail`).
 
-:meth:`Progress.of_file` is the one function the page's live view calls.
+:meth:`Progress.of_file` is the one function the page's live view calls; it answers only for a dataset
+the catalog knows (:meth:`~.catalog.Catalog.knows`), so no GET can make it open a reader for a name.
+The dead-letter readers are shared (one per dead-letter topic, whatever the number of streams) and
+bounded: at most :data:`MAX_DEAD_LETTER_READERS`, the least recently asked one closed to make room.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 from dataclasses import asdict, dataclass
@@ -24,16 +28,27 @@ from schemas.errors import ConfigError
 from schemas.names import dataset_name_problem
 from schemas.settings import Settings
 
-from .catalog import Catalog
+from .catalog import NOT_CONCRETE, Catalog
 from .dead_letters import DeadLetterTail
 
-__all__ = ["FileProgress", "Progress", "source_problem"]
+__all__ = ["MAX_DEAD_LETTER_READERS", "FileProgress", "Progress", "source_problem"]
 
 log = logging.getLogger(__name__)
+
+#: Kafka consumers (each a few threads and sockets) the page keeps for dead-letter counts at most
+MAX_DEAD_LETTER_READERS = 8
+_MAX_SOURCE_BYTES = 1024
+_MAX_PART_BYTES = 255  # a file system's longest name
 
 
 def source_problem(source: str) -> str | None:
     """Why ``source`` is not ``<dataset>/<file>`` inside the inbox, or None."""
+    if (
+        len(source.encode("utf-8", "surrogatepass")) > _MAX_SOURCE_BYTES
+        or any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in source)
+        or any(len(p.encode("utf-8", "surrogatepass")) > _MAX_PART_BYTES for p in source.split("/"))
+    ):
+        return "a source is <dataset>/<file name>, as the upload answered"
     parts = PurePosixPath(source).parts
     if (
         len(parts) < 2
@@ -71,6 +86,10 @@ class FileProgress:
         return {**asdict(self), "settled": self.settled}
 
 
+class _NotReadableError(Exception):
+    """The dataset's index is not a concrete index (see :mod:`.catalog`)."""
+
+
 class Progress:
     """Progress look-ups for one configuration (thread-safe; OpenSearch and Kafka calls are blocking)."""
 
@@ -78,7 +97,7 @@ class Progress:
         self.settings = settings
         self.catalog = catalog
         self.inbox = settings.producer.inbox.absolute()
-        self._tails: dict[str, DeadLetterTail] = {}
+        self._tails: collections.OrderedDict[str, DeadLetterTail] = collections.OrderedDict()
         self._lock = threading.Lock()
 
     def of_file(self, source: str) -> FileProgress:
@@ -91,7 +110,7 @@ class Progress:
             numbers.dead_lettered = self._tail(
                 dataset.dead_letter_topic, dataset.producer.source_field
             ).count(source)
-        except ConfigError as exc:
+        except (ConfigError, _NotReadableError) as exc:
             numbers.problem = str(exc)
         except Exception as exc:  # OpenSearch unreachable: the other figures still stand
             numbers.problem = (
@@ -100,7 +119,11 @@ class Progress:
         return numbers
 
     def close(self) -> None:
-        for tail in self._tails.values():
+        with self._lock:
+            tails, self._tails = list(self._tails.values()), collections.OrderedDict()
+        for tail in tails:  # all asked first, so that the page's stop waits for the slowest one only
+            tail.stop()
+        for tail in tails:
             tail.close()
 
     def _ledger(self, numbers: FileProgress) -> None:
@@ -133,6 +156,8 @@ class Progress:
     def _indexed(self, index: str, source_field: str, source: str) -> int:
         from opensearchpy.exceptions import NotFoundError, RequestError
 
+        if not self.catalog.readable_index(index):
+            raise _NotReadableError(f"index {index!r} {NOT_CONCRETE}; the page does not read it")
         client = self.catalog.client()
         for candidate in (f"{source_field}.keyword", source_field):  # dynamic mapping, or a keyword field
             try:
@@ -146,9 +171,22 @@ class Progress:
         return 0
 
     def _tail(self, topic: str, source_field: str) -> DeadLetterTail:
+        evicted: list[DeadLetterTail] = []
         with self._lock:
             tail = self._tails.get(topic)
             if tail is None:
                 self.settings.kafka.client_config()  # raises ConfigError when Kafka is not configured
                 tail = self._tails[topic] = DeadLetterTail(self.settings.kafka, topic, source_field)
-            return tail
+                while len(self._tails) > MAX_DEAD_LETTER_READERS:
+                    evicted.append(self._tails.popitem(last=False)[1])
+            self._tails.move_to_end(topic)
+        for old in evicted:  # outside the lock: closing waits for the reader's thread
+            log.info("topic=%s event=dead_letter_reader_closed reason=readers_limit", old.topic)
+            old.close()
+        return tail
+
+    @property
+    def readers(self) -> int:
+        """Dead-letter readers open now (at most :data:`MAX_DEAD_LETTER_READERS`)."""
+        with self._lock:
+            return len(self._tails)

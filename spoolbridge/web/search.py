@@ -14,7 +14,7 @@ from typing import Any
 
 from schemas.errors import ConfigError
 
-from .catalog import Catalog
+from .catalog import NOT_CONCRETE, Catalog
 
 __all__ = ["MARK_END", "MARK_START", "SearchQuery", "search", "search_body"]
 
@@ -73,16 +73,21 @@ def search(catalog: Catalog, query: SearchQuery) -> dict[str, Any]:
     from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 
     source_field = catalog.settings.producer.source_field
-    indices = sorted({catalog.datasets.get(name).index for name in query.datasets})
+    named = sorted({catalog.datasets.get(name).index for name in query.datasets})
     answer: dict[str, Any] = {"total": 0, "hits": [], "facet": [], "problem": None}
-    if not indices:
+    if not named:
         answer["problem"] = "no dataset yet: upload a file first"
         return answer
     try:
+        indices = [index for index in named if catalog.readable_index(index)]
+        if not indices:
+            answer["problem"] = f"index {named[0]!r} {NOT_CONCRETE}; the page does not read it"
+            return answer
+        # expand_wildcards=none: the names were resolved to concrete indices; nothing may widen them
         response = catalog.client().search(
             index=",".join(indices),
             body=search_body(query, source_field),
-            params={"ignore_unavailable": "true", "allow_no_indices": "true"},
+            params={"ignore_unavailable": "true", "allow_no_indices": "true", "expand_wildcards": "none"},
         )
     except ConfigError as exc:
         answer["problem"] = str(exc)

@@ -1,7 +1,8 @@
 """``spoolbridge web``: check the binding rules, bind, and serve the page with uvicorn until stopped.
 
 The rule: the page binds to a loopback address unless ``web.auth_token`` is set; any other address without
-it is refused with one line naming the setting (exit 2), before a socket is opened.
+it is refused with one line naming the setting (exit 2), before a socket is opened. Every connection keeps
+the header and body timeouts and the connection limit of :mod:`.connections`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import socket
 from schemas.errors import ConfigError
 from schemas.settings import Settings, WebSettings
 from schemas.signals import on_stop_signals
+
+from .connections import ACCEPT_BACKLOG
 
 __all__ = ["bind", "check_bind", "page_url", "serve"]
 
@@ -34,11 +37,18 @@ def bind(web: WebSettings) -> socket.socket:
     the address cannot be had (in use, not this machine's)."""
     check_bind(web)
     family = socket.AF_INET6 if ":" in web.host else socket.AF_INET
+    # proto IPPROTO_TCP, not 0 (what socket.create_server gives): asyncio sets TCP_NODELAY only on sockets
+    # that say they are TCP, and without it every keep-alive answer waits ~40 ms for a delayed ACK
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
-        return socket.create_server((web.host, web.port), family=family, reuse_port=False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((web.host, web.port))
+        sock.listen(ACCEPT_BACKLOG)
     except OSError as exc:
+        sock.close()
         setting = "web.port" if exc.errno == errno.EADDRINUSE else "web.host"
         raise ConfigError(setting, f"cannot listen on {web.host}:{web.port} ({exc.strerror})") from None
+    return sock
 
 
 def page_url(web: WebSettings, port: int) -> str:
@@ -55,6 +65,7 @@ def serve(settings: Settings, *, debug: bool = False, socket_fd: int | None = No
     import uvicorn
 
     from .app import create_app
+    from .connections import ConnectionRules, limited_protocol
 
     sock = bind(settings.web) if socket_fd is None else socket.socket(fileno=socket_fd)
     port = sock.getsockname()[1]
@@ -67,6 +78,8 @@ def serve(settings: Settings, *, debug: bool = False, socket_fd: int | None = No
         lifespan="on",
         server_header=False,
         timeout_graceful_shutdown=5,  # an open progress stream must not hold up a stop
+        http=limited_protocol(ConnectionRules.of(settings.web)),
+        backlog=ACCEPT_BACKLOG,  # asyncio accepts up to this many at once: they must fit the reserve
     )
     # uvicorn stops gracefully on SIGTERM/SIGINT, then raises the signal again to the handler it found: a
     # no-op one here, so a stop that was asked for exits 0, as produce and consume do

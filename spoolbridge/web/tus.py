@@ -12,9 +12,12 @@
 Deviations, all allowed by the protocol: ``Upload-Defer-Length`` is not offered (the page always knows a
 file's size), and a PATCH to an upload that another PATCH is still writing gets 423 (the client asks HEAD
 and tries again), because a connection that dropped may take a moment to be noticed. Bytes received before
-a connection drops are kept. Once the last byte is written the file is moved into its dataset's folder and
-the responses carry ``Spoolbridge-Source``: the ``source`` value its records will have. Errors are 4xx
-with a one-line ``text/plain`` reason the page shows as it is.
+a connection drops are kept; a PATCH with more bytes than the upload has room for is refused whole (400,
+none of its bytes kept), so an upload is never completed from a truncated body. Once the last byte is
+written the file is moved into its dataset's folder and the responses carry ``Spoolbridge-Source``: the
+``source`` value its records will have, percent-encoded UTF-8 (``/`` kept), because a header value must
+be Latin-1 and file names are not. Errors are 4xx with a one-line ``text/plain`` reason the page shows as
+it is; an upload cancelled or expired under a request is 410.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import base64
 import binascii
 import logging
 import os
+import re
+from urllib.parse import quote
 
 import anyio.to_thread
 from starlette.requests import ClientDisconnect, Request
@@ -37,6 +42,8 @@ log = logging.getLogger(__name__)
 TUS_VERSION = "1.0.0"
 _WRITE_BYTES = 1 << 20  # bytes gathered before one write: few system calls, bounded memory per upload
 _IOV_MAX = os.sysconf("SC_IOV_MAX")  # the most buffers one writev takes
+_DIGITS = re.compile(r"[0-9]{1,20}")  # ASCII only: str.isdigit() also takes "²", which int() refuses
+_GONE = "the upload was cancelled or expired; start it again"
 
 
 def parse_metadata(header: str) -> dict[str, str]:
@@ -110,22 +117,39 @@ class TusEndpoint:
             if upload_id in self._writing:
                 raise UploadError(423, "another request is still writing this upload; ask HEAD, then retry")
             fd = self.store.open_at(upload, offset)
+        except FileNotFoundError:
+            return self._error(UploadError(410, _GONE))
         except UploadError as exc:
             return self._error(exc)
+        too_long = _too_long(request, upload.length, offset)
+        if too_long is not None:  # refused before a byte is read
+            os.close(fd)
+            return self._error(too_long, headers={"Upload-Offset": str(offset)})
+        # held until the upload is finished too: a DELETE or the expiry must not remove the bytes under it
         self._writing.add(upload_id)
         try:
-            offset, overflow = await self._append(request, fd, offset, upload.length)
-        finally:
-            os.close(fd)
-            self._writing.discard(upload_id)
-        try:
+            try:
+                offset, overflow = await self._append(request, fd, offset, upload.length)
+            finally:
+                os.close(fd)
             if overflow:
-                raise UploadError(400, f"more bytes than Upload-Length {upload.length}; kept the first ones")
+                raise UploadError(
+                    400, f"more bytes than Upload-Length {upload.length}; none of this request's were kept"
+                )
             if offset == upload.length:
                 upload = await anyio.to_thread.run_sync(self.store.finish, upload)
+        except FileNotFoundError:
+            return self._error(UploadError(410, _GONE))
         except UploadError as exc:
             return self._error(exc, headers={"Upload-Offset": str(offset)})
+        finally:
+            self._writing.discard(upload_id)
         return self._reply(204, headers={"Upload-Offset": str(offset), **_source(upload)})
+
+    @property
+    def writing(self) -> frozenset[str]:
+        """The uploads a request is writing or finishing now (the expiry leaves them alone)."""
+        return frozenset(self._writing)
 
     async def delete(self, request: Request) -> Response:
         try:
@@ -139,8 +163,10 @@ class TusEndpoint:
         return self._reply(204)
 
     async def _append(self, request: Request, fd: int, offset: int, length: int) -> tuple[int, bool]:
-        """Write the body to ``fd`` up to ``length``; returns the new offset and whether bytes were left
-        over. A dropped connection ends the body: what arrived is kept."""
+        """Write the body to ``fd`` up to ``length``; returns the new offset and whether the body was longer
+        (then nothing of it is kept: the file is cut back to ``offset``). A dropped connection ends the
+        body: what arrived is kept."""
+        start = offset
         pending: list[bytes] = []  # received chunks not yet written, written together without a copy
         size = 0
         overflow = False
@@ -152,7 +178,8 @@ class TusEndpoint:
                 pending.append(chunk)
                 size += len(chunk)
                 if overflow:
-                    break
+                    await anyio.to_thread.run_sync(os.ftruncate, fd, start)
+                    return start, True
                 if size >= _WRITE_BYTES:
                     await anyio.to_thread.run_sync(_write_all, fd, pending)
                     offset, pending, size = offset + size, [], 0
@@ -184,13 +211,27 @@ class TusEndpoint:
 
 def _number(request: Request, header: str) -> int:
     text = request.headers.get(header)
-    if text is None or not text.isdigit():
+    if text is None or not _DIGITS.fullmatch(text):
         raise UploadError(400, f"{header} must be a number of bytes")
     return int(text)
 
 
+def _too_long(request: Request, length: int, offset: int) -> UploadError | None:
+    """A 400 when ``Content-Length`` says the body is longer than what the upload has left."""
+    declared = request.headers.get("Content-Length")
+    if declared is None or not _DIGITS.fullmatch(declared) or int(declared) <= length - offset:
+        return None
+    return UploadError(
+        400,
+        f"more bytes than Upload-Length {length}: the body is {declared} bytes and {length - offset} "
+        "are left; none were kept",
+    )
+
+
 def _source(upload: Upload) -> dict[str, str]:
-    return {"Spoolbridge-Source": upload.source} if upload.source is not None else {}
+    if upload.source is None:
+        return {}
+    return {"Spoolbridge-Source": quote(upload.source, safe="/")}
 
 
 def _write_all(fd: int, chunks: list[bytes]) -> None:

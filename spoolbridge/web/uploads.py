@@ -30,6 +30,7 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Callable, Container
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -180,9 +181,12 @@ class UploadStore:
         (self.state / f"{upload.id}.json").unlink(missing_ok=True)
         log.info("upload=%s event=cancelled", upload.id)
 
-    def expire(self, older_than_secs: float, now: float | None = None) -> int:
+    def expire(
+        self, older_than_secs: float, now: float | None = None, busy: Callable[[], Container[str]] = frozenset
+    ) -> int:
         """Forget uploads nobody wrote to for ``older_than_secs``: an unfinished one with its bytes, a
-        finished one's description only. Returns how many were removed."""
+        finished one's description only; never one whose id is in ``busy()`` (a request is writing it).
+        Returns how many were removed."""
         now = time.time() if now is None else now
         removed = 0
         for path in self.state.glob("*.json") if self.state.is_dir() else ():
@@ -192,7 +196,7 @@ class UploadStore:
                 touched = (part if upload.source is None and part.exists() else path).stat().st_mtime
             except (OSError, ValueError, TypeError):
                 continue  # being written, or not ours: the next round sees it again
-            if now - touched >= older_than_secs:
+            if now - touched >= older_than_secs and upload.id not in busy():
                 self.cancel(upload)
                 removed += 1
         if removed:

@@ -33,6 +33,11 @@ function patchRest(location, offset, blob, onBytes) {
   });
 }
 
+// The server sends the source percent-encoded (a header value cannot hold every file name's characters).
+function sourceOf(header) {
+  return header ? decodeURIComponent(header) : header;
+}
+
 // Upload `file` into `dataset`; `on` gets {bytes, status} updates; `idField`: the field a new dataset's
 // document ids come from (null: file and position). Resolves to the records' source ("<dataset>/<name>");
 // rejects with UploadRefused when the server refuses (its reason as message).
@@ -44,7 +49,7 @@ export async function upload(file, dataset, on, idField = null) {
     const head = await fetch(location, { method: "HEAD", headers: TUS, cache: "no-store" });
     if (head.ok) {
       offset = Number(head.headers.get("Upload-Offset"));
-      const source = head.headers.get("Spoolbridge-Source");
+      const source = sourceOf(head.headers.get("Spoolbridge-Source"));
       if (source) { localStorage.removeItem(key); on({ bytes: file.size, status: "already uploaded" }); return source; }
       on({ bytes: offset, status: `resuming at byte ${offset}`, resumedAt: offset });
     } else {
@@ -59,7 +64,7 @@ export async function upload(file, dataset, on, idField = null) {
     if (created.status !== 201) throw new UploadRefused(await reason(created));
     location = created.headers.get("Location");
     localStorage.setItem(key, location);
-    const source = created.headers.get("Spoolbridge-Source"); // an empty file is complete at once
+    const source = sourceOf(created.headers.get("Spoolbridge-Source")); // an empty file is complete at once
     if (source) { localStorage.removeItem(key); return source; }
   }
   let wait = 250;
@@ -70,7 +75,7 @@ export async function upload(file, dataset, on, idField = null) {
       if (xhr.status === 204) {
         offset = Number(xhr.getResponseHeader("Upload-Offset"));
         wait = 250;
-        const source = xhr.getResponseHeader("Spoolbridge-Source");
+        const source = sourceOf(xhr.getResponseHeader("Spoolbridge-Source"));
         if (source) { localStorage.removeItem(key); on({ bytes: file.size, status: "uploaded" }); return source; }
         continue;
       }

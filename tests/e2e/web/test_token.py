@@ -26,7 +26,7 @@ def test_the_page_works_with_the_token_and_not_without(browser: Any, tmp_path: P
             page = user.new_page()
             page.goto(url)
             page.fill("#dataset", "games")
-            page.locator("#dataset-check", has_text="valid name").wait_for()
+            page.locator("#dataset-check", has_text="new dataset").wait_for()  # OpenSearch not asked
             page.set_input_files("#files", str(SAMPLE / "games.jsonl"))
             page.locator(".file .start").click()
             page.locator('.file[data-source="games/games.jsonl"]').wait_for()

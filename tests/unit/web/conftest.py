@@ -73,7 +73,7 @@ def create(client: TestClient, length: int, name: str = "a.json", dataset: str =
     return response.headers["Location"]
 
 
-def patch(client: TestClient, location: str, offset: int, body: bytes) -> Any:
+def patch(client: TestClient, location: str, offset: int, body: bytes | Iterator[bytes]) -> Any:
     return client.patch(
         location,
         content=body,

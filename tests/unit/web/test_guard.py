@@ -64,3 +64,47 @@ def test_the_token_is_required_as_bearer_or_basic_password(make_client: Callable
     wrong_basic = base64.b64encode(b"s3cret-token:").decode()
     assert client.get("/", headers={"Authorization": f"Basic {wrong_basic}"}).status_code == 401
     assert client.get("/", headers={"Authorization": "Basic %%%"}).status_code == 401
+
+
+def test_a_host_that_only_starts_like_a_loopback_address_is_not_one(
+    make_client: Callable[..., TestClient],
+) -> None:
+    for base in ("http://127.evil.example:8080", "http://127.0.0.1.nip.io", "http://localhost.evil.example"):
+        assert make_client(base_url=base).get("/").status_code == 421, base
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/progress?source=games/a.json",
+        "/api/search?q=x",
+        "/api/datasets",
+        "/api/datasets/games",
+        "/api/fields",
+        "/api/dataset-name?name=games",
+        "/api/reports/dead-letters?source=games/a.json",
+    ],
+)
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Origin": "http://evil.example"},
+    ],
+)
+def test_api_reads_from_another_site_are_refused(
+    client: TestClient, path: str, headers: dict[str, str]
+) -> None:
+    response = client.get(path, headers=headers)
+    assert response.status_code == 403, response.text
+    assert "from another" in response.text
+
+
+def test_the_page_itself_may_be_linked_to_from_another_site_and_its_own_reads_pass(
+    client: TestClient,
+) -> None:
+    assert client.get("/", headers={"Sec-Fetch-Site": "cross-site"}).status_code == 200
+    own = {"Sec-Fetch-Site": "same-origin", "Origin": "http://127.0.0.1:8080"}
+    assert client.get("/api/datasets", headers=own).status_code == 200
+    assert client.get("/api/datasets", headers={"Sec-Fetch-Site": "none"}).status_code == 200

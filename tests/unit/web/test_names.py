@@ -75,3 +75,17 @@ def test_names_that_would_pass_for_a_report_are_refused_with_a_name_that_works(
         safe_file_name(given)
     assert str(refused.value).endswith(f"rename it to {instead!r}")
     assert safe_file_name(instead) == instead
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("a\u0085b.json", "ab.json"),  # C1: NEXT LINE
+        ("report\u202egpj.json", "reportgpj.json"),  # RIGHT-TO-LEFT OVERRIDE
+        ("\u2066x\u2069\u200e\u200f\u061c.json", "x.json"),  # isolates and marks
+        ("\u009fy.json", "y.json"),
+        ("日本語.json", "日本語.json"),
+    ],
+)
+def test_c1_controls_and_direction_overrides_are_removed_from_file_names(given: str, kept: str) -> None:
+    assert safe_file_name(given) == kept

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
 from spoolbridge.web.tus import _write_all
@@ -52,12 +53,22 @@ def test_a_wrong_offset_is_a_conflict_and_nothing_is_written(client: TestClient,
     assert client.head(location, headers=TUS).headers["Upload-Offset"] == "5"
 
 
-def test_more_bytes_than_announced_keeps_only_the_announced_ones(client: TestClient, inbox: Path) -> None:
-    location = create(client, 4, "x.json")
-    response = patch(client, location, 0, b"[1,2]")
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_body_longer_than_the_upload_is_refused_whole_and_never_completes_it(
+    client: TestClient, inbox: Path, chunked: bool
+) -> None:
+    location = create(client, 5, "x.json")
+    assert patch(client, location, 0, b"[1").status_code == 204
+    body = b",2]\n"
+    response = patch(client, location, 2, iter([body]) if chunked else body)
     assert response.status_code == 400
-    assert "more bytes than Upload-Length 4" in response.text
-    assert response.headers["Upload-Offset"] == "4"
+    assert "more bytes than Upload-Length 5" in response.text
+    assert response.headers["Upload-Offset"] == "2"
+    assert client.head(location, headers=TUS).headers["Upload-Offset"] == "2"
+    assert patch(client, location, 5, b"").status_code == 409  # no truncated file is completed
+    assert not (inbox / "games" / "x.json").exists()
+    assert patch(client, location, 2, b",2]").status_code == 204
+    assert (inbox / "games" / "x.json").read_bytes() == b"[1,2]"
 
 
 def test_requests_without_the_tus_version_or_content_type_are_refused(client: TestClient) -> None:
@@ -127,7 +138,9 @@ def test_datasets_are_the_inbox_folders_that_can_name_one_and_hold_files(
     assert client.get("/api/datasets").json() == {"datasets": ["games", "logs", "orders"]}
 
 
-def test_a_dataset_without_opensearch_says_so_and_has_no_conflicts(client: TestClient) -> None:
+def test_a_dataset_without_opensearch_says_so_and_has_no_conflicts(client: TestClient, inbox: Path) -> None:
+    (inbox / "games").mkdir()
+    (inbox / "games" / "a.json").write_text("[]")  # a folder with a file: a dataset of the catalog
     info = client.get("/api/datasets/games").json()
     assert info["index"] == "games"
     assert info["problem"].startswith("setting opensearch.url: is not set")
