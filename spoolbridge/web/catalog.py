@@ -92,8 +92,17 @@ class Catalog:
         return sorted(found)
 
     def knows(self, name: str) -> bool:
-        """``name`` is a dataset of this page's catalog (:meth:`names`)."""
-        return dataset_name_problem(name) is None and name in self.names()
+        """``name`` is a dataset of this page's catalog: one of :meth:`names`, or a real folder directly
+        under the inbox even while it is empty (an upload's dataset gets its folder at the upload's first
+        bytes, and its file only with the last: its progress is read before then). Listing and reading
+        differ on purpose: an empty folder is not offered in the list, but the upload that made it may
+        follow its own dataset."""
+        if dataset_name_problem(name) is not None:
+            return False
+        inbox = self.settings.producer.inbox.absolute()
+        if any(entry.name == name for entry in _real_folders(inbox)):
+            return True
+        return name in self.names()
 
     def readable_index(self, index: str) -> bool:
         """OpenSearch holds ``index`` as one concrete index of exactly that name, or not at all (it is

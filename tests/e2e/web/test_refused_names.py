@@ -17,7 +17,7 @@ def test_a_file_named_like_a_report_is_refused_with_a_name_that_works(
     forged.write_text('{"source": "games/x.json", "records": 999}')
     page.goto(page_only)
     page.fill("#dataset", "games")
-    page.locator("#dataset-check", has_text="valid name").wait_for()
+    page.locator("#dataset-check", has_text="new dataset").wait_for()
     page.set_input_files("#files", str(forged))
     page.locator(".file .start").click()
     status = page.locator(".file .status").filter(has_text="refused")

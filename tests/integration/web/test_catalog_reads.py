@@ -104,6 +104,7 @@ def test_a_known_dataset_with_its_own_index_is_read(
     client, inbox = page
     name = indices(unique_name("orders")[:60])
     (inbox / name).mkdir()
+    (inbox / "done" / name).mkdir(parents=True)  # a dataset whose files were read: listed, so in "all"
     search, dataset, fields, everything = _answers(client, name)
     assert search.json()["total"] == 1
     assert search.json()["hits"][0]["document"]["note"] == SECRET
