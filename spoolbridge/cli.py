@@ -250,7 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the equivalent Aiven OpenSearch sink connector JSON",
         formatter_class=_HelpFormatter,
     )
-    connect.add_argument("--name", default=None, help="connector name (default: <topic>-opensearch-sink)")
+    connect.add_argument(
+        "--name",
+        default=None,
+        help="connector name (default: <topic>-opensearch-sink); its dead letters go to <name>.dlq",
+    )
     connect.add_argument(
         "--connector-version",
         default=None,
@@ -363,7 +367,6 @@ def _connect_config(args: argparse.Namespace, settings: Settings) -> int:
     from .connect_config import (
         DEFAULT_CONNECTOR_VERSION,
         connector_config,
-        connector_name,
         consumer_group,
         dead_letter_topic,
         parse_version,
@@ -381,7 +384,7 @@ def _connect_config(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("--name", str(exc)) from None
     print_json(config)
     # stdout stays the JSON to post; what the user should know goes beside it.
-    name = connector_name(settings, args.name)
+    name = str(config["name"])
     for warning in version_warnings(version):
         print(f"spoolbridge: warning: {warning}", file=sys.stderr)
     print(
