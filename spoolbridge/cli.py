@@ -250,13 +250,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the equivalent Aiven OpenSearch sink connector JSON",
         formatter_class=_HelpFormatter,
     )
-    connect.add_argument("--name", default=None, help="connector name (default: <topic>-opensearch-sink)")
+    connect.add_argument(
+        "--name",
+        default=None,
+        help="connector name (default: <topic>-opensearch-sink); its dead letters go to <name>.dlq",
+    )
     connect.add_argument(
         "--connector-version",
         default=None,
         metavar="X.Y.Z",
-        help="version of Aiven's OpenSearch sink connector it is for (default: 4.0.1; before 4.0 the "
-        "class is named OpensearchSinkConnector)",
+        help="version of Aiven's OpenSearch sink connector it is for, e.g. 4.1.0-SNAPSHOT (default: 3.1.1, "
+        "the newest release that survives a refused document; before 4.0 the class is named "
+        "OpensearchSinkConnector)",
     )
     _connection(connect)
     _common(connect)
@@ -359,14 +364,33 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _connect_config(args: argparse.Namespace, settings: Settings) -> int:
-    from .connect_config import DEFAULT_CONNECTOR_VERSION, connector_config, parse_version
+    from .connect_config import (
+        DEFAULT_CONNECTOR_VERSION,
+        connector_config,
+        consumer_group,
+        dead_letter_topic,
+        parse_version,
+        version_warnings,
+    )
 
     version = args.connector_version or DEFAULT_CONNECTOR_VERSION
     try:
         parse_version(version)
     except ValueError as exc:
         raise ConfigError("--connector-version", str(exc)) from None
-    print_json(connector_config(_with_endpoints(settings), name=args.name, connector_version=version))
+    try:
+        config = connector_config(_with_endpoints(settings), name=args.name, connector_version=version)
+    except ValueError as exc:
+        raise ConfigError("--name", str(exc)) from None
+    print_json(config)
+    # stdout stays the JSON to post; what the user should know goes beside it.
+    name = str(config["name"])
+    for warning in version_warnings(version):
+        print(f"spoolbridge: warning: {warning}", file=sys.stderr)
+    print(
+        f"spoolbridge: consumer group {consumer_group(name)}, dead-letter topic {dead_letter_topic(name)}",
+        file=sys.stderr,
+    )
     return 0
 
 

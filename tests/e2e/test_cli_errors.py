@@ -100,6 +100,30 @@ def test_connect_config_prints_the_connector_without_the_password() -> None:
     assert "s3cret" not in result.stdout + result.stderr
 
 
+def test_connect_config_says_its_group_and_dead_letter_topic_and_warns_about_a_version_that_fails() -> None:
+    result = _cli("connect-config", "--topic", "steam", "--name", "sink", "--connector-version", "4.0.1")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["config"]["errors.deadletterqueue.topic.name"] == "sink.dlq"
+    warning, where = result.stderr.splitlines()
+    assert warning.startswith("spoolbridge: warning: connector 4.0.1 fails its task")
+    assert "use 3.1.1" in warning
+    assert where == "spoolbridge: consumer group connect-sink, dead-letter topic sink.dlq"
+
+
+def test_connect_config_accepts_a_build_of_the_connector_main_without_a_warning() -> None:
+    result = _cli("connect-config", "--connector-version", "4.1.0-SNAPSHOT")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["config"]["connector.class"].endswith(".OpenSearchSinkConnector")
+    assert "warning" not in result.stderr
+
+
+def test_connect_config_refuses_a_name_that_would_dead_letter_into_a_dataset_topic() -> None:
+    result = _cli("connect-config", "--topic", "steam", "--name", "steam.games")
+    assert result.returncode == 2
+    assert result.stderr.startswith("spoolbridge: error: setting --name: 'steam.games' would make")
+    assert result.stdout == ""
+
+
 def test_nothing_configured_and_no_stack_says_to_start_it(tmp_path: Path) -> None:
     result = _cli("status", env={"XDG_STATE_HOME": str(tmp_path / "state")})  # no stack runs there
     assert result.returncode == 2
