@@ -14,7 +14,8 @@ file's size), and a PATCH to an upload that another PATCH is still writing gets 
 and tries again), because a connection that dropped may take a moment to be noticed. Bytes received before
 a connection drops are kept. Once the last byte is written the file is moved into its dataset's folder and
 the responses carry ``Spoolbridge-Source``: the ``source`` value its records will have. Errors are 4xx
-with a one-line ``text/plain`` reason the page shows as it is.
+with a one-line ``text/plain`` reason the page shows as it is; a full disk is 507 (the bytes that reached the
+disk are kept, so the upload resumes from there once space is freed).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import os
 import anyio.to_thread
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
+
+from schemas.disk import is_disk_full
 
 from .uploads import Upload, UploadError, UploadStore
 
@@ -115,6 +118,10 @@ class TusEndpoint:
         self._writing.add(upload_id)
         try:
             offset, overflow = await self._append(request, fd, offset, upload.length)
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            return self._disk_full(upload)
         finally:
             os.close(fd)
             self._writing.discard(upload_id)
@@ -162,6 +169,19 @@ class TusEndpoint:
             await anyio.to_thread.run_sync(_write_all, fd, pending)
             offset += size
         return offset, overflow
+
+    def _disk_full(self, upload: Upload) -> Response:
+        """507: a PATCH whose bytes did not fit; what reached the disk is kept, at the offset HEAD says."""
+        offset = self.store.offset(upload)
+        log.warning(
+            "upload=%s dataset=%s offset=%d length=%d event=disk_full action=kept_bytes_received",
+            upload.id, upload.dataset, offset, upload.length,
+        )  # fmt: skip
+        reason = (
+            f"the server's disk is full: {upload.length - offset} more bytes of {upload.file_name!r} do "
+            f"not fit. The first {offset} bytes are kept; resume the upload once space is freed."
+        )
+        return self._error(UploadError(507, reason), headers={"Upload-Offset": str(offset)})
 
     @staticmethod
     def _check_version(request: Request) -> None:

@@ -11,7 +11,10 @@ When the last byte is written, the part file is flushed to disk and linked to ``
 (a link, not a rename, so that a file of that name already waiting there is never overwritten), then
 unlinked: the producer sees one complete file appear, exactly as if it had been dropped there. An upload
 nobody writes to for ``web.upload_expiry_hours`` is deleted with its bytes (:meth:`UploadStore.expire`, run
-by the app every ten minutes). This module knows nothing about HTTP; :mod:`.tus` speaks the protocol.
+by the app every ten minutes), and so is what a full disk or a crash left behind: a part file without
+its description, a description's half-written ``.tmp``. A write that does not fit on the disk raises
+:class:`UploadError` 507 with a sentence and leaves nothing new behind; the bytes already received stay.
+This module knows nothing about HTTP; :mod:`.tus` speaks the protocol.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 from producer.choices import ChoiceError, DatasetChoices
 from producer.versions import STATE_DIR_NAME
 from schemas.datasets import Datasets
+from schemas.disk import is_disk_full
 
 from .names import dataset_folder, safe_file_name
 
@@ -36,6 +40,7 @@ __all__ = ["Upload", "UploadError", "UploadStore"]
 log = logging.getLogger(__name__)
 
 _ID = re.compile(r"[A-Za-z0-9_-]{22}")
+_PART = re.compile(r"\..+\.([A-Za-z0-9_-]{22})\.part")  # an upload's bytes: .<file name>.<id>.part
 
 
 class UploadError(Exception):
@@ -95,10 +100,15 @@ class UploadStore:
         if id_field is not None:
             self._choose_id_field(dataset, folder, id_field)
         upload = Upload(secrets.token_urlsafe(16), dataset, name, length)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.state.mkdir(parents=True, exist_ok=True)
-        (self.inbox / upload.relative_part).touch(exist_ok=False)
-        self._save(upload)
+        part = self.inbox / upload.relative_part
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self.state.mkdir(parents=True, exist_ok=True)
+            part.touch(exist_ok=False)
+            self._save(upload)
+        except OSError as exc:
+            part.unlink(missing_ok=True)
+            raise _disk_full_or(exc, f"the upload of {name!r} cannot start") from exc
         log.info("upload=%s dataset=%s file=%s length=%d event=created", upload.id, dataset, name, length)
         if length == 0:
             return self.finish(upload)
@@ -145,12 +155,16 @@ class UploadStore:
             os.link(part, final)
         except FileExistsError:
             raise UploadError(409, self._waiting(upload.dataset, upload.file_name)) from None
-        os.unlink(part)
-        _fsync_folder(final.parent)
         done = Upload(
             upload.id, upload.dataset, upload.file_name, upload.length, f"{upload.dataset}/{final.name}"
         )
-        self._save(done)
+        try:
+            self._save(done)  # before the part goes: a finish that does not fit is undone, to be retried
+        except OSError as exc:
+            final.unlink(missing_ok=True)
+            raise _disk_full_or(exc, f"{upload.file_name!r} is complete but cannot be handed over") from exc
+        os.unlink(part)
+        _fsync_folder(final.parent)
         log.info("upload=%s source=%s bytes=%d event=complete", upload.id, done.source, upload.length)
         return done
 
@@ -176,8 +190,28 @@ class UploadStore:
             if now - touched >= older_than_secs:
                 self.cancel(upload)
                 removed += 1
+        removed += self._expire_orphans(now - older_than_secs)
         if removed:
             log.info("uploads_expired=%d older_than_secs=%.0f", removed, older_than_secs)
+        return removed
+
+    def _expire_orphans(self, before: float) -> int:
+        """Delete part files whose upload has no description, and half-written descriptions, untouched
+        since ``before`` (a full disk or a crash between the two writes of :meth:`create`)."""
+        read = {self.producer.done_path.absolute(), self.producer.failed_path.absolute()}
+        folders = [d for d in _subfolders(self.inbox) if not d.name.startswith(".") and d not in read]
+        parts = [p for d in folders for p in d.glob(".*.part") if _upload_id(p)]
+        orphans = [p for p in parts if not (self.state / f"{_upload_id(p)}.json").exists()]
+        orphans += list(self.state.glob("*.tmp")) if self.state.is_dir() else []
+        removed = 0
+        for path in orphans:
+            try:
+                if path.stat().st_mtime <= before:
+                    path.unlink()
+                    removed += 1
+                    log.info("file=%s event=orphan_expired", path.relative_to(self.inbox))
+            except OSError:
+                continue  # gone meanwhile, or not ours to delete: the next round looks again
         return removed
 
     def _choose_id_field(self, dataset: str, folder: Path, id_field: str) -> None:
@@ -195,7 +229,11 @@ class UploadStore:
     def _save(self, upload: Upload) -> None:
         path = self.state / f"{upload.id}.json"
         temp = path.with_suffix(".tmp")
-        temp.write_text(json.dumps(asdict(upload)), encoding="utf-8")
+        try:
+            temp.write_text(json.dumps(asdict(upload)), encoding="utf-8")
+        except OSError:
+            temp.unlink(missing_ok=True)  # half-written: a full disk
+            raise
         os.replace(temp, path)
 
     @staticmethod
@@ -204,6 +242,29 @@ class UploadStore:
             f"a file named {name!r} is waiting in dataset {dataset!r} and has not been read yet; "
             "upload again once it has (the same name gives the same document ids, so nothing is duplicated)"
         )
+
+
+def _disk_full_or(exc: OSError, what: str) -> Exception:
+    """A full disk as :class:`UploadError` 507 (a sentence the page shows); any other error as it is."""
+    if not is_disk_full(exc):
+        return exc
+    return UploadError(
+        507,
+        f"{what}: the server's disk is full. The bytes received so far are kept; "
+        "the upload can be resumed once space is freed on the server.",
+    )
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    try:
+        return [entry for entry in folder.iterdir() if entry.is_dir() and not entry.is_symlink()]
+    except OSError:
+        return []
+
+
+def _upload_id(part: Path) -> str:
+    match = _PART.fullmatch(part.name)
+    return match.group(1) if match else ""
 
 
 def _fsync_folder(folder: Path) -> None:

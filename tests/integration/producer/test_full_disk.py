@@ -1,13 +1,9 @@
-"""A full disk pauses the producer, never stops it: against the real Kafka, on a small tmpfs inbox.
-
-The test mounts the tmpfs itself (and always unmounts it); where mounting is not permitted it fails and
-says why, because a full disk that is never tried is not a full disk that was handled.
+"""A full disk pauses the producer, never stops it: against the real Kafka, on a small tmpfs inbox
+(:mod:`tests.tmpfs`: mounted and unmounted by the test; it fails, never skips, where that is not permitted).
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,6 +12,7 @@ import pytest
 
 from schemas.settings import Settings
 from tests.integration.producer.conftest import ProducerProcess, read_topic, wait_until
+from tests.tmpfs import fill, mounted_tmpfs
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -27,38 +24,11 @@ ROOM_BYTES = 96 << 10
 
 @pytest.fixture
 def tmpfs_inbox(tmp_path: Path) -> Iterator[Path]:
-    """``tmp_path/inbox`` as a tmpfs of ``TMPFS_BYTES``, unmounted at the end whatever happened."""
+    """``tmp_path/inbox`` as a tmpfs of ``TMPFS_BYTES``."""
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={TMPFS_BYTES},mode=0755", "tmpfs", str(inbox)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.fail(f"cannot mount a tmpfs for the full-disk test (needs root or CAP_SYS_ADMIN): "
-                    f"{mounted.stderr.strip() or mounted.returncode}")  # fmt: skip
-    try:
+    with mounted_tmpfs(inbox, TMPFS_BYTES):
         yield inbox
-    finally:
-        # lazy: a producer killed a moment ago may still hold a descriptor on it
-        subprocess.run(["umount", "-l", str(inbox)], check=True, timeout=30)
-
-
-def _fill(inbox: Path, room: int) -> Path:
-    """Fill the inbox's file system, then give back ``room`` bytes; returns the hidden filler file."""
-    filler = inbox / ".filler"
-    chunk = b"\0" * (64 << 10)
-    with open(filler, "wb") as out:
-        try:
-            while True:
-                out.write(chunk)
-                out.flush()
-        except OSError:
-            pass
-    os.truncate(filler, max(0, filler.stat().st_size - room))
-    return filler
 
 
 def _staged(path: Path, lines: list[bytes]) -> Path:
@@ -85,7 +55,7 @@ def test_a_report_that_does_not_fit_waits_for_space_while_other_files_are_read(
     bad_lines += [b"not json, and long enough to make its rejected report big: " + b"x" * 120] * 3000
     big = _staged(tmpfs_inbox / "big-report.jsonl", bad_lines)
     small = _staged(tmpfs_inbox / "small.jsonl", [b'{"n": %d}' % i for i in range(50)])
-    filler = _fill(tmpfs_inbox, ROOM_BYTES)
+    filler = fill(tmpfs_inbox, ROOM_BYTES)
 
     big.rename(tmpfs_inbox / "big-report.jsonl")
     producer.wait_for_log("outcome=no_space", timeout_secs=60)
