@@ -127,8 +127,8 @@ class FileProcessor:
         self.choices = DatasetChoices(inbox)  # id fields chosen on the page
         #: reading limits shared by every dataset (each file adds its dataset's records path and splicing)
         self.read_options = ReadOptions()
-        #: the full disk that stopped the last file (one WARNING until a file settles again)
-        self.disk_full: DiskFullError | None = None
+        #: files a full disk keeps in the inbox (source → why): one WARNING until every one has settled
+        self.disk_full: dict[str, DiskFullError] = {}
 
     def close(self) -> None:
         self.opener.close()
@@ -160,16 +160,20 @@ class FileProcessor:
             if not is_disk_full(exc):
                 raise
             return self._no_space(source, disk_full(exc, self.inbox))
-        if self.disk_full is not None and result.outcome in ("done", "failed"):
-            log.info("file=%s event=disk_space_returned folder=%s", source, self.disk_full.folder)
-            self.disk_full = None
+        if result.outcome in ("done", "failed", "gone"):
+            self._settled_after_disk_full(source)
         return result
+
+    def _settled_after_disk_full(self, source: str) -> None:
+        paused = self.disk_full.pop(source, None)
+        if paused is not None and not self.disk_full:
+            log.info("file=%s event=disk_space_returned folder=%s", source, paused.folder)
 
     def _no_space(self, source: str, full: DiskFullError) -> FileResult:
         """The file stays in the inbox for a retry; one WARNING per full disk, not one per attempt."""
         needed = "unknown" if full.needed is None else str(full.needed)
         free = "unknown" if full.free is None else str(full.free)
-        if self.disk_full is None:
+        if not self.disk_full:
             log.warning(
                 "file=%s outcome=no_space folder=%s bytes_needed=%s bytes_free=%s "
                 "action=left_in_inbox_retried hint=%r",
@@ -177,7 +181,7 @@ class FileProcessor:
             )  # fmt: skip
         else:
             log.debug("file=%s outcome=no_space folder=%s bytes_needed=%s", source, full.folder, needed)
-        self.disk_full = full
+        self.disk_full[source] = full
         return FileResult(source, "no_space", reason=str(full))
 
     def _process(self, path: Path, source: str, on_record: Callable[[int], None] | None) -> FileResult:
