@@ -108,7 +108,7 @@ class UploadStore:
             self._save(upload)
         except OSError as exc:
             part.unlink(missing_ok=True)
-            raise _disk_full_or(exc, f"the upload of {name!r} cannot start") from exc
+            raise _disk_full_or(exc, f"the upload of {name!r} cannot start", "start it again") from exc
         log.info("upload=%s dataset=%s file=%s length=%d event=created", upload.id, dataset, name, length)
         if length == 0:
             return self.finish(upload)
@@ -162,7 +162,8 @@ class UploadStore:
             self._save(done)  # before the part goes: a finish that does not fit is undone, to be retried
         except OSError as exc:
             final.unlink(missing_ok=True)
-            raise _disk_full_or(exc, f"{upload.file_name!r} is complete but cannot be handed over") from exc
+            what = f"{upload.file_name!r} is complete but cannot be handed over"
+            raise _disk_full_or(exc, what, "resume the upload: its bytes are kept") from exc
         os.unlink(part)
         _fsync_folder(final.parent)
         log.info("upload=%s source=%s bytes=%d event=complete", upload.id, done.source, upload.length)
@@ -244,15 +245,11 @@ class UploadStore:
         )
 
 
-def _disk_full_or(exc: OSError, what: str) -> Exception:
+def _disk_full_or(exc: OSError, what: str, then: str) -> Exception:
     """A full disk as :class:`UploadError` 507 (a sentence the page shows); any other error as it is."""
     if not is_disk_full(exc):
         return exc
-    return UploadError(
-        507,
-        f"{what}: the server's disk is full. The bytes received so far are kept; "
-        "the upload can be resumed once space is freed on the server.",
-    )
+    return UploadError(507, f"{what}: the server's disk is full. Once space is freed there, {then}.")
 
 
 def _subfolders(folder: Path) -> list[Path]:
