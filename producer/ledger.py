@@ -10,8 +10,10 @@ only if it is a regular file beside the file it names (:func:`read_report`).
 
 Reports are written *before* the file is moved (each atomically, through a hidden temporary name), so a
 file in ``done/`` or ``failed/`` always has its report; a crash in between leaves the file in the inbox,
-where it is processed again and the reports are replaced. An older file of the same name is replaced,
-and a file that succeeds clears the ``failed/`` copy and reports of an earlier attempt.
+where it is processed again and the reports are replaced. A report that does not fit on the disk raises
+:class:`~schemas.disk.DiskFullError` (its folder and the bytes it needs) with nothing half-written left
+behind and the file still in the inbox, so the producer can retry it later. An older file of the same
+name is replaced, and a file that succeeds clears the ``failed/`` copy and reports of an earlier attempt.
 
 Reports are created with the permissions the caller gives (see :func:`producer.boundary.report_mode`: never
 readable by more people than the source file), whatever the umask, and never through an existing entry
@@ -33,6 +35,7 @@ from typing import IO, Any, Literal
 import orjson
 
 from producer.report_names import REPORT_SUFFIXES, stored_name
+from schemas.disk import DiskFullError, disk_full, is_disk_full
 
 __all__ = [
     "FileFailure",
@@ -156,33 +159,53 @@ class RejectedWriter:
         self.mode = mode
         self.count = 0
         self.first_position: str | None = None
+        self.bytes = 0  # the report's size so far
         self._out: IO[bytes] | None = None
 
     def add(self, position: str, doc_id: str | None, reason: str, record: Any) -> None:
-        if self._out is None:
-            self.temp_path.parent.mkdir(parents=True, exist_ok=True)
-            self._out = _create(self.temp_path, self.mode)
+        """Append one rejected record; raises :class:`DiskFullError` when it does not fit."""
+        line = _dumps({"position": position, "id": doc_id, "reason": reason, "record": record}) + b"\n"
+        try:
+            if self._out is None:
+                self.temp_path.parent.mkdir(parents=True, exist_ok=True)
+                self._out = _create(self.temp_path, self.mode)
+            self._out.write(line)
+        except OSError as exc:
+            raise self._full(exc, len(line)) from exc
         if self.first_position is None:
             self.first_position = position
-        line = {"position": position, "id": doc_id, "reason": reason, "record": record}
-        self._out.write(_dumps(line) + b"\n")
+        self.bytes += len(line)
         self.count += 1
 
     def _close(self) -> None:
         if self._out is not None:
-            self._out.close()
-            self._out = None
+            out, self._out = self._out, None
+            out.close()
 
     def commit(self, final_path: Path) -> Path | None:
-        self._close()
+        try:
+            self._close()  # the buffered tail is written here
+        except OSError as exc:
+            raise self._full(exc, 0) from exc
         if self.count == 0:
             return None
         os.replace(self.temp_path, final_path)
         return final_path
 
     def discard(self) -> None:
-        self._close()
+        """Forget the report; never raises for a full disk (the buffered tail is dropped with the file)."""
+        try:
+            self._close()
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
         self.temp_path.unlink(missing_ok=True)
+
+    def _full(self, exc: OSError, more: int) -> OSError | DiskFullError:
+        """A full disk as :class:`DiskFullError` (the whole report's size so far is what it needs)."""
+        if not is_disk_full(exc):
+            return exc
+        return disk_full(exc, self.temp_path.parent, self.bytes + more)
 
 
 def _fallback(value: Any) -> Any:
@@ -268,10 +291,19 @@ def _create(path: Path, mode: int) -> IO[bytes]:
 
 
 def _write_json(path: Path, data: dict[str, Any], mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``data`` at ``path`` atomically; raises :class:`DiskFullError` (no temporary file left) when
+    it does not fit."""
+    body = _dumps(data, orjson.OPT_INDENT_2) + b"\n"
     temp = path.with_name(f".{path.name}.part")
-    with _create(temp, mode) as out:
-        out.write(_dumps(data, orjson.OPT_INDENT_2) + b"\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _create(temp, mode) as out:
+            out.write(body)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        temp.unlink(missing_ok=True)
+        raise disk_full(exc, path.parent, len(body)) from exc
     os.replace(temp, path)
 
 

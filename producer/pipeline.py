@@ -6,7 +6,9 @@ end or any record was rejected. When Kafka could not confirm some records (timeo
 the work was interrupted, the file stays in the inbox and is processed again from the start (same ids,
 so nothing is duplicated in the index). The same holds for a file written, replaced or removed while it
 was read (outcome ``changed``): it is read again once it has settled. The file is read through the
-descriptor the inbox boundary checked (:mod:`producer.boundary`).
+descriptor the inbox boundary checked (:mod:`producer.boundary`). A write that does not fit on the disk
+(a report, the ids, the reading note) leaves the file in the inbox (outcome ``no_space``): the service
+tries it again after a back-off, and one WARNING names the folder and the bytes it needs.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from producer.report_names import name_without_report_suffix, report_name_proble
 from producer.reports import count_text, failure_report, refused_folder_report
 from producer.versions import IdSet, Version, VersionHistory, replace_previous
 from schemas.datasets import Dataset, DatasetNameError, Datasets
+from schemas.disk import DiskFullError, disk_full, is_disk_full
 from schemas.errors import InputFileError, ServiceUnavailableError, SpoolbridgeError
 from schemas.ids import IdFieldError, default_id, field_id
 from schemas.message import FileHeaders, RecordError, encode_value
@@ -47,7 +50,7 @@ __all__ = ["FileProcessor", "FileResult"]
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["done", "failed", "retry", "interrupted", "gone", "changed", "unreadable"]
+Outcome = Literal["done", "failed", "retry", "interrupted", "gone", "changed", "unreadable", "no_space"]
 _POLL_EVERY = 1000
 
 
@@ -96,6 +99,7 @@ class _Run:
     read: int = 0  # records read so far, counted at checkpoints
     replaced: tuple[int, int] = (0, 0)  # (documents of the previous version, how many were deleted)
     keep: list[str] = field(default_factory=list)  # stale ids left live (an incomplete version)
+    disk_full: DiskFullError | None = None  # a write while reading did not fit: the read was stopped
 
 
 class FileProcessor:
@@ -124,6 +128,8 @@ class FileProcessor:
         self.choices = DatasetChoices(inbox)  # id fields chosen on the page
         #: reading limits shared by every dataset (each file adds its dataset's records path and splicing)
         self.read_options = ReadOptions()
+        #: files a full disk keeps in the inbox (source → why): one WARNING until every one has settled
+        self.disk_full: dict[str, DiskFullError] = {}
 
     def close(self) -> None:
         self.opener.close()
@@ -149,11 +155,45 @@ class FileProcessor:
         that would pass for a report (:mod:`producer.report_names`), a link, a hard-linked file, a FIFO or
         other non-regular entry goes to ``failed/`` unread; a file that cannot be opened (e.g. no
         read permission) stays in the inbox (outcome ``unreadable``: one WARNING until it is readable).
+        A full disk is never raised: the file stays in the inbox (outcome ``no_space``).
         """
         source = relative_source(path, self.inbox)
         if (problem := report_name_problem(path.name)) is not None:  # it could take a report's place
             fix = f"rename it to {name_without_report_suffix(path.name)!r} and drop it again"
             return self._refuse(path, source, RefusedInputError(problem, fix))
+        try:
+            result = self._process(path, source, on_record)
+        except DiskFullError as full:
+            return self._no_space(source, full)
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            return self._no_space(source, disk_full(exc, self.inbox))
+        if result.outcome in ("done", "failed", "gone"):
+            self._settled_after_disk_full(source)
+        return result
+
+    def _settled_after_disk_full(self, source: str) -> None:
+        paused = self.disk_full.pop(source, None)
+        if paused is not None and not self.disk_full:
+            log.info("file=%s event=disk_space_returned folder=%s", source, paused.folder)
+
+    def _no_space(self, source: str, full: DiskFullError) -> FileResult:
+        """The file stays in the inbox for a retry; one WARNING per full disk, not one per attempt."""
+        needed = "unknown" if full.needed is None else str(full.needed)
+        free = "unknown" if full.free is None else str(full.free)
+        if not self.disk_full:
+            log.warning(
+                "file=%s outcome=no_space folder=%s bytes_needed=%s bytes_free=%s "
+                "action=left_in_inbox_retried hint=%r",
+                source, full.folder, needed, free, "free space there; the producer resumes by itself",
+            )  # fmt: skip
+        else:
+            log.debug("file=%s outcome=no_space folder=%s bytes_needed=%s", source, full.folder, needed)
+        self.disk_full[source] = full
+        return FileResult(source, "no_space", reason=str(full))
+
+    def _process(self, path: Path, source: str, on_record: Callable[[int], None] | None) -> FileResult:
         try:
             dataset = self.choices.apply(self.datasets.get(Datasets.name_of_source(source)))
         except DatasetNameError as exc:
@@ -208,13 +248,39 @@ class FileProcessor:
         clock: tuple[float, datetime],
     ) -> FileResult:
         """Produce every record, replace the previous version, settle the file (see the module docstring)."""
-        source, (started, wall_start) = target.source, clock
-        mode = report_mode(opened.mode)
-        rejected = self.ledger.rejected_writer(source, mode)
+        source = target.source
+        rejected = self.ledger.rejected_writer(source, report_mode(opened.mode))
         ids = self.versions.new_ids(source)
         run = _Run(source, target.dataset, target.limit, sha256, self.publisher.begin_file(), rejected, ids)
-        interrupted = self._produce_all(opened.read_path, run, on_record)
+        try:
+            return self._settle(path, opened, run, on_record=on_record, size=size, clock=clock)
+        except (DiskFullError, OSError) as exc:
+            if isinstance(exc, OSError) and not is_disk_full(exc):
+                raise
+            _forget_quietly(run)  # frees what this attempt wrote; the retry starts from nothing
+            raise
+
+    def _settle(
+        self,
+        path: Path,
+        opened: OpenedInput,
+        run: _Run,
+        *,
+        on_record: Callable[[int], None] | None,
+        size: int,
+        clock: tuple[float, datetime],
+    ) -> FileResult:
+        source, (started, wall_start), mode = run.source, clock, report_mode(opened.mode)
+        try:
+            interrupted = self._produce_all(opened.read_path, run, on_record)
+        except (DiskFullError, OSError) as exc:  # a rejected record's report, or the ids, did not fit
+            if isinstance(exc, OSError) and not is_disk_full(exc):
+                raise
+            run.disk_full = exc if isinstance(exc, DiskFullError) else disk_full(exc, self.inbox)
+            interrupted = True
         self.publisher.finish()
+        if run.disk_full is not None:
+            raise run.disk_full  # after finish(): every record sent is acked before the retry
         duration = time.monotonic() - started
         result = FileResult(source, "done", run.deliveries.acked, 0, size, duration)
         result.read, result.deliveries = run.deliveries.sent + run.rejected.count, run.deliveries
@@ -433,6 +499,17 @@ class FileProcessor:
             version=versions[-1].number,
             versions=[v.as_dict() for v in versions],
         )
+
+
+def _forget_quietly(run: _Run) -> None:
+    """Drop an attempt's rejected report and ids on a full disk (their buffered tails cannot be written)."""
+    run.rejected.discard()
+    try:
+        run.ids.discard()
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        run.ids.temp_path.unlink(missing_ok=True)
 
 
 def _unspliced(value: bytes, source_field: str) -> Any:

@@ -108,7 +108,8 @@ class RichProgress:
         with self._lock:
             self._records += self._current_records
             self._outcomes[outcome] = self._outcomes.get(outcome, 0) + 1
-            self._done += outcome != "changed"  # a file changed while read is read again
+            # a file changed while read, or paused by a full disk, is read again
+            self._done += outcome not in ("changed", "no_space")
             self._drop_current()
             summary = ", ".join(f"{n} {name}" for name, n in sorted(self._outcomes.items()))
             per_s = self._records / max(time.monotonic() - self._started, 1e-3)

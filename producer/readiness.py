@@ -143,7 +143,8 @@ class ReadinessTracker:
                 continue
             if signature != entry.signature:
                 entry.signature = signature
-                entry.stable_since = now
+                # never earlier than a retry's clock (``completed(path, now + delay)``)
+                entry.stable_since = max(now, entry.stable_since)
                 continue
             if entry.completed and now - entry.stable_since >= self.settle_secs:
                 due.append(path)

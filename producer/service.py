@@ -4,7 +4,9 @@
 file — those already in the inbox at start-up and, unless ``once``, every file that arrives later — one
 at a time, until SIGTERM/SIGINT. A file interrupted by a signal stays in the inbox and is processed again
 on the next start. Besides events, the watcher rescans the inbox after lost events and every
-``producer.rescan_interval_secs``, so no file is left behind while the producer runs. Exit code: 0; with
+``producer.rescan_interval_secs``, so no file is left behind while the producer runs. A file whose reports
+or ids do not fit on the disk (outcome ``no_space``) stays in the inbox and is tried again after a back-off
+(1 s, doubling, at most 30 s), while other files are read meanwhile; nothing stops. Exit code: 0; with
 ``once``, 1 if any file failed, could not be read, or could not be confirmed by Kafka.
 
 Around each file: its metrics (:mod:`producer.metrics`), the heartbeat ``/healthz`` watches, and the
@@ -31,17 +33,20 @@ from producer.readiness import ReadinessTracker, relative_source
 from producer.streams import is_gzip_name
 from producer.watcher import FileEvent, InboxLock, InboxWatcher, scan_inbox
 from schemas.datasets import Datasets
+from schemas.disk import DiskBackoff
 from schemas.errors import ConfigError
 from schemas.health import Heartbeat
 from schemas.settings import Settings
 from schemas.signals import on_stop_signals
 
-__all__ = ["RETRY_DELAY_SECS", "run"]
+__all__ = ["DISK_FULL_MAX_DELAY_SECS", "RETRY_DELAY_SECS", "run"]
 
 log = logging.getLogger(__name__)
 
 #: A file Kafka could not confirm is tried again after this long (it stays in the inbox meanwhile).
 RETRY_DELAY_SECS = 5.0
+#: The longest wait before a file that did not fit on the disk is tried again.
+DISK_FULL_MAX_DELAY_SECS = 30.0
 
 
 def run(
@@ -96,6 +101,7 @@ class _Work:
     metrics: ProducerMetrics
     heartbeat: Heartbeat
     display: FileProgress = field(default_factory=NoProgress)
+    disk_backoff: DiskBackoff = field(default_factory=lambda: DiskBackoff(1.0, DISK_FULL_MAX_DELAY_SECS))
 
     def process(self, path: Path) -> FileResult:
         source = relative_source(path, self.processor.inbox)
@@ -111,6 +117,8 @@ class _Work:
             self.display.advance(records, self.publisher.current.sent_bytes)
 
         result = self.processor.process(path, on_record=on_record)
+        if result.outcome in ("done", "failed"):
+            self.disk_backoff.reset()
         meter.settled(result)
         self.display.finish(result.outcome)
         return result
@@ -148,6 +156,9 @@ def _run_once(
             if result.outcome == "changed":  # read again once it has settled
                 tracker.completed(path, time.monotonic())
                 continue
+            if result.outcome == "no_space":  # a pause, not a failure: tried again until it fits
+                tracker.completed(path, time.monotonic() + work.disk_backoff.next_delay())
+                continue
             results.append(result)
         wait = tracker.next_check_in(time.monotonic())
         if wait:
@@ -184,6 +195,8 @@ def _run_forever(work: _Work, watcher: InboxWatcher, settle_ms: int, stop: threa
                 result = work.process(path)
                 if result.outcome == "retry":
                     tracker.completed(path, time.monotonic() + RETRY_DELAY_SECS)
+                elif result.outcome == "no_space":  # other ready files are still read meanwhile
+                    tracker.completed(path, time.monotonic() + work.disk_backoff.next_delay())
                 elif result.outcome == "changed":  # read again once it has settled
                     tracker.completed(path, time.monotonic())
     finally:

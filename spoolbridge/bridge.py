@@ -5,8 +5,12 @@ left running afterwards, so the next ``run`` starts in seconds. Each half runs a
 (``spoolbridge produce`` / ``spoolbridge consume``, the same commands an operator runs as two services,
 and ``spoolbridge web``, the upload and search page, on a socket this supervisor binds first),
 in its own session so that a terminal's Ctrl-C reaches only this supervisor, which then sends each child
-one SIGTERM: the producer finishes its file, the consumer its batch and commit. If either child exits on
-its own, the other is stopped too and the exit code is the failed child's.
+one SIGTERM: the producer finishes its file, the consumer its batch and commit. A child that exits on its
+own within ``_START_SECS`` of its start (a setting, a held inbox lock: it cannot start) stops them all,
+and the exit code is the failed child's. Otherwise the producer or the consumer exiting (or killed by a
+signal) never takes the others down: it is started again after a back-off (5 s, doubling, at most a
+minute; one line each time), while the page and the other half keep running. The page exiting stops
+them all (its socket is bound once, here).
 
 With ``metrics.port`` set, the children serve their endpoints on the next two ports (127.0.0.1 only)
 and this supervisor serves one merged ``/metrics``, ``/healthz`` and ``/readyz`` on ``metrics.port``
@@ -17,6 +21,7 @@ and this supervisor serves one merged ``/metrics``, ``/healthz`` and ``/readyz``
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import socket
@@ -43,6 +48,10 @@ from .web.server import bind, check_bind, page_url
 __all__ = ["run_bridge"]
 
 _GRACE_SECS = 60.0
+#: A child that exits this soon after ``run`` started cannot start at all: ``run`` stops with its code.
+_START_SECS = 10.0
+#: The children ``run`` starts again when they exit later (the page's socket cannot be bound again).
+_RESTARTED = ("producer", "consumer")
 
 
 def run_bridge(settings: Settings, passthrough: list[str], *, console: Console | None = None) -> int:
@@ -134,13 +143,58 @@ def _supervise(
                 for name, command in commands.items()
             }
         if display is not None:
-            _forward(children, console, display)
+            for name, child in children.items():
+                _forward(name, child, console, display)
+        restarts = _Restarts(time.monotonic())
         with on_stop_signals(lambda sig: stop.set()):
-            while not stop.is_set() and all(child.poll() is None for child in children.values()):
+            while not stop.is_set():
                 heartbeat.beat()
+                exited = [name for name, child in children.items() if child.poll() is not None]
+                if not all(restarts.may_restart(name, children[name].returncode) for name in exited):
+                    break
+                for name in exited:
+                    if restarts.due(name, children[name].returncode, console):
+                        children[name] = _spawn(commands[name], env, piped=piped)
+                        if display is not None:
+                            _forward(name, children[name], console, display)
                 stop.wait(0.2)
         heartbeat.stop()
         return _stop_all(children)
+
+
+class _Restarts:
+    """When the producer or the consumer that exited is started again (see the module docstring): after
+    5 s, doubling while it keeps exiting within a minute of its restart, at most a minute."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.due_at: dict[str, float] = {}  # exited children waiting to be started again
+        self.restarted_at: dict[str, float] = {}
+        self.delay: dict[str, float] = {}
+
+    def may_restart(self, name: str, code: int | None) -> bool:
+        """A producer or consumer killed by a signal, or exiting after it had started: yes."""
+        if name not in _RESTARTED:
+            return False
+        killed = code is not None and code < 0
+        return killed or time.monotonic() - self.restarted_at.get(name, self.started) >= _START_SECS
+
+    def due(self, name: str, code: int | None, console: Console) -> bool:
+        """True when the exited child ``name`` is to be started now; says once per exit when that is."""
+        now = time.monotonic()
+        if name not in self.due_at:
+            soon = now - self.restarted_at.get(name, -math.inf) < 60.0
+            delay = min(60.0, self.delay.get(name, 2.5) * 2) if soon else 5.0
+            self.delay[name], self.due_at[name] = delay, now + delay
+            console.print(
+                f"spoolbridge run: the {name} exited with code {code}; the others keep running, "
+                f"starting it again in {delay:.0f} s"
+            )
+        if now < self.due_at[name]:
+            return False
+        del self.due_at[name]
+        self.restarted_at[name] = now
+        return True
 
 
 def _print_banner(console: Console, settings: Settings, where: str, page: str) -> None:
@@ -184,8 +238,8 @@ def _terminal(console: Console) -> Iterator[RichProgress | None]:
         display.close()
 
 
-def _forward(children: dict[str, subprocess.Popen[bytes]], console: Console, display: RichProgress) -> None:
-    """Threads that print the children's log lines above the display and feed it the producer's events."""
+def _forward(name: str, child: subprocess.Popen[bytes], console: Console, display: RichProgress) -> None:
+    """Threads that print a child's log lines above the display and feed it the producer's events."""
 
     def lines(stream: IO[bytes] | None, handle: Callable[[str], None]) -> None:
         if stream is None:
@@ -196,12 +250,11 @@ def _forward(children: dict[str, subprocess.Popen[bytes]], console: Console, dis
     def show(line: str) -> None:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
 
-    for child in children.values():
-        threading.Thread(target=lines, args=(child.stderr, show), daemon=True).start()
-    producer = children["producer"]
-    threading.Thread(
-        target=lines, args=(producer.stdout, lambda line: replay_event(line, display)), daemon=True
-    ).start()
+    threading.Thread(target=lines, args=(child.stderr, show), daemon=True).start()
+    if name == "producer":
+        threading.Thread(
+            target=lines, args=(child.stdout, lambda line: replay_event(line, display)), daemon=True
+        ).start()
 
 
 def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> dict[str, int | None]:

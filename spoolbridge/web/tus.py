@@ -17,7 +17,8 @@ none of its bytes kept), so an upload is never completed from a truncated body. 
 written the file is moved into its dataset's folder and the responses carry ``Spoolbridge-Source``: the
 ``source`` value its records will have, percent-encoded UTF-8 (``/`` kept), because a header value must
 be Latin-1 and file names are not. Errors are 4xx with a one-line ``text/plain`` reason the page shows as
-it is; an upload cancelled or expired under a request is 410.
+it is; an upload cancelled or expired under a request is 410; a full disk is 507 (the bytes that reached
+the disk are kept, so the upload resumes from there once space is freed).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from urllib.parse import quote
 import anyio.to_thread
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
+
+from schemas.disk import is_disk_full
 
 from .uploads import Upload, UploadError, UploadStore
 
@@ -130,6 +133,10 @@ class TusEndpoint:
         try:
             try:
                 offset, overflow = await self._append(request, fd, offset, upload.length)
+            except OSError as exc:
+                if not is_disk_full(exc):
+                    raise
+                return self._disk_full(upload)
             finally:
                 os.close(fd)
             if overflow:
@@ -189,6 +196,19 @@ class TusEndpoint:
             await anyio.to_thread.run_sync(_write_all, fd, pending)
             offset += size
         return offset, overflow
+
+    def _disk_full(self, upload: Upload) -> Response:
+        """507: a PATCH whose bytes did not fit; what reached the disk is kept, at the offset HEAD says."""
+        offset = self.store.offset(upload)
+        log.warning(
+            "upload=%s dataset=%s offset=%d length=%d event=disk_full action=kept_bytes_received",
+            upload.id, upload.dataset, offset, upload.length,
+        )  # fmt: skip
+        reason = (
+            f"the server's disk is full: {upload.length - offset} more bytes of {upload.file_name!r} do "
+            f"not fit. The first {offset} bytes are kept; resume the upload once space is freed."
+        )
+        return self._error(UploadError(507, reason), headers={"Upload-Offset": str(offset)})
 
     @staticmethod
     def _check_version(request: Request) -> None:

@@ -17,7 +17,10 @@ file appear, exactly as if it had been dropped there (it reads a file whose othe
 here, see :mod:`producer.boundary`). Dataset folders are opened from the inbox's descriptor with
 ``O_NOFOLLOW``: a dataset folder that is a symbolic link is refused, never written through. An upload
 nobody writes to for ``web.upload_expiry_hours`` is deleted with its bytes (:meth:`UploadStore.expire`,
-run by the app every ten minutes). This module knows nothing about HTTP; :mod:`.tus` speaks the protocol.
+run by the app every ten minutes), and so is what a full disk or a crash left behind: a part file without
+its description, a description's half-written ``.tmp``. A write that does not fit on the disk raises
+:class:`UploadError` 507 with a sentence and leaves nothing new behind; the bytes already received stay.
+This module knows nothing about HTTP; :mod:`.tus` speaks the protocol.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from producer.boundary import uploads_folder
 from producer.choices import ChoiceError, DatasetChoices
 from producer.versions import STATE_DIR_NAME
 from schemas.datasets import Datasets
+from schemas.disk import is_disk_full
 
 from .names import dataset_folder, safe_file_name
 
@@ -108,9 +112,14 @@ class UploadStore:
         if id_field is not None:
             self._choose_id_field(dataset, folder, id_field)
         upload = Upload(secrets.token_urlsafe(16), dataset, name, length)
-        self.state.mkdir(parents=True, exist_ok=True)
-        (self.inbox / upload.relative_part).touch(exist_ok=False)
-        self._save(upload)
+        part = self.inbox / upload.relative_part
+        try:
+            self.state.mkdir(parents=True, exist_ok=True)
+            part.touch(exist_ok=False)
+            self._save(upload)
+        except OSError as exc:
+            part.unlink(missing_ok=True)
+            raise _disk_full_or(exc, f"the upload of {name!r} cannot start", "start it again") from exc
         log.info("upload=%s dataset=%s file=%s length=%d event=created", upload.id, dataset, name, length)
         if length == 0:
             return self.finish(upload)
@@ -159,14 +168,24 @@ class UploadStore:
                 os.link(part, upload.file_name, dst_dir_fd=folder_fd, follow_symlinks=False)
             except FileExistsError:
                 raise UploadError(409, self._waiting(upload.dataset, upload.file_name)) from None
+            done = Upload(
+                upload.id,
+                upload.dataset,
+                upload.file_name,
+                upload.length,
+                f"{upload.dataset}/{upload.file_name}",
+            )
+            try:
+                self._save(done)  # before the part goes: a finish that does not fit is undone, to be retried
+            except OSError as exc:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(upload.file_name, dir_fd=folder_fd)
+                what = f"{upload.file_name!r} is complete but cannot be handed over"
+                raise _disk_full_or(exc, what, "resume the upload: its bytes are kept") from exc
             os.unlink(part)
             os.fsync(folder_fd)
         finally:
             os.close(folder_fd)
-        done = Upload(
-            upload.id, upload.dataset, upload.file_name, upload.length, f"{upload.dataset}/{upload.file_name}"
-        )
-        self._save(done)
         log.info("upload=%s source=%s bytes=%d event=complete", upload.id, done.source, upload.length)
         return done
 
@@ -199,6 +218,7 @@ class UploadStore:
             if now - touched >= older_than_secs and upload.id not in busy():
                 self.cancel(upload)
                 removed += 1
+        removed += self._expire_orphans(now - older_than_secs)
         if removed:
             log.info("uploads_expired=%d older_than_secs=%.0f", removed, older_than_secs)
         return removed
@@ -222,6 +242,25 @@ class UploadStore:
         finally:
             os.close(inbox_fd)
 
+    def _expire_orphans(self, before: float) -> int:
+        """Delete part files whose upload has no description, and half-written descriptions, untouched
+        since ``before`` (a full disk or a crash between the two writes of :meth:`create`)."""
+        if not self.state.is_dir():
+            return 0
+        parts = [p for p in self.state.glob("*.part") if _ID.fullmatch(p.stem)]
+        orphans = [p for p in parts if not (self.state / f"{p.stem}.json").exists()]
+        orphans += list(self.state.glob("*.tmp"))
+        removed = 0
+        for path in orphans:
+            try:
+                if path.stat().st_mtime <= before:
+                    path.unlink()
+                    removed += 1
+                    log.info("file=%s event=orphan_expired", path.relative_to(self.inbox))
+            except OSError:
+                continue  # gone meanwhile, or not ours to delete: the next round looks again
+        return removed
+
     def _choose_id_field(self, dataset: str, folder: Path, id_field: str) -> None:
         """Record the dataset's id field; 409 when it has another, or files read without one."""
         read = (self.producer.done_path / dataset, self.producer.failed_path / dataset)
@@ -237,7 +276,11 @@ class UploadStore:
     def _save(self, upload: Upload) -> None:
         path = self.state / f"{upload.id}.json"
         temp = path.with_suffix(".tmp")
-        temp.write_text(json.dumps(asdict(upload)), encoding="utf-8")
+        try:
+            temp.write_text(json.dumps(asdict(upload)), encoding="utf-8")
+        except OSError:
+            temp.unlink(missing_ok=True)  # half-written: a full disk
+            raise
         os.replace(temp, path)
 
     @staticmethod
@@ -253,3 +296,10 @@ def _not_a_folder(dataset: str) -> str:
         f"dataset {dataset!r}: its entry in the inbox is a symbolic link or not a folder, and the page "
         "writes only into real folders inside the inbox; ask whoever manages the inbox to replace it"
     )
+
+
+def _disk_full_or(exc: OSError, what: str, then: str) -> Exception:
+    """A full disk as :class:`UploadError` 507 (a sentence the page shows); any other error as it is."""
+    if not is_disk_full(exc):
+        return exc
+    return UploadError(507, f"{what}: the server's disk is full. Once space is freed there, {then}.")

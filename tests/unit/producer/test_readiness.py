@@ -188,3 +188,13 @@ def test_file_found_by_a_rescan_and_processed_meanwhile_is_dropped_quietly(
         assert tracker.ready(1.0) == []
     assert len(tracker) == 0
     assert caplog.records == []
+
+
+def test_a_file_completed_for_a_later_time_waits_until_then() -> None:
+    """The service retries a file by completing it for ``now + delay``: the first look must not reset it."""
+    tracker, disk = make()
+    disk.files[A] = (10, 1)
+    tracker.completed(A, now=5.0)
+    assert tracker.ready(0.0) == []
+    assert tracker.ready(4.0) == []
+    assert tracker.ready(5.31) == [A]
