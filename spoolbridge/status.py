@@ -8,7 +8,7 @@ Each figure comes from where the truth lives:
 - indexed: each dataset's index, counting documents by the source field (a terms aggregation), and the
   index's document count;
 - dead-lettered: each dataset's dead-letter topic, read from the beginning, by the ``spoolbridge-source``
-  header;
+  header: the outstanding letters, apart from those a replay settled (:mod:`schemas.letter_ledger`);
 - lag: the group's committed offsets against the end of each partition of each dataset's topic.
 """
 
@@ -27,7 +27,7 @@ from producer.reading_note import read_note
 from producer.versions import VersionHistory
 from schemas.datasets import Dataset, DatasetNameError, Datasets
 from schemas.errors import ServiceUnavailableError
-from schemas.message import HEADER_SOURCE
+from schemas.letter_ledger import OutstandingLetters
 from schemas.settings import Settings
 
 from .kafka_reach import KafkaErrors, client_config, reach_kafka, unreachable
@@ -61,7 +61,8 @@ class SourceStatus:
     produced: int | None = None
     rejected: int = 0
     indexed: int = 0
-    dead_lettered: int = 0
+    dead_lettered: int = 0  # outstanding: the document's latest dead-letter event is a letter
+    replayed: int = 0  # dead letters a replay settled (history; no longer outstanding)
     bytes: int | None = None
     version: int | None = None
     replaced: str | None = None  # "3 → 1": records of the previous version → of this one
@@ -97,6 +98,7 @@ class DatasetStatus:
             "indexed": sum(r.indexed for r in rows),
             "rejected": sum(r.rejected for r in rows),
             "dead_lettered": sum(r.dead_lettered for r in rows),
+            "replayed": sum(r.replayed for r in rows),
             "lag": sum(p.lag for p in self.partitions),
         }
 
@@ -319,18 +321,23 @@ def _opensearch_unavailable(settings: Settings, index: str, exc: Exception) -> S
 
 
 def _count_dead_letters(settings: Settings, dataset: Dataset, row: Any) -> None:
-    """Read the dataset's dead-letter topic from its start to its current end (nothing is committed)."""
+    """Read the dataset's dead-letter topic from its start to its current end (nothing is committed):
+    dead-lettered = outstanding letters, replayed = letters a replay settled
+    (:mod:`schemas.letter_ledger`)."""
     from .dead_letters import LetterReader, topic_exists
 
     if not topic_exists(settings, dataset.dead_letter_topic):
         return
-    reader = LetterReader(settings, dataset.dead_letter_topic, group=None)
+    ledger = OutstandingLetters()
+    reader = LetterReader(settings, dataset.dead_letter_topic, group=None, marks=True)
     try:
         for letter in reader:
-            source = next((v for k, v in letter.headers if k == HEADER_SOURCE and v is not None), None)
-            row(source.decode("utf-8", "replace") if source is not None else "(unknown)").dead_lettered += 1
+            ledger.add(letter.key, letter.value, letter.headers, letter.offset)
     finally:
         reader.close()
+    for source in ledger.history:
+        found = row(source)
+        found.dead_lettered, found.replayed = ledger.outstanding[source], ledger.replayed[source]
 
 
 def _group_lag(settings: Settings, topic: str, errors: KafkaErrors) -> list[PartitionLag]:
@@ -420,6 +427,8 @@ def _print_files(rows: list[SourceStatus], width: int) -> None:
         notes = [f"version {status.version}, replaced: {status.replaced} records"] if status.replaced else []
         if status.state in ("waiting", "reading") and status.bytes is not None:
             notes.append(f"{status.bytes} bytes" + (f", {status.read} records so far" if status.read else ""))
+        if status.replayed:
+            notes.append(f"{status.replayed} dead-lettered before, replayed (no longer outstanding)")
         if status.reason:
             notes.append(status.reason)
         for note in notes:
