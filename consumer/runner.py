@@ -153,6 +153,7 @@ class Runner:
 
     def _accept(self, messages: list[KafkaMessage], now: float) -> None:
         track, hold, owned = self._tracker.track, self._scheduler.add, self._owned
+        seen = self._meter.expiry.check  # a gap in the offsets: records the retention removed
         accepted = 0
         for message in messages:
             error = message.error()
@@ -172,6 +173,7 @@ class Runner:
                     f"partition {topic}/{partition} went back to offset {offset} ({exc}); the topic was "
                     "probably re-created: restart the consumer (it resumes from the committed offsets)"
                 ) from exc
+            seen(tp, offset)
             hold(tp, message, now)
             accepted += 1
         if accepted:
