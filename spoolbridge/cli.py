@@ -355,7 +355,7 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
         print_json([step.as_dict() for step in steps])
     else:
         for step in steps:
-            mark = "ok  " if step.ok else "FAIL"
+            mark = "FAIL" if not step.ok else "WARN" if step.warning else "ok  "
             print(f"{mark} {step.name}: {step.detail}" + (f"\n     fix: {step.fix}" if step.fix else ""))
     return 0 if steps and all(step.ok for step in steps) else 1
 
