@@ -13,7 +13,9 @@ each owned partition is
 - after that: one past the last message fetched (a reset while the consumer lags behind the retention).
 
 A message beyond it reports the gap: one WARNING with dataset, topic, partition, offsets and count, and
-``spoolbridge_consumer_records_expired_total``. What those records were is the producer's to say (its
+``spoolbridge_consumer_records_expired_total``. The partition's expired count so far also rides with the
+group's committed offset, as its metadata (``spoolbridge-expired=N``), so ``spoolbridge status`` can say it
+after any restart. What those records were is the producer's to say (its
 manifests); the fix is to drop the files again.
 """
 
@@ -23,11 +25,13 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["ExpiryWatch", "log_expired"]
+__all__ = ["ExpiryWatch", "expired_from_metadata", "expired_metadata", "log_expired"]
 
 log = logging.getLogger(__name__)
 
 TopicPartitionKey = tuple[str, int]
+
+_METADATA_KEY = "spoolbridge-expired"
 
 
 class ExpiryWatch:
@@ -45,18 +49,26 @@ class ExpiryWatch:
         self._on_expired = on_expired
         self._timeout_secs = timeout_secs
         self._next: dict[TopicPartitionKey, int] = {}
+        self._expired: dict[TopicPartitionKey, int] = {}  # so far, with the group's commit metadata's
+
+    def metadata(self, tp: TopicPartitionKey) -> str | None:
+        """The commit metadata that keeps the partition's expired count with the group (None: none)."""
+        expired = self._expired.get(tp)
+        return expired_metadata(expired) if expired else None
 
     def check(self, tp: TopicPartitionKey, offset: int) -> None:
         expected = self._next.get(tp)
         if expected is None:
             expected = self._group_position(tp)
         if expected is not None and offset > expected:
+            self._expired[tp] = self._expired.get(tp, 0) + offset - expected
             self._on_expired(tp, expected, offset)
         self._next[tp] = offset + 1
 
     def forget(self, partitions: Iterable[TopicPartitionKey]) -> None:
         for tp in partitions:
             self._next.pop(tp, None)
+            self._expired.pop(tp, None)
 
     def _group_position(self, tp: TopicPartitionKey) -> int | None:
         from confluent_kafka import KafkaException, TopicPartition
@@ -68,7 +80,21 @@ class ExpiryWatch:
             return None
         if answer.error is not None:
             return None
+        self._expired[tp] = expired_from_metadata(answer.metadata)
         return int(answer.offset) if answer.offset >= 0 else 0
+
+
+def expired_metadata(count: int) -> str:
+    return f"{_METADATA_KEY}={count}"
+
+
+def expired_from_metadata(metadata: str | None) -> int:
+    """The expired count a commit's metadata carries (0 when it carries none)."""
+    for part in (metadata or "").split(";"):
+        name, _, value = part.partition("=")
+        if name == _METADATA_KEY and value.isdigit():
+            return int(value)
+    return 0
 
 
 def log_expired(dataset: str, tp: TopicPartitionKey, first: int, end: int) -> None:

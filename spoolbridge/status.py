@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from consumer.expiry import expired_from_metadata
 from producer.ledger import read_report
 from producer.readiness import is_input_path, relative_source
 from producer.reading_note import read_note
@@ -40,6 +41,8 @@ __all__ = [
     "StatusReport",
     "balances",
     "collect_status",
+    "dataset_balances",
+    "expired_lines",
     "print_status",
 ]
 
@@ -75,6 +78,9 @@ class PartitionLag:
     committed: int | None
     end: int
     lag: int
+    # records Kafka's retention removed before the group read them: counted by the consumer (its commit
+    # metadata), plus those below the log start it has not reached yet
+    expired: int = 0
 
 
 @dataclass
@@ -87,6 +93,14 @@ class DatasetStatus:
     index_documents: int | None = None
     partitions: list[PartitionLag] = field(default_factory=list)
     sources: list[SourceStatus] = field(default_factory=list)
+    retention_ms: int | None = None  # asked only when records expired (None: unknown)
+
+    @property
+    def expired_files(self) -> list[str]:
+        """The files records may have expired from: settled ones short of records downstream."""
+        if not self.totals["expired"]:
+            return []
+        return [r.source for r in self.sources if r.state in ("done", "failed") and not balances(r)]
 
     @property
     def totals(self) -> dict[str, int]:
@@ -100,10 +114,11 @@ class DatasetStatus:
             "dead_lettered": sum(r.dead_lettered for r in rows),
             "replayed": sum(r.replayed for r in rows),
             "lag": sum(p.lag for p in self.partitions),
+            "expired": sum(p.expired for p in self.partitions),
         }
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), **self.totals}
+        return {**asdict(self), **self.totals, "expired_files": self.expired_files}
 
 
 @dataclass
@@ -122,8 +137,22 @@ class StatusReport:
     def settled(self) -> bool:
         """Nothing is waiting or being read, every produced record is searchable or dead-lettered, and
         the consumer group has read everything."""
-        rows = [row for d in self.datasets if d.problem is None for row in d.sources]
-        return bool(rows) and all(balances(row) for row in rows) and self.total_lag == 0
+        datasets = [d for d in self.datasets if d.problem is None]
+        return (
+            any(d.sources for d in datasets)
+            and all(dataset_balances(d) for d in datasets)
+            and self.total_lag == 0
+        )
+
+
+def dataset_balances(d: DatasetStatus) -> bool:
+    """Every file balances, except for records that expired from Kafka: those are accounted for (as
+    lost, and said so) but belong to no file Kafka can name, so they may cover any file's shortfall."""
+    short = [row for row in d.sources if not balances(row)]
+    if any(row.state not in ("done", "failed") for row in short):
+        return False
+    missing = sum((row.produced or 0) - row.indexed - row.dead_lettered for row in short)
+    return missing <= d.totals["expired"]
 
 
 def balances(row: SourceStatus) -> bool:
@@ -257,6 +286,8 @@ def _dataset_status(
     _count_indexed(settings, dataset, status, row)
     _count_dead_letters(settings, dataset, row)
     status.partitions = _group_lag(settings, dataset.topic, errors)
+    if status.totals["expired"]:
+        status.retention_ms = _retention_ms(settings, dataset.topic, errors)
     status.sources.sort(key=lambda r: r.source)
     return status
 
@@ -353,12 +384,42 @@ def _group_lag(settings: Settings, topic: str, errors: KafkaErrors) -> list[Part
         for tp in consumer.committed(partitions, timeout=10):
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)
             offset = tp.offset if tp.offset >= 0 else None
-            rows.append(
-                PartitionLag(tp.partition, offset, high, high - (offset if offset is not None else low))
-            )
+            position = max(offset if offset is not None else 0, low)  # the consumer resumes from there
+            expired = expired_from_metadata(tp.metadata) + position - (offset if offset is not None else 0)
+            rows.append(PartitionLag(tp.partition, offset, high, high - position, expired))
         return rows
     finally:
         consumer.close()
+
+
+def _retention_ms(settings: Settings, topic: str, errors: KafkaErrors) -> int | None:
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.admin._config import ConfigResource  # not re-exported for type checkers
+    from confluent_kafka.admin._resource import ResourceType
+
+    resource = ConfigResource(ResourceType.TOPIC, topic)
+    try:
+        admin = AdminClient(client_config(settings.kafka, errors))
+        entries = admin.describe_configs([resource], request_timeout=10)[resource].result(timeout=10)
+        return int(entries["retention.ms"].value)
+    except Exception as exc:  # a permission the user may lack: the figure says "unknown" instead
+        log.debug("retention.ms unknown topic=%s error=%s", topic, exc)
+        return None
+
+
+def expired_lines(d: DatasetStatus) -> list[str]:
+    """What status says about records that expired from Kafka before they were indexed (none: [])."""
+    expired = d.totals["expired"]
+    if not expired:
+        return []
+    retention = f"retention.ms {d.retention_ms}" if d.retention_ms is not None else "retention.ms unknown"
+    lines = [f"{expired} records expired from Kafka before they were indexed ({retention})"]
+    files = d.expired_files
+    if files:
+        lines.append("fix: drop these files again: " + ", ".join(files))
+    else:
+        lines.append("fix: drop their files again (none of this inbox's settled files is short of records)")
+    return lines
 
 
 def print_status(report: StatusReport, width: int = _WIDTH) -> None:
@@ -389,7 +450,12 @@ def _dataset_heading(d: DatasetStatus, width: int) -> list[str]:
     if len(counts) > width:
         split = counts.index(", rejected")
         counts = counts[:split] + ",\n  " + counts[split + 2 :]
-    return [f"dataset {d.dataset}", *route.split("\n"), *counts.split("\n")]
+    expired = [
+        line
+        for text in expired_lines(d)
+        for line in textwrap.wrap(text, width, initial_indent="  ", subsequent_indent="    ")
+    ]
+    return [f"dataset {d.dataset}", *route.split("\n"), *counts.split("\n"), *expired]
 
 
 def _files(n: int) -> str:

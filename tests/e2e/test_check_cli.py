@@ -50,7 +50,8 @@ def test_check_passes_against_the_local_stack(
 def test_check_warns_when_a_dataset_topic_keeps_records_for_less_than_a_day(
     endpoints: Endpoints, unique_name: Callable[[str], str]
 ) -> None:
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.cimpl import NewTopic
 
     topic = unique_name("short")
     admin = AdminClient({"bootstrap.servers": endpoints.bootstrap_servers})
