@@ -18,6 +18,8 @@ What each one counts:
 ``spoolbridge_consumer_lag_messages{topic,partition}``     messages after the committed offset, per owned
                                                            partition (every ``progress_interval_secs``)
 ``spoolbridge_consumer_last_commit_timestamp_seconds``     Unix time of the last successful commit
+``spoolbridge_consumer_records_expired_total``             records Kafka's retention removed before this
+                                                           group read them (:mod:`consumer.expiry`)
 =========================================================  ===============================================
 
 :class:`ConsumerMeter` keeps the loop's :class:`~consumer.progress.Counters` (its progress line) and these
@@ -39,6 +41,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histo
 from consumer.batch import KafkaMessage
 from consumer.bulk import BulkRequest
 from consumer.dlq import DeadLetter, DeadLetterPublisher
+from consumer.expiry import ExpiryWatch, log_expired
 from consumer.offsets import TopicPartitionKey
 from consumer.progress import Counters, LagMeter
 from consumer.send import BulkResponse
@@ -94,6 +97,7 @@ class ConsumerMetrics:
         self.paused = gauge("paused_partitions", "Partitions paused (backing off, or holding enough)")
         self.lag = gauge("lag_messages", "Messages after the committed offset", "topic", "partition")
         self.last_commit = gauge("last_commit_timestamp_seconds", "Unix time of the last commit")
+        self.expired = counter("records_expired", "Records Kafka's retention removed before they were read")
 
 
 @cache
@@ -116,6 +120,7 @@ class ConsumerMeter:
     ) -> None:
         self.counters = Counters()
         self._lag = LagMeter(consumer)
+        self.expiry = ExpiryWatch(consumer, self._expired)  # fed each accepted message by the loop
         self.metrics = metrics or consumer_metrics()
         self.heartbeat = heartbeat or Heartbeat()  # beaten by the loop, read by /healthz
         if dlq is not None:
@@ -199,10 +204,16 @@ class ConsumerMeter:
         self._lagging |= lags.keys()
         return sum(lags.values())
 
+    def _expired(self, tp: TopicPartitionKey, first: int, end: int) -> None:
+        dataset = self.label(tp[0])
+        log_expired(dataset, tp, first, end)
+        self.metrics.expired.labels(dataset).inc(end - first)
+
     def forget(self, partitions: Iterable[TopicPartitionKey]) -> None:
         """Partitions this member no longer owns: their lag is another member's to report."""
         partitions = list(partitions)
         self._lag.forget(partitions)
+        self.expiry.forget(partitions)
         self._unlabel(partitions)
 
     def _unlabel(self, partitions: Iterable[TopicPartitionKey]) -> None:

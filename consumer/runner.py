@@ -153,6 +153,7 @@ class Runner:
 
     def _accept(self, messages: list[KafkaMessage], now: float) -> None:
         track, hold, owned = self._tracker.track, self._scheduler.add, self._owned
+        seen = self._meter.expiry.check  # a gap in the offsets: records the retention removed
         accepted = 0
         for message in messages:
             error = message.error()
@@ -172,6 +173,7 @@ class Runner:
                     f"partition {topic}/{partition} went back to offset {offset} ({exc}); the topic was "
                     "probably re-created: restart the consumer (it resumes from the committed offsets)"
                 ) from exc
+            seen(tp, offset)
             hold(tp, message, now)
             accepted += 1
         if accepted:
@@ -361,7 +363,7 @@ class Runner:
         positions = self._tracker.uncommitted(owned, everything=not asynchronous)
         if not positions:
             return
-        offsets = [TopicPartition(t, p, offset) for (t, p), offset in positions.items()]
+        offsets = [self._commit_offset(tp, offset) for tp, offset in positions.items()]
         try:
             if asynchronous:
                 self._consumer.commit(offsets=offsets, asynchronous=True)
@@ -373,6 +375,12 @@ class Runner:
         self._tracker.mark_committed(positions)
         self._meter.committed(positions)
         log.debug("committed %s", ",".join(f"{t}/{p}@{o}" for (t, p), o in sorted(positions.items())))
+
+    def _commit_offset(self, tp: TopicPartitionKey, offset: int) -> TopicPartition:
+        metadata = self._meter.expiry.metadata(tp)  # the partition's expired records stay with the group
+        if metadata is None:
+            return TopicPartition(tp[0], tp[1], offset)
+        return TopicPartition(tp[0], tp[1], offset, metadata=metadata)
 
     # --- rebalance ---------------------------------------------------------------------------------
 

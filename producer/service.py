@@ -1,13 +1,15 @@
 """The producer service: ``spoolbridge produce --inbox DIR [--once]``.
 
-``run`` takes the inbox lock (one producer per inbox), creates the topics, then processes every ready
-file — those already in the inbox at start-up and, unless ``once``, every file that arrives later — one
-at a time, until SIGTERM/SIGINT. A file interrupted by a signal stays in the inbox and is processed again
-on the next start. Besides events, the watcher rescans the inbox after lost events and every
-``producer.rescan_interval_secs``, so no file is left behind while the producer runs. A file whose reports
-or ids do not fit on the disk (outcome ``no_space``) stays in the inbox and is tried again after a back-off
-(1 s, doubling, at most 30 s), while other files are read meanwhile; nothing stops. Exit code: 0; with
-``once``, 1 if any file failed, could not be read, or could not be confirmed by Kafka.
+``run`` takes the inbox lock (one producer per inbox) and its entry in the producers' registry (no
+producer on an inbox inside or around another's, :mod:`producer.inbox_registry`), creates the topics,
+then processes every ready file — those already in the inbox at start-up and, unless ``once``, every
+file that arrives later — one at a time, until SIGTERM/SIGINT. A file interrupted by a signal stays in
+the inbox and is processed again on the next start. Besides events, the watcher rescans the inbox after
+lost events and every ``producer.rescan_interval_secs``, so no file is left behind while the producer
+runs. A file whose reports or ids do not fit on the disk (outcome ``no_space``) stays in the inbox and is
+tried again after a back-off (1 s, doubling, at most 30 s), while other files are read meanwhile; nothing
+stops. Exit code: 0; with ``once``, 1 if any file failed, could not be read, or could not be confirmed by
+Kafka.
 
 Around each file: its metrics (:mod:`producer.metrics`), the heartbeat ``/healthz`` watches, and the
 progress display on a terminal (:mod:`producer.progress`).
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from producer.inbox_registry import ProducerRegistry
 from producer.ledger import FileLedger
 from producer.metrics import ProducerMetrics, producer_metrics
 from producer.pipeline import FileProcessor, FileResult
@@ -62,8 +65,8 @@ def run(
     ``heartbeat`` is beaten by the loop (for ``/healthz``); ``progress`` chooses the display
     (:func:`producer.progress.file_progress`: ``auto``, ``events`` or ``off``). Raises
     :class:`ConfigError` for a missing inbox, :class:`~schemas.errors.SpoolbridgeError` when another
-    producer holds the inbox, and :class:`~schemas.errors.ServiceUnavailableError` when Kafka cannot be
-    reached at start.
+    producer holds the inbox or one inside or around it, and
+    :class:`~schemas.errors.ServiceUnavailableError` when Kafka cannot be reached at start.
     """
     inbox = settings.producer.inbox.absolute()
     if not inbox.is_dir():
@@ -72,7 +75,7 @@ def run(
     excluded = (settings.producer.done_path.absolute(), settings.producer.failed_path.absolute())
     stop = stop or threading.Event()
     heartbeat = heartbeat or Heartbeat()
-    with InboxLock(inbox), on_stop_signals(_finish_on(stop)):
+    with InboxLock(inbox), ProducerRegistry(inbox), on_stop_signals(_finish_on(stop)):
         publisher = Publisher(settings.kafka, settings.producer, heartbeat)
         publisher.start()
         ledger = FileLedger(inbox, excluded[0], excluded[1])

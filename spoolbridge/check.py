@@ -36,6 +36,7 @@ class CheckStep:
     ok: bool
     detail: str
     fix: str = ""
+    warning: bool = False  # passed, but something will go wrong later (``WARN``; the exit code stays 0)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -80,6 +81,7 @@ def _kafka_steps(settings: Settings) -> list[CheckStep]:
             steps.append(step)
             if not step.ok:
                 return steps
+        steps.extend(_retention_steps(admin, dataset.topic))
 
     delivered: list[Any] = []
     producer = Producer({**conf, "enable.idempotence": True, "acks": "all"})
@@ -118,6 +120,41 @@ def _topic_step(
             "or allow this user to create topics",
         )
     return CheckStep(name, True, f"created with {kafka.partitions} partition(s)")
+
+
+#: A dataset topic that keeps records for less than this loses those the consumer has not read in time.
+MIN_RETENTION_MS = 24 * 3600 * 1000
+
+
+def _retention_steps(admin: Any, topic: str) -> list[CheckStep]:
+    """A warning when ``topic`` keeps its records for less than a day (nothing when it cannot be asked:
+    reading topic configurations may need a permission the services do not)."""
+    from confluent_kafka.admin._config import ConfigResource  # not re-exported for type checkers
+    from confluent_kafka.admin._resource import ResourceType
+
+    resource = ConfigResource(ResourceType.TOPIC, topic)
+    try:
+        entries = admin.describe_configs([resource], request_timeout=_TIMEOUT_SECS)[resource].result(
+            timeout=_TIMEOUT_SECS
+        )
+        retention_ms = int(entries["retention.ms"].value)
+    except Exception as exc:  # KafkaException, a missing entry: the warning is a courtesy, not a step
+        log.debug("retention.ms unknown topic=%s error=%s", topic, exc)
+        return []
+    if retention_ms < 0 or retention_ms >= MIN_RETENTION_MS:
+        return []
+    hours = retention_ms / 3_600_000
+    return [
+        CheckStep(
+            f"Kafka topic {topic} retention",
+            True,
+            f"retention.ms = {retention_ms} ({hours:.3g} h): records the consumer has not indexed within "
+            "that are deleted by Kafka and lost",
+            f"raise retention.ms of {topic} to at least {MIN_RETENTION_MS} (a day), e.g. Aiven console: "
+            "Topics > the topic > Modify; or kafka-configs --alter --add-config retention.ms=…",
+            warning=True,
+        )
+    ]
 
 
 # ----------------------------------------------------------------------------------------- OpenSearch

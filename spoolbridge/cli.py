@@ -124,7 +124,8 @@ def _add_status(commands: Any) -> None:
         default=None,
         metavar="SECS",
         help="first wait (at most this long) until every file in the inbox is read and every record "
-        "indexed or dead-lettered (default: show it as it is now)",
+        "indexed or dead-lettered; exit code 3 if that did not happen in time "
+        "(default: show it as it is now)",
     )
     status.add_argument("--json", action="store_true", help="machine-readable output")
     _connection(status)
@@ -306,7 +307,7 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
-    from .status import collect_status, print_status
+    from .status import WAIT_TIMED_OUT, collect_status, print_status
 
     settings = _with_endpoints(settings)
     settings.kafka.check_files()  # a wrong TLS file is a setting error, before any client is made
@@ -315,13 +316,14 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     while not report.settled and time.monotonic() < deadline:
         time.sleep(1.0)
         report = collect_status(settings, args.dataset)
-    if args.wait and not report.settled:
+    timed_out = bool(args.wait) and not report.settled
+    if timed_out:
         print(f"spoolbridge: still in progress after {args.wait:g} s (shown as it is now)", file=sys.stderr)
     if args.json:
         print_json(report.as_dict())
     else:
         print_status(report)
-    return 0
+    return WAIT_TIMED_OUT if timed_out else 0
 
 
 def _produce(args: argparse.Namespace, settings: Settings) -> int:
@@ -358,7 +360,7 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
         print_json([step.as_dict() for step in steps])
     else:
         for step in steps:
-            mark = "ok  " if step.ok else "FAIL"
+            mark = "FAIL" if not step.ok else "WARN" if step.warning else "ok  "
             print(f"{mark} {step.name}: {step.detail}" + (f"\n     fix: {step.fix}" if step.fix else ""))
     return 0 if steps and all(step.ok for step in steps) else 1
 

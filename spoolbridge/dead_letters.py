@@ -27,6 +27,7 @@ from typing import Any
 from schemas.datasets import Dataset, Datasets
 from schemas.dlq import HEADER_PREFIX
 from schemas.errors import ServiceUnavailableError
+from schemas.letter_ledger import is_replay_mark, letter_identity, replay_mark_headers, settles
 from schemas.names import dataset_name_problem
 from schemas.settings import Settings
 
@@ -81,7 +82,8 @@ class DeadLetterGroup:
     dataset: str
     topic: str
     reason: str
-    count: int = 0
+    count: int = 0  # outstanding: documents whose latest dead-letter event is a letter of this class
+    replayed: int = 0  # letters of this class a replay settled (history)
     first_id: str | None = None
     last_id: str | None = None
     fix: str = ""
@@ -112,6 +114,7 @@ class _Letter:
     reason: str
     partition: int
     offset: int
+    is_mark: bool = False  # a replay mark (schemas.letter_ledger), not a letter
 
 
 def dead_letter_topics(settings: Settings, only: str | None = None) -> list[tuple[Dataset, str]]:
@@ -152,24 +155,36 @@ def topic_exists(settings: Settings, topic: str) -> bool:
 
 
 def list_dead_letters(settings: Settings, dataset: str | None = None) -> list[DeadLetterGroup]:
-    """Dead letters grouped by dataset and reason class, biggest groups first within a dataset."""
+    """Outstanding dead letters grouped by dataset and reason class, biggest groups first within a
+    dataset; a document counts once however often it was dead-lettered, and letters a replay settled
+    are counted apart (``replayed``; :mod:`schemas.letter_ledger`)."""
     groups: dict[tuple[str, str], DeadLetterGroup] = {}
     for ds, topic in dead_letter_topics(settings, dataset):
-        reader = LetterReader(settings, topic, group=None)
+        latest: dict[bytes, tuple[_Letter, bool]] = {}  # identity → (its latest letter, outstanding)
+        reader = LetterReader(settings, topic, group=None, marks=True)
         try:
             for letter in reader:
-                reason = classify_reason(letter.error_type, letter.reason, ds.label)
-                group = groups.get((ds.label, reason.label))
-                if group is None:
-                    group = groups[(ds.label, reason.label)] = DeadLetterGroup(
-                        ds.label, topic, reason.label, fix=reason.fix, example=letter.reason[:300]
-                    )
-                key = letter.key.decode("utf-8", "replace") if letter.key else None
-                group.count += 1
-                group.first_id = group.first_id or key
-                group.last_id = key
+                identity = letter_identity(letter.key, letter.headers)
+                if not letter.is_mark:
+                    latest[identity] = (letter, True)
+                elif identity in latest and settles(letter.headers, latest[identity][0].offset):
+                    latest[identity] = (latest[identity][0], False)
         finally:
             reader.close()
+        for letter, outstanding in latest.values():
+            reason = classify_reason(letter.error_type, letter.reason, ds.label)
+            group = groups.get((ds.label, reason.label))
+            if group is None:
+                group = groups[(ds.label, reason.label)] = DeadLetterGroup(
+                    ds.label, topic, reason.label, fix=reason.fix, example=letter.reason[:300]
+                )
+            if not outstanding:
+                group.replayed += 1
+                continue
+            key = letter.key.decode("utf-8", "replace") if letter.key else None
+            group.count += 1
+            group.first_id = group.first_id or key
+            group.last_id = key
     return sorted(groups.values(), key=lambda g: (g.dataset, -g.count))
 
 
@@ -206,15 +221,19 @@ def _matches(letter: _Letter, reason: str | None) -> bool:
 def _replay_topic(
     settings: Settings, ds: Dataset, reason: str | None, *, dry_run: bool, result: ReplayResult
 ) -> None:
+    """Re-publish the letters after the filter's committed offsets. Per batch, in this order: the copies
+    are acknowledged by the broker, then the letters' replay marks (in the letters' own partitions, so
+    after them), then the offsets are committed. A dry run reads from the same offsets and publishes and
+    commits nothing, so it counts what a real run would replay."""
     topic = result.topic
     from confluent_kafka import Producer
 
     producer = None if dry_run else Producer(
         {**settings.kafka.client_config(), "enable.idempotence": True, "acks": "all", "logger": log}
     )  # fmt: skip
-    reader = LetterReader(settings, topic, None if dry_run else replay_group(settings, ds, reason))
+    reader = LetterReader(settings, topic, replay_group(settings, ds, reason))
     try:
-        pending = 0
+        batch: list[_Letter] = []
         for letter in reader:
             if not _matches(letter, reason):
                 result.skipped += 1
@@ -225,16 +244,32 @@ def _replay_topic(
             headers = [(k, v) for k, v in letter.headers if not k.startswith(HEADER_PREFIX)]
             headers.append((REPLAYED_FROM, f"{topic}/{letter.partition}/{letter.offset}".encode()))
             _produce(producer, ds.topic, letter, headers)
-            pending += 1
-            if pending >= _BATCH:
-                _acknowledged(producer)
-                reader.commit()  # everything read so far is in the dataset's topic
-                pending = 0
+            batch.append(letter)
+            if len(batch) >= _BATCH:
+                _settle_batch(producer, reader, topic, batch)
+                batch = []
         if producer is not None:
-            _acknowledged(producer)
-            reader.commit()
+            _settle_batch(producer, reader, topic, batch)
     finally:
         reader.close()
+
+
+def _settle_batch(producer: Any, reader: LetterReader, topic: str, batch: list[_Letter]) -> None:
+    _acknowledged(producer)  # every copy is in the dataset's topic
+    for letter in batch:
+        _produce_mark(producer, topic, letter)
+    _acknowledged(producer)
+    reader.commit()  # everything read so far is replayed and marked
+
+
+def _produce_mark(producer: Any, topic: str, letter: _Letter) -> None:
+    headers = replay_mark_headers(letter.headers, letter.partition, letter.offset)
+    while True:
+        try:
+            producer.produce(topic, key=letter.key, value=None, headers=headers, partition=letter.partition)
+            return
+        except BufferError:
+            producer.poll(0.1)
 
 
 def _produce(producer: Any, topic: str, letter: _Letter, headers: list[tuple[str, bytes | None]]) -> None:
@@ -258,13 +293,15 @@ def _acknowledged(producer: Any) -> None:
 class LetterReader:
     """The letters of a dead-letter topic, from a group's committed offsets (or the start) up to the end
     offsets seen when reading starts. With a ``group``, :meth:`commit` stores the position after the last
-    letter handed out; without one nothing is ever committed."""
+    letter handed out; without one nothing is ever committed. Replay marks are handed out only with
+    ``marks``."""
 
-    def __init__(self, settings: Settings, topic: str, group: str | None) -> None:
+    def __init__(self, settings: Settings, topic: str, group: str | None, *, marks: bool = False) -> None:
         from confluent_kafka import Consumer
 
         self.topic = topic
         self.group = group
+        self.marks = marks
         self._positions: dict[int, int] = {}
         self._consumer = Consumer(
             {
@@ -305,7 +342,9 @@ class LetterReader:
                 partition, offset = message.partition() or 0, message.offset() or 0
                 if message.error() is not None or partition not in remaining:
                     continue
-                yield _letter(message, partition, offset)
+                letter = _letter(message, partition, offset)
+                if self.marks or not letter.is_mark:
+                    yield letter
                 self._positions[partition] = offset + 1
                 if offset + 1 >= ends[partition][1]:
                     remaining.discard(partition)
@@ -327,6 +366,8 @@ def _letter(message: Any, partition: int, offset: int) -> _Letter:
     from schemas.dlq import DeadLetterHeaders
 
     headers = list(message.headers() or [])
+    if is_replay_mark(message.value(), headers):
+        return _Letter(message.key(), None, headers, "", "", partition, offset, is_mark=True)
     try:
         meta = DeadLetterHeaders.from_kafka_headers(headers)
         error_type, why = meta.error_type, meta.reason
@@ -354,10 +395,13 @@ def print_groups(groups: list[DeadLetterGroup]) -> None:
         print("no dead letters")
         return
     for group in groups:
-        print(f"{group.dataset}: {group.count} dead letter{'s' if group.count != 1 else ''} ({group.topic})")
+        replayed = f", {group.replayed} replayed before" if group.replayed else ""
+        letters = f"{group.count} dead letter{'s' if group.count != 1 else ''}"
+        print(f"{group.dataset}: {letters} outstanding{replayed} ({group.topic})")
         print(f"  reason: {group.reason}")
-        print(f"  ids:    {group.first_id} … {group.last_id}")
-        if group.fix:
+        if group.count:
+            print(f"  ids:    {group.first_id} … {group.last_id}")
+        if group.fix and group.count:
             print(f"  fix:    {group.fix}")
 
 

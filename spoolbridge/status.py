@@ -8,7 +8,7 @@ Each figure comes from where the truth lives:
 - indexed: each dataset's index, counting documents by the source field (a terms aggregation), and the
   index's document count;
 - dead-lettered: each dataset's dead-letter topic, read from the beginning, by the ``spoolbridge-source``
-  header;
+  header: the outstanding letters, apart from those a replay settled (:mod:`schemas.letter_ledger`);
 - lag: the group's committed offsets against the end of each partition of each dataset's topic.
 """
 
@@ -21,22 +21,37 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from consumer.expiry import expired_from_metadata
 from producer.ledger import read_report
 from producer.readiness import is_input_path, relative_source
 from producer.reading_note import read_note
 from producer.versions import VersionHistory
 from schemas.datasets import Dataset, DatasetNameError, Datasets
 from schemas.errors import ServiceUnavailableError
-from schemas.message import HEADER_SOURCE
+from schemas.letter_ledger import OutstandingLetters
 from schemas.settings import Settings
 
 from .kafka_reach import KafkaErrors, client_config, reach_kafka, unreachable
 
-__all__ = ["DatasetStatus", "PartitionLag", "SourceStatus", "StatusReport", "collect_status", "print_status"]
+__all__ = [
+    "WAIT_TIMED_OUT",
+    "DatasetStatus",
+    "PartitionLag",
+    "SourceStatus",
+    "StatusReport",
+    "balances",
+    "collect_status",
+    "dataset_balances",
+    "expired_lines",
+    "print_status",
+]
 
 log = logging.getLogger(__name__)
 
 _MAX_SOURCES = 10_000
+
+#: ``status --wait`` exit code when the ledger did not balance in time (1 and 2 mean errors).
+WAIT_TIMED_OUT = 3
 _WIDTH = 80
 
 
@@ -49,7 +64,8 @@ class SourceStatus:
     produced: int | None = None
     rejected: int = 0
     indexed: int = 0
-    dead_lettered: int = 0
+    dead_lettered: int = 0  # outstanding: the document's latest dead-letter event is a letter
+    replayed: int = 0  # dead letters a replay settled (history; no longer outstanding)
     bytes: int | None = None
     version: int | None = None
     replaced: str | None = None  # "3 → 1": records of the previous version → of this one
@@ -62,6 +78,9 @@ class PartitionLag:
     committed: int | None
     end: int
     lag: int
+    # records Kafka's retention removed before the group read them: counted by the consumer (its commit
+    # metadata), plus those below the log start it has not reached yet
+    expired: int = 0
 
 
 @dataclass
@@ -74,6 +93,14 @@ class DatasetStatus:
     index_documents: int | None = None
     partitions: list[PartitionLag] = field(default_factory=list)
     sources: list[SourceStatus] = field(default_factory=list)
+    retention_ms: int | None = None  # asked only when records expired (None: unknown)
+
+    @property
+    def expired_files(self) -> list[str]:
+        """The files records may have expired from: settled ones short of records downstream."""
+        if not self.totals["expired"]:
+            return []
+        return [r.source for r in self.sources if r.state in ("done", "failed") and not balances(r)]
 
     @property
     def totals(self) -> dict[str, int]:
@@ -85,11 +112,13 @@ class DatasetStatus:
             "indexed": sum(r.indexed for r in rows),
             "rejected": sum(r.rejected for r in rows),
             "dead_lettered": sum(r.dead_lettered for r in rows),
+            "replayed": sum(r.replayed for r in rows),
             "lag": sum(p.lag for p in self.partitions),
+            "expired": sum(p.expired for p in self.partitions),
         }
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), **self.totals}
+        return {**asdict(self), **self.totals, "expired_files": self.expired_files}
 
 
 @dataclass
@@ -108,13 +137,31 @@ class StatusReport:
     def settled(self) -> bool:
         """Nothing is waiting or being read, every produced record is searchable or dead-lettered, and
         the consumer group has read everything."""
-        rows = [row for d in self.datasets if d.problem is None for row in d.sources]
+        datasets = [d for d in self.datasets if d.problem is None]
         return (
-            bool(rows)
-            and all(row.state in ("done", "failed") for row in rows)
-            and all(row.indexed + row.dead_lettered >= (row.produced or 0) for row in rows)
+            any(d.sources for d in datasets)
+            and all(dataset_balances(d) for d in datasets)
             and self.total_lag == 0
         )
+
+
+def dataset_balances(d: DatasetStatus) -> bool:
+    """Every file balances, except for records that expired from Kafka: those are accounted for (as
+    lost, and said so) but belong to no file Kafka can name, so they may cover any file's shortfall."""
+    short = [row for row in d.sources if not balances(row)]
+    if any(row.state not in ("done", "failed") for row in short):
+        return False
+    missing = sum((row.produced or 0) - row.indexed - row.dead_lettered for row in short)
+    return missing <= d.totals["expired"]
+
+
+def balances(row: SourceStatus) -> bool:
+    """The file's ledger balances: it is settled by the producer (done or failed) and every record it
+    produced is accounted for downstream (searchable in the index, or an outstanding dead letter).
+
+    The one place that decides "settled" for ``status --wait``; terms the ledger gains (records
+    superseded within the file, records expired from Kafka) belong here."""
+    return row.state in ("done", "failed") and row.indexed + row.dead_lettered >= (row.produced or 0)
 
 
 def collect_status(settings: Settings, only: str | None = None) -> StatusReport:
@@ -239,6 +286,8 @@ def _dataset_status(
     _count_indexed(settings, dataset, status, row)
     _count_dead_letters(settings, dataset, row)
     status.partitions = _group_lag(settings, dataset.topic, errors)
+    if status.totals["expired"]:
+        status.retention_ms = _retention_ms(settings, dataset.topic, errors)
     status.sources.sort(key=lambda r: r.source)
     return status
 
@@ -303,18 +352,23 @@ def _opensearch_unavailable(settings: Settings, index: str, exc: Exception) -> S
 
 
 def _count_dead_letters(settings: Settings, dataset: Dataset, row: Any) -> None:
-    """Read the dataset's dead-letter topic from its start to its current end (nothing is committed)."""
+    """Read the dataset's dead-letter topic from its start to its current end (nothing is committed):
+    dead-lettered = outstanding letters, replayed = letters a replay settled
+    (:mod:`schemas.letter_ledger`)."""
     from .dead_letters import LetterReader, topic_exists
 
     if not topic_exists(settings, dataset.dead_letter_topic):
         return
-    reader = LetterReader(settings, dataset.dead_letter_topic, group=None)
+    ledger = OutstandingLetters()
+    reader = LetterReader(settings, dataset.dead_letter_topic, group=None, marks=True)
     try:
         for letter in reader:
-            source = next((v for k, v in letter.headers if k == HEADER_SOURCE and v is not None), None)
-            row(source.decode("utf-8", "replace") if source is not None else "(unknown)").dead_lettered += 1
+            ledger.add(letter.key, letter.value, letter.headers, letter.offset)
     finally:
         reader.close()
+    for source in ledger.history:
+        found = row(source)
+        found.dead_lettered, found.replayed = ledger.outstanding[source], ledger.replayed[source]
 
 
 def _group_lag(settings: Settings, topic: str, errors: KafkaErrors) -> list[PartitionLag]:
@@ -330,12 +384,42 @@ def _group_lag(settings: Settings, topic: str, errors: KafkaErrors) -> list[Part
         for tp in consumer.committed(partitions, timeout=10):
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)
             offset = tp.offset if tp.offset >= 0 else None
-            rows.append(
-                PartitionLag(tp.partition, offset, high, high - (offset if offset is not None else low))
-            )
+            position = max(offset if offset is not None else 0, low)  # the consumer resumes from there
+            expired = expired_from_metadata(tp.metadata) + position - (offset if offset is not None else 0)
+            rows.append(PartitionLag(tp.partition, offset, high, high - position, expired))
         return rows
     finally:
         consumer.close()
+
+
+def _retention_ms(settings: Settings, topic: str, errors: KafkaErrors) -> int | None:
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.admin._config import ConfigResource  # not re-exported for type checkers
+    from confluent_kafka.admin._resource import ResourceType
+
+    resource = ConfigResource(ResourceType.TOPIC, topic)
+    try:
+        admin = AdminClient(client_config(settings.kafka, errors))
+        entries = admin.describe_configs([resource], request_timeout=10)[resource].result(timeout=10)
+        return int(entries["retention.ms"].value)
+    except Exception as exc:  # a permission the user may lack: the figure says "unknown" instead
+        log.debug("retention.ms unknown topic=%s error=%s", topic, exc)
+        return None
+
+
+def expired_lines(d: DatasetStatus) -> list[str]:
+    """What status says about records that expired from Kafka before they were indexed (none: [])."""
+    expired = d.totals["expired"]
+    if not expired:
+        return []
+    retention = f"retention.ms {d.retention_ms}" if d.retention_ms is not None else "retention.ms unknown"
+    lines = [f"{expired} records expired from Kafka before they were indexed ({retention})"]
+    files = d.expired_files
+    if files:
+        lines.append("fix: drop these files again: " + ", ".join(files))
+    else:
+        lines.append("fix: drop their files again (none of this inbox's settled files is short of records)")
+    return lines
 
 
 def print_status(report: StatusReport, width: int = _WIDTH) -> None:
@@ -366,7 +450,12 @@ def _dataset_heading(d: DatasetStatus, width: int) -> list[str]:
     if len(counts) > width:
         split = counts.index(", rejected")
         counts = counts[:split] + ",\n  " + counts[split + 2 :]
-    return [f"dataset {d.dataset}", *route.split("\n"), *counts.split("\n")]
+    expired = [
+        line
+        for text in expired_lines(d)
+        for line in textwrap.wrap(text, width, initial_indent="  ", subsequent_indent="    ")
+    ]
+    return [f"dataset {d.dataset}", *route.split("\n"), *counts.split("\n"), *expired]
 
 
 def _files(n: int) -> str:
@@ -404,6 +493,8 @@ def _print_files(rows: list[SourceStatus], width: int) -> None:
         notes = [f"version {status.version}, replaced: {status.replaced} records"] if status.replaced else []
         if status.state in ("waiting", "reading") and status.bytes is not None:
             notes.append(f"{status.bytes} bytes" + (f", {status.read} records so far" if status.read else ""))
+        if status.replayed:
+            notes.append(f"{status.replayed} dead-lettered before, replayed (no longer outstanding)")
         if status.reason:
             notes.append(status.reason)
         for note in notes:

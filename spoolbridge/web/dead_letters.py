@@ -1,7 +1,8 @@
 """Dead letters of one dataset, by source file: a background reader per dead-letter topic, so the page
 can show live counts without reading the topic from its start on every tick.
 
-Counts follow ``spoolbridge status``: a dead letter belongs to the file its ``spoolbridge-source`` header
+Counts follow ``spoolbridge status``: outstanding letters only, one per document (a replay settles them,
+:mod:`schemas.letter_ledger`); a dead letter belongs to the file its ``spoolbridge-source`` header
 names (else its value's source field). :func:`read_dead_letters` reads a topic from its start to its end
 once, for the download of one file's dead letters.
 """
@@ -11,13 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections import Counter
 from collections.abc import Generator
 from typing import Any
 
 import orjson
 
 from schemas.dlq import HEADER_PREFIX
+from schemas.letter_ledger import OutstandingLetters, is_replay_mark
 from schemas.message import HEADER_SOURCE
 from schemas.settings import KafkaSettings
 
@@ -38,6 +39,14 @@ def source_of(message: Any, source_field: str) -> str:
     return str(value.get(source_field, "(unknown)")) if isinstance(value, dict) else "(unknown)"
 
 
+def _with_source(message: Any, source_field: str) -> list[tuple[str, bytes | None]]:
+    """The message's headers, with the source header the ledger counts by (from the value if absent)."""
+    headers = list(message.headers() or [])
+    if not any(name == HEADER_SOURCE for name, _ in headers) and message.value() is not None:
+        headers.append((HEADER_SOURCE, source_of(message, source_field).encode()))
+    return headers
+
+
 def _consumer(kafka: KafkaSettings) -> Any:
     from confluent_kafka import Consumer
 
@@ -54,21 +63,23 @@ def _consumer(kafka: KafkaSettings) -> Any:
 
 
 class DeadLetterTail:
-    """Counts a dead-letter topic's messages by source, from its start, as they arrive (a daemon thread)."""
+    """Counts a dead-letter topic's outstanding letters by source, from its start, as they arrive (a daemon
+    thread)."""
 
     def __init__(self, kafka: KafkaSettings, topic: str, source_field: str) -> None:
         self.topic = topic
         self._kafka = kafka
         self._source_field = source_field
-        self._counts: Counter[str] = Counter()
+        self._letters = OutstandingLetters()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"dlq-tail-{topic}", daemon=True)
         self._thread.start()
 
     def count(self, source: str) -> int:
+        """The source's outstanding dead letters (a replay settles them: :mod:`schemas.letter_ledger`)."""
         with self._lock:
-            return self._counts[source]
+            return self._letters.outstanding[source]
 
     def stop(self) -> None:
         """Ask the reader to stop without waiting (:meth:`close` waits)."""
@@ -85,9 +96,9 @@ class DeadLetterTail:
             while not self._stop.is_set():
                 for message in consumer.consume(num_messages=500, timeout=0.5):
                     if message.error() is None:
-                        source = source_of(message, self._source_field)
+                        headers = _with_source(message, self._source_field)
                         with self._lock:
-                            self._counts[source] += 1
+                            self._letters.add(message.key(), message.value(), headers, message.offset() or 0)
         except Exception:  # a page that shows no dead letters must not take the server down
             log.exception("topic=%s event=dead_letter_tail_failed", self.topic)
         finally:
@@ -119,7 +130,11 @@ def read_dead_letters(
                 break
             for message in messages:
                 partition = message.partition() or 0
-                if message.error() is None and source_of(message, source_field) == source:
+                if (
+                    message.error() is None
+                    and not is_replay_mark(message.value(), message.headers() or [])
+                    and source_of(message, source_field) == source
+                ):
                     yield _letter(message)
                 if (message.offset() or 0) + 1 >= ends.get(partition, 0):
                     ends.pop(partition, None)

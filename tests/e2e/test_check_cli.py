@@ -44,6 +44,27 @@ def test_check_passes_against_the_local_stack(
     assert _fail_lines(result.stdout) == []
     for step in ("Kafka reachable", "Kafka produce", "OpenSearch reachable", "OpenSearch write"):
         assert f"ok   {step}" in result.stdout
+    assert "WARN" not in result.stdout  # the broker's default retention is a week
+
+
+def test_check_warns_when_a_dataset_topic_keeps_records_for_less_than_a_day(
+    endpoints: Endpoints, unique_name: Callable[[str], str]
+) -> None:
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.cimpl import NewTopic
+
+    topic = unique_name("short")
+    admin = AdminClient({"bootstrap.servers": endpoints.bootstrap_servers})
+    new = NewTopic(topic, num_partitions=1, replication_factor=1, config={"retention.ms": "3600000"})
+    admin.create_topics([new])[topic].result(timeout=30)
+    result = _check(endpoints.env(), "--topic", topic)
+    assert result.returncode == 0, result.stdout + result.stderr  # a warning, not a failure
+    warned = [line for line in result.stdout.splitlines() if line.startswith("WARN")]
+    assert warned == [
+        f"WARN Kafka topic {topic} retention: retention.ms = 3600000 (1 h): records the consumer has not "
+        "indexed within that are deleted by Kafka and lost"
+    ], result.stdout
+    assert f"raise retention.ms of {topic} to at least 86400000 (a day)" in result.stdout
 
 
 def test_check_names_the_wrong_kafka_port(endpoints: Endpoints, unique_name: Callable[[str], str]) -> None:

@@ -145,3 +145,14 @@ def test_status_counts_match_the_topic_the_index_and_the_dlq_per_dataset(
         assert name in text.stdout
     only = json.loads(_cli(env, "status", "--json", "--dataset", cars).stdout)
     assert [d["dataset"] for d in only["datasets"]] == [cars]
+    _wait_exits_3_until_the_ledger_balances(env, inbox)
+
+
+def _wait_exits_3_until_the_ledger_balances(env: dict[str, str], inbox: Path) -> None:
+    timed_out = _cli(env, "status", "--wait", "1")  # later.json still waits: the ledger cannot balance
+    assert timed_out.returncode == 3, timed_out.stderr
+    assert "still in progress after 1 s" in timed_out.stderr
+    assert "later.json" in timed_out.stdout  # the report is still printed
+    (inbox / "later.json").unlink()
+    settled = _cli(env, "status", "--wait", "30")
+    assert settled.returncode == 0, settled.stderr

@@ -25,6 +25,7 @@ from producer.service import run as produce
 from schemas.datasets import Datasets
 from schemas.settings import Settings
 from spoolbridge.dead_letters import list_dead_letters, replay
+from spoolbridge.status import collect_status
 from tests.conftest import Endpoints
 
 pytestmark = pytest.mark.integration
@@ -184,9 +185,15 @@ def test_dead_letters_are_listed_with_a_fix_and_replayed_once_the_index_body_is_
     assert ConsumerThread(fixed, until_idle_secs=3.0).wait(240) == 0
     assert count(opensearch_client, wide) == 250
 
+    assert [r.replayed for r in replay(fixed, dataset=wide, dry_run=True)] == [0]  # from where it stopped
     again = replay(fixed, dataset=wide)  # resumes after what it replayed: nothing new
     assert [r.replayed for r in again] == [0]
     assert count(opensearch_client, wide) == 250
+
+    settled = list_dead_letters(fixed, wide)  # no longer outstanding, still in the history
+    assert [(g.count, g.replayed) for g in settled] == [(0, 250 - indexed)]
+    (row,) = collect_status(fixed, wide).datasets[0].sources
+    assert (row.indexed, row.dead_lettered, row.replayed) == (250, 0, 250 - indexed)
 
 
 @pytest.mark.timeout(300)

@@ -72,3 +72,20 @@ def test_index_settings_are_flattened_as_opensearch_answers_them() -> None:
         "index.number_of_replicas": "0",
         "index.x.y": "true",
     }
+
+
+def test_the_list_says_outstanding_letters_and_the_replayed_ones_apart(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from spoolbridge.dead_letters import DeadLetterGroup, print_groups
+
+    settled = DeadLetterGroup("games", "t.games.dlq", "field limit", 0, 168, fix="raise the limit")
+    open_ = DeadLetterGroup("games", "t.games.dlq", "type conflict", 2, 1, "games/a.json:1", "games/a.json:9")
+    print_groups([open_, settled])
+    assert capsys.readouterr().out.splitlines() == [
+        "games: 2 dead letters outstanding, 1 replayed before (t.games.dlq)",
+        "  reason: type conflict",
+        "  ids:    games/a.json:1 … games/a.json:9",
+        "games: 0 dead letters outstanding, 168 replayed before (t.games.dlq)",
+        "  reason: field limit",
+    ]

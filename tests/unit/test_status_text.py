@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from spoolbridge.status import DatasetStatus, PartitionLag, SourceStatus, StatusReport, print_status
+from spoolbridge.status import (
+    DatasetStatus,
+    PartitionLag,
+    SourceStatus,
+    StatusReport,
+    balances,
+    expired_lines,
+    print_status,
+)
 
 LONG = "a-dataset-with-a-rather-long-name-that-people-really-do-give-their-folders"
 
@@ -32,3 +40,39 @@ def test_lines_fit_80_columns_unless_they_hold_a_long_name_whole(capsys: pytest.
     assert "1234 bytes" in out
     assert "99000000 bytes, 5000 records so far" in out
     assert "4 files, read 5004" in out and "lag 2" in out  # read: the file being read counts so far
+
+
+def _expiring(indexed_b: int) -> DatasetStatus:
+    rows = [
+        SourceStatus("a.json", "(default)", "done", 10, 10, 0, 10),
+        SourceStatus("b.json", "(default)", "done", 10, 10, 0, indexed_b),
+    ]
+    dataset = DatasetStatus("(default)", "t", "t", "t.dlq", None, 10 + indexed_b, [], rows)
+    dataset.partitions = [PartitionLag(0, 20, 20, 0, expired=4)]
+    dataset.retention_ms = 3_600_000
+    return dataset
+
+
+def test_records_expired_from_kafka_are_said_with_the_retention_and_the_files_to_drop_again() -> None:
+    dataset = _expiring(indexed_b=6)
+    assert expired_lines(dataset) == [
+        "4 records expired from Kafka before they were indexed (retention.ms 3600000)",
+        "fix: drop these files again: b.json",
+    ]
+    assert dataset.as_dict()["expired_files"] == ["b.json"]
+    dataset.retention_ms = None
+    assert "(retention.ms unknown)" in expired_lines(dataset)[0]
+    dataset.partitions = [PartitionLag(0, 20, 20, 0)]
+    assert expired_lines(dataset) == []
+
+
+@pytest.mark.parametrize(("indexed_b", "settled"), [(6, True), (7, True), (5, False)])
+def test_settled_counts_expired_records_as_accounted_for_and_no_more(indexed_b: int, settled: bool) -> None:
+    assert StatusReport("g", [_expiring(indexed_b)]).settled is settled
+
+
+def test_a_file_that_lacks_only_replayed_letters_does_not_balance() -> None:
+    row = SourceStatus("a.json", "(default)", "done", 10, 10, 0, 7, dead_lettered=0, replayed=3)
+    assert not balances(row)  # replayed but not yet indexed: still on its way
+    row.indexed = 10
+    assert balances(row)

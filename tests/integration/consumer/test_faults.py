@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from tests.integration.consumer.conftest import (
     make_records,
     produce,
     settings_env,
+    topic_size,
     wait_for,
 )
 
@@ -112,3 +114,36 @@ def _indexed(proc: subprocess.Popen[bytes]) -> int:
     found = re.findall(r"consumer stopped fetched=\d+ indexed=(\d+)", _log(proc))
     assert found, _log(proc)
     return int(found[-1])
+
+
+@pytest.mark.timeout(180)
+def test_letters_written_again_after_a_kill_9_count_once_per_document(
+    endpoints: Endpoints,
+    settings_factory: Callable[..., Settings],
+    consumer_process: Callable[..., subprocess.Popen[bytes]],
+    tmp_path: Path,
+) -> None:
+    from spoolbridge.dead_letters import list_dead_letters
+    from spoolbridge.status import collect_status
+
+    # no commit before the kill: every letter written by the first run is written again by the second
+    settings = settings_factory(
+        consumer={"commit_interval_secs": 120.0, "progress_interval_secs": 1.0}, producer={"inbox": tmp_path}
+    )
+    produce(settings, [(f"bad:{i}", b"not json {") for i in range(N)], partitions=3)
+    env = settings_env(endpoints, settings)
+    dlq = settings.kafka.dead_letter_topic
+    first = consumer_process(env, name="killed")
+    wait_for(lambda: topic_size(settings, dlq) >= N // 10, 60, "dead-lettering to start")
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    written_before = topic_size(settings, dlq)
+    assert written_before < N, "every letter was written before the kill; the test proves nothing"
+    assert sum(max(o, 0) for o in committed_offsets(settings, 3)) == 0
+
+    second = consumer_process(env, until_idle_secs=3, name="restarted")
+    assert second.wait(120) == 0, _log(second)
+    assert topic_size(settings, dlq) >= N + written_before // 2  # many of the first run's letters, twice
+    (dataset,) = collect_status(settings).datasets
+    assert dataset.totals["dead_lettered"] == N
+    assert [group.count for group in list_dead_letters(settings)] == [N]

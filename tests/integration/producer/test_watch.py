@@ -114,6 +114,41 @@ def test_second_producer_on_the_same_inbox_is_refused(
     assert third.stop() == 0
 
 
+def _with_inbox(settings: Settings, inbox: Path) -> Settings:
+    inbox.mkdir(parents=True, exist_ok=True)
+    return settings.model_copy(update={"producer": settings.producer.model_copy(update={"inbox": inbox})})
+
+
+@pytest.mark.timeout(90)
+def test_producer_on_an_inbox_inside_or_around_a_running_ones_is_refused(
+    produce_settings: Callable[..., Settings], producer_process: StartProducer, tmp_path: Path
+) -> None:
+    registry = {"XDG_RUNTIME_DIR": str(tmp_path / "run")}  # this test's producers only
+    outer = produce_settings()
+    inner = _with_inbox(outer, outer.producer.inbox / "x")
+    first = producer_process(outer, env=registry)
+    first.wait_for_log("event=watching")
+    refused = producer_process(inner, env=registry)
+    assert refused.proc.wait(timeout=30) == 1
+    lines = [line for line in refused.log().splitlines() if line.strip()]
+    assert lines[-1] == (
+        f"error: another producer is watching {outer.producer.inbox.resolve()}, which contains "
+        f"{inner.producer.inbox.resolve()}; run one producer per folder tree "
+        "(stop it, or use separate folders)"
+    ), refused.log()
+    assert first.stop(signal.SIGKILL) == -signal.SIGKILL  # its registry entry is left behind, unlocked
+
+    second = producer_process(inner, env=registry)  # the stale entry does not refuse it
+    second.wait_for_log("event=watching")
+    around = producer_process(outer, env=registry)
+    assert around.proc.wait(timeout=30) == 1
+    assert "which lies inside" in around.log(), around.log()
+    sibling = producer_process(_with_inbox(outer, tmp_path / "inbox-2"), env=registry)  # not nested: runs
+    sibling.wait_for_log("event=watching")
+    assert second.stop() == 0
+    assert sibling.stop() == 0
+
+
 @pytest.mark.timeout(120)
 def test_kill_9_mid_file_then_restart_loses_no_record(
     produce_settings: Callable[..., Settings], producer_process: StartProducer, endpoints: Endpoints
