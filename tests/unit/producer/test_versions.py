@@ -95,8 +95,8 @@ def test_tombstones_kafka_did_not_acknowledge_leave_the_file_for_a_retry(tmp_pat
 def test_an_id_set_tells_which_ids_of_a_previous_version_are_stale(tmp_path: Path) -> None:
     previous = tmp_path / "previous.ids"
     previous.write_text("".join(f"id-{i}\n" for i in range(10_000)))
-    ids = IdSet(tmp_path / "new.part")
-    ids.pending.extend(f"id-{i}" for i in range(0, 10_000, 2))
+    ids = IdSet(tmp_path / "new.pending")
+    ids.write_ahead([f"id-{i}" for i in range(0, 10_000, 2)])
     ids.remove(["id-0"])  # sent, but Kafka refused it
     stale = list(ids.stale(previous))
     assert stale == ["id-0", *(f"id-{i}" for i in range(1, 10_000, 2))]
