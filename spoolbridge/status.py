@@ -50,6 +50,7 @@ class SourceStatus:
     rejected: int = 0
     indexed: int = 0
     dead_lettered: int = 0
+    superseded: int = 0  # produced, then overwritten by a later record of the same file (same id)
     bytes: int | None = None
     version: int | None = None
     replaced: str | None = None  # "3 → 1": records of the previous version → of this one
@@ -84,6 +85,7 @@ class DatasetStatus:
             "produced": sum(r.produced or 0 for r in rows),
             "indexed": sum(r.indexed for r in rows),
             "rejected": sum(r.rejected for r in rows),
+            "superseded": sum(r.superseded for r in rows),
             "dead_lettered": sum(r.dead_lettered for r in rows),
             "lag": sum(p.lag for p in self.partitions),
         }
@@ -106,13 +108,13 @@ class StatusReport:
 
     @property
     def settled(self) -> bool:
-        """Nothing is waiting or being read, every produced record is searchable or dead-lettered, and
-        the consumer group has read everything."""
+        """Nothing is waiting or being read, every produced record is searchable or dead-lettered (but
+        those a later record of the same file overwrote), and the consumer group has read everything."""
         rows = [row for d in self.datasets if d.problem is None for row in d.sources]
         return (
             bool(rows)
             and all(row.state in ("done", "failed") for row in rows)
-            and all(row.indexed + row.dead_lettered >= (row.produced or 0) for row in rows)
+            and all(row.indexed + row.dead_lettered >= (row.produced or 0) - row.superseded for row in rows)
             and self.total_lag == 0
         )
 
@@ -181,6 +183,7 @@ class _SourceRows:
                 continue
             status = self.row(report.source)
             status.state, status.produced, status.rejected = report.state, report.produced, report.rejected
+            status.superseded = report.superseded
             if report.state == "done":
                 status.bytes = report.bytes
             else:
@@ -369,6 +372,10 @@ def _dataset_heading(d: DatasetStatus, width: int) -> list[str]:
     return [f"dataset {d.dataset}", *route.split("\n"), *counts.split("\n")]
 
 
+def _records(n: int) -> str:
+    return f"{n} record" if n == 1 else f"{n} records"
+
+
 def _files(n: int) -> str:
     return f"{n} file" if n == 1 else f"{n} files"
 
@@ -402,6 +409,9 @@ def _print_files(rows: list[SourceStatus], width: int) -> None:
         else:
             print("  " + row[0].ljust(name_width) + values)
         notes = [f"version {status.version}, replaced: {status.replaced} records"] if status.replaced else []
+        if status.superseded:
+            repeated = _records(status.superseded)
+            notes.append(f"{repeated} share an id with a later record of this file: the last one wins")
         if status.state in ("waiting", "reading") and status.bytes is not None:
             notes.append(f"{status.bytes} bytes" + (f", {status.read} records so far" if status.read else ""))
         if status.reason:

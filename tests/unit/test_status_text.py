@@ -32,3 +32,17 @@ def test_lines_fit_80_columns_unless_they_hold_a_long_name_whole(capsys: pytest.
     assert "1234 bytes" in out
     assert "99000000 bytes, 5000 records so far" in out
     assert "4 files, read 5004" in out and "lag 2" in out  # read: the file being read counts so far
+
+
+def test_records_that_share_an_id_are_said_and_the_file_settles(capsys: pytest.CaptureFixture[str]) -> None:
+    row = SourceStatus("results.jsonl", "(default)", "done", 6508, 6508, 0, 116, superseded=6392)
+    dataset = DatasetStatus("(default)", "spoolbridge", "spoolbridge", "spoolbridge.dlq", None, 116)
+    dataset.sources = [row]
+    report = StatusReport("spoolbridge", [dataset])
+    print_status(report)
+    out = capsys.readouterr().out
+    assert "6392 records share an id with a later record of this file: the last one wins" in out
+    assert report.settled  # 116 distinct ids indexed: nothing more will come
+    assert report.as_dict()["datasets"][0]["superseded"] == 6392
+    row.indexed = 115
+    assert not report.settled

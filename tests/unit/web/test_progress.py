@@ -80,3 +80,15 @@ def test_a_source_must_be_a_file_inside_a_dataset(source: str) -> None:
 
 def test_a_source_may_be_nested_inside_its_dataset() -> None:
     assert source_problem("games/2024/steam.json") is None
+
+
+def test_a_file_whose_ids_repeat_settles_when_its_distinct_ids_are_indexed(tmp_path: Path) -> None:
+    (tmp_path / "done" / "games").mkdir(parents=True)
+    manifest = '{"records": 6508, "rejected": 0, "superseded_in_file": 6392}'
+    (tmp_path / "done" / "games" / "steam.json.manifest.json").write_text(manifest)
+    numbers = _ledger(tmp_path)
+    assert (numbers.produced, numbers.superseded) == (6508, 6392)
+    numbers.indexed, numbers.dead_lettered = 115, 0
+    assert not numbers.settled
+    numbers.indexed = 116  # one document per distinct id: the last record of each wins
+    assert numbers.settled
