@@ -77,6 +77,10 @@ def started_reads(producer: ProducerProcess, source: str) -> int:
     return producer.log().count(f"file={source} event=start ")
 
 
+def read_started_after(producer: ProducerProcess, source: str, reads: int) -> Callable[[], bool]:
+    return lambda: started_reads(producer, source) > reads
+
+
 @pytest.mark.timeout(300)
 def test_versions_renamed_onto_the_path_around_the_readers_close_are_never_lost(
     produce_settings: Callable[..., Settings],
@@ -94,9 +98,7 @@ def test_versions_renamed_onto_the_path_around_the_readers_close_are_never_lost(
     for trial in range(trials):
         before = started_reads(producer, source)
         replace_with(path, version(2 * trial, rng.randint(1, 3000)))
-        wait_until(
-            lambda b=before: started_reads(producer, source) > b, 30, f"trial {trial} read (seed {seed})"
-        )
+        wait_until(read_started_after(producer, source, before), 30, f"trial {trial} read (seed {seed})")
         time.sleep(rng.uniform(0.0, 0.3))  # before, during or right after the reader's close and move
         data = version(2 * trial + 1, rng.randint(1, 6))
         replace_with(path, data)
@@ -113,7 +115,10 @@ def _drop_big_file_and_wait_mid_read(settings: Settings, endpoints: Endpoints) -
     """A big first version, and the moment some but not all of its records reached Kafka."""
     path = settings.producer.inbox / "big.jsonl"
     replace_with(path, version(1, BIG_LINES))
-    in_topic = lambda: topic_size(endpoints.bootstrap_servers, settings.kafka.topic)  # noqa: E731
+
+    def in_topic() -> int:
+        return topic_size(endpoints.bootstrap_servers, settings.kafka.topic)
+
     wait_until(lambda: in_topic() >= 2000, 60, "the first records in Kafka")
     assert in_topic() < BIG_LINES, "the read ended before it could be interrupted"
     return path
