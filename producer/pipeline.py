@@ -207,7 +207,11 @@ class FileProcessor:
         rejected = self.ledger.rejected_writer(source, mode)
         ids = self.versions.new_ids(source, mode)
         run = _Run(source, target.dataset, target.limit, sha256, self.publisher.begin_file(), rejected, ids)
-        interrupted = self._produce_all(opened.read_path, run, on_record)
+        try:
+            interrupted = self._produce_all(opened.read_path, run, on_record)
+        except BaseException:
+            run.ids.close()  # the ids sent so far stay pending for the next version
+            raise
         self.publisher.finish()
         duration = time.monotonic() - started
         result = FileResult(source, "done", run.deliveries.acked, 0, size, duration)
@@ -343,7 +347,6 @@ class FileProcessor:
         sent = self._send_chunk(run, chunk)
         if on_record is not None and sent:
             on_record(sent)
-        run.ids.sync()
         if run.source_conflicts:
             log.info(
                 "file=%s event=source_field_present records=%d field=%s action=%s",

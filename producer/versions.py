@@ -11,8 +11,9 @@ their records are handed to Kafka, one chunk at a time. A read that does not com
 or was replaced while it was read, the producer was stopped or killed, Kafka did not confirm) leaves its
 ids there: its records may be in the index. The next complete version deletes every id of the previous
 version *and* of the pending file that it did not produce, then its own ids become the ``.ids`` file and
-the pending file is removed. The ids are written with ``write()`` (in the page cache, so they survive
-``kill -9`` of the producer) and synced to disk when the read ends.
+the pending file is removed. The ids are written with ``write()`` before the records are handed to
+Kafka: in the page cache, they survive ``kill -9`` of the producer (not a power cut; an ``fsync`` per
+file or chunk would cost more than the ledger may).
 
 When the same relative path arrives again, the ids of the previous version that the new version did not
 produce are **stale**: the producer sends a tombstone for each (the consumer deletes the document), after
@@ -143,11 +144,6 @@ class IdSet:
     def has_earlier(self) -> bool:
         """True when earlier reads that did not complete left ids that may be in the index."""
         return self.earlier_bytes > 0
-
-    def sync(self) -> None:
-        """Make the pending ids durable on disk (not only in the page cache, which survives kill -9)."""
-        if self._fd is not None:
-            os.fdatasync(self._fd)
 
     def commit(self, final_path: Path, keep: list[str]) -> None:
         """Store this read's ids (plus ``keep``: stale ids left live) as the file's latest ids, then drop
