@@ -149,6 +149,9 @@ class IdSet:
         """Store this read's ids (plus ``keep``: stale ids left live) as the file's latest ids, then drop
         the pending file (every id in it is now either live or deleted)."""
         self.close()
+        if not (self.earlier_bytes or self._removed or keep) and self.pending_path.exists():
+            os.replace(self.pending_path, final_path)  # the pending ids are exactly this read's: as they are
+            return
         final_path.parent.mkdir(parents=True, exist_ok=True)
         temp = final_path.with_name(f".{final_path.name}.part")
         removed = self._removed
