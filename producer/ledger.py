@@ -35,6 +35,7 @@ from typing import IO, Any, Literal
 import orjson
 
 from producer.report_names import REPORT_SUFFIXES, stored_name
+from producer.settle_move import move_read_file
 from schemas.disk import DiskFullError, disk_full, is_disk_full
 
 __all__ = [
@@ -66,6 +67,7 @@ class Manifest:
     duration_secs: float
     records_per_s: float
     rejected: int = 0
+    superseded_in_file: int = 0  # records whose id a later record of the same file repeats (last wins)
     dataset: str | None = None  # None: the default dataset (a file directly in the inbox)
     version: int = 1  # the how-manieth time this relative path was settled (see producer.versions)
     versions: list[dict[str, Any]] = field(default_factory=list)  # the history, oldest first
@@ -81,6 +83,7 @@ class FileFailure:
     where: dict[str, Any] | None = None
     records_produced: int = 0
     records_rejected: int = 0
+    records_superseded_in_file: int = 0  # produced records whose id a later record of the file repeats
     sha256: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -97,6 +100,7 @@ class FileReport:
     reason: str | None = None  # failed: what happened
     what_to_do: str | None = None
     has_rejected_file: bool = False
+    superseded: int = 0  # produced records overwritten by a later record of the same file (same id)
 
     @property
     def read(self) -> int:
@@ -129,13 +133,14 @@ def read_report(path: Path, source: str | None = None) -> FileReport | None:
     if path.name.endswith(".manifest.json"):
         return FileReport(
             str(data.get("source")), "done", int(data.get("records", 0)), int(data.get("rejected", 0)),
-            bytes=data.get("bytes"),
+            bytes=data.get("bytes"), superseded=int(data.get("superseded_in_file", 0)),
         )  # fmt: skip
     return FileReport(
         str(data.get("source")), "failed",
         int(data.get("records_produced", 0)), int(data.get("records_rejected", 0)),
         reason=str(data.get("what", "")) or None, what_to_do=str(data.get("what_to_do", "")) or None,
         has_rejected_file="rejected_file" in data,
+        superseded=int(data.get("records_superseded_in_file", 0)),
     )  # fmt: skip
 
 
@@ -239,11 +244,12 @@ class FileLedger:
         target = self.failed_dir / stored_source(source)
         return RejectedWriter(target.with_name(f".{target.name}.rejected.jsonl.part"), mode)
 
-    def succeed(self, path: Path, manifest: Manifest, mode: int = 0o600) -> Path:
-        """Write the manifest (with ``mode``), then move ``path`` to ``done/``. Returns its new path."""
+    def succeed(self, path: Path, manifest: Manifest, mode: int = 0o600, read_fd: int | None = None) -> Path:
+        """Write the manifest (with ``mode``), then move ``path`` to ``done/`` (with ``read_fd``: the file
+        open as that descriptor, see :mod:`producer.settle_move`). Returns its new path."""
         target = self.done_dir / stored_source(manifest.source)
         _write_json(target.with_name(f"{target.name}.manifest.json"), asdict(manifest), mode)
-        _move(path, target)
+        _move(path, target, read_fd)
         log.info("file=%s outcome=done records=%d moved_to=%s", manifest.source, manifest.records, target)
         self._clear_earlier_failure(manifest.source)
         return target
@@ -258,9 +264,15 @@ class FileLedger:
             log.info("file=%s event=earlier_failure_cleared", source)
 
     def fail(
-        self, path: Path, failure: FileFailure, rejected: RejectedWriter | None = None, mode: int = 0o600
+        self,
+        path: Path,
+        failure: FileFailure,
+        rejected: RejectedWriter | None = None,
+        mode: int = 0o600,
+        read_fd: int | None = None,
     ) -> Path:
-        """Write the error report (with ``mode``; and rejected records), then move ``path`` to ``failed/``."""
+        """Write the error report (with ``mode``; and rejected records), then move ``path`` to ``failed/``
+        (with ``read_fd``: the file open as that descriptor, see :mod:`producer.settle_move`)."""
         target = self.failed_dir / stored_source(failure.source)
         target.parent.mkdir(parents=True, exist_ok=True)
         rejected_path = target.with_name(f"{target.name}.rejected.jsonl")
@@ -270,7 +282,7 @@ class FileLedger:
         else:
             rejected_path.unlink(missing_ok=True)  # a stale report of an earlier drop
         _write_json(target.with_name(f"{target.name}.error.json"), report, mode)
-        _move(path, target)
+        _move(path, target, read_fd)
         log.warning(
             "file=%s outcome=failed reason=%r produced=%d rejected=%d moved_to=%s",
             failure.source,
@@ -307,7 +319,10 @@ def _write_json(path: Path, data: dict[str, Any], mode: int) -> None:
     os.replace(temp, path)
 
 
-def _move(source: Path, target: Path) -> None:
+def _move(source: Path, target: Path, read_fd: int | None = None) -> None:
+    if read_fd is not None:
+        move_read_file(source, read_fd, target)
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.replace(source, target)

@@ -13,6 +13,9 @@ Every metric carries the file's ``dataset`` (:attr:`schemas.datasets.Dataset.lab
                                                        compressed), when each file is settled
 ``spoolbridge_producer_records_produced_total``        records Kafka acknowledged
 ``spoolbridge_producer_records_rejected_total``        records written to a ``.rejected.jsonl`` report
+``spoolbridge_producer_records_superseded_total``      records produced and then overwritten by a later
+                                                       record of the same file with the same id (the
+                                                       last one wins: one document for them)
 ``spoolbridge_producer_produce_errors_total{kind}``    deliveries that failed: ``refused`` (Kafka refuses
                                                        the record: it is rejected), ``not_acknowledged``
                                                        (timeouts, brokers down: the file is retried)
@@ -73,6 +76,9 @@ class ProducerMetrics:
         self.bytes_read = counter("bytes_read", "Bytes of input files read (as stored)")
         self.records_produced = counter("records_produced", "Records acknowledged by Kafka")
         self.records_rejected = counter("records_rejected", "Records written to a rejected report")
+        self.records_superseded = counter(
+            "records_superseded", "Records overwritten by a later record of the same file (same id)"
+        )
         self.produce_errors = counter(
             "produce_errors", "Failed deliveries: refused (rejected) or not_acknowledged (retried)", "kind"
         )
@@ -132,6 +138,8 @@ class FileMeter:
             metrics.bytes_read.labels(dataset).inc(result.bytes)
         if result.rejected:
             metrics.records_rejected.labels(dataset).inc(result.rejected)
+        if result.superseded:
+            metrics.records_superseded.labels(dataset).inc(result.superseded)
         deliveries = result.deliveries
         if deliveries is None:  # nothing was sent (refused, gone, unreadable, Kafka unreachable)
             return

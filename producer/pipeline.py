@@ -65,6 +65,8 @@ class FileResult:
     reason: str = ""
     read: int = 0  # records taken from the file: sent to Kafka or rejected before sending
     deliveries: FileDeliveries | None = None  # what Kafka said about the records sent (None: none were)
+    superseded: int = 0  # records overwritten by a later record of the same file (same id)
+    newer_version_waiting: bool = False  # settled, and a newer version was renamed onto the path meanwhile
 
     @property
     def records_per_s(self) -> float:
@@ -100,6 +102,7 @@ class _Run:
     replaced: tuple[int, int] = (0, 0)  # (documents of the previous version, how many were deleted)
     keep: list[str] = field(default_factory=list)  # stale ids left live (an incomplete version)
     disk_full: DiskFullError | None = None  # a write while reading did not fit: the read was stopped
+    superseded: int = 0  # records whose id a later record of this file repeats
 
 
 class FileProcessor:
@@ -250,7 +253,7 @@ class FileProcessor:
         """Produce every record, replace the previous version, settle the file (see the module docstring)."""
         source = target.source
         rejected = self.ledger.rejected_writer(source, report_mode(opened.mode))
-        ids = self.versions.new_ids(source)
+        ids = self.versions.new_ids(source, report_mode(opened.mode))
         run = _Run(source, target.dataset, target.limit, sha256, self.publisher.begin_file(), rejected, ids)
         try:
             return self._settle(path, opened, run, on_record=on_record, size=size, clock=clock)
@@ -278,6 +281,9 @@ class FileProcessor:
                 raise
             run.disk_full = exc if isinstance(exc, DiskFullError) else disk_full(exc, self.inbox)
             interrupted = True
+        except BaseException:
+            run.ids.close()  # the ids sent so far stay pending for the next version
+            raise
         self.publisher.finish()
         if run.disk_full is not None:
             raise run.disk_full  # after finish(): every record sent is acked before the retry
@@ -287,7 +293,7 @@ class FileProcessor:
         transient = [f for f in run.deliveries.failures if not f.permanent]
         if not interrupted and not transient and (changed := opened.changed()):
             run.rejected.discard()
-            run.ids.discard()
+            run.ids.close()  # its ids stay pending: the next complete version deletes those it lacks
             result.outcome, result.reason = "changed", changed
             log.warning(
                 "file=%s outcome=changed reason=%r produced=%d action=left_in_inbox_read_again_once_settled",
@@ -298,7 +304,7 @@ class FileProcessor:
             return result
         if interrupted or transient or not self._replace_previous_version(run):
             run.rejected.discard()
-            run.ids.discard()
+            run.ids.close()  # its ids stay pending: the next complete version deletes those it lacks
             result.outcome = "interrupted" if interrupted else "retry"
             result.reason = (
                 "stopped"
@@ -314,21 +320,40 @@ class FileProcessor:
             reason = f"Kafka refused the record: {failure.error}"
             run.rejected.add(failure.position, failure.key, reason, record)
         result.rejected = run.rejected.count
+        result.superseded = run.superseded = self._count_superseded(run)
         if run.file_error is None and run.rejected.count == 0:
-            versions = self._record_version(run, "done")
-            self.ledger.succeed(path, self._manifest(run, size, wall_start, duration, versions), mode)
+            versions = self._record_version(run, "done", mode)
+            manifest = self._manifest(run, size, wall_start, duration, versions)
+            self.ledger.succeed(path, manifest, mode, read_fd=opened.fd)
         else:
-            versions = self._record_version(run, "failed")
+            versions = self._record_version(run, "failed", mode)
             report = failure_report(
                 run.source, run.sha256, run.deliveries.acked, run.file_error, run.rejected
             )
+            report.records_superseded_in_file = run.superseded
             report.details["versions"] = [v.as_dict() for v in versions]
-            self.ledger.fail(path, report, run.rejected, mode)
+            self.ledger.fail(path, report, run.rejected, mode, read_fd=opened.fd)
             result.outcome = "failed"
             result.reason = (
                 str(run.file_error) if run.file_error else f"{count_text(run.rejected.count)} rejected"
             )
+        # the read file was moved; a path that names a file now holds a newer version, renamed onto it
+        # after the read (its events may have been coalesced with the old one's): it is read next
+        result.newer_version_waiting = os.path.lexists(path)
         return result
+
+    def _count_superseded(self, run: _Run) -> int:
+        """Records overwritten by a later record of the same file (only an id field can repeat an id)."""
+        if not run.dataset.producer.id_field:
+            return 0
+        superseded = run.ids.superseded()
+        if superseded:
+            log.warning(
+                "file=%s event=ids_repeated superseded=%d field=%s message=%r",
+                run.source, superseded, run.dataset.producer.id_field,
+                f"{count_text(superseded)} share an id with a later record of this file: the last one wins",
+            )  # fmt: skip
+        return superseded
 
     def _refuse(self, path: Path, source: str, refused: RefusedInputError) -> FileResult:
         """Move an entry that is not read to ``failed/`` with its reason (its content is never read)."""
@@ -353,13 +378,15 @@ class FileProcessor:
         return FileResult(source, "unreadable", reason=reason)
 
     def _produce_all(self, path: Path, run: _Run, on_record: Callable[[int], None] | None) -> bool:
-        """Send every record; returns True if interrupted by ``stop``. File errors land in ``run``."""
-        settings, publisher, topic = run.dataset.producer, self.publisher, run.dataset.topic
+        """Send every record; returns True if interrupted by ``stop``. File errors land in ``run``.
+
+        Records are sent in chunks of ``_POLL_EVERY``: a chunk's ids are written ahead (to the file's
+        pending ids, :class:`producer.versions.IdSet`) before any of its records is handed to Kafka."""
+        settings, source = run.dataset.producer, run.source
         id_field, source_field, conflict = settings.id_field, settings.source_field, settings.source_conflict
-        limit, source = run.max_record_bytes, run.source
-        headers = FileHeaders(source, run.sha256)
-        sent_ids = run.ids.pending.append
-        since_poll = 0
+        limit = run.max_record_bytes
+        chunk: list[tuple[str, bytes, str, Any]] = []
+        queue = chunk.append
         try:
             for position, item in read_records(path, self._read_options(settings, source)):
                 if type(item) is bytes and len(item) + len(key := default_id(source, position)) <= limit:
@@ -383,27 +410,17 @@ class FileProcessor:
                         reason = f"record is {len(value) + len(key)} bytes; the topic accepts at most {limit}"
                         run.rejected.add(position, key, reason, record)
                         continue
-                try:
-                    publisher.send(topic, key, value, headers(position))
-                except KafkaException as exc:
-                    if not is_record_error(exc.args[0]):
-                        raise SpoolbridgeError(f"Kafka producer failed: {exc.args[0].str()}") from exc
-                    reason = f"Kafka refused the record: {exc.args[0].str()}"
-                    run.rejected.add(position, key, reason, _as_record(item))
-                    continue
-                if run.first_id is None:
-                    run.first_id = key
-                run.last_id = key
-                sent_ids(key)
-                since_poll += 1
-                if since_poll >= _POLL_EVERY:
-                    since_poll = 0
-                    if self._checkpoint(run, on_record):
+                queue((key, value, position, item))
+                if len(chunk) >= _POLL_EVERY:
+                    sent = self._send_chunk(run, chunk)
+                    chunk.clear()
+                    if self._checkpoint(run, sent, on_record):
                         return True
         except InputFileError as exc:
             run.file_error = exc
-        if on_record is not None and since_poll:
-            on_record(since_poll)
+        sent = self._send_chunk(run, chunk)
+        if on_record is not None and sent:
+            on_record(sent)
         if run.source_conflicts:
             log.info(
                 "file=%s event=source_field_present records=%d field=%s action=%s",
@@ -411,15 +428,36 @@ class FileProcessor:
             )  # fmt: skip
         return False
 
-    def _checkpoint(self, run: _Run, on_record: Callable[[int], None] | None) -> bool:
-        """Every ``_POLL_EVERY`` records: serve delivery reports, store ids, report progress; True when
-        asked to stop."""
+    def _send_chunk(self, run: _Run, chunk: list[tuple[str, bytes, str, Any]]) -> int:
+        """Write the chunk's ids ahead, then hand its records to Kafka; returns how many were sent."""
+        if not chunk:
+            return 0
+        run.ids.write_ahead([key for key, _, _, _ in chunk])
+        publisher, topic, headers = self.publisher, run.dataset.topic, FileHeaders(run.source, run.sha256)
+        sent = 0
+        for key, value, position, item in chunk:
+            try:
+                publisher.send(topic, key, value, headers(position))
+            except KafkaException as exc:
+                if not is_record_error(exc.args[0]):
+                    raise SpoolbridgeError(f"Kafka producer failed: {exc.args[0].str()}") from exc
+                run.ids.remove([key])
+                reason = f"Kafka refused the record: {exc.args[0].str()}"
+                run.rejected.add(position, key, reason, _as_record(item))
+                continue
+            sent += 1
+        if run.first_id is None:
+            run.first_id = chunk[0][0]
+        run.last_id = chunk[-1][0]
+        return sent
+
+    def _checkpoint(self, run: _Run, sent: int, on_record: Callable[[int], None] | None) -> bool:
+        """After every chunk: serve delivery reports, report progress; True when asked to stop."""
         self.publisher.poll()
-        run.ids.flush()
-        run.read += _POLL_EVERY
+        run.read += sent
         self.note.update(run.read)
         if on_record is not None:
-            on_record(_POLL_EVERY)
+            on_record(sent)
         return self.stop.is_set()
 
     def _replace_previous_version(self, run: _Run) -> bool:
@@ -434,7 +472,7 @@ class FileProcessor:
         run.replaced, run.keep, run.tombstone_failures = replaced.counts, replaced.keep, replaced.failures
         return not replaced.failures
 
-    def _record_version(self, run: _Run, outcome: str) -> list[Version]:
+    def _record_version(self, run: _Run, outcome: str, mode: int) -> list[Version]:
         previous = self.versions.versions(run.source)
         version = Version(
             number=previous[-1].number + 1 if previous else 1,
@@ -444,8 +482,9 @@ class FileProcessor:
             finished_at=datetime.now(UTC).isoformat(),
             replaced_records=run.replaced[0],
             deleted=run.replaced[1],
+            superseded_in_file=run.superseded,
         )
-        return self.versions.record(run.source, version, run.ids, run.keep)
+        return self.versions.record(run.source, version, run.ids, run.keep, mode)
 
     def _read_options(self, settings: ProducerSettings, source: str) -> ReadOptions:
         """How a file of a dataset with these settings is read. Without an id field, arrays and objects of
@@ -488,6 +527,7 @@ class FileProcessor:
             dataset=run.dataset.name,
             topic=run.dataset.topic,
             records=acked,
+            superseded_in_file=run.superseded,
             bytes=size,
             sha256=run.sha256,
             first_id=run.first_id,
@@ -502,14 +542,11 @@ class FileProcessor:
 
 
 def _forget_quietly(run: _Run) -> None:
-    """Drop an attempt's rejected report and ids on a full disk (their buffered tails cannot be written)."""
+    """On a full disk: drop the attempt's rejected report (its buffered tail cannot be written) and stop
+    writing its ids, which stay pending (written ahead of every record sent: the next complete version
+    deletes those it lacks)."""
     run.rejected.discard()
-    try:
-        run.ids.discard()
-    except OSError as exc:
-        if not is_disk_full(exc):
-            raise
-        run.ids.temp_path.unlink(missing_ok=True)
+    run.ids.close()
 
 
 def _unspliced(value: bytes, source_field: str) -> Any:

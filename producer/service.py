@@ -162,6 +162,8 @@ def _run_once(
             if result.outcome == "no_space":  # a pause, not a failure: tried again until it fits
                 tracker.completed(path, time.monotonic() + work.disk_backoff.next_delay())
                 continue
+            if result.newer_version_waiting:  # renamed onto the path after the read: the next version
+                tracker.completed(path, time.monotonic())
             results.append(result)
         wait = tracker.next_check_in(time.monotonic())
         if wait:
@@ -200,7 +202,9 @@ def _run_forever(work: _Work, watcher: InboxWatcher, settle_ms: int, stop: threa
                     tracker.completed(path, time.monotonic() + RETRY_DELAY_SECS)
                 elif result.outcome == "no_space":  # other ready files are still read meanwhile
                     tracker.completed(path, time.monotonic() + work.disk_backoff.next_delay())
-                elif result.outcome == "changed":  # read again once it has settled
+                elif result.outcome == "changed" or result.newer_version_waiting:
+                    # changed while read, or a new version renamed onto the path after the read (its
+                    # events may have been coalesced with the old one's): read again once it has settled
                     tracker.completed(path, time.monotonic())
     finally:
         watcher.stop()

@@ -66,6 +66,7 @@ class SourceStatus:
     indexed: int = 0
     dead_lettered: int = 0  # outstanding: the document's latest dead-letter event is a letter
     replayed: int = 0  # dead letters a replay settled (history; no longer outstanding)
+    superseded: int = 0  # produced, then overwritten by a later record of the same file (same id)
     bytes: int | None = None
     version: int | None = None
     replaced: str | None = None  # "3 → 1": records of the previous version → of this one
@@ -111,6 +112,7 @@ class DatasetStatus:
             "produced": sum(r.produced or 0 for r in rows),
             "indexed": sum(r.indexed for r in rows),
             "rejected": sum(r.rejected for r in rows),
+            "superseded": sum(r.superseded for r in rows),
             "dead_lettered": sum(r.dead_lettered for r in rows),
             "replayed": sum(r.replayed for r in rows),
             "lag": sum(p.lag for p in self.partitions),
@@ -135,8 +137,8 @@ class StatusReport:
 
     @property
     def settled(self) -> bool:
-        """Nothing is waiting or being read, every produced record is searchable or dead-lettered, and
-        the consumer group has read everything."""
+        """Nothing is waiting or being read, every produced record is searchable or dead-lettered (but
+        those a later record of the same file overwrote), and the consumer group has read everything."""
         datasets = [d for d in self.datasets if d.problem is None]
         return (
             any(d.sources for d in datasets)
@@ -151,17 +153,24 @@ def dataset_balances(d: DatasetStatus) -> bool:
     short = [row for row in d.sources if not balances(row)]
     if any(row.state not in ("done", "failed") for row in short):
         return False
-    missing = sum((row.produced or 0) - row.indexed - row.dead_lettered for row in short)
+    missing = sum(documents_expected(row) - row.indexed - row.dead_lettered for row in short)
     return missing <= d.totals["expired"]
 
 
-def balances(row: SourceStatus) -> bool:
-    """The file's ledger balances: it is settled by the producer (done or failed) and every record it
-    produced is accounted for downstream (searchable in the index, or an outstanding dead letter).
+def documents_expected(row: SourceStatus) -> int:
+    """The documents the file's records make: those produced, less those a later record of the same file
+    overwrote (the same id: the last one wins)."""
+    return (row.produced or 0) - row.superseded
 
-    The one place that decides "settled" for ``status --wait``; terms the ledger gains (records
-    superseded within the file, records expired from Kafka) belong here."""
-    return row.state in ("done", "failed") and row.indexed + row.dead_lettered >= (row.produced or 0)
+
+def balances(row: SourceStatus) -> bool:
+    """The file's ledger balances: it is settled by the producer (done or failed) and every document its
+    records make (:func:`documents_expected`) is accounted for downstream (searchable in the index, or an
+    outstanding dead letter).
+
+    The one place that decides "settled" for ``status --wait`` (with :func:`dataset_balances`, which adds
+    the records expired from Kafka)."""
+    return row.state in ("done", "failed") and row.indexed + row.dead_lettered >= documents_expected(row)
 
 
 def collect_status(settings: Settings, only: str | None = None) -> StatusReport:
@@ -228,6 +237,7 @@ class _SourceRows:
                 continue
             status = self.row(report.source)
             status.state, status.produced, status.rejected = report.state, report.produced, report.rejected
+            status.superseded = report.superseded
             if report.state == "done":
                 status.bytes = report.bytes
             else:
@@ -458,6 +468,10 @@ def _dataset_heading(d: DatasetStatus, width: int) -> list[str]:
     return [f"dataset {d.dataset}", *route.split("\n"), *counts.split("\n"), *expired]
 
 
+def _records(n: int) -> str:
+    return f"{n} record" if n == 1 else f"{n} records"
+
+
 def _files(n: int) -> str:
     return f"{n} file" if n == 1 else f"{n} files"
 
@@ -491,6 +505,9 @@ def _print_files(rows: list[SourceStatus], width: int) -> None:
         else:
             print("  " + row[0].ljust(name_width) + values)
         notes = [f"version {status.version}, replaced: {status.replaced} records"] if status.replaced else []
+        if status.superseded:
+            repeated = _records(status.superseded)
+            notes.append(f"{repeated} share an id with a later record of this file: the last one wins")
         if status.state in ("waiting", "reading") and status.bytes is not None:
             notes.append(f"{status.bytes} bytes" + (f", {status.read} records so far" if status.read else ""))
         if status.replayed:

@@ -68,6 +68,7 @@ class FileProgress:
     read: int | None = None
     produced: int | None = None
     rejected: int = 0
+    superseded: int = 0  # produced, then overwritten by a later record of the same file (same id)
     indexed: int | None = None
     dead_lettered: int | None = None
     reason: str | None = None
@@ -77,10 +78,11 @@ class FileProgress:
 
     @property
     def settled(self) -> bool:
-        """The producer is done with the file and every produced record is indexed or dead-lettered."""
+        """The producer is done with the file and every produced record is indexed or dead-lettered (but
+        those a later record of the same file overwrote)."""
         if self.state not in ("done", "failed") or self.produced is None:
             return False
-        return (self.indexed or 0) + (self.dead_lettered or 0) >= self.produced
+        return (self.indexed or 0) + (self.dead_lettered or 0) >= self.produced - self.superseded
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "settled": self.settled}
@@ -148,7 +150,7 @@ class Progress:
                     report.produced,
                     report.rejected,
                 )
-                numbers.read = report.read
+                numbers.read, numbers.superseded = report.read, report.superseded
                 numbers.reason, numbers.what_to_do = report.reason, report.what_to_do
                 numbers.has_rejected_file = report.has_rejected_file
                 return

@@ -255,3 +255,34 @@ def test_a_replay_killed_with_sigkill_and_run_again_leaves_one_document_per_id(
     assert ConsumerThread(settings, until_idle_secs=3.0).wait(240) == 0
     assert count(opensearch_client, name) == n
     print(f"killed after {killed_at} of {n}; topic holds {topic_size(settings, dataset.topic)}")
+
+
+@pytest.mark.timeout(240)
+def test_a_dataset_whose_id_field_repeats_counts_the_overwritten_records_and_settles(
+    settings_factory: Callable[..., Settings],
+    unique_name: Callable[[str], str],
+    opensearch_client: Any,
+    tmp_path: Path,
+) -> None:
+    from spoolbridge.status import collect_status
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    matches = unique_name("matches")
+    settings = settings_factory(
+        producer={"inbox": inbox, "settle_ms": 50}, datasets={matches: {"id_field": "team"}}
+    )
+    teams = [f"team {i}" for i in range(116)]
+    results = [{"team": teams[i % 116], "goals": i % 7, "match": i} for i in range(6508)]
+    write_json(inbox / matches / "results.json", results)
+    assert produce(settings, once=True) == 0
+    assert ConsumerThread(settings, until_idle_secs=3.0).wait(180) == 0
+
+    dataset = Datasets(settings).get(matches)
+    assert count(opensearch_client, dataset.index) == 116
+    manifest = orjson.loads((inbox / "done" / matches / "results.json.manifest.json").read_bytes())
+    assert (manifest["records"], manifest["superseded_in_file"]) == (6508, 6508 - 116)
+    report = collect_status(settings, only=matches)
+    row = report.datasets[0].sources[0]
+    assert (row.produced, row.superseded, row.indexed) == (6508, 6392, 116)
+    assert report.settled

@@ -76,3 +76,17 @@ def test_a_file_that_lacks_only_replayed_letters_does_not_balance() -> None:
     assert not balances(row)  # replayed but not yet indexed: still on its way
     row.indexed = 10
     assert balances(row)
+
+
+def test_records_that_share_an_id_are_said_and_the_file_settles(capsys: pytest.CaptureFixture[str]) -> None:
+    row = SourceStatus("results.jsonl", "(default)", "done", 6508, 6508, 0, 116, superseded=6392)
+    dataset = DatasetStatus("(default)", "spoolbridge", "spoolbridge", "spoolbridge.dlq", None, 116)
+    dataset.sources = [row]
+    report = StatusReport("spoolbridge", [dataset])
+    print_status(report)
+    out = capsys.readouterr().out
+    assert "6392 records share an id with a later record of this file: the last one wins" in out
+    assert report.settled  # 116 distinct ids indexed: nothing more will come
+    assert report.as_dict()["datasets"][0]["superseded"] == 6392
+    row.indexed = 115
+    assert not report.settled

@@ -275,7 +275,7 @@ function follow(entry, source, dataset) {
   events.onmessage = (e) => {
     const n = JSON.parse(e.data);
     last = n;
-    const total = n.produced ?? estimate;
+    const total = n.produced != null ? n.produced - (n.superseded ?? 0) : estimate;
     const done = (n.indexed ?? 0) + (n.dead_lettered ?? 0);
     const eta = n.docs_per_s > 0 && total > done ? `${Math.ceil((total - done) / n.docs_per_s)} s` : "—";
     const rows = [
@@ -285,6 +285,7 @@ function follow(entry, source, dataset) {
       ["produced", n.produced ?? "—"],
       ["indexed", n.indexed ?? "—"],
       ["rejected", n.rejected],
+      ...(n.superseded ? [["same id as a later record", `${n.superseded} (the last one wins)`]] : []),
       ["dead-lettered", n.dead_lettered ?? "—"],
       ["docs/s", n.docs_per_s],
       ["ETA", n.settled ? "done" : eta],

@@ -85,3 +85,12 @@ def test_files_waiting_are_counted_per_dataset_and_a_dataset_emptied_shows_zero(
     metrics.waiting(lambda: [inbox / "a.json"], inbox, now=11.0)
     assert value(registry, "spoolbridge_producer_inbox_files", dataset="(default)") == 1
     assert registry.get_sample_value("spoolbridge_producer_inbox_files", {"dataset": "games"}) == 0
+
+
+def test_records_overwritten_within_their_file_are_counted() -> None:
+    registry = CollectorRegistry()
+    done = FileResult("teams.jsonl", "done", records=6508, bytes=100, read=6508, superseded=6392)
+    done.deliveries = FileDeliveries(sent=6508, acked=6508)
+    ProducerMetrics(registry).file("teams.jsonl").settled(done)
+    assert value(registry, "spoolbridge_producer_records_superseded_total", dataset="(default)") == 6392
+    assert value(registry, "spoolbridge_producer_records_produced_total", dataset="(default)") == 6508

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import threading
 from pathlib import Path
 
 import orjson
+import pytest
 from confluent_kafka import KafkaError
 
 from producer.versions import IdSet
@@ -95,11 +99,76 @@ def test_tombstones_kafka_did_not_acknowledge_leave_the_file_for_a_retry(tmp_pat
 def test_an_id_set_tells_which_ids_of_a_previous_version_are_stale(tmp_path: Path) -> None:
     previous = tmp_path / "previous.ids"
     previous.write_text("".join(f"id-{i}\n" for i in range(10_000)))
-    ids = IdSet(tmp_path / "new.part")
-    ids.pending.extend(f"id-{i}" for i in range(0, 10_000, 2))
+    ids = IdSet(tmp_path / "new.pending")
+    ids.write_ahead([f"id-{i}" for i in range(0, 10_000, 2)])
     ids.remove(["id-0"])  # sent, but Kafka refused it
     stale = list(ids.stale(previous))
     assert stale == ["id-0", *(f"id-{i}" for i in range(1, 10_000, 2))]
     final = tmp_path / "final.ids"
     ids.commit(final, keep=["kept"])
     assert final.read_text().splitlines() == [*(f"id-{i}" for i in range(2, 10_000, 2)), "kept"]
+
+
+def test_ids_of_a_stopped_read_are_deleted_by_the_next_complete_version(tmp_path: Path) -> None:
+    path, settings = setup(tmp_path, b"".join(b'{"n": %d}\n' % i for i in range(5000)))
+    publisher = StandInPublisher(settings)
+    stop = threading.Event()
+    stop.set()
+    assert processor(settings, publisher, stop).process(path).outcome == "interrupted"
+    sent = {key for key, _, _ in publisher.sent}
+    assert len(sent) == 1000  # one chunk, its ids written ahead, then the stop was seen
+
+    assert processor(settings, publisher).process(drop(path, b'{"n": 0}\n')).outcome == "done"
+    assert sorted(publisher.tombstones) == sorted(sent - {"f.jsonl:1"})
+    assert not list(settings.inbox.glob(".spoolbridge/versions/.*.pending"))  # every pending id settled
+
+
+def test_ids_written_ahead_survive_a_killed_read_whose_last_line_was_cut(tmp_path: Path) -> None:
+    pending = tmp_path / ".f.ids.pending"
+    pending.write_bytes(b"a\nb\nhalf-of-an-i")  # killed in the middle of a write
+    ids = IdSet(pending)
+    ids.write_ahead(["a", "c"])
+    assert list(ids.stale(tmp_path / "no-previous.ids")) == ["b", "half-of-an-i"]
+    ids.commit(tmp_path / "f.ids", keep=[])
+    assert (tmp_path / "f.ids").read_text().splitlines() == ["a", "c"]
+    assert not pending.exists()
+
+
+def test_ids_repeated_within_a_file_are_counted_and_the_file_settles(tmp_path: Path) -> None:
+    data = b'{"team": "a"}\n{"team": "b"}\n{"team": "a"}\n{"team": "a"}\n'
+    path, settings = setup(tmp_path, data, id_field="team")
+    result = processor(settings, StandInPublisher(settings)).process(path)
+    assert (result.outcome, result.records, result.superseded) == ("done", 4, 2)
+    manifest = orjson.loads((settings.done_path / "f.jsonl.manifest.json").read_bytes())
+    assert manifest["superseded_in_file"] == 2
+    assert manifest["versions"][-1]["superseded_in_file"] == 2
+
+
+@pytest.mark.parametrize(("source_mode", "expected"), [(0o600, 0o600), (0o640, 0o640), (0o666, 0o666)])
+def test_version_files_are_never_readable_by_more_people_than_the_source(
+    tmp_path: Path, source_mode: int, expected: int
+) -> None:
+    path, settings = setup(tmp_path, LINES)
+    path.chmod(source_mode)
+    old_umask = os.umask(0)
+    try:
+        run = processor(settings, StandInPublisher(settings))
+        assert run.process(path).outcome == "done"
+        drop(path, LINES).chmod(source_mode)
+        assert run.process(path).outcome == "done"  # a second version's files keep the rule too
+    finally:
+        os.umask(old_umask)
+    folder = settings.inbox / ".spoolbridge" / "versions"
+    for name in ("f.jsonl.ids", "f.jsonl.json"):
+        assert stat.S_IMODE((folder / name).stat().st_mode) == expected, name
+
+
+def test_a_pending_ids_file_is_created_with_the_mode_given(tmp_path: Path) -> None:
+    old_umask = os.umask(0)
+    try:
+        ids = IdSet(tmp_path / ".f.ids.pending", 0o640)
+        ids.write_ahead(["a"])
+        ids.close()
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE((tmp_path / ".f.ids.pending").stat().st_mode) == 0o640

@@ -103,3 +103,15 @@ def test_the_report_download_is_the_files_own_report_only(client: TestClient, in
     assert client.get("/api/reports/report", params={"source": "games/a.json"}).text == own
     planted = client.get("/api/reports/report", params={"source": "games/b.json"})
     assert planted.status_code == 404
+
+
+def test_a_file_whose_ids_repeat_settles_when_its_distinct_ids_are_indexed(tmp_path: Path) -> None:
+    (tmp_path / "done" / "games").mkdir(parents=True)
+    manifest = '{"source": "games/steam.json", "records": 6508, "rejected": 0, "superseded_in_file": 6392}'
+    (tmp_path / "done" / "games" / "steam.json.manifest.json").write_text(manifest)
+    numbers = _ledger(tmp_path)
+    assert (numbers.produced, numbers.superseded) == (6508, 6392)
+    numbers.indexed, numbers.dead_lettered = 115, 0
+    assert not numbers.settled
+    numbers.indexed = 116  # one document per distinct id: the last record of each wins
+    assert numbers.settled
