@@ -65,6 +65,7 @@ export async function runSearch() {
   const summary = $("#search-summary");
   summary.textContent = "searching…";
   const mine = ++asked;
+  delete $("#results").dataset.query; // the hits shown answer no query being asked now
   const answer = await (await fetch(`api/search?${params}`, { cache: "no-store" })).json();
   if (mine !== asked) return;
   if (answer.problem) summary.textContent = answer.problem;

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+
 import pytest
 from pydantic import SecretStr
 
@@ -55,4 +57,6 @@ def test_the_listening_socket_says_it_is_tcp_so_asyncio_turns_nagle_off() -> Non
             finally:
                 writer.close()
 
-    assert asyncio.run(nodelay_of_accepted()) != 0
+    # in a thread of its own: a session's browser tests (Playwright's sync API) may hold a running loop
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        assert pool.submit(lambda: asyncio.run(nodelay_of_accepted())).result(timeout=30) != 0
