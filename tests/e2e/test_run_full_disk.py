@@ -108,6 +108,8 @@ def test_run_keeps_the_consumer_and_the_page_up_while_the_disk_is_full(
         failed = inbox / "failed"
         wait_for((failed / "big-report.jsonl.error.json").is_file, 90, "the big file to settle")
         assert len((failed / "big-report.jsonl.rejected.jsonl").read_bytes().splitlines()) == 3000
+        wait_for(lambda: doc_count(opensearch_client, settings.index_name) == 150, 60, "150 documents")
+        time.sleep(1)  # and no more than that
         assert doc_count(opensearch_client, settings.index_name) == 150
 
         os.kill(_child_pid(bridge.pid, b"produce"), signal.SIGKILL)  # a producer dying later
