@@ -129,7 +129,8 @@ class StatusReport:
     datasets: list[DatasetStatus] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"group": self.group, "settled": self.settled, "datasets": [d.as_dict() for d in self.datasets]}
+        datasets = [d.as_dict() for d in self.datasets]
+        return {"group": self.group, "settled": self.settled, "datasets": datasets}
 
     @property
     def total_lag(self) -> int:
