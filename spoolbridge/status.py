@@ -129,7 +129,8 @@ class StatusReport:
     datasets: list[DatasetStatus] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"group": self.group, "datasets": [d.as_dict() for d in self.datasets]}
+        datasets = [d.as_dict() for d in self.datasets]
+        return {"group": self.group, "settled": self.settled, "datasets": datasets}
 
     @property
     def total_lag(self) -> int:
@@ -316,9 +317,11 @@ def _count_indexed(settings: Settings, dataset: Dataset, status: DatasetStatus, 
                 response = client.search(index=dataset.index, body=body)
             except RequestError:  # text field without keyword sub-field: try the plain field
                 continue
-            for bucket in response["aggregations"]["by_source"]["buckets"]:
+            buckets = response["aggregations"]["by_source"]["buckets"]
+            for bucket in buckets:
                 row(str(bucket["key"])).indexed = int(bucket["doc_count"])
-            break
+            if buckets:  # a keyword field has no ".keyword": its aggregation is empty, not an error
+                break
     except NotFoundError:
         status.index_documents = 0
     except TransportError as exc:
