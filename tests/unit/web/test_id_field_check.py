@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -81,7 +82,7 @@ def test_unique_values_are_accepted_and_the_file_is_handed_over(client: TestClie
     assert list((inbox / ".spoolbridge" / "uploads").glob("*.scan.*")) == [], "the scan's link is removed"
 
 
-def _configured(inbox: Path, **games: str) -> TestClient:
+def _configured(inbox: Path, **games: Any) -> TestClient:
     settings = Settings(producer=ProducerSettings(inbox=inbox), datasets={"games": DatasetSettings(**games)})
     return TestClient(create_app(settings), base_url="http://127.0.0.1:8080")
 
