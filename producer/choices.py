@@ -3,8 +3,10 @@
 
 The page offers the choice only for a new dataset, and the first file uploaded with it makes the choice;
 from then on every file of the dataset is read with it, whether uploaded or dropped in the folder. A choice
-cannot change (every document id would change with it), and ``[datasets.<name>] id_field`` in the
-configuration wins over it: the configuration is what an operator reads and versions.
+cannot change (every document id would change with it), except that the page takes back a choice the
+file that made it refutes (its values repeat, :mod:`spoolbridge.web.idscan`); and
+``[datasets.<name>] id_field`` in the configuration wins over it: the configuration is what an operator
+reads and versions.
 """
 
 from __future__ import annotations
@@ -49,15 +51,16 @@ class DatasetChoices:
             return dataset
         return dataclasses.replace(dataset, producer=dataset.producer.model_copy(update={"id_field": chosen}))
 
-    def choose(self, dataset: Dataset, id_field: str, *, has_files: bool) -> None:
-        """Make ``id_field`` the id field of ``dataset`` (the same choice again is fine). Raises
-        :class:`ChoiceError` when it has another one, or already has files read without one."""
+    def choose(self, dataset: Dataset, id_field: str, *, has_files: bool) -> bool:
+        """Make ``id_field`` the id field of ``dataset`` (the same choice again is fine); returns whether
+        this call made the choice (``False``: it was made already). Raises :class:`ChoiceError` when it
+        has another one, or already has files read without one."""
         name = dataset.label
         if not id_field or len(id_field) > 256 or not id_field.isprintable():
             raise ChoiceError(f"id field {id_field!r}: a record's top-level field name, 1 to 256 characters")
         current = self.apply(dataset).producer.id_field
         if current == id_field:
-            return
+            return False
         if current is not None:
             raise ChoiceError(
                 f"dataset {name!r} takes its document ids from the field {current!r}; "
@@ -72,3 +75,8 @@ class DatasetChoices:
         part = self.folder / f".{dataset.name}.json.tmp"
         part.write_text(json.dumps({"id_field": id_field}) + "\n", encoding="utf-8")
         os.replace(part, self.folder / f"{dataset.name}.json")
+        return True
+
+    def forget(self, name: str) -> None:
+        """Remove the id field chosen for dataset ``name`` (none chosen: nothing to do)."""
+        (self.folder / f"{name}.json").unlink(missing_ok=True)

@@ -16,9 +16,11 @@ a connection drops are kept; a PATCH with more bytes than the upload has room fo
 none of its bytes kept), so an upload is never completed from a truncated body. Once the last byte is
 written the file is moved into its dataset's folder and the responses carry ``Spoolbridge-Source``: the
 ``source`` value its records will have, percent-encoded UTF-8 (``/`` kept), because a header value must
-be Latin-1 and file names are not. Errors are 4xx with a one-line ``text/plain`` reason the page shows as
-it is; an upload cancelled or expired under a request is 410; a full disk is 507 (the bytes that reached
-the disk are kept, so the upload resumes from there once space is freed).
+be Latin-1 and file names are not; an upload whose last byte shows that the id field it chose for a
+new dataset repeats is answered 409 and deleted (see :mod:`.uploads`). Errors are 4xx with a one-line
+``text/plain`` reason the page shows as it is; an upload cancelled or expired under a request is 410; a
+full disk is 507 (the bytes that reached the disk are kept, so the upload resumes from there once space
+is freed).
 """
 
 from __future__ import annotations

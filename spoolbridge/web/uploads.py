@@ -14,12 +14,16 @@ in one PATCH, so waiting for its last byte would lose that). When the last byte 
 file is flushed to disk and linked to ``<inbox>/games/steam.json`` (a link, not a rename, so that a file
 of that name already waiting there is never overwritten), then unlinked: the producer sees one complete
 file appear, exactly as if it had been dropped there (it reads a file whose other name is a part file
-here, see :mod:`producer.boundary`). Dataset folders are opened from the inbox's descriptor with
-``O_NOFOLLOW``: a dataset folder that is a symbolic link is refused, never written through. An upload
-nobody writes to for ``web.upload_expiry_hours`` is deleted with its bytes (:meth:`UploadStore.expire`,
-run by the app every ten minutes), and so is what a full disk or a crash left behind: a part file without
-its description, a description's half-written ``.tmp``. A write that does not fit on the disk raises
-:class:`UploadError` 507 with a sentence and leaves nothing new behind; the bytes already received stay.
+here, see :mod:`producer.boundary`). An upload that chose its new dataset's id field is first read
+through (:mod:`.idscan`, via a link named like the file in the uploads folder, so the reader sees the
+file's shape): when values of that field repeat, the upload is refused with 409, its bytes and the
+choice are deleted, and nothing reaches the dataset's folder. Dataset folders are opened from the
+inbox's descriptor with ``O_NOFOLLOW``: a dataset folder that is a symbolic link is refused, never
+written through. An upload nobody writes to for ``web.upload_expiry_hours`` is deleted with its bytes
+(:meth:`UploadStore.expire`, run by the app every ten minutes), and so is what a full disk or a crash
+left behind: a part file without its description, a description's half-written ``.tmp``, a scan's
+link. A write that does not fit on the disk raises :class:`UploadError` 507 with a sentence and leaves
+nothing new behind; the bytes already received stay.
 This module knows nothing about HTTP; :mod:`.tus` speaks the protocol.
 """
 
@@ -34,15 +38,18 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Container
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from producer.boundary import uploads_folder
 from producer.choices import ChoiceError, DatasetChoices
+from producer.reader import ReadOptions, is_json_lines
+from producer.streams import is_gzip_name
 from producer.versions import STATE_DIR_NAME
 from schemas.datasets import Datasets
 from schemas.disk import is_disk_full
 
+from .idscan import repeated_ids
 from .names import dataset_folder, safe_file_name
 
 __all__ = ["Upload", "UploadError", "UploadStore"]
@@ -62,13 +69,15 @@ class UploadError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Upload:
-    """One upload: where it goes and how long it is; ``source`` is set once it is in the inbox."""
+    """One upload: where it goes and how long it is; ``source`` is set once it is in the inbox;
+    ``chose_id_field``: the id field this upload chose for its new dataset (checked when it completes)."""
 
     id: str
     dataset: str
     file_name: str
     length: int
     source: str | None = None
+    chose_id_field: str | None = None
 
     @property
     def relative_part(self) -> str:
@@ -109,9 +118,8 @@ class UploadStore:
             raise UploadError(409, _not_a_folder(dataset))
         if os.path.lexists(folder / name):
             raise UploadError(409, self._waiting(dataset, name))
-        if id_field is not None:
-            self._choose_id_field(dataset, folder, id_field)
-        upload = Upload(secrets.token_urlsafe(16), dataset, name, length)
+        chose = id_field is not None and self._choose_id_field(dataset, folder, id_field)
+        upload = Upload(secrets.token_urlsafe(16), dataset, name, length, None, id_field if chose else None)
         part = self.inbox / upload.relative_part
         try:
             self.state.mkdir(parents=True, exist_ok=True)
@@ -119,6 +127,8 @@ class UploadStore:
             self._save(upload)
         except OSError as exc:
             part.unlink(missing_ok=True)
+            if chose:
+                self.choices.forget(dataset)  # no upload will check it
             raise _disk_full_or(exc, f"the upload of {name!r} cannot start", "start it again") from exc
         log.info("upload=%s dataset=%s file=%s length=%d event=created", upload.id, dataset, name, length)
         if length == 0:
@@ -158,8 +168,11 @@ class UploadStore:
     def finish(self, upload: Upload) -> Upload:
         """Move a complete upload into its dataset's folder (see the module docstring); returns it with its
         ``source``. Raises :class:`UploadError` 409, keeping the bytes, when a file of that name is waiting
-        there (the client may finish again once the producer has taken that file)."""
+        there (the client may finish again once the producer has taken that file), and 409, deleting the
+        upload and its dataset's choice, when the id field this upload chose has repeated values."""
         part = self.inbox / upload.relative_part
+        if upload.chose_id_field is not None:
+            self._check_unique(upload, upload.chose_id_field)
         with open(part, "rb") as handle:
             os.fsync(handle.fileno())
         folder_fd = self._dataset_folder(upload.dataset)
@@ -168,13 +181,7 @@ class UploadStore:
                 os.link(part, upload.file_name, dst_dir_fd=folder_fd, follow_symlinks=False)
             except FileExistsError:
                 raise UploadError(409, self._waiting(upload.dataset, upload.file_name)) from None
-            done = Upload(
-                upload.id,
-                upload.dataset,
-                upload.file_name,
-                upload.length,
-                f"{upload.dataset}/{upload.file_name}",
-            )
+            done = replace(upload, source=f"{upload.dataset}/{upload.file_name}")
             try:
                 self._save(done)  # before the part goes: a finish that does not fit is undone, to be retried
             except OSError as exc:
@@ -249,7 +256,7 @@ class UploadStore:
             return 0
         parts = [p for p in self.state.glob("*.part") if _ID.fullmatch(p.stem)]
         orphans = [p for p in parts if not (self.state / f"{p.stem}.json").exists()]
-        orphans += list(self.state.glob("*.tmp"))
+        orphans += list(self.state.glob("*.tmp")) + list(self.state.glob("*.scan.*"))
         removed = 0
         for path in orphans:
             try:
@@ -261,17 +268,51 @@ class UploadStore:
                 continue  # gone meanwhile, or not ours to delete: the next round looks again
         return removed
 
-    def _choose_id_field(self, dataset: str, folder: Path, id_field: str) -> None:
-        """Record the dataset's id field; 409 when it has another, or files read without one."""
+    def _choose_id_field(self, dataset: str, folder: Path, id_field: str) -> bool:
+        """Record the dataset's id field; returns whether this call made the choice (not an earlier
+        upload). 409 when it has another, or files read without one."""
         read = (self.producer.done_path / dataset, self.producer.failed_path / dataset)
         waiting = folder.is_dir() and any(not entry.name.startswith(".") for entry in folder.iterdir())
         try:
-            self.choices.choose(
+            chose = self.choices.choose(
                 self.datasets.get(dataset), id_field, has_files=waiting or any(p.exists() for p in read)
             )
         except ChoiceError as exc:
             raise UploadError(409, str(exc)) from None
-        log.info("dataset=%s id_field=%s event=id_field_chosen", dataset, id_field)
+        if chose:
+            log.info("dataset=%s id_field=%s event=id_field_chosen", dataset, id_field)
+        return chose
+
+    def _check_unique(self, upload: Upload, id_field: str) -> None:
+        """Refuse (409) a complete upload whose records repeat values of the id field it chose: the
+        choice and the upload's bytes are deleted (the user uploads again with another choice or none)."""
+        name = upload.file_name
+        suffix = (".jsonl" if is_json_lines(Path(name)) else ".json") + (".gz" if is_gzip_name(name) else "")
+        shaped = self.state / f"{upload.id}.scan{suffix}"  # the part's bytes under a name with its shape
+        settings = self.choices.apply(self.datasets.get(upload.dataset)).producer
+        options = ReadOptions(
+            records_path=settings.records_path, max_line_bytes=settings.max_message_bytes + 1024
+        )
+        shaped.unlink(missing_ok=True)
+        os.link(self.inbox / upload.relative_part, shaped)
+        try:
+            repeats = repeated_ids(shaped, id_field, options)
+        finally:
+            shaped.unlink(missing_ok=True)
+        if not repeats.records:
+            return
+        self.choices.forget(upload.dataset)
+        self.cancel(upload)
+        log.warning(
+            "upload=%s dataset=%s id_field=%s repeated_records=%d event=id_field_refused",
+            upload.id, upload.dataset, id_field, repeats.records,
+        )  # fmt: skip
+        first = ", ".join(repr(_shortened(value)) for value in repeats.first)
+        raise UploadError(
+            409,
+            f"{repeats.records} records share a value of {id_field!r} with another record (first: {first}): "
+            "it cannot be the document id; upload again without an id field or choose another",
+        )
 
     def _save(self, upload: Upload) -> None:
         path = self.state / f"{upload.id}.json"
@@ -296,6 +337,10 @@ def _not_a_folder(dataset: str) -> str:
         f"dataset {dataset!r}: its entry in the inbox is a symbolic link or not a folder, and the page "
         "writes only into real folders inside the inbox; ask whoever manages the inbox to replace it"
     )
+
+
+def _shortened(value: str, limit: int = 60) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 def _disk_full_or(exc: OSError, what: str, then: str) -> Exception:

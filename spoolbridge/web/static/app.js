@@ -259,6 +259,8 @@ async function start(entry) {
     entry.uploading = false;
     $(".start", card).disabled = false;
     $(".remove", card).disabled = false;
+    $("#id-field").disabled = false; // a refused choice is not kept: the dataset is asked again what it has
+    checkDataset();
   }
 }
 

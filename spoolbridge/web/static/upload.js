@@ -69,6 +69,7 @@ export async function upload(file, dataset, on, idField = null) {
   }
   let wait = 250;
   let resumes = 0; // connections lost or requests refused midway, each followed by a resume
+  let refusedAtEnd = null; // a 409 to the last byte: the file is not handed over (why, if HEAD says it is gone)
   for (;;) {
     try {
       const xhr = await patchRest(location, offset, file.slice(offset), (bytes) => on({ bytes, status: "uploading", resumes }));
@@ -80,6 +81,8 @@ export async function upload(file, dataset, on, idField = null) {
         continue;
       }
       if (![409, 423].includes(xhr.status) && xhr.status < 500 && xhr.status !== 0) throw new UploadRefused((xhr.responseText || "").trim() || `the server answered ${xhr.status}`);
+      const endOffset = xhr.getResponseHeader("Upload-Offset");
+      refusedAtEnd = xhr.status === 409 && endOffset !== null && Number(endOffset) === file.size ? (xhr.responseText || "").trim() : null;
       resumes++;
       on({ bytes: offset, status: `${(xhr.responseText || "").trim() || xhr.status}: asking the server where to go on`, resumes });
     } catch (e) {
@@ -91,7 +94,8 @@ export async function upload(file, dataset, on, idField = null) {
     wait = Math.min(wait * 2, 4000);
     try {
       const head = await fetch(location, { method: "HEAD", headers: TUS, cache: "no-store" });
-      if (head.status === 404 || head.status === 410) { localStorage.removeItem(key); throw new UploadRefused("the server no longer has this upload; start it again"); }
+      // the server deletes an upload it refuses at its last byte (an id field whose values repeat): its reason
+      if (head.status === 404 || head.status === 410) { localStorage.removeItem(key); throw new UploadRefused(refusedAtEnd || "the server no longer has this upload; start it again"); }
       if (head.ok) offset = Number(head.headers.get("Upload-Offset"));
     } catch (e) {
       if (e instanceof UploadRefused) throw e; // else: still offline, try again after the next wait

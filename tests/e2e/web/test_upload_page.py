@@ -280,6 +280,37 @@ def test_a_new_dataset_takes_its_document_ids_from_the_field_chosen_on_the_page(
     assert page.locator("#id-field-box").is_hidden(), "an existing dataset's ids cannot change"
 
 
+@pytest.mark.timeout(300)
+def test_an_id_field_whose_values_repeat_after_the_preview_is_refused_before_anything_is_read(
+    bridge: Bridge, page: Any, tmp_path: Path, unique_name: Callable[[str], str]
+) -> None:
+    dataset = short_name(unique_name, "repeats")
+    teams = [{"team": f"team-{n}", "notes": "x" * 60} for n in range(2000)]  # well past the 64 KB preview
+    teams += [{"team": "team-1"}, {"team": "team-2"}, {"team": "team-1"}]
+    results = tmp_path / "results.jsonl"
+    results.write_text("".join(json.dumps(team) + "\n" for team in teams))
+    page.goto(bridge.url)
+    page.fill("#dataset", dataset)
+    page.locator("#dataset-check", has_text="new dataset").wait_for()
+    page.set_input_files("#files", str(results))
+    choice = page.locator("#id-field")
+    choice.locator("option", has_text="the field team").wait_for(state="attached")
+    choice.select_option("team")
+    card = page.locator(".file").first
+    card.locator(".start").click()
+    status = card.locator(".status")
+    status.filter(has_text="refused").wait_for()
+    assert status.inner_text() == (
+        "refused: 5 records share a value of 'team' with another record (first: 'team-1', 'team-2'): it "
+        "cannot be the document id; upload again without an id field or choose another"
+    )
+    assert choice.is_enabled(), "the chooser is offered again"
+    assert card.locator(".start").is_enabled()
+    assert not (bridge.inbox / ".spoolbridge" / "datasets" / f"{dataset}.json").exists(), "no choice kept"
+    folder = bridge.inbox / dataset
+    assert not folder.exists() or list(folder.iterdir()) == [], "nothing reached the dataset's folder"
+
+
 def _found(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
