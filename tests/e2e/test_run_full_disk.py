@@ -88,7 +88,8 @@ def test_run_keeps_the_consumer_and_the_page_up_while_the_disk_is_full(
         wait_for((inbox / "done" / "small.jsonl").exists, 60, "the small file to be done")
         # the small file is indexed while the big one waits (the big one's records may wait with it: its
         # ids are written ahead of each chunk it sends, and the disk is full)
-        wait_for(lambda: doc_count(opensearch_client, settings.index_name) >= 50, 60, "the small file indexed")
+        small_indexed = lambda: doc_count(opensearch_client, settings.index_name) >= 50  # noqa: E731
+        wait_for(small_indexed, 60, "the small file indexed")
 
         body = b"[" + b",".join(b'{"n": %d}' % i for i in range(100_000)) + b"]"
         meta = f"filename {base64.b64encode(b'up.json').decode()},dataset {base64.b64encode(b'up').decode()}"
