@@ -7,6 +7,9 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 DEVSTAMP = $(VENV)/.installed-dev
 INBOX  ?= inbox
+# Tests run in parallel processes sharing one stack: most of their time is spent waiting on Kafka,
+# OpenSearch and the producer's settle time, not on the two cores.
+TEST_WORKERS ?= 3
 
 .PHONY: run test setup setup-dev toolchain test-toolchain lint typecheck unit integration screenshots bench clean
 
@@ -14,7 +17,7 @@ run: setup toolchain
 	$(BIN)/spoolbridge run --inbox $(INBOX)
 
 test: setup-dev test-toolchain lint typecheck
-	$(BIN)/pytest -W error tests
+	$(BIN)/pytest -W error -n $(TEST_WORKERS) tests
 
 setup: $(STAMP)
 
@@ -49,7 +52,7 @@ unit: setup-dev
 	$(BIN)/pytest -W error tests/unit
 
 integration: setup-dev test-toolchain
-	$(BIN)/pytest -W error tests/integration tests/e2e
+	$(BIN)/pytest -W error -n $(TEST_WORKERS) tests/integration tests/e2e
 
 # The README's two pictures of the page, remade by the browser tests that show those moments.
 screenshots: setup-dev test-toolchain

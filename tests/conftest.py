@@ -9,14 +9,19 @@ Endpoints, in order of preference (bring-your-own-cluster, as confluent-kafka-py
 2. a local stack already running in its per-user folder (``spoolbridge stack up``; ``stack.dir``), left
    running;
    ``SPOOLBRIDGE_STACK__*`` settings (ports, heaps) apply to it and to the next one;
-3. otherwise a local stack started for this test session in a temporary folder and stopped after it.
+3. otherwise a local stack started for this test session in a temporary folder and stopped after it
+   (with ``pytest -n N``, one stack that every worker shares: ``make test`` runs the tests in parallel).
 
 Unit tests never ask for these fixtures, so they open no sockets. Names are unique per test.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -141,12 +146,54 @@ def endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
     if developer_stack.running():
         yield _endpoints_of(developer_stack)
         return
-    stack = LocalStack(configured.model_copy(update={"dir": tmp_path_factory.mktemp("stack")}))
-    stack.up()
-    try:
-        yield _endpoints_of(stack)
-    finally:
-        stack.down()
+    if _xdist_worker() is None:
+        stack = LocalStack(configured.model_copy(update={"dir": tmp_path_factory.mktemp("stack")}))
+        stack.up()
+        try:
+            yield _endpoints_of(stack)
+        finally:
+            stack.down()
+        return
+    # Parallel workers (pytest-xdist) share one stack in the run's temporary folder: the first worker
+    # that needs it starts it, under a lock; the controller stops it when the run ends (see below).
+    shared = LocalStack(configured.model_copy(update={"dir": _shared_stack_dir(tmp_path_factory)}))
+    with _locked(shared.settings.dir.with_suffix(".lock")):
+        if not shared.running():  # as a user starts it: the JVMs outlive this worker, not its children
+            cmd = [sys.executable, "-m", "spoolbridge.cli", "stack", "up", "--dir", str(shared.settings.dir)]
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, timeout=600)
+    yield _endpoints_of(shared)
+
+
+def _xdist_worker() -> str | None:
+    """This process's pytest-xdist worker id (``gw0``…), or ``None`` when tests run in one process."""
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def _shared_stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The stack folder every worker of a parallel run shares: beside the workers' own temporary
+    folders, in the controller's (xdist gives each worker ``<controller's basetemp>/<worker id>``)."""
+    return tmp_path_factory.getbasetemp().parent / "shared-stack"
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller of a parallel run stops the stack its workers shared (if one was started)."""
+    config = session.config
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    folder = config._tmp_path_factory.getbasetemp() / "shared-stack"  # type: ignore[attr-defined]
+    if folder.is_dir():
+        configured: StackSettings = load_settings().stack
+        LocalStack(configured.model_copy(update={"dir": folder})).down()
 
 
 @pytest.fixture
