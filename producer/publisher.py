@@ -3,9 +3,10 @@
 Guarantees: the producer is idempotent with ``acks=all``, so a record counted as acked is in every in-sync
 replica exactly once per send. :meth:`Publisher.finish` returns only when every record sent for a file has
 its delivery outcome (``flush()`` down to an empty queue) — the caller moves the file only after that.
-Files are produced one at a time, so each outcome belongs to the current file. Only *failed* deliveries
-are reported to Python (``delivery.report.only.error``): a per-message callback for every success would
-cost more than the rest of the send path, and after a complete flush every record that did not fail was
+Files are produced one at a time, so each outcome belongs to the current file. Every delivery is
+reported to Python: a success only gives its partition and offset to the file's :class:`OffsetSpan` (a
+minimum and a maximum per partition: the offsets the file's report records, so ``status`` can name the
+files whose records expired from Kafka); after a complete flush every record that did not fail was
 acknowledged, so ``acked = sent - failed``. ``BufferError`` (local
 queue full) is handled by serving delivery reports and trying again, never by dropping. librdkafka's own
 log lines go to the ``producer.kafka`` logger instead of stderr (through :class:`KafkaLog`).
@@ -34,6 +35,7 @@ from producer.kafka_events import STATISTICS_INTERVAL_MS, KafkaConnection, Kafka
 from schemas.errors import ServiceUnavailableError, SpoolbridgeError
 from schemas.health import Heartbeat
 from schemas.message import HEADER_POSITION, Headers
+from schemas.offset_ranges import OffsetSpan
 from schemas.settings import KafkaSettings, ProducerSettings
 from schemas.topics import create_topics
 
@@ -85,9 +87,11 @@ class FileDeliveries:
     failures: list[DeliveryFailure] = field(default_factory=list)
     sent_bytes: int = 0  # message values handed to the client (what progress displays measure)
     ack_wait_secs: float = 0.0  # how long :meth:`Publisher.finish` waited for the last acknowledgements
+    offsets: OffsetSpan = field(default_factory=OffsetSpan)  # where the acknowledged records are
 
     def on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is None:
+            self.offsets.add(msg.partition(), msg.offset())  # type: ignore[arg-type]
             return
         key = msg.key()
         headers = msg.headers() or []
@@ -203,7 +207,6 @@ class Publisher:
             "batch.size": min(self.settings.batch_size_bytes, message_max),
             "queue.buffering.max.kbytes": QUEUE_MAX_KBYTES,
             "message.timeout.ms": DELIVERY_TIMEOUT_MS,
-            "delivery.report.only.error": True,
             "on_delivery": self._on_delivery,
             "logger": KafkaLog(kafka_log),
             "error_cb": self._on_error,
@@ -255,7 +258,7 @@ class Publisher:
                     self._producer.poll(0)
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
-        self._current.on_delivery(err, msg)
+        self._current.on_delivery(err, msg)  # every message's: keep it short (see the module docstring)
 
     def _on_error(self, err: KafkaError) -> None:
         if err.fatal():
