@@ -8,9 +8,12 @@ from schemas.file_account import FileAccount, dataset_balances
 
 
 def _done(indexed: int | None, dead_lettered: int | None = 0, **terms: int) -> FileAccount:
-    return FileAccount(
-        "done", terms.pop("produced", 10), indexed=indexed, dead_lettered=dead_lettered, **terms
+    produced, rejected, superseded = (
+        terms.get("produced", 10),
+        terms.get("rejected", 0),
+        terms.get("superseded", 0),
     )
+    return FileAccount("done", produced, rejected, superseded, indexed=indexed, dead_lettered=dead_lettered)
 
 
 @pytest.mark.parametrize(
