@@ -581,6 +581,11 @@ def _print_files(rows: list[SourceStatus], width: int) -> None:
             notes.append(f"{status.bytes} bytes" + (f", {status.read} records so far" if status.read else ""))
         if status.replayed:
             notes.append(f"{status.replayed} dead-lettered before, replayed (no longer outstanding)")
+        if surplus := status.account().surplus:
+            notes.append(
+                f"{surplus} documents more than this version makes: an earlier version's, whose deletes "
+                "are on their way (lag) or were never sent; not settled until they are gone"
+            )
         if status.reason:
             notes.append(status.reason)
         for note in notes:

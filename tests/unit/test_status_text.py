@@ -129,3 +129,18 @@ def test_records_that_share_an_id_are_said_and_the_file_settles(capsys: pytest.C
     assert report.as_dict()["datasets"][0]["superseded"] == 6392
     row.indexed = 115
     assert not report.settled
+
+
+def test_documents_beyond_what_the_version_makes_are_said_and_keep_the_file_unsettled(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    row = SourceStatus("a.json", "(default)", "done", 5, 5, 0, 200_000)  # a 200,000-line version replaced
+    dataset = DatasetStatus(
+        "(default)", "t", "t", "t.dlq", None, 200_000, [PartitionLag(0, 10, 10, 0)], [row]
+    )
+    report = StatusReport("g", [dataset])
+    print_status(report)
+    assert "199995 documents more than this version makes" in capsys.readouterr().out
+    assert not report.settled
+    (listed,) = report.as_dict()["datasets"][0]["sources"]
+    assert (listed["surplus"], listed["shortfall"], listed["balances"]) == (199_995, 0, False)
