@@ -9,7 +9,11 @@ Each figure comes from where the truth lives:
   index's document count;
 - dead-lettered: each dataset's dead-letter topic, read from the beginning, by the ``spoolbridge-source``
   header: the outstanding letters, apart from those a replay settled (:mod:`schemas.letter_ledger`);
-- lag: the group's committed offsets against the end of each partition of each dataset's topic.
+- lag: the group's committed offsets against the end of each partition of each dataset's topic;
+- expired: the group's commit metadata (count and offsets, :mod:`consumer.expiry`) and the log start,
+  placed on files by the offsets their reports record (:mod:`schemas.offset_ranges`).
+
+Every file's verdict is its :class:`~schemas.file_account.FileAccount`, the ledger the page shares.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from producer.reading_note import read_note
 from producer.versions import VersionHistory
 from schemas.datasets import Dataset, DatasetNameError, Datasets
 from schemas.errors import ServiceUnavailableError
-from schemas.file_account import FileAccount
+from schemas.file_account import SETTLED_STATES, FileAccount
 from schemas.file_account import dataset_balances as accounts_balance
 from schemas.letter_ledger import OutstandingLetters
 from schemas.offset_ranges import OffsetRange, merged, overlaps
@@ -52,7 +56,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _MAX_SOURCES = 10_000
-SETTLED = ("done", "failed")
 
 #: ``status --wait`` exit code when the ledger did not balance in time (1 and 2 mean errors).
 WAIT_TIMED_OUT = 3
@@ -131,9 +134,8 @@ class DatasetStatus:
         before offsets were recorded): whether the expiry hit them cannot be known."""
         if not self.totals["expired"]:
             return []
-        return [
-            r.source for r in self.sources if r.offsets is None and r.state in SETTLED and not balances(r)
-        ]
+        rows = [r for r in self.sources if r.offsets is None and r.state in SETTLED_STATES]
+        return [r.source for r in rows if not balances(r)]
 
     def hit_by_expiry(self, row: SourceStatus) -> bool:
         """Whether records of ``row``'s latest version may be among the expired ones."""
@@ -495,7 +497,7 @@ def expired_lines(d: DatasetStatus) -> list[str]:
         lines.append(f"{_records(unplaced)} of them at offsets no longer recorded: their files are unknown")
     if not files and not unknown and not unplaced:
         lines.append(
-            "fix: none of this inbox's files' latest versions is among them (an earlier version's "
+            "none of them was of the latest version of a file in this inbox (an earlier version's "
             "records, or a replay's copies): nothing to drop again"
         )
     return lines

@@ -74,7 +74,7 @@ def test_the_files_named_are_those_whose_offsets_the_expired_ones_overlap_even_w
     dataset = _expiring(indexed_b=10)  # b.json dropped again since: its documents are back...
     dataset.sources[1].offsets = {0: (20, 29)}  # ...at offsets after the gap: not named
     assert dataset.expired_files == []
-    assert expired_lines(dataset)[1].startswith("fix: none of this inbox's files' latest versions")
+    assert expired_lines(dataset)[1].startswith("none of them was of the latest version of a file")
     dataset.partitions[0].expired_offsets = [(5, 10)]  # the last record of a.json, the first of b.json
     dataset.sources[1].offsets = {0: (10, 19)}
     assert dataset.expired_files == ["a.json", "b.json"]  # a.json is named although it balances
