@@ -13,10 +13,12 @@ each owned partition is
 - after that: one past the last message fetched (a reset while the consumer lags behind the retention).
 
 A message beyond it reports the gap: one WARNING with dataset, topic, partition, offsets and count, and
-``spoolbridge_consumer_records_expired_total``. The partition's expired count so far also rides with the
-group's committed offset, as its metadata (``spoolbridge-expired=N``), so ``spoolbridge status`` can say it
-after any restart. What those records were is the producer's to say (its
-manifests); the fix is to drop the files again.
+``spoolbridge_consumer_records_expired_total``. The partition's expired count so far, and the offsets of
+its latest gaps (at most :data:`MAX_RANGES`, joined when adjacent), also ride with the group's committed
+offset, as its metadata (``spoolbridge-expired=N;spoolbridge-expired-offsets=100-249,300-310``), so
+``spoolbridge status`` can say them after any restart. What those records were is the producer's to say:
+its reports record each file version's offsets (:mod:`schemas.offset_ranges`), and ``status`` names the
+files whose offsets the gaps overlap; the fix is to drop them again.
 """
 
 from __future__ import annotations
@@ -25,13 +27,28 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["ExpiryWatch", "expired_from_metadata", "expired_metadata", "log_expired"]
+from schemas.offset_ranges import OffsetRange, merged
+
+__all__ = [
+    "MAX_RANGES",
+    "ExpiryWatch",
+    "expired_from_metadata",
+    "expired_metadata",
+    "expired_ranges_from_metadata",
+    "log_expired",
+]
 
 log = logging.getLogger(__name__)
 
 TopicPartitionKey = tuple[str, int]
 
 _METADATA_KEY = "spoolbridge-expired"
+_RANGES_KEY = "spoolbridge-expired-offsets"
+
+#: Gaps per partition whose offsets the commit metadata keeps (the latest ones): the broker's limit on a
+#: commit's metadata (``offset.metadata.max.bytes``, 4096 by default) must hold them with room to spare.
+#: Older gaps stay in the count; ``status`` says their files are unknown.
+MAX_RANGES = 32
 
 
 class ExpiryWatch:
@@ -50,11 +67,13 @@ class ExpiryWatch:
         self._timeout_secs = timeout_secs
         self._next: dict[TopicPartitionKey, int] = {}
         self._expired: dict[TopicPartitionKey, int] = {}  # so far, with the group's commit metadata's
+        self._ranges: dict[TopicPartitionKey, list[OffsetRange]] = {}  # the latest gaps' offsets
 
     def metadata(self, tp: TopicPartitionKey) -> str | None:
-        """The commit metadata that keeps the partition's expired count with the group (None: none)."""
+        """The commit metadata that keeps the partition's expired count and latest gaps with the group
+        (None: none)."""
         expired = self._expired.get(tp)
-        return expired_metadata(expired) if expired else None
+        return expired_metadata(expired, self._ranges.get(tp, ())) if expired else None
 
     def check(self, tp: TopicPartitionKey, offset: int) -> None:
         expected = self._next.get(tp)
@@ -62,6 +81,7 @@ class ExpiryWatch:
             expected = self._group_position(tp)
         if expected is not None and offset > expected:
             self._expired[tp] = self._expired.get(tp, 0) + offset - expected
+            self._ranges[tp] = merged([*self._ranges.get(tp, ()), (expected, offset - 1)])[-MAX_RANGES:]
             self._on_expired(tp, expected, offset)
         self._next[tp] = offset + 1
 
@@ -69,6 +89,7 @@ class ExpiryWatch:
         for tp in partitions:
             self._next.pop(tp, None)
             self._expired.pop(tp, None)
+            self._ranges.pop(tp, None)
 
     def _group_position(self, tp: TopicPartitionKey) -> int | None:
         from confluent_kafka import KafkaException, TopicPartition
@@ -81,20 +102,40 @@ class ExpiryWatch:
         if answer.error is not None:
             return None
         self._expired[tp] = expired_from_metadata(answer.metadata)
+        self._ranges[tp] = expired_ranges_from_metadata(answer.metadata)
         return int(answer.offset) if answer.offset >= 0 else 0
 
 
-def expired_metadata(count: int) -> str:
-    return f"{_METADATA_KEY}={count}"
+def expired_metadata(count: int, ranges: Iterable[OffsetRange] = ()) -> str:
+    """A commit's metadata: the partition's expired count, and the offsets of its latest gaps."""
+    offsets = ",".join(f"{first}-{last}" for first, last in ranges)
+    return f"{_METADATA_KEY}={count}" + (f";{_RANGES_KEY}={offsets}" if offsets else "")
 
 
 def expired_from_metadata(metadata: str | None) -> int:
     """The expired count a commit's metadata carries (0 when it carries none)."""
+    value = _field(metadata, _METADATA_KEY)
+    return int(value) if value is not None and value.isdigit() else 0
+
+
+def expired_ranges_from_metadata(metadata: str | None) -> list[OffsetRange]:
+    """The gaps' offsets a commit's metadata carries (inclusive pairs; [] when none, or not readable)."""
+    value = _field(metadata, _RANGES_KEY)
+    ranges: list[OffsetRange] = []
+    for text in (value or "").split(","):
+        first, _, last = text.partition("-")
+        if not (first.isdigit() and last.isdigit() and int(first) <= int(last)):
+            return []
+        ranges.append((int(first), int(last)))
+    return ranges
+
+
+def _field(metadata: str | None, key: str) -> str | None:
     for part in (metadata or "").split(";"):
         name, _, value = part.partition("=")
-        if name == _METADATA_KEY and value.isdigit():
-            return int(value)
-    return 0
+        if name == key:
+            return value
+    return None
 
 
 def log_expired(dataset: str, tp: TopicPartitionKey, first: int, end: int) -> None:

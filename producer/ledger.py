@@ -37,6 +37,7 @@ import orjson
 from producer.report_names import REPORT_SUFFIXES, stored_name
 from producer.settle_move import move_read_file
 from schemas.disk import DiskFullError, disk_full, is_disk_full
+from schemas.offset_ranges import OffsetRange, report_offsets
 
 __all__ = [
     "FileFailure",
@@ -71,6 +72,9 @@ class Manifest:
     dataset: str | None = None  # None: the default dataset (a file directly in the inbox)
     version: int = 1  # the how-manieth time this relative path was settled (see producer.versions)
     versions: list[dict[str, Any]] = field(default_factory=list)  # the history, oldest first
+    # per partition of the topic, the first and last offset of this version's messages
+    # (schemas.offset_ranges: what status names the files whose records expired from Kafka by)
+    offsets: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -86,6 +90,7 @@ class FileFailure:
     records_superseded_in_file: int = 0  # produced records whose id a later record of the file repeats
     sha256: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    offsets: dict[str, list[int]] = field(default_factory=dict)  # as the manifest's (a read's messages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +106,9 @@ class FileReport:
     what_to_do: str | None = None
     has_rejected_file: bool = False
     superseded: int = 0  # produced records overwritten by a later record of the same file (same id)
+    # per partition, the first and last offset of its messages; None: a report from before they were
+    # recorded (schemas.offset_ranges)
+    offsets: dict[int, OffsetRange] | None = None
 
     @property
     def read(self) -> int:
@@ -134,13 +142,14 @@ def read_report(path: Path, source: str | None = None) -> FileReport | None:
         return FileReport(
             str(data.get("source")), "done", int(data.get("records", 0)), int(data.get("rejected", 0)),
             bytes=data.get("bytes"), superseded=int(data.get("superseded_in_file", 0)),
+            offsets=report_offsets(data),
         )  # fmt: skip
     return FileReport(
         str(data.get("source")), "failed",
         int(data.get("records_produced", 0)), int(data.get("records_rejected", 0)),
         reason=str(data.get("what", "")) or None, what_to_do=str(data.get("what_to_do", "")) or None,
         has_rejected_file="rejected_file" in data,
-        superseded=int(data.get("records_superseded_in_file", 0)),
+        superseded=int(data.get("records_superseded_in_file", 0)), offsets=report_offsets(data),
     )  # fmt: skip
 
 

@@ -331,6 +331,7 @@ class FileProcessor:
                 run.source, run.sha256, run.deliveries.acked, run.file_error, run.rejected
             )
             report.records_superseded_in_file = run.superseded
+            report.offsets = run.deliveries.offsets.as_report()
             report.details["versions"] = [v.as_dict() for v in versions]
             self.ledger.fail(path, report, run.rejected, mode, read_fd=opened.fd)
             result.outcome = "failed"
@@ -470,6 +471,8 @@ class FileProcessor:
             topic=run.dataset.topic, headers=headers, ids=run.ids, complete=run.file_error is None,
         )  # fmt: skip
         run.replaced, run.keep, run.tombstone_failures = replaced.counts, replaced.keep, replaced.failures
+        if (tombstones := self.publisher.current) is not run.deliveries:  # a tombstone lost is this read's
+            run.deliveries.offsets.include(tombstones.offsets)
         return not replaced.failures
 
     def _record_version(self, run: _Run, outcome: str, mode: int) -> list[Version]:
@@ -538,6 +541,7 @@ class FileProcessor:
             records_per_s=round(acked / duration, 1) if duration > 0 else 0.0,
             version=versions[-1].number,
             versions=[v.as_dict() for v in versions],
+            offsets=run.deliveries.offsets.as_report(),
         )
 
 

@@ -3,10 +3,13 @@
 Guarantees: the producer is idempotent with ``acks=all``, so a record counted as acked is in every in-sync
 replica exactly once per send. :meth:`Publisher.finish` returns only when every record sent for a file has
 its delivery outcome (``flush()`` down to an empty queue) — the caller moves the file only after that.
-Files are produced one at a time, so each outcome belongs to the current file. Only *failed* deliveries
-are reported to Python (``delivery.report.only.error``): a per-message callback for every success would
-cost more than the rest of the send path, and after a complete flush every record that did not fail was
-acknowledged, so ``acked = sent - failed``. ``BufferError`` (local
+Files are produced one at a time, so each outcome belongs to the current file. Every delivery is
+reported to Python: a success only gives its partition and offset to the file's
+:class:`~schemas.offset_ranges.OffsetSpan` (the first and last offset per partition: what the file's
+report records, so ``status`` can name the files whose records expired from Kafka), in one short call
+(``_on_delivery``: about 0.6 µs a record, some 7% of a small record's path; an offsets request per file
+instead would cost a round trip per file, more for a folder of small files). After a complete flush
+every record that did not fail was acknowledged, so ``acked = sent - failed``. ``BufferError`` (local
 queue full) is handled by serving delivery reports and trying again, never by dropping. librdkafka's own
 log lines go to the ``producer.kafka`` logger instead of stderr (through :class:`KafkaLog`).
 
@@ -34,6 +37,7 @@ from producer.kafka_events import STATISTICS_INTERVAL_MS, KafkaConnection, Kafka
 from schemas.errors import ServiceUnavailableError, SpoolbridgeError
 from schemas.health import Heartbeat
 from schemas.message import HEADER_POSITION, Headers
+from schemas.offset_ranges import OffsetSpan
 from schemas.settings import KafkaSettings, ProducerSettings
 from schemas.topics import create_topics
 
@@ -85,6 +89,7 @@ class FileDeliveries:
     failures: list[DeliveryFailure] = field(default_factory=list)
     sent_bytes: int = 0  # message values handed to the client (what progress displays measure)
     ack_wait_secs: float = 0.0  # how long :meth:`Publisher.finish` waited for the last acknowledgements
+    offsets: OffsetSpan = field(default_factory=OffsetSpan)  # where the acknowledged records are
 
     def on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is None:
@@ -203,7 +208,6 @@ class Publisher:
             "batch.size": min(self.settings.batch_size_bytes, message_max),
             "queue.buffering.max.kbytes": QUEUE_MAX_KBYTES,
             "message.timeout.ms": DELIVERY_TIMEOUT_MS,
-            "delivery.report.only.error": True,
             "on_delivery": self._on_delivery,
             "logger": KafkaLog(kafka_log),
             "error_cb": self._on_error,
@@ -255,7 +259,17 @@ class Publisher:
                     self._producer.poll(0)
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
-        self._current.on_delivery(err, msg)
+        """Every message's delivery report: kept to one call for an acknowledged one (its place only)."""
+        if err is not None:
+            self._current.on_delivery(err, msg)
+            return
+        partition, offset, span = msg.partition(), msg.offset(), self._current.offsets
+        if partition is None or offset is None:  # not placed (never for an acknowledged message)
+            return
+        if offset > span.last.get(partition, -1):
+            span.last[partition] = offset
+        if partition not in span.first:  # a partition's reports come in offset order (idempotence)
+            span.first[partition] = offset
 
     def _on_error(self, err: KafkaError) -> None:
         if err.fatal():

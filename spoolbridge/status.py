@@ -9,7 +9,11 @@ Each figure comes from where the truth lives:
   index's document count;
 - dead-lettered: each dataset's dead-letter topic, read from the beginning, by the ``spoolbridge-source``
   header: the outstanding letters, apart from those a replay settled (:mod:`schemas.letter_ledger`);
-- lag: the group's committed offsets against the end of each partition of each dataset's topic.
+- lag: the group's committed offsets against the end of each partition of each dataset's topic;
+- expired: the group's commit metadata (count and offsets, :mod:`consumer.expiry`) and the log start,
+  placed on files by the offsets their reports record (:mod:`schemas.offset_ranges`).
+
+Every file's verdict is its :class:`~schemas.file_account.FileAccount`, the ledger the page shares.
 """
 
 from __future__ import annotations
@@ -21,14 +25,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from consumer.expiry import expired_from_metadata
+from consumer.expiry import expired_from_metadata, expired_ranges_from_metadata
 from producer.ledger import read_report
 from producer.readiness import is_input_path, relative_source
 from producer.reading_note import read_note
 from producer.versions import VersionHistory
 from schemas.datasets import Dataset, DatasetNameError, Datasets
 from schemas.errors import ServiceUnavailableError
+from schemas.file_account import SETTLED_STATES, FileAccount
+from schemas.file_account import dataset_balances as accounts_balance
 from schemas.letter_ledger import OutstandingLetters
+from schemas.offset_ranges import OffsetRange, merged, overlaps
 from schemas.settings import Settings
 
 from .kafka_reach import KafkaErrors, client_config, reach_kafka, unreachable
@@ -71,6 +78,16 @@ class SourceStatus:
     version: int | None = None
     replaced: str | None = None  # "3 → 1": records of the previous version → of this one
     reason: str | None = None
+    # per partition, the first and last offset of the version's messages (its report's); None: unknown
+    offsets: dict[int, OffsetRange] | None = None
+
+    def account(self, *, hit_by_expiry: bool = False) -> FileAccount:
+        """The file's ledger (:class:`~schemas.file_account.FileAccount`): ``status`` counts every term
+        it shows, so none is unknown here (a service that cannot be reached fails the whole report)."""
+        return FileAccount(
+            self.state, self.produced, self.rejected, self.superseded, self.indexed, self.dead_lettered,
+            hit_by_expiry=hit_by_expiry,
+        )  # fmt: skip
 
 
 @dataclass
@@ -82,6 +99,14 @@ class PartitionLag:
     # records Kafka's retention removed before the group read them: counted by the consumer (its commit
     # metadata), plus those below the log start it has not reached yet
     expired: int = 0
+    # the offsets of those records, as far as they are known (inclusive pairs; the consumer's commit
+    # metadata keeps its latest gaps only)
+    expired_offsets: list[OffsetRange] = field(default_factory=list)
+
+    @property
+    def expired_unplaced(self) -> int:
+        """Expired records whose offsets are no longer known (older gaps than the metadata keeps)."""
+        return max(self.expired - sum(last - first + 1 for first, last in self.expired_offsets), 0)
 
 
 @dataclass
@@ -98,10 +123,34 @@ class DatasetStatus:
 
     @property
     def expired_files(self) -> list[str]:
-        """The files records may have expired from: settled ones short of records downstream."""
+        """The files whose latest version's records expired from Kafka: those whose offsets (their
+        reports') overlap the expired offsets (:mod:`schemas.offset_ranges`)."""
+        expired = self._expired_offsets()
+        return [r.source for r in self.sources if r.offsets is not None and overlaps(r.offsets, expired)]
+
+    @property
+    def expired_files_unknown(self) -> list[str]:
+        """Files short of documents that records expired from but whose reports hold no offsets (written
+        before offsets were recorded): whether the expiry hit them cannot be known."""
         if not self.totals["expired"]:
             return []
-        return [r.source for r in self.sources if r.state in ("done", "failed") and not balances(r)]
+        rows = [r for r in self.sources if r.offsets is None and r.state in SETTLED_STATES]
+        return [r.source for r in rows if not balances(r)]
+
+    def hit_by_expiry(self, row: SourceStatus) -> bool:
+        """Whether records of ``row``'s latest version may be among the expired ones."""
+        if not self.totals["expired"]:
+            return False
+        if row.offsets is None or any(p.expired_unplaced for p in self.partitions):
+            return True  # records expired where no offsets say whose: it may be this file's
+        return overlaps(row.offsets, self._expired_offsets())
+
+    def accounts(self) -> list[FileAccount]:
+        """Every file's ledger, with whether the records that expired may be its own."""
+        return [row.account(hit_by_expiry=self.hit_by_expiry(row)) for row in self.sources]
+
+    def _expired_offsets(self) -> dict[int, list[OffsetRange]]:
+        return {p.partition: p.expired_offsets for p in self.partitions if p.expired_offsets}
 
     @property
     def totals(self) -> dict[str, int]:
@@ -120,7 +169,25 @@ class DatasetStatus:
         }
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), **self.totals, "expired_files": self.expired_files}
+        sources = [
+            {**asdict(row), **_account_figures(account)}
+            for row, account in zip(self.sources, self.accounts(), strict=True)
+        ]
+        return {
+            **asdict(self), "sources": sources, **self.totals,
+            "expired_files": self.expired_files, "expired_files_unknown": self.expired_files_unknown,
+        }  # fmt: skip
+
+
+def _account_figures(account: FileAccount) -> dict[str, Any]:
+    """What ``status --json`` shows of a file's ledger beside its terms."""
+    return {
+        "documents_expected": account.documents_expected,
+        "shortfall": account.shortfall,
+        "surplus": account.surplus,
+        "balances": account.balances,
+        "unknown": account.unknown,
+    }
 
 
 @dataclass
@@ -150,28 +217,14 @@ class StatusReport:
 
 def dataset_balances(d: DatasetStatus) -> bool:
     """Every file balances, except for records that expired from Kafka: those are accounted for (as
-    lost, and said so) but belong to no file Kafka can name, so they may cover any file's shortfall."""
-    short = [row for row in d.sources if not balances(row)]
-    if any(row.state not in ("done", "failed") for row in short):
-        return False
-    missing = sum(documents_expected(row) - row.indexed - row.dead_lettered for row in short)
-    return missing <= d.totals["expired"]
-
-
-def documents_expected(row: SourceStatus) -> int:
-    """The documents the file's records make: those produced, less those a later record of the same file
-    overwrote (the same id: the last one wins)."""
-    return (row.produced or 0) - row.superseded
+    lost, and said so) and cover the shortfall of the files they came from, up to their number
+    (:func:`schemas.file_account.dataset_balances`, the one definition, which the page shares)."""
+    return accounts_balance(d.accounts(), d.totals["expired"])
 
 
 def balances(row: SourceStatus) -> bool:
-    """The file's ledger balances: it is settled by the producer (done or failed) and every document its
-    records make (:func:`documents_expected`) is accounted for downstream (searchable in the index, or an
-    outstanding dead letter).
-
-    The one place that decides "settled" for ``status --wait`` (with :func:`dataset_balances`, which adds
-    the records expired from Kafka)."""
-    return row.state in ("done", "failed") and row.indexed + row.dead_lettered >= documents_expected(row)
+    """The file's ledger balances (:attr:`schemas.file_account.FileAccount.balances`)."""
+    return row.account().balances
 
 
 def collect_status(settings: Settings, only: str | None = None) -> StatusReport:
@@ -238,7 +291,7 @@ class _SourceRows:
                 continue
             status = self.row(report.source)
             status.state, status.produced, status.rejected = report.state, report.produced, report.rejected
-            status.superseded = report.superseded
+            status.superseded, status.offsets = report.superseded, report.offsets
             if report.state == "done":
                 status.bytes = report.bytes
             else:
@@ -397,9 +450,13 @@ def _group_lag(settings: Settings, topic: str, errors: KafkaErrors) -> list[Part
         for tp in consumer.committed(partitions, timeout=10):
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)
             offset = tp.offset if tp.offset >= 0 else None
-            position = max(offset if offset is not None else 0, low)  # the consumer resumes from there
-            expired = expired_from_metadata(tp.metadata) + position - (offset if offset is not None else 0)
-            rows.append(PartitionLag(tp.partition, offset, high, high - position, expired))
+            start = offset if offset is not None else 0
+            position = max(start, low)  # the consumer resumes from there
+            expired = expired_from_metadata(tp.metadata) + position - start
+            gone = expired_ranges_from_metadata(tp.metadata) + (
+                [(start, position - 1)] if position > start else []
+            )
+            rows.append(PartitionLag(tp.partition, offset, high, high - position, expired, merged(gone)))
         return rows
     finally:
         consumer.close()
@@ -427,11 +484,22 @@ def expired_lines(d: DatasetStatus) -> list[str]:
         return []
     retention = f"retention.ms {d.retention_ms}" if d.retention_ms is not None else "retention.ms unknown"
     lines = [f"{expired} records expired from Kafka before they were indexed ({retention})"]
-    files = d.expired_files
+    files, unknown = d.expired_files, d.expired_files_unknown
     if files:
         lines.append("fix: drop these files again: " + ", ".join(files))
-    else:
-        lines.append("fix: drop their files again (none of this inbox's settled files is short of records)")
+    if unknown:
+        lines.append(
+            "unknown (manifest from before ranges were recorded) whether they came from: "
+            + ", ".join(unknown)
+        )
+    unplaced = sum(p.expired_unplaced for p in d.partitions)
+    if unplaced:
+        lines.append(f"{_records(unplaced)} of them at offsets no longer recorded: their files are unknown")
+    if not files and not unknown and not unplaced:
+        lines.append(
+            "none of them was of the latest version of a file in this inbox (an earlier version's "
+            "records, or a replay's copies): nothing to drop again"
+        )
     return lines
 
 
@@ -515,6 +583,11 @@ def _print_files(rows: list[SourceStatus], width: int) -> None:
             notes.append(f"{status.bytes} bytes" + (f", {status.read} records so far" if status.read else ""))
         if status.replayed:
             notes.append(f"{status.replayed} dead-lettered before, replayed (no longer outstanding)")
+        if surplus := status.account().surplus:
+            notes.append(
+                f"{surplus} documents more than this version makes: an earlier version's, whose deletes "
+                "are on their way (lag) or were never sent; not settled until they are gone"
+            )
         if status.reason:
             notes.append(status.reason)
         for note in notes:

@@ -25,6 +25,7 @@ from typing import Any
 from producer.ledger import read_report
 from producer.reading_note import read_note
 from schemas.errors import ConfigError
+from schemas.file_account import FileAccount
 from schemas.names import dataset_name_problem
 from schemas.settings import Settings
 
@@ -77,15 +78,24 @@ class FileProgress:
     problem: str | None = None  # why a figure is missing (OpenSearch or Kafka unreachable, unset)
 
     @property
+    def account(self) -> FileAccount:
+        """The file's ledger, the one ``status`` keeps (:class:`~schemas.file_account.FileAccount`)."""
+        return FileAccount(
+            self.state, self.produced, self.rejected, self.superseded, self.indexed, self.dead_lettered,
+            unknown_because=self.problem,
+        )  # fmt: skip
+
+    @property
     def settled(self) -> bool:
-        """The producer is done with the file and every produced record is indexed or dead-lettered (but
-        those a later record of the same file overwrote)."""
-        if self.state not in ("done", "failed") or self.produced is None:
-            return False
-        return (self.indexed or 0) + (self.dead_lettered or 0) >= self.produced - self.superseded
+        """The file's ledger balances (:attr:`~schemas.file_account.FileAccount.balances`)."""
+        return self.account.balances
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "settled": self.settled}
+        account = self.account
+        return {
+            **asdict(self), "settled": account.balances, "documents_expected": account.documents_expected,
+            "shortfall": account.shortfall, "surplus": account.surplus, "unknown": account.unknown,
+        }  # fmt: skip
 
 
 class _NotReadableError(Exception):

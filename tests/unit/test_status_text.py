@@ -42,13 +42,17 @@ def test_lines_fit_80_columns_unless_they_hold_a_long_name_whole(capsys: pytest.
     assert "4 files, read 5004" in out and "lag 2" in out  # read: the file being read counts so far
 
 
-def _expiring(indexed_b: int) -> DatasetStatus:
+def _expiring(indexed_b: int, *, offsets: bool = True) -> DatasetStatus:
+    """Two files of 10 records each in partition 0 (a.json at offsets 0-9, b.json at 10-19); offsets
+    12-15 expired before they were indexed."""
     rows = [
-        SourceStatus("a.json", "(default)", "done", 10, 10, 0, 10),
-        SourceStatus("b.json", "(default)", "done", 10, 10, 0, indexed_b),
+        SourceStatus("a.json", "(default)", "done", 10, 10, 0, 10, offsets={0: (0, 9)} if offsets else None),
+        SourceStatus(
+            "b.json", "(default)", "done", 10, 10, 0, indexed_b, offsets={0: (10, 19)} if offsets else None
+        ),
     ]
     dataset = DatasetStatus("(default)", "t", "t", "t.dlq", None, 10 + indexed_b, [], rows)
-    dataset.partitions = [PartitionLag(0, 20, 20, 0, expired=4)]
+    dataset.partitions = [PartitionLag(0, 20, 20, 0, expired=4, expired_offsets=[(12, 15)])]
     dataset.retention_ms = 3_600_000
     return dataset
 
@@ -66,9 +70,44 @@ def test_records_expired_from_kafka_are_said_with_the_retention_and_the_files_to
     assert expired_lines(dataset) == []
 
 
-@pytest.mark.parametrize(("indexed_b", "settled"), [(6, True), (7, True), (5, False)])
+def test_the_files_named_are_those_whose_offsets_the_expired_ones_overlap_even_when_they_balance() -> None:
+    dataset = _expiring(indexed_b=10)  # b.json dropped again since: its documents are back...
+    dataset.sources[1].offsets = {0: (20, 29)}  # ...at offsets after the gap: not named
+    assert dataset.expired_files == []
+    assert expired_lines(dataset)[1].startswith("none of them was of the latest version of a file")
+    dataset.partitions[0].expired_offsets = [(5, 10)]  # the last record of a.json, the first of b.json
+    dataset.sources[1].offsets = {0: (10, 19)}
+    assert dataset.expired_files == ["a.json", "b.json"]  # a.json is named although it balances
+
+
+def test_files_from_manifests_without_offsets_are_unknown_not_guessed() -> None:
+    dataset = _expiring(indexed_b=6, offsets=False)
+    assert expired_lines(dataset)[1:] == [
+        "unknown (manifest from before ranges were recorded) whether they came from: b.json"
+    ]
+    assert dataset.as_dict()["expired_files_unknown"] == ["b.json"] and dataset.expired_files == []
+
+
+def test_expired_records_whose_offsets_the_commit_no_longer_holds_are_said_to_be_unplaced() -> None:
+    dataset = _expiring(indexed_b=6)
+    dataset.partitions[0].expired = 7  # 3 more than the offsets recorded
+    assert (
+        expired_lines(dataset)[2]
+        == "3 records of them at offsets no longer recorded: their files are unknown"
+    )
+    assert dataset.hit_by_expiry(dataset.sources[0])  # any file may be theirs
+
+
+@pytest.mark.parametrize(("indexed_b", "settled"), [(6, True), (7, True), (5, False), (11, False)])
 def test_settled_counts_expired_records_as_accounted_for_and_no_more(indexed_b: int, settled: bool) -> None:
     assert StatusReport("g", [_expiring(indexed_b)]).settled is settled
+
+
+def test_expired_records_cover_only_the_files_they_came_from() -> None:
+    dataset = _expiring(indexed_b=10)
+    dataset.sources[0].indexed = 8  # a.json is short, but none of its offsets expired
+    assert not StatusReport("g", [dataset]).settled
+    assert StatusReport("g", [_expiring(indexed_b=6, offsets=False)]).settled  # unknown: may be theirs
 
 
 def test_a_file_that_lacks_only_replayed_letters_does_not_balance() -> None:
@@ -90,3 +129,18 @@ def test_records_that_share_an_id_are_said_and_the_file_settles(capsys: pytest.C
     assert report.as_dict()["datasets"][0]["superseded"] == 6392
     row.indexed = 115
     assert not report.settled
+
+
+def test_documents_beyond_what_the_version_makes_are_said_and_keep_the_file_unsettled(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    row = SourceStatus("a.json", "(default)", "done", 5, 5, 0, 200_000)  # a 200,000-line version replaced
+    dataset = DatasetStatus(
+        "(default)", "t", "t", "t.dlq", None, 200_000, [PartitionLag(0, 10, 10, 0)], [row]
+    )
+    report = StatusReport("g", [dataset])
+    print_status(report)
+    assert "199995 documents more than this version makes" in capsys.readouterr().out
+    assert not report.settled
+    (listed,) = report.as_dict()["datasets"][0]["sources"]
+    assert (listed["surplus"], listed["shortfall"], listed["balances"]) == (199_995, 0, False)

@@ -285,10 +285,11 @@ function follow(entry, source, dataset) {
       ["bytes uploaded", `${bytes(file.size)} of ${bytes(file.size)}`],
       ["records read", n.read ?? "—"],
       ["produced", n.produced ?? "—"],
-      ["indexed", n.indexed ?? "—"],
+      ["indexed", n.indexed ?? (n.unknown ? "unknown" : "—")],
       ["rejected", n.rejected],
       ...(n.superseded ? [["same id as a later record", `${n.superseded} (the last one wins)`]] : []),
-      ["dead-lettered", n.dead_lettered ?? "—"],
+      ["dead-lettered", n.dead_lettered ?? (n.unknown ? "unknown" : "—")],
+      ...(n.surplus ? [["more than this version makes", `${n.surplus} (an earlier version's, still to be deleted)`]] : []),
       ["docs/s", n.docs_per_s],
       ["ETA", n.settled ? "done" : eta],
     ];
@@ -298,7 +299,8 @@ function follow(entry, source, dataset) {
       row.append(Object.assign(document.createElement("td"), { textContent: label }), Object.assign(document.createElement("td"), { textContent: String(value) }));
       return row;
     }));
-    if (n.problem) status.textContent = `uploaded: now in the inbox as ${source}; ${n.problem}`;
+    const why = n.unknown ?? n.problem; // the ledger's "unknown, because …" once the file is read
+    if (why) status.textContent = `uploaded: now in the inbox as ${source}; ${why}`;
   };
   events.addEventListener("end", () => {
     events.close();

@@ -6,7 +6,13 @@ from typing import Any
 
 from confluent_kafka import TopicPartition
 
-from consumer.expiry import ExpiryWatch, expired_from_metadata, expired_metadata
+from consumer.expiry import (
+    MAX_RANGES,
+    ExpiryWatch,
+    expired_from_metadata,
+    expired_metadata,
+    expired_ranges_from_metadata,
+)
 
 
 class _Group:
@@ -35,7 +41,7 @@ def test_the_first_message_beyond_the_groups_commit_is_a_gap_and_contiguous_ones
         watch.check(("t", 0), offset)
     assert gaps == [(("t", 0), 100, 250)]
     assert group.asked == 1  # once per assignment
-    assert watch.metadata(("t", 0)) == "spoolbridge-expired=150"
+    assert watch.metadata(("t", 0)) == "spoolbridge-expired=150;spoolbridge-expired-offsets=100-249"
 
 
 def test_a_group_that_never_committed_counts_from_offset_zero() -> None:
@@ -46,10 +52,12 @@ def test_a_group_that_never_committed_counts_from_offset_zero() -> None:
     assert gaps == [(("t", 1), 1, 7)]
 
 
-def test_the_count_carried_by_the_commit_grows_and_a_revoke_forgets_it() -> None:
-    watch, _ = _watch(_Group(10, metadata=expired_metadata(40)))
+def test_the_count_and_offsets_carried_by_the_commit_grow_and_a_revoke_forgets_them() -> None:
+    watch, _ = _watch(_Group(10, metadata=expired_metadata(40, [(0, 3)])))
     watch.check(("t", 0), 15)
-    assert watch.metadata(("t", 0)) == "spoolbridge-expired=45"
+    assert watch.metadata(("t", 0)) == "spoolbridge-expired=45;spoolbridge-expired-offsets=0-3,10-14"
+    watch.check(("t", 0), 20)  # adjacent to the last gap: joined
+    assert expired_ranges_from_metadata(watch.metadata(("t", 0))) == [(0, 3), (10, 14), (16, 19)]
     watch.forget([("t", 0)])
     assert watch.metadata(("t", 0)) is None
 
@@ -59,3 +67,26 @@ def test_metadata_that_is_not_ours_counts_nothing() -> None:
         expired_from_metadata(m)
         for m in (None, "", "x=1", "spoolbridge-expired=x", "a;spoolbridge-expired=3")
     ] == [0, 0, 0, 0, 3]
+
+
+def test_the_commit_keeps_the_latest_gaps_offsets_only_and_the_count_says_how_many_more() -> None:
+    watch, _ = _watch(_Group(0))
+    for gap in range(MAX_RANGES + 5):
+        watch.check(("t", 0), 10 * gap + 5)  # 9 records lost (5 the first time), one read
+    metadata = watch.metadata(("t", 0))
+    ranges = expired_ranges_from_metadata(metadata)
+    assert len(ranges) == MAX_RANGES and ranges[-1] == (10 * (MAX_RANGES + 4) - 4, 10 * (MAX_RANGES + 4) + 4)
+    assert expired_from_metadata(metadata) == 5 + 9 * (MAX_RANGES + 4)
+    assert metadata is not None and len(metadata) < 4096 // 4  # the broker's default metadata limit
+
+
+def test_offsets_that_are_not_ours_or_not_readable_place_nothing() -> None:
+    assert [
+        expired_ranges_from_metadata(m)
+        for m in (
+            None,
+            "spoolbridge-expired=3",
+            "spoolbridge-expired-offsets=5-1",
+            "spoolbridge-expired-offsets=a-b",
+        )
+    ] == [[], [], [], []]

@@ -138,3 +138,22 @@ def test_a_report_reads_back_as_status_and_the_page_show_it(tmp_path: Path) -> N
     assert b.has_rejected_file and not a.has_rejected_file
     assert read_report(tmp_path / "c.json.error.json") is None
     assert read_report(tmp_path / "missing.manifest.json") is None
+
+
+def test_both_reports_keep_the_offsets_of_the_versions_messages_and_old_ones_have_none(
+    tmp_path: Path,
+) -> None:
+    ledger = ledger_for(tmp_path)
+    (tmp_path / "a.json").write_text("[]")
+    (tmp_path / "b.json").write_text("[")
+    done = manifest("a.json")
+    done.offsets = {"0": [10, 11], "2": [7, 7]}
+    ledger.succeed(tmp_path / "a.json", done)
+    ledger.fail(tmp_path / "b.json", FileFailure("b.json", "cut short", "fix it", offsets={"1": [3, 4]}))
+    a = read_report(tmp_path / "done" / "a.json.manifest.json")
+    b = read_report(tmp_path / "failed" / "b.json.error.json")
+    assert a is not None and a.offsets == {0: (10, 11), 2: (7, 7)}
+    assert b is not None and b.offsets == {1: (3, 4)}
+    (tmp_path / "old.json.manifest.json").write_text('{"source": "old.json", "records": 5}')
+    old = read_report(tmp_path / "old.json.manifest.json")
+    assert old is not None and old.offsets is None  # written before offsets were recorded

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from schemas.datasets import Datasets
 from schemas.settings import ProducerSettings, Settings
+from spoolbridge.status import DatasetStatus, _SourceRows, balances
 from spoolbridge.web.catalog import Catalog
 from spoolbridge.web.progress import FileProgress, Progress, source_problem
 
@@ -115,3 +117,49 @@ def test_a_file_whose_ids_repeat_settles_when_its_distinct_ids_are_indexed(tmp_p
     assert not numbers.settled
     numbers.indexed = 116  # one document per distinct id: the last record of each wins
     assert numbers.settled
+
+
+@pytest.mark.parametrize(
+    ("indexed", "dead_lettered"),
+    [(50, 0), (48, 2), (49, 0), (52, 0), (50, 1)],  # balanced, letters, short, surplus, letter twice
+)
+@pytest.mark.parametrize("report", ["done", "failed"])
+def test_the_page_and_status_give_the_same_verdict_for_the_same_file(
+    tmp_path: Path, report: str, indexed: int, dead_lettered: int
+) -> None:
+    """Both read the file's report from disk (their own code) and close the one ledger with the same
+    downstream counts: the same terms, the same shortfall, surplus and verdict."""
+    if report == "done":
+        body = {"source": SOURCE, "records": 55, "rejected": 0, "superseded_in_file": 5}
+        name = "done/games/steam.json.manifest.json"
+    else:
+        body = {"source": SOURCE, "what": "x", "what_to_do": "y", "records_produced": 55,
+                "records_rejected": 2, "records_superseded_in_file": 5}  # fmt: skip
+        name = "failed/games/steam.json.error.json"
+    (tmp_path / name).parent.mkdir(parents=True)
+    (tmp_path / name).write_text(json.dumps(body))
+    page = _ledger(tmp_path)
+    page.indexed, page.dead_lettered = indexed, dead_lettered
+    settings = Settings(producer=ProducerSettings(inbox=tmp_path))
+    rows = _SourceRows(settings, Datasets(settings))
+    rows.read_inbox()
+    row = rows.rows[SOURCE]
+    row.indexed, row.dead_lettered = indexed, dead_lettered
+    assert page.account == row.account()
+    assert page.settled is balances(row) is (indexed == 50 or (indexed == 48 and dead_lettered == 2))
+    shown = page.as_dict()
+    dataset = DatasetStatus("games", "t", "t", "t.dlq", sources=[row])
+    (listed,) = dataset.as_dict()["sources"]
+    for figure in ("documents_expected", "shortfall", "surplus", "unknown"):
+        assert shown[figure] == listed[figure], figure
+    assert shown["settled"] is listed["balances"]
+
+
+def test_a_figure_the_page_cannot_have_is_unknown_with_why(tmp_path: Path) -> None:
+    (tmp_path / "done" / "games").mkdir(parents=True)
+    manifest = '{"source": "games/steam.json", "records": 50, "rejected": 0}'
+    (tmp_path / "done" / "games" / "steam.json.manifest.json").write_text(manifest)
+    numbers = _ledger(tmp_path)
+    numbers.problem = "OpenSearch at http://127.0.0.1:1 did not answer (ConnectionError)"
+    assert not numbers.settled  # never a guess of 0 indexed
+    assert numbers.as_dict()["unknown"] == f"indexed, dead-lettered unknown, because {numbers.problem}"
