@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -56,6 +57,7 @@ log = logging.getLogger(__name__)
 REPLAYED_FROM = "spoolbridge-replayed-from"
 _BATCH = 1000
 _TIMEOUT_SECS = 10.0
+_POLL_SECS = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,12 +380,18 @@ class LetterReader:
         ]
         remaining = {p.partition for p in assignment}
         consumer.assign(assignment)
+        stalled_at = time.monotonic() + _TIMEOUT_SECS
         while remaining:
-            batch = consumer.consume(500, _TIMEOUT_SECS)
+            # consume() waits its whole timeout unless it fills the batch: short waits, one stall deadline
+            batch = consumer.consume(500, _POLL_SECS)
             if not batch:
-                raise ServiceUnavailableError(
-                    f"reading {topic} stalled (no message within {_TIMEOUT_SECS:g} s); check Kafka and retry"
-                )
+                if time.monotonic() > stalled_at:
+                    raise ServiceUnavailableError(
+                        f"reading {topic} stalled (no message within {_TIMEOUT_SECS:g} s); check Kafka and "
+                        "retry"
+                    )
+                continue
+            stalled_at = time.monotonic() + _TIMEOUT_SECS
             for message in batch:
                 partition, offset = message.partition() or 0, message.offset() or 0
                 if message.error() is not None or partition not in remaining:
