@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 import pytest
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
 
 from producer.service import run as produce
 from schemas.datasets import Datasets
@@ -77,10 +77,15 @@ def test_replay_sends_each_documents_latest_letter_and_no_superseded_one(
     assert ConsumerThread(settings, until_idle_secs=1.5).wait(60) == 0
 
     label = Datasets(settings).get(None).label
-    gauge = OutstandingGauge(settings, CollectorRegistry())
+    registry = CollectorRegistry()
+    gauge = OutstandingGauge(settings, registry)
     gauge.start()
     try:
         wait_for(gauge, label, 1)  # a1 only
+        assert (
+            f'spoolbridge_dead_letters_outstanding{{dataset="{label}"}} 1.0'
+            in generate_latest(registry).decode()
+        )
         (group,) = list_dead_letters(settings)
         assert (group.count, group.superseded, group.first_id) == (1, 2, "a1")
         rows = {row.source: row for row in collect_status(settings).datasets[0].sources}
