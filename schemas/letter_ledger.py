@@ -9,28 +9,40 @@ A dead-letter topic is the history of a dataset's dead letters, and also their l
   re-published copy: the letter is back in the dataset's topic; if it fails again the consumer writes a
   new letter (which may land before the mark: a mark settles only the letter it names, or older ones).
 
-A document is **outstanding** when no replay mark settled its latest letter. Events are keyed by the
+A document is **outstanding** when its latest letter is neither settled by a replay mark nor
+**superseded**: a letter carries the sha256 of the file version it came from (``spoolbridge-file-sha256``),
+and once a newer version of that file settled (the producer's version history names its sha256), the
+newer version either produced the id again — indexed, or dead-lettered with a newer letter — or lacked it
+and deleted it, so the old letter is owed no more and a replay must not send it (it would overwrite the
+newer document or bring a deleted one back). Events are keyed by the
 document id, so every event of one id is in one partition, in order; several letters of one id — the
 consumer killed after a letter was written but before its offset was committed writes it again, or the
 same record failing in two versions of its file — count once. A letter without a key (an invalid message) is
-identified by the original topic, partition and offset it names. Both readers of a dead-letter topic
-(``status``, the page, ``dlq list``) feed every message to :class:`OutstandingLetters`; the totals of all
-letters ever written stay visible as ``history``.
+identified by the original topic, partition and offset it names. Every reader of a dead-letter topic
+(``status``, the page, ``dlq list`` and ``replay``, the outstanding gauge) feeds every message to
+:class:`OutstandingLetters` with the same version history; the totals of all letters ever written stay
+visible as ``history``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
-from schemas.message import HEADER_SOURCE
+from schemas.message import HEADER_FILE_SHA256, HEADER_SOURCE
 
 __all__ = [
     "REPLAYED",
+    "LatestVersion",
+    "LetterState",
     "OutstandingLetters",
     "is_replay_mark",
+    "is_superseded",
     "letter_identity",
     "marked_offset",
+    "no_history",
     "replay_mark_headers",
     "settles",
 ]
@@ -79,25 +91,57 @@ def settles(mark_headers: list[tuple[str, bytes | None]], latest_letter_offset: 
     return target is not None and target >= latest_letter_offset
 
 
+def _header(headers: list[tuple[str, bytes | None]], name: str) -> str | None:
+    value = next((v for k, v in headers if k == name and v is not None), None)
+    return value.decode("utf-8", "replace") if value is not None else None
+
+
 def _source(headers: list[tuple[str, bytes | None]]) -> str:
-    value = next((v for k, v in headers if k == HEADER_SOURCE and v is not None), None)
-    return value.decode("utf-8", "replace") if value is not None else "(unknown)"
+    return _header(headers, HEADER_SOURCE) or "(unknown)"
+
+
+#: The sha256 of the latest settled version of a source file (``None``: not known, e.g. no history).
+LatestVersion = Callable[[str], str | None]
+LetterState = Literal["outstanding", "replayed", "superseded"]
+
+
+def no_history(source: str) -> str | None:
+    """A :data:`LatestVersion` for readers without the producer's version history: nothing is superseded."""
+    return None
+
+
+def is_superseded(letter_sha256: str | None, latest_sha256: str | None) -> bool:
+    """Whether a letter of a file version with ``letter_sha256`` is owed no more because a newer version
+    of its file settled (``latest_sha256``): that version either produced the id again (indexed, or a
+    newer letter) or lacked it and deleted it (write-ahead ids). Unknown on either side: not superseded."""
+    return letter_sha256 is not None and latest_sha256 is not None and letter_sha256 != latest_sha256
+
+
+@dataclass(slots=True)
+class _Latest:
+    """The latest letter of one identity."""
+
+    open: bool  # no replay mark settled it
+    source: str
+    sha256: str | None  # the file version it came from (``spoolbridge-file-sha256``)
+    offset: int
 
 
 @dataclass
 class OutstandingLetters:
     """Fed every message of one dead-letter topic in partition order (:meth:`add`); counts by source file.
 
-    ``history``: every letter ever written; ``outstanding``: documents whose latest letter no replay
-    mark settled; ``replayed``: documents whose latest letter a replay mark settled. Kept up to date on
-    every :meth:`add`.
+    ``history``: every letter ever written. Of each document's latest letter: ``replayed`` when a replay
+    mark settled it; else ``superseded`` when a newer version of its file settled since
+    (:func:`is_superseded`, asked of ``latest_version`` whenever a figure is read, so a version that
+    settles later counts at once); else ``outstanding``.
     """
 
+    latest_version: LatestVersion = no_history
     history: Counter[str] = field(default_factory=Counter)
-    outstanding: Counter[str] = field(default_factory=Counter)
     replayed: Counter[str] = field(default_factory=Counter)
-    # identity → (outstanding, source, offset of its latest letter)
-    _latest: dict[bytes, tuple[bool, str, int]] = field(default_factory=dict)
+    _latest: dict[bytes, _Latest] = field(default_factory=dict)
+    _open: Counter[tuple[str, str | None]] = field(default_factory=Counter)  # open letters by version
 
     def add(
         self, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes | None]], offset: int
@@ -105,14 +149,50 @@ class OutstandingLetters:
         identity = letter_identity(key, headers)
         previous = self._latest.get(identity)
         if is_replay_mark(value, headers):
-            if previous is not None and previous[0] and settles(headers, previous[2]):
-                self.outstanding[previous[1]] -= 1
-                self.replayed[previous[1]] += 1
-                self._latest[identity] = (False, previous[1], previous[2])
+            if previous is not None and previous.open and settles(headers, previous.offset):
+                self._open[(previous.source, previous.sha256)] -= 1
+                self.replayed[previous.source] += 1
+                previous.open = False
             return
-        source = _source(headers)
-        self.history[source] += 1
         if previous is not None:
-            (self.outstanding if previous[0] else self.replayed)[previous[1]] -= 1
-        self.outstanding[source] += 1
-        self._latest[identity] = (True, source, offset)
+            if previous.open:
+                self._open[(previous.source, previous.sha256)] -= 1
+            else:
+                self.replayed[previous.source] -= 1
+        latest = _Latest(True, _source(headers), _header(headers, HEADER_FILE_SHA256), offset)
+        self.history[latest.source] += 1
+        self._open[(latest.source, latest.sha256)] += 1
+        self._latest[identity] = latest
+
+    @property
+    def outstanding(self) -> Counter[str]:
+        """Per source: documents whose latest letter is neither replayed nor superseded."""
+        return self._split()[0]
+
+    @property
+    def superseded(self) -> Counter[str]:
+        """Per source: documents whose latest letter a newer version of the file made moot."""
+        return self._split()[1]
+
+    def state(self, identity: bytes) -> LetterState | None:
+        """What the latest letter of ``identity`` (:func:`letter_identity`) is now; ``None``: it has none."""
+        latest = self._latest.get(identity)
+        if latest is None:
+            return None
+        if not latest.open:
+            return "replayed"
+        if is_superseded(latest.sha256, self.latest_version(latest.source)):
+            return "superseded"
+        return "outstanding"
+
+    def _split(self) -> tuple[Counter[str], Counter[str]]:
+        outstanding: Counter[str] = Counter()
+        superseded: Counter[str] = Counter()
+        versions: dict[str, str | None] = {}
+        for (source, sha256), count in self._open.items():
+            if count <= 0:
+                continue
+            if source not in versions:
+                versions[source] = self.latest_version(source)
+            (superseded if is_superseded(sha256, versions[source]) else outstanding)[source] += count
+        return outstanding, superseded

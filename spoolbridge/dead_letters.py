@@ -4,40 +4,60 @@
 letters by dataset and *reason class* — the reason with what differs from letter to letter (document ids,
 field values) taken out — with a count, the first and last document id, and a suggested fix.
 
-``replay`` re-publishes the original messages (key, value and original headers, plus
-``spoolbridge-replayed-from``) to their dataset's topic, where the consumer indexes them again. It is
-resumable: it keeps its place with committed offsets of its own consumer group, one per filter
-(``<consumer.group>-replay[-<dataset>][-<reason hash>]``), committing only after the broker acknowledged
-what it re-published — so a replay killed at any point and run again re-publishes at most the last
-batch once more, and the same key and value indexed twice is still one document. Each run stops at the
-end offsets it saw when it started, so letters that fail again are not replayed in a loop; the next
-replay picks them up. Before re-publishing, the dataset's index body (settings and mappings) is applied
-to the existing index, so fixing the body — a higher field limit, a mapping — takes effect.
+``replay`` re-publishes what is **outstanding** — each document's latest letter, unless a replay mark
+settled it or a newer version of its file settled since (superseded: :mod:`schemas.letter_ledger`) — with
+its original key, value and headers plus ``spoolbridge-replayed-from``, to its dataset's topic, where the
+consumer indexes it again. Older letters of the same id are never sent (an older record would overwrite
+the newer one), nor superseded ones (they would overwrite a newer version's document or bring back one
+that version deleted). The selection reads the whole dead-letter topic, up to the end offsets seen when
+the run starts (letters that fail again are not replayed in a loop; the next replay picks them up), so
+``--dry-run`` counts exactly what a real run would send. Per batch, the copies are acknowledged by the
+broker before their replay marks are written: a replay killed at any point and run again skips every
+letter whose mark was written and sends at most the last batch's copies once more (the same key and
+value: one document per id, counted once). Before re-publishing, the dataset's index body (settings and
+mappings) is applied to the existing index, so fixing the body — a higher field limit, a mapping — takes
+effect.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from schemas.datasets import Dataset, Datasets
 from schemas.dlq import HEADER_PREFIX
 from schemas.errors import ServiceUnavailableError
-from schemas.letter_ledger import is_replay_mark, letter_identity, replay_mark_headers, settles
+from schemas.letter_ledger import (
+    LatestVersion,
+    OutstandingLetters,
+    is_replay_mark,
+    letter_identity,
+    no_history,
+    replay_mark_headers,
+)
 from schemas.names import dataset_name_problem
 from schemas.settings import Settings
 
-__all__ = ["DeadLetterGroup", "ReasonClass", "ReplayResult", "classify_reason", "list_dead_letters", "replay"]
+__all__ = [
+    "DeadLetterGroup",
+    "ReasonClass",
+    "ReplayResult",
+    "classify_reason",
+    "list_dead_letters",
+    "replay",
+    "select_replay",
+]
 
 log = logging.getLogger(__name__)
 
 REPLAYED_FROM = "spoolbridge-replayed-from"
 _BATCH = 1000
 _TIMEOUT_SECS = 10.0
+_POLL_SECS = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +102,13 @@ class DeadLetterGroup:
     dataset: str
     topic: str
     reason: str
-    count: int = 0  # outstanding: documents whose latest dead-letter event is a letter of this class
+    count: int = 0  # outstanding: documents whose latest letter is of this class, not replayed or superseded
     replayed: int = 0  # letters of this class a replay settled (history)
     first_id: str | None = None
     last_id: str | None = None
     fix: str = ""
     example: str = ""
+    superseded: int = 0  # letters of this class a newer version of their file made moot (history)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,8 +118,8 @@ class DeadLetterGroup:
 class ReplayResult:
     dataset: str
     topic: str
-    replayed: int = 0
-    skipped: int = 0
+    replayed: int = 0  # outstanding letters sent (a dry run: that would be sent)
+    skipped: int = 0  # outstanding letters that did not match ``--reason``
     index_changes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -157,56 +178,93 @@ def topic_exists(settings: Settings, topic: str) -> bool:
 def list_dead_letters(settings: Settings, dataset: str | None = None) -> list[DeadLetterGroup]:
     """Outstanding dead letters grouped by dataset and reason class, biggest groups first within a
     dataset; a document counts once however often it was dead-lettered, and letters a replay settled
-    are counted apart (``replayed``; :mod:`schemas.letter_ledger`)."""
+    or a newer version of their file superseded are counted apart (:mod:`schemas.letter_ledger`)."""
     groups: dict[tuple[str, str], DeadLetterGroup] = {}
+    latest_version = latest_versions(settings)
     for ds, topic in dead_letter_topics(settings, dataset):
-        latest: dict[bytes, tuple[_Letter, bool]] = {}  # identity → (its latest letter, outstanding)
-        reader = LetterReader(settings, topic, group=None, marks=True)
-        try:
-            for letter in reader:
-                identity = letter_identity(letter.key, letter.headers)
-                if not letter.is_mark:
-                    latest[identity] = (letter, True)
-                elif identity in latest and settles(letter.headers, latest[identity][0].offset):
-                    latest[identity] = (latest[identity][0], False)
-        finally:
-            reader.close()
-        for letter, outstanding in latest.values():
+        ledger, latest = _read_ledger(settings, topic, latest_version)
+        for identity, letter in latest.items():
             reason = classify_reason(letter.error_type, letter.reason, ds.label)
             group = groups.get((ds.label, reason.label))
             if group is None:
                 group = groups[(ds.label, reason.label)] = DeadLetterGroup(
                     ds.label, topic, reason.label, fix=reason.fix, example=letter.reason[:300]
                 )
-            if not outstanding:
+            state = ledger.state(identity)
+            if state == "replayed":
                 group.replayed += 1
-                continue
-            key = letter.key.decode("utf-8", "replace") if letter.key else None
-            group.count += 1
-            group.first_id = group.first_id or key
-            group.last_id = key
+            elif state == "superseded":
+                group.superseded += 1
+            else:
+                key = letter.key.decode("utf-8", "replace") if letter.key else None
+                group.count += 1
+                group.first_id = group.first_id or key
+                group.last_id = key
     return sorted(groups.values(), key=lambda g: (g.dataset, -g.count))
 
 
-def replay_group(settings: Settings, dataset: Dataset, reason: str | None) -> str:
-    """The consumer group a replay with this filter keeps its place in."""
-    name = f"{settings.consumer.group}-replay-{dataset.name or 'default'}"
-    if reason:
-        name += "-" + hashlib.sha256(reason.encode()).hexdigest()[:12]
-    return name
+def latest_versions(settings: Settings) -> LatestVersion:
+    """The version history the letters are measured against: the inbox's, when this machine has it."""
+    from .letter_versions import LatestVersions
+
+    found = LatestVersions(settings.producer.inbox.absolute())
+    return found if found.available else no_history
+
+
+def _read_ledger(
+    settings: Settings, topic: str, latest_version: LatestVersion
+) -> tuple[OutstandingLetters, dict[bytes, _Letter]]:
+    """The topic's ledger and each identity's latest letter, read from its start to its current end."""
+    reader = LetterReader(settings, topic, marks=True)
+    try:
+        return _ledger_of(reader, latest_version)
+    finally:
+        reader.close()
+
+
+def _ledger_of(
+    letters: Iterable[_Letter], latest_version: LatestVersion
+) -> tuple[OutstandingLetters, dict[bytes, _Letter]]:
+    ledger = OutstandingLetters(latest_version)
+    latest: dict[bytes, _Letter] = {}
+    for letter in letters:
+        ledger.add(letter.key, letter.value, letter.headers, letter.offset)
+        if not letter.is_mark:
+            latest[letter_identity(letter.key, letter.headers)] = letter
+    return ledger, latest
+
+
+def select_replay(
+    letters: Iterable[_Letter], latest_version: LatestVersion, reason: str | None = None
+) -> tuple[list[_Letter], int]:
+    """What a replay sends (pure): of one dead-letter topic's messages in partition order, each outstanding
+    document's latest letter matching ``reason``, in topic order; and how many outstanding letters did
+    not match."""
+    ledger, latest = _ledger_of(letters, latest_version)
+    chosen: list[_Letter] = []
+    skipped = 0
+    for identity, letter in latest.items():
+        if ledger.state(identity) != "outstanding":
+            continue
+        if _matches(letter, reason):
+            chosen.append(letter)
+        else:
+            skipped += 1
+    return sorted(chosen, key=lambda letter: (letter.partition, letter.offset)), skipped
 
 
 def replay(
     settings: Settings, *, dataset: str | None = None, reason: str | None = None, dry_run: bool = False
 ) -> list[ReplayResult]:
-    """Re-publish dead letters (see the module docstring); ``reason`` keeps letters whose error type or
-    reason contains it (case-insensitive)."""
+    """Re-publish outstanding dead letters (see the module docstring); ``reason`` keeps letters whose
+    error type or reason contains it (case-insensitive)."""
     results: list[ReplayResult] = []
+    latest_version = latest_versions(settings)
     for ds, topic in dead_letter_topics(settings, dataset):
         result = ReplayResult(ds.label, topic)
         if not dry_run:
             result.index_changes = _apply_index_body(settings, ds)
-        _replay_topic(settings, ds, reason, dry_run=dry_run, result=result)
+        _replay_topic(settings, ds, reason, latest_version, dry_run=dry_run, result=result)
         results.append(result)
     return results
 
@@ -219,47 +277,46 @@ def _matches(letter: _Letter, reason: str | None) -> bool:
 
 
 def _replay_topic(
-    settings: Settings, ds: Dataset, reason: str | None, *, dry_run: bool, result: ReplayResult
+    settings: Settings,
+    ds: Dataset,
+    reason: str | None,
+    latest_version: LatestVersion,
+    *,
+    dry_run: bool,
+    result: ReplayResult,
 ) -> None:
-    """Re-publish the letters after the filter's committed offsets. Per batch, in this order: the copies
-    are acknowledged by the broker, then the letters' replay marks (in the letters' own partitions, so
-    after them), then the offsets are committed. A dry run reads from the same offsets and publishes and
-    commits nothing, so it counts what a real run would replay."""
-    topic = result.topic
+    """Re-publish the topic's selection (:func:`select_replay`). Per batch, in this order: the copies are
+    acknowledged by the broker, then the letters' replay marks (in the letters' own partitions, so after
+    them). A dry run makes the same selection and publishes nothing."""
     from confluent_kafka import Producer
 
-    producer = None if dry_run else Producer(
-        {**settings.kafka.client_config(), "enable.idempotence": True, "acks": "all", "logger": log}
-    )  # fmt: skip
-    reader = LetterReader(settings, topic, replay_group(settings, ds, reason))
+    reader = LetterReader(settings, result.topic, marks=True)
     try:
-        batch: list[_Letter] = []
-        for letter in reader:
-            if not _matches(letter, reason):
-                result.skipped += 1
-                continue
-            result.replayed += 1
-            if producer is None:
-                continue
-            headers = [(k, v) for k, v in letter.headers if not k.startswith(HEADER_PREFIX)]
-            headers.append((REPLAYED_FROM, f"{topic}/{letter.partition}/{letter.offset}".encode()))
-            _produce(producer, ds.topic, letter, headers)
-            batch.append(letter)
-            if len(batch) >= _BATCH:
-                _settle_batch(producer, reader, topic, batch)
-                batch = []
-        if producer is not None:
-            _settle_batch(producer, reader, topic, batch)
+        chosen, result.skipped = select_replay(reader, latest_version, reason)
     finally:
         reader.close()
+    result.replayed = len(chosen)
+    if dry_run or not chosen:
+        return
+    producer = Producer(
+        {**settings.kafka.client_config(), "enable.idempotence": True, "acks": "all", "logger": log}
+    )
+    for start in range(0, len(chosen), _BATCH):
+        batch = chosen[start : start + _BATCH]
+        for letter in batch:
+            headers = [(k, v) for k, v in letter.headers if not k.startswith(HEADER_PREFIX)]
+            headers.append((REPLAYED_FROM, f"{result.topic}/{letter.partition}/{letter.offset}".encode()))
+            _produce(producer, ds.topic, letter, headers)
+        _settle_batch(producer, result.topic, batch)
 
 
-def _settle_batch(producer: Any, reader: LetterReader, topic: str, batch: list[_Letter]) -> None:
+def _settle_batch(producer: Any, topic: str, batch: list[_Letter]) -> None:
+    """Mark a batch replayed only once the broker has every copy: a mark of a copy that was lost would
+    hide a letter that is still owed."""
     _acknowledged(producer)  # every copy is in the dataset's topic
     for letter in batch:
         _produce_mark(producer, topic, letter)
     _acknowledged(producer)
-    reader.commit()  # everything read so far is replayed and marked
 
 
 def _produce_mark(producer: Any, topic: str, letter: _Letter) -> None:
@@ -285,28 +342,24 @@ def _acknowledged(producer: Any) -> None:
     """Wait until the broker has every message re-published so far; raise if it does not take them."""
     if producer.flush(60) > 0:
         raise ServiceUnavailableError(
-            "Kafka did not acknowledge the replayed messages within 60 s; nothing after the last "
-            "acknowledged batch was committed: run the replay again"
+            "Kafka did not acknowledge the replayed messages within 60 s; letters after the last "
+            "acknowledged batch were not marked replayed: run the replay again"
         )
 
 
 class LetterReader:
-    """The letters of a dead-letter topic, from a group's committed offsets (or the start) up to the end
-    offsets seen when reading starts. With a ``group``, :meth:`commit` stores the position after the last
-    letter handed out; without one nothing is ever committed. Replay marks are handed out only with
-    ``marks``."""
+    """The messages of a dead-letter topic, from its start up to the end offsets seen when reading starts;
+    nothing is ever committed. Replay marks are handed out only with ``marks``."""
 
-    def __init__(self, settings: Settings, topic: str, group: str | None, *, marks: bool = False) -> None:
+    def __init__(self, settings: Settings, topic: str, *, marks: bool = False) -> None:
         from confluent_kafka import Consumer
 
         self.topic = topic
-        self.group = group
         self.marks = marks
-        self._positions: dict[int, int] = {}
         self._consumer = Consumer(
             {
                 **settings.kafka.client_config(),
-                "group.id": group or "spoolbridge-dlq-list",
+                "group.id": "spoolbridge-dlq-list",
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
                 "logger": log,
@@ -319,25 +372,26 @@ class LetterReader:
         consumer, topic = self._consumer, self.topic
         metadata = consumer.list_topics(topic, timeout=_TIMEOUT_SECS).topics[topic]
         partitions = [TopicPartition(topic, p) for p in sorted(metadata.partitions)]
-        starts = consumer.committed(partitions, timeout=_TIMEOUT_SECS) if self.group else partitions
         ends = {p.partition: consumer.get_watermark_offsets(p, timeout=_TIMEOUT_SECS) for p in partitions}
-        assignment = []
-        for p in starts:
-            low, high = ends[p.partition]
-            start = p.offset if self.group and p.offset >= 0 else low
-            self._positions[p.partition] = start
-            if high > start:
-                assignment.append(
-                    TopicPartition(topic, p.partition, start if start > 0 else OFFSET_BEGINNING)
-                )
+        assignment = [
+            TopicPartition(topic, number, OFFSET_BEGINNING)
+            for number, (low, high) in ends.items()
+            if high > low
+        ]
         remaining = {p.partition for p in assignment}
         consumer.assign(assignment)
+        stalled_at = time.monotonic() + _TIMEOUT_SECS
         while remaining:
-            batch = consumer.consume(500, _TIMEOUT_SECS)
+            # consume() waits its whole timeout unless it fills the batch: short waits, one stall deadline
+            batch = consumer.consume(500, _POLL_SECS)
             if not batch:
-                raise ServiceUnavailableError(
-                    f"reading {topic} stalled (no message within {_TIMEOUT_SECS:g} s); check Kafka and retry"
-                )
+                if time.monotonic() > stalled_at:
+                    raise ServiceUnavailableError(
+                        f"reading {topic} stalled (no message within {_TIMEOUT_SECS:g} s); check Kafka and "
+                        "retry"
+                    )
+                continue
+            stalled_at = time.monotonic() + _TIMEOUT_SECS
             for message in batch:
                 partition, offset = message.partition() or 0, message.offset() or 0
                 if message.error() is not None or partition not in remaining:
@@ -345,16 +399,8 @@ class LetterReader:
                 letter = _letter(message, partition, offset)
                 if self.marks or not letter.is_mark:
                     yield letter
-                self._positions[partition] = offset + 1
                 if offset + 1 >= ends[partition][1]:
                     remaining.discard(partition)
-
-    def commit(self) -> None:
-        from confluent_kafka import TopicPartition
-
-        if self.group and self._positions:
-            offsets = [TopicPartition(self.topic, p, o) for p, o in self._positions.items()]
-            self._consumer.commit(offsets=offsets, asynchronous=False)
 
     def close(self) -> None:
         self._consumer.close()
@@ -396,8 +442,11 @@ def print_groups(groups: list[DeadLetterGroup]) -> None:
         return
     for group in groups:
         replayed = f", {group.replayed} replayed before" if group.replayed else ""
+        superseded = (
+            f", {group.superseded} superseded by a newer version of their file" if group.superseded else ""
+        )
         letters = f"{group.count} dead letter{'s' if group.count != 1 else ''}"
-        print(f"{group.dataset}: {letters} outstanding{replayed} ({group.topic})")
+        print(f"{group.dataset}: {letters} outstanding{replayed}{superseded} ({group.topic})")
         print(f"  reason: {group.reason}")
         if group.count:
             print(f"  ids:    {group.first_id} … {group.last_id}")

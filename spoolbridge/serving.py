@@ -1,6 +1,9 @@
 """``produce`` and ``consume`` as the CLI runs them: the service, and its endpoints when ``metrics.port`` is
 set.
 
+The producer's ``/metrics`` also carries the outstanding dead letters of every dataset
+(:mod:`spoolbridge.letters_gauge`: the producer has the inbox, whose version history the figure needs).
+
 What each service is ready with: the producer needs Kafka and its inbox, the consumer Kafka and
 OpenSearch (:mod:`spoolbridge.probes`). The consumer's loop may wait for its requests in flight during a
 rebalance, each up to ``opensearch.request_timeout_secs``, so it counts as stuck only after twice that
@@ -23,8 +26,18 @@ def produce(settings: Settings, *, once: bool, progress: str = "auto") -> int:
 
     heartbeat = Heartbeat()
     ready = [("kafka", kafka_check(settings.kafka)), ("inbox", inbox_check(settings.producer))]
-    with serve_endpoints(settings.metrics, "producer", heartbeat, ready=ready):
-        return run(settings, once=once, heartbeat=heartbeat, progress=progress)
+    with serve_endpoints(settings.metrics, "producer", heartbeat, ready=ready) as endpoints:
+        gauge = None
+        if endpoints is not None:  # the outstanding dead letters: only when someone can scrape them
+            from .letters_gauge import OutstandingGauge
+
+            gauge = OutstandingGauge(settings)
+            gauge.start()
+        try:
+            return run(settings, once=once, heartbeat=heartbeat, progress=progress)
+        finally:
+            if gauge is not None:
+                gauge.stop()
 
 
 def consume(settings: Settings, *, until_idle_secs: float | None) -> int:

@@ -419,14 +419,14 @@ def _opensearch_unavailable(settings: Settings, index: str, exc: Exception) -> S
 
 def _count_dead_letters(settings: Settings, dataset: Dataset, row: Any) -> None:
     """Read the dataset's dead-letter topic from its start to its current end (nothing is committed):
-    dead-lettered = outstanding letters, replayed = letters a replay settled
-    (:mod:`schemas.letter_ledger`)."""
-    from .dead_letters import LetterReader, topic_exists
+    dead-lettered = outstanding letters, replayed = letters a replay settled, measured against the
+    inbox's version history (:mod:`schemas.letter_ledger`; superseded letters are neither)."""
+    from .dead_letters import LetterReader, latest_versions, topic_exists
 
     if not topic_exists(settings, dataset.dead_letter_topic):
         return
-    ledger = OutstandingLetters()
-    reader = LetterReader(settings, dataset.dead_letter_topic, group=None, marks=True)
+    ledger = OutstandingLetters(latest_versions(settings))
+    reader = LetterReader(settings, dataset.dead_letter_topic, marks=True)
     try:
         for letter in reader:
             ledger.add(letter.key, letter.value, letter.headers, letter.offset)

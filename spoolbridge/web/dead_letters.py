@@ -2,9 +2,10 @@
 can show live counts without reading the topic from its start on every tick.
 
 Counts follow ``spoolbridge status``: outstanding letters only, one per document (a replay settles them,
-:mod:`schemas.letter_ledger`); a dead letter belongs to the file its ``spoolbridge-source`` header
-names (else its value's source field). :func:`read_dead_letters` reads a topic from its start to its end
-once, for the download of one file's dead letters.
+a newer settled version of their file supersedes them: :mod:`schemas.letter_ledger`); a dead letter
+belongs to the file its ``spoolbridge-source`` header names (else its value's source field).
+:func:`read_dead_letters` reads a topic from its start to its end once, for the download of one file's
+dead letters.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import orjson
 
 from schemas.dlq import HEADER_PREFIX
-from schemas.letter_ledger import OutstandingLetters, is_replay_mark
+from schemas.letter_ledger import LatestVersion, OutstandingLetters, is_replay_mark, no_history
 from schemas.message import HEADER_SOURCE
 from schemas.settings import KafkaSettings
 
@@ -66,18 +67,21 @@ class DeadLetterTail:
     """Counts a dead-letter topic's outstanding letters by source, from its start, as they arrive (a daemon
     thread)."""
 
-    def __init__(self, kafka: KafkaSettings, topic: str, source_field: str) -> None:
+    def __init__(
+        self, kafka: KafkaSettings, topic: str, source_field: str, latest_version: LatestVersion = no_history
+    ) -> None:
         self.topic = topic
         self._kafka = kafka
         self._source_field = source_field
-        self._letters = OutstandingLetters()
+        self._letters = OutstandingLetters(latest_version)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"dlq-tail-{topic}", daemon=True)
         self._thread.start()
 
     def count(self, source: str) -> int:
-        """The source's outstanding dead letters (a replay settles them: :mod:`schemas.letter_ledger`)."""
+        """The source's outstanding dead letters (a replay settles them, a newer settled version of the
+        file supersedes them: :mod:`schemas.letter_ledger`)."""
         with self._lock:
             return self._letters.outstanding[source]
 

@@ -29,6 +29,7 @@ from schemas.file_account import FileAccount
 from schemas.names import dataset_name_problem
 from schemas.settings import Settings
 
+from ..letter_versions import LatestVersions
 from .catalog import NOT_CONCRETE, Catalog
 from .dead_letters import DeadLetterTail
 
@@ -109,6 +110,7 @@ class Progress:
         self.settings = settings
         self.catalog = catalog
         self.inbox = settings.producer.inbox.absolute()
+        self._versions = LatestVersions(self.inbox)  # what status measures letters against, too
         self._tails: collections.OrderedDict[str, DeadLetterTail] = collections.OrderedDict()
         self._lock = threading.Lock()
 
@@ -188,7 +190,9 @@ class Progress:
             tail = self._tails.get(topic)
             if tail is None:
                 self.settings.kafka.client_config()  # raises ConfigError when Kafka is not configured
-                tail = self._tails[topic] = DeadLetterTail(self.settings.kafka, topic, source_field)
+                tail = self._tails[topic] = DeadLetterTail(
+                    self.settings.kafka, topic, source_field, self._versions
+                )
                 while len(self._tails) > MAX_DEAD_LETTER_READERS:
                     evicted.append(self._tails.popitem(last=False)[1])
             self._tails.move_to_end(topic)

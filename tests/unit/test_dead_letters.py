@@ -1,12 +1,15 @@
-"""Dead letters people can act on: the reason classes and their fixes (spoolbridge/dead_letters.py), and
-the flat form of index settings that replay compares with the index (consumer/index.py)."""
+"""Dead letters people can act on: the reason classes and their fixes (spoolbridge/dead_letters.py), what a
+replay sends (each outstanding document's latest letter), and the flat form of index settings that replay
+compares with the index (consumer/index.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from consumer.index import flat_index_settings
-from spoolbridge.dead_letters import classify_reason
+from schemas.letter_ledger import no_history, replay_mark_headers
+from schemas.message import HEADER_FILE_SHA256, HEADER_SOURCE
+from spoolbridge.dead_letters import _Letter, classify_reason, select_replay
 
 FIELD_LIMIT = "Limit of total fields [1000] has been exceeded while adding new fields [3]"
 PARSE = (
@@ -89,3 +92,67 @@ def test_the_list_says_outstanding_letters_and_the_replayed_ones_apart(
         "games: 0 dead letters outstanding, 168 replayed before (t.games.dlq)",
         "  reason: field limit",
     ]
+
+
+def _letter(
+    key: str, offset: int, *, sha256: str = "v1", error_type: str = "mapper_parsing_exception"
+) -> _Letter:
+    headers: list[tuple[str, bytes | None]] = [
+        (HEADER_SOURCE, b"a.jsonl"),
+        (HEADER_FILE_SHA256, sha256.encode()),
+        ("spoolbridge-dlq-topic", b"t"),
+        ("spoolbridge-dlq-partition", b"0"),
+        ("spoolbridge-dlq-offset", str(100 + offset).encode()),
+    ]
+    value = f'{{"sha": "{sha256}"}}'.encode()
+    return _Letter(key.encode(), value, headers, error_type, "refused", 0, offset)
+
+
+def _mark(letter: _Letter, offset: int) -> _Letter:
+    headers = replay_mark_headers(letter.headers, letter.partition, letter.offset)
+    return _Letter(letter.key, None, headers, "", "", letter.partition, offset, is_mark=True)
+
+
+def _sent(chosen: list[_Letter]) -> list[tuple[bytes | None, int]]:
+    return [(letter.key, letter.offset) for letter in chosen]
+
+
+def test_replay_sends_only_the_latest_letter_of_each_document() -> None:
+    letters = [_letter("a:1", 0), _letter("a:2", 1), _letter("a:1", 2), _letter("a:1", 3)]
+    chosen, skipped = select_replay(letters, no_history)
+    assert (_sent(chosen), skipped) == ([(b"a:2", 1), (b"a:1", 3)], 0)
+
+
+def test_replay_skips_letters_a_newer_settled_version_of_their_file_superseded() -> None:
+    # v1 refused ids 1 and 2; v2 settled: it indexed id 1 (no letter), deleted or refused again id 2
+    letters = [_letter("a:1", 0), _letter("a:2", 1), _letter("a:2", 2, sha256="v2"), _letter("a:3", 3)]
+    chosen, _ = select_replay(letters, {"a.jsonl": "v2"}.get)
+    assert _sent(chosen) == [(b"a:2", 2)]
+    chosen, _ = select_replay(letters, {"a.jsonl": "v1"}.get)  # v2 is still being read: v1 still owed
+    assert _sent(chosen) == [(b"a:1", 0), (b"a:3", 3)]
+
+
+def test_a_replay_run_again_after_a_kill_skips_what_its_marks_settled() -> None:
+    first, second, third = _letter("a:1", 0), _letter("a:2", 1), _letter("a:3", 2)
+    # killed after the first batch's marks were acknowledged, before the second batch
+    chosen, _ = select_replay([first, second, third, _mark(first, 3), _mark(second, 4)], no_history)
+    assert _sent(chosen) == [(b"a:3", 2)]
+
+
+def test_a_copy_that_failed_again_is_replayed_by_the_next_run_once() -> None:
+    first = _letter("a:1", 0)
+    again = _letter("a:1", 1)  # the copy failed again; its letter landed before the mark
+    chosen, _ = select_replay([first, again, _mark(first, 2)], no_history)
+    assert _sent(chosen) == [(b"a:1", 1)]
+
+
+def test_the_reason_filter_counts_the_outstanding_letters_it_leaves() -> None:
+    letters = [
+        _letter("a:1", 0, error_type="mapper_parsing_exception"),
+        _letter("a:2", 1, error_type="illegal_argument_exception"),
+        _letter("a:1", 2, error_type="illegal_argument_exception"),  # a:1's latest letter
+    ]
+    chosen, skipped = select_replay(letters, no_history, "mapper_parsing")
+    assert (_sent(chosen), skipped) == ([], 2)
+    chosen, skipped = select_replay(letters, no_history, "illegal_argument")
+    assert (_sent(chosen), skipped) == ([(b"a:2", 1), (b"a:1", 2)], 0)
