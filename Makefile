@@ -17,7 +17,7 @@ run: setup toolchain
 	$(BIN)/spoolbridge run --inbox $(INBOX)
 
 test: setup-dev test-toolchain lint typecheck
-	$(BIN)/pytest -W error -n $(TEST_WORKERS) tests
+	$(BIN)/pytest -W error -n $(TEST_WORKERS) --maxschedchunk 2 tests
 
 setup: $(STAMP)
 
@@ -52,7 +52,7 @@ unit: setup-dev
 	$(BIN)/pytest -W error tests/unit
 
 integration: setup-dev test-toolchain
-	$(BIN)/pytest -W error -n $(TEST_WORKERS) tests/integration tests/e2e
+	$(BIN)/pytest -W error -n $(TEST_WORKERS) --maxschedchunk 2 tests/integration tests/e2e
 
 # The README's two pictures of the page, remade by the browser tests that show those moments.
 screenshots: setup-dev test-toolchain

@@ -253,3 +253,17 @@ def create_topic(admin: Any, name: str, partitions: int = 1) -> None:
     futures = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
     for future in futures.values():
         future.result(timeout=30)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest first, by the timeout a test declares (stable: equal ones keep their order). With parallel
+    workers (``make test``) the long tests then start at once, side by side, instead of ending the run
+    alone on one worker."""
+    items.sort(key=lambda item: -_declared_timeout(item))
+
+
+def _declared_timeout(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("timeout")
+    if marker is None or not marker.args:
+        return 0.0
+    return float(marker.args[0])
