@@ -324,6 +324,27 @@ class OpenSearchNode(JvmService):
             "OpenSearchLauncher",
         ]
 
+    def wait_until_answering(self, pid: int) -> None:
+        super().wait_until_answering(pid)
+        self._default_to_no_replicas()
+
+    def _default_to_no_replicas(self) -> None:
+        """One node can never place a replica: an index created with OpenSearch's default of 1 would stay
+        yellow. OpenSearch reads this default from the cluster's settings only (not the node's), so it is
+        set there, persistently, on every start (the same value each time)."""
+        body = json.dumps({"persistent": {"cluster.default_number_of_replicas": 0}}).encode()
+        request = urllib.request.Request(
+            self.url + "/_cluster/settings",
+            data=body,
+            method="PUT",
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                response.read()
+        except (urllib.error.URLError, OSError) as exc:
+            raise StackError(f"setting OpenSearch's default of 0 replicas failed: {exc}") from None
+
     def answers(self) -> bool:
         health = self.get_json("/_cluster/health")
         return health is not None and health.get("status") in ("green", "yellow")
