@@ -13,6 +13,7 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import AuthenticationException, AuthorizationException, SSLError
 
 from schemas.settings import StackSettings, load_settings
+from spoolbridge.check import CheckStep, _opensearch_steps
 from spoolbridge.stack.commands import _endpoints
 from spoolbridge.stack.manager import LocalStack
 from tests.integration.endpoint_helpers import free_port
@@ -57,6 +58,8 @@ def test_secured_node_serves_https_with_basic_auth_and_a_least_privilege_user(tm
         finally:
             client.close()
 
+        _check_names_what_is_wrong(opensearch.url.get_secret_value() if opensearch.url else "", node.ca_file)
+
         plain: dict[str, Any] = {
             "hosts": [{"host": "127.0.0.1", "port": http_port}],
             "use_ssl": True,
@@ -72,3 +75,22 @@ def test_secured_node_serves_https_with_basic_auth_and_a_least_privilege_user(tm
         unverified.close()
     finally:
         node.stop()
+
+
+def _check_names_what_is_wrong(url: str, ca_file: Path) -> None:
+    """``spoolbridge check``'s OpenSearch steps against the secured node (no Kafka: its steps are apart)."""
+
+    def steps(topic: str, **opensearch: object) -> list[CheckStep]:
+        return _opensearch_steps(load_settings({"kafka": {"topic": topic}, "opensearch": opensearch}))
+
+    passed = steps("orders-check", url=url, ca_file=ca_file)
+    assert all(step.ok for step in passed), passed
+    denied = steps("cars-check", url=url, ca_file=ca_file)[-1]
+    assert (denied.name, denied.ok) == ("OpenSearch index cars-check", False)
+    assert denied.detail == "403 Forbidden: the user lacks indices:admin/get on index cars-check"
+    wrong = steps("orders-check", url=url.replace("spoolbridge:", "spoolbridge:x"), ca_file=ca_file)[-1]
+    assert (wrong.name, wrong.detail) == ("OpenSearch credentials", "401 Unauthorized")
+    assert "opensearch.url" in wrong.fix
+    untrusted = steps("orders-check", url=url)[-1]
+    assert (untrusted.name, untrusted.ok) == ("OpenSearch reachable", False)
+    assert "opensearch.ca_file" in untrusted.fix
