@@ -316,6 +316,16 @@ class StackSettings(_Section):
     )
     opensearch_port: int = Field(default=9200, ge=1, le=65535, description="OpenSearch HTTP")
     opensearch_transport_port: int = Field(default=9300, ge=1, le=65535, description="OpenSearch transport")
+    opensearch_security: bool = Field(
+        default=False,
+        description="OpenSearch with the security plugin: HTTPS (the stack's CA), basic auth, an admin and a "
+        "least-privilege user; false = plain HTTP, no users",
+    )
+    opensearch_index_patterns: list[str] = Field(
+        default=["/[^.].*/"],
+        description="indices the stack's least-privilege OpenSearch user may use (/regex/ or wildcards); the "
+        "default: all but hidden and system ones (a leading dot)",
+    )
     kafka_heap_mb: int = Field(default=512, ge=128, description="Kafka JVM heap")
     opensearch_heap_mb: int = Field(default=512, ge=256, description="OpenSearch JVM heap")
     start_timeout_secs: float = Field(default=120.0, gt=0, description="wait this long for each to answer")

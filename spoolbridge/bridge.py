@@ -100,6 +100,8 @@ def _local_stack(settings: Settings, env: dict[str, str], console: Console) -> t
     if settings.opensearch.url is not None:
         env["SPOOLBRIDGE_OPENSEARCH__URL"] = settings.opensearch.url.get_secret_value()
     env["SPOOLBRIDGE_OPENSEARCH__NUMBER_OF_REPLICAS"] = str(settings.opensearch.number_of_replicas)
+    if settings.opensearch.ca_file is not None:
+        env["SPOOLBRIDGE_OPENSEARCH__CA_FILE"] = str(settings.opensearch.ca_file)
     return settings, where
 
 

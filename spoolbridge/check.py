@@ -12,6 +12,7 @@ document with that id. Secrets are never printed: URLs are shown redacted.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -244,14 +245,29 @@ def _index_steps(client: Any, settings: Settings, dataset: Dataset) -> list[Chec
             exc = ConfigError(f"datasets.{dataset.name}.index_body_file", exc.problem)
         return [CheckStep(label, False, _short(str(exc)), _index_fix(exc))]
     except TransportError as exc:
-        return [CheckStep(label, False, _short(str(exc)), _index_fix(exc))]
+        # ensure_index asks whether the index exists (HEAD: a 403 without a body), then creates it
+        return [CheckStep(label, False, _index_detail(exc, index, "indices:admin/get"), _index_fix(exc))]
     steps = [CheckStep(label, True, "created" if created else "exists")]
     try:
         client.index(index=index, id=CHECK_ID, body={"check": time.time()})
         client.delete(index=index, id=CHECK_ID)
     except TransportError as exc:
-        return [*steps, CheckStep(f"OpenSearch write {index}", False, _short(str(exc)), _index_fix(exc))]
+        detail = _index_detail(exc, index, "indices:data/write/index")
+        return [*steps, CheckStep(f"OpenSearch write {index}", False, detail, _index_fix(exc))]
     return [*steps, CheckStep(f"OpenSearch write {index}", True, "indexed and deleted a check document")]
+
+
+_NO_PERMISSION = re.compile(r"no permissions for \[([^\]]+)\]")
+
+
+def _index_detail(exc: Exception, index: str, permission: str) -> str:
+    """One line; for a 403 it names the index and the permission refused (the security plugin says which in
+    its body; a HEAD answer has none, so ``permission`` — what that request needs — is named instead)."""
+    if getattr(exc, "status_code", None) != 403:
+        return _short(str(exc))
+    info = exc.args[2] if len(exc.args) > 2 else ""  # opensearch-py's ``info`` (absent: IndexError)
+    found = _NO_PERMISSION.search(str(info))
+    return f"403 Forbidden: the user lacks {found.group(1) if found else permission} on index {index}"
 
 
 def _index_fix(exc: Exception) -> str:

@@ -23,7 +23,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from schemas.settings import Settings, StackSettings, load_settings
 from spoolbridge.stack.certs import TlsFiles
 from spoolbridge.stack.manager import LocalStack
 from spoolbridge.stack.sasl import SASL_MECHANISM
+from tests.index_health import session_indices_not_green
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,34 @@ def _sasl_from_env(tls: TlsFiles | None) -> SaslEndpoint | None:
     return SaslEndpoint(servers, username, Path(password_file), tls.ca)
 
 
+#: The 8-hex tokens of every name ``unique_name`` made in this session (see :mod:`tests.index_health`).
+_SESSION_TOKENS: set[str] = set()
+
+
+def _fail_unless_session_indices_green(found: Endpoints) -> None:
+    """Session end: every index this session's tests named must be green (0 replicas on one node)."""
+    if not _SESSION_TOKENS:
+        return
+    bad = session_indices_not_green(found.opensearch_url, _SESSION_TOKENS)
+    if bad:
+        pytest.fail(
+            f"{len(bad)} index(es) the tests made are not green (a replica one node cannot place): "
+            + ", ".join(bad[:10])
+        )
+
+
 @pytest.fixture(scope="session")
 def endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
+    finding = _find_endpoints(tmp_path_factory)
+    found = next(finding)
+    try:
+        yield found
+        _fail_unless_session_indices_green(found)
+    finally:
+        finding.close()  # stops a stack started for this session
+
+
+def _find_endpoints(tmp_path_factory: pytest.TempPathFactory) -> Generator[Endpoints]:
     bootstrap = os.environ.get("SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS")
     url = os.environ.get("SPOOLBRIDGE_OPENSEARCH__URL")
     if bootstrap and url:
@@ -202,7 +229,9 @@ def unique_name(request: pytest.FixtureRequest) -> Callable[[str], str]:
     test = "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[:40].strip("-")
 
     def make(prefix: str) -> str:
-        return f"{prefix}-{test}-{uuid.uuid4().hex[:8]}"
+        token = uuid.uuid4().hex[:8]
+        _SESSION_TOKENS.add(token)
+        return f"{prefix}-{test}-{token}"
 
     return make
 

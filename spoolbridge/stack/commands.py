@@ -70,7 +70,22 @@ def _endpoints(stack: LocalStack) -> dict[str, str]:
         "kafka_sasl_mechanism": kafka.sasl.mechanism,
         "kafka_sasl_username": kafka.sasl.username,
         "kafka_sasl_password_file": str(kafka.sasl.password_file),
-        "opensearch_url": stack.opensearch.url,
+        **_opensearch_endpoints(stack),
+    }
+
+
+def _opensearch_endpoints(stack: LocalStack) -> dict[str, str]:
+    """The node's URL and, when it is secured, its CA and each user's name and password file."""
+    node = stack.opensearch
+    if not node.secured:
+        return {"opensearch_url": node.url}
+    return {
+        "opensearch_url": node.url,
+        "opensearch_ca_file": str(node.ca_file),
+        "opensearch_username": node.client_user.username,
+        "opensearch_password_file": str(node.client_user.password_file),
+        "opensearch_admin_username": node.admin.username,
+        "opensearch_admin_password_file": str(node.admin.password_file),
     }
 
 
@@ -87,7 +102,22 @@ def _print_endpoints(stack: LocalStack) -> None:
         f"Kafka SASL  {e['kafka_sasl_bootstrap_servers']} (SASL_SSL, {mechanism} login, the same ca.pem)",
         f"  user          {e['kafka_sasl_username']}",
         f"  password in   {e['kafka_sasl_password_file']}",
-        f"OpenSearch  {e['opensearch_url']}",
+        f"OpenSearch  {e['opensearch_url']}"
+        + (
+            " (HTTPS, basic auth, the same ca.pem)"
+            if "opensearch_ca_file" in e
+            else " (plain HTTP, no users)"
+        ),
+        *(
+            [
+                f"  user          {e['opensearch_username']} (the stack's index patterns only)",
+                f"  password in   {e['opensearch_password_file']}",
+                f"  admin         {e['opensearch_admin_username']} (all access)",
+                f"  password in   {e['opensearch_admin_password_file']}",
+            ]
+            if "opensearch_ca_file" in e
+            else []
+        ),
         "Stop it with: spoolbridge stack down",
     ]
     print("\n".join(lines))

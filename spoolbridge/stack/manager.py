@@ -107,9 +107,18 @@ class LocalStack:
 
             # one node: replicas could never be assigned, so new indices would stay yellow
             replicas = 0 if opensearch.number_of_replicas is None else opensearch.number_of_replicas
-            opensearch = opensearch.model_copy(
-                update={"url": SecretStr(self.opensearch.url), "number_of_replicas": replicas}
-            )
+            update: dict[str, object] = {
+                "url": SecretStr(self.opensearch.url),
+                "number_of_replicas": replicas,
+            }
+            if self.opensearch.secured:
+                # as Aiven hands it out: https://user:password@host:port, verified by the stack's CA
+                user = self.opensearch.client_user
+                host = self.opensearch.url.removeprefix("https://")
+                update["url"] = SecretStr(f"https://{user.username}:{user.password()}@{host}")
+                if opensearch.ca_file is None:
+                    update["ca_file"] = self.opensearch.ca_file
+            opensearch = opensearch.model_copy(update=update)
         return settings.model_copy(update={"kafka": kafka, "opensearch": opensearch})
 
 

@@ -23,8 +23,17 @@ from schemas.settings import StackSettings
 
 from . import processes
 from .certs import TlsFiles, ensure_test_pki
+from .opensearch_security import (
+    ADMIN_USERNAME,
+    CLIENT_USERNAME,
+    PLUGIN_CLASS,
+    SecurityUser,
+    client_ssl_context,
+    plugin_jars,
+    write_config,
+)
 from .sasl import SaslUser
-from .toolchain import compile_launcher, require_java, resolve_classpath, resource_text
+from .toolchain import compile_launcher, require_java, resolve_classpath, resource_text, unpack_zip
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +303,8 @@ class KafkaBroker(JvmService):
 
 
 class OpenSearchNode(JvmService):
-    """A single-node OpenSearch cluster run by the embedded-node launcher (HTTP, no security plugin)."""
+    """A single-node OpenSearch cluster run by the embedded-node launcher: with ``stack.opensearch_security``
+    the security plugin serves HTTPS with basic auth (see :mod:`.opensearch_security`), else plain HTTP."""
 
     name = "opensearch"
     version = OPENSEARCH_VERSION
@@ -304,13 +314,64 @@ class OpenSearchNode(JvmService):
         return {"client": self.settings.opensearch_port, "transport": self.settings.opensearch_transport_port}
 
     @property
+    def secured(self) -> bool:
+        """Whether the node serves HTTPS + auth: what the running node was started with, else the setting."""
+        if self.pid() is not None:
+            return self._secured_marker.is_file()
+        return self.settings.opensearch_security
+
+    @property
+    def _secured_marker(self) -> Path:
+        return self.home / "security-on"
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.opensearch_port}"
+        scheme = "https" if self.secured else "http"
+        return f"{scheme}://127.0.0.1:{self.settings.opensearch_port}"
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA that verifies the node's certificate (the stack's one CA, also Kafka's)."""
+        return TlsFiles(self.stack_dir / "tls").ca
+
+    @property
+    def admin(self) -> SecurityUser:
+        return SecurityUser(ADMIN_USERNAME, self.home / f"{ADMIN_USERNAME}-password")
+
+    @property
+    def client_user(self) -> SecurityUser:
+        """The least-privilege user spoolbridge connects as: only ``stack.opensearch_index_patterns``."""
+        return SecurityUser(CLIENT_USERNAME, self.home / f"{CLIENT_USERNAME}-password")
 
     def prepare(self) -> list[str]:
         classpath = resolve_classpath("opensearch-pom.xml", self.build_dir)
         launcher = compile_launcher(self.build_dir, classpath)
         s = self.settings
+        config_dir = self.home / "config"
+        config_dir.mkdir(parents=True, exist_ok=True)
+        plugins = ""
+        if s.opensearch_security:
+            plugin_dir = unpack_zip(
+                "opensearch-security-pom.xml", self.build_dir, self.build_dir / "security"
+            )
+            jars = plugin_jars(plugin_dir, classpath)
+            hasher = [
+                require_java(),
+                "-cp",
+                ":".join([*jars, classpath]),
+                "org.opensearch.security.tools.Hasher",
+            ]
+            tls = ensure_test_pki(self.stack_dir / "tls")
+            write_config(
+                config_dir, tls, self.admin.ensure(hasher), self.client_user.ensure(hasher),
+                s.opensearch_index_patterns,
+            )  # fmt: skip
+            classpath = ":".join([classpath, *jars])
+            plugins = PLUGIN_CLASS
+            self._secured_marker.write_text("1\n")
+        else:
+            (config_dir / "opensearch.yml").write_text("")  # no security settings left from a secured start
+            self._secured_marker.unlink(missing_ok=True)
         return [
             *self._jvm_base(s.opensearch_heap_mb),
             f"-Dos.home={self.home}",
@@ -319,10 +380,36 @@ class OpenSearchNode(JvmService):
             f"-Dos.transport.port={s.opensearch_transport_port}",
             "-Dos.cluster.name=spoolbridge-local",
             "-Dos.log.level=warn",
+            f"-Dos.plugins={plugins}",
             "-cp",
             f"{launcher}:{classpath}",
             "OpenSearchLauncher",
         ]
+
+    def wait_until_answering(self, pid: int) -> None:
+        super().wait_until_answering(pid)
+        self._default_to_no_replicas()
+
+    def _default_to_no_replicas(self) -> None:
+        """One node can never place a replica: an index created with OpenSearch's default of 1 would stay
+        yellow. OpenSearch reads this default from the cluster's settings only (not the node's), so it is
+        set there, persistently, on every start (the same value each time)."""
+        body = json.dumps({"persistent": {"cluster.default_number_of_replicas": 0}}).encode()
+        try:
+            self.request_json("PUT", "/_cluster/settings", body, timeout=30)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise StackError(f"setting OpenSearch's default of 0 replicas failed: {exc}") from None
+
+    def request_json(self, method: str, path: str, body: bytes | None = None, timeout: float = 2) -> Any:
+        """One request as the admin user (over HTTPS, verified by the stack's CA, when secured)."""
+        headers = {"Content-Type": "application/json"}
+        context = None
+        if self.secured:
+            headers["Authorization"] = self.admin.basic_auth_header()
+            context = client_ssl_context(self.ca_file)
+        request = urllib.request.Request(self.url + path, data=body, method=method, headers=headers)
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
+            return json.loads(response.read())
 
     def answers(self) -> bool:
         health = self.get_json("/_cluster/health")
@@ -330,8 +417,7 @@ class OpenSearchNode(JvmService):
 
     def get_json(self, path: str) -> dict[str, object] | None:
         try:
-            with urllib.request.urlopen(self.url + path, timeout=2) as response:
-                body: dict[str, object] = json.loads(response.read())
-                return body
+            body: dict[str, object] = self.request_json("GET", path)
+            return body
         except (urllib.error.URLError, OSError, ValueError):
             return None

@@ -111,3 +111,30 @@ def compile_launcher(work_dir: Path, classpath: str) -> Path:
     if result.returncode != 0:
         raise StackError(f"javac could not compile the OpenSearch launcher: {result.stderr.strip()[:300]}")
     return out_dir
+
+
+def unpack_zip(pom_resource: str, work_dir: Path, out_dir: Path) -> Path:
+    """Unpack the zip a POM of the stack depends on into ``out_dir`` (once: a folder holding jars is
+    reused, with no Maven run); returns ``out_dir``."""
+    pom = work_dir / pom_resource
+    pom_text = resource_text(pom_resource)
+    if out_dir.is_dir() and any(out_dir.glob("*.jar")) and pom.is_file() and pom.read_text() == pom_text:
+        return out_dir
+    work_dir.mkdir(parents=True, exist_ok=True)
+    pom.write_text(pom_text, encoding="utf-8")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    mvn = require_tool("mvn", _MAVEN_HINT)
+    log.info("unpacking with Maven pom=%s (first run downloads it)", pom.name)
+    result = subprocess.run(
+        [mvn, "-q", "-B", "-f", str(pom), "dependency:unpack-dependencies", f"-DoutputDirectory={out_dir}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0 or not any(out_dir.glob("*.jar")):
+        detail = _first_maven_error(result.stdout + result.stderr)
+        raise StackError(
+            f"Maven could not fetch the zip of {pom.name}: {detail}; check that Maven Central is "
+            "reachable (or a mirror is set in ~/.m2/settings.xml)"
+        )
+    return out_dir

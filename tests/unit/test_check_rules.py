@@ -61,3 +61,26 @@ def test_a_sasl_login_sent_to_the_client_certificate_listener_asks_for_the_sasl_
     text = "Receive failed: error:0A000412:SSL routines::ssl/tls alert bad certificate: SSL alert number 42"
     assert "wants a client certificate, not a SASL login" in _kafka_fix(SASL, text)
     assert "refused the client certificate" in _kafka_fix(KAFKA, text)
+
+
+def test_a_403_names_the_index_and_the_permission_the_security_plugin_refused() -> None:
+    from opensearchpy.exceptions import AuthorizationException
+
+    from spoolbridge.check import _index_detail
+
+    body = {
+        "error": {
+            "type": "security_exception",
+            "reason": "no permissions for [indices:admin/create] and "
+            "User [name=spoolbridge, backend_roles=[], requestedTenant=null]",
+        },
+        "status": 403,
+    }
+    refused = AuthorizationException(403, "security_exception", body)
+    assert _index_detail(refused, "cars", "indices:admin/get") == (
+        "403 Forbidden: the user lacks indices:admin/create on index cars"
+    )
+    head = AuthorizationException(403, "")  # HEAD /cars: no body to say which permission
+    assert _index_detail(head, "cars", "indices:admin/get") == (
+        "403 Forbidden: the user lacks indices:admin/get on index cars"
+    )

@@ -3,7 +3,8 @@
  * Classpath: what opensearch-pom.xml resolves. spoolbridge compiles this file once with javac and runs
  *   java -Xms512m -Xmx512m -cp "<launcher dir>:<classpath>" OpenSearchLauncher
  * Tunables (system properties): os.home, os.host, os.http.port, os.transport.port,
- *   os.cluster.name, os.log.level
+ *   os.cluster.name, os.log.level, os.plugins (more classpath plugin classes, comma-separated);
+ *   config/opensearch.yml, when present, adds node settings (InternalSettingsPreparer reads it)
  */
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -93,6 +94,13 @@ public final class OpenSearchLauncher {
                 plugins.add(Class.forName(className).asSubclass(Plugin.class));
             } catch (ClassNotFoundException e) {
                 System.err.println("[launcher] plugin not on classpath, skipped: " + className);
+            }
+        }
+
+        // os.plugins: more classpath plugins, comma-separated (the security plugin when it is on)
+        for (String className : System.getProperty("os.plugins", "").split(",")) {
+            if (!className.isBlank()) {
+                plugins.add(Class.forName(className.trim()).asSubclass(Plugin.class));
             }
         }
 
