@@ -21,6 +21,7 @@ run there. Topics are deleted at the end. Prints a Markdown table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -87,17 +88,16 @@ def write_file(path: Path, number: int, records: int) -> None:
 def manifests(done: Path, folders: list[str]) -> list[Path]:
     found: list[Path] = []
     for folder in folders:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             found.extend(Path(e.path) for e in os.scandir(done / folder) if e.name.endswith(".manifest.json"))
-        except FileNotFoundError:
-            pass
     return found
 
 
 def wait_for(
-    done: Path, failed: Path, folders: list[str], count: int, producer: subprocess.Popen[bytes], timeout: float
+    inbox: Path, folders: list[str], count: int, producer: subprocess.Popen[bytes], timeout: float
 ) -> list[Path]:
     """Poll ``done/`` until ``count`` manifests are there (raising if a file failed or the producer died)."""
+    done, failed = inbox / "done", inbox / "failed"
     deadline = time.monotonic() + timeout
     while True:
         found = manifests(done, folders)
@@ -154,8 +154,7 @@ def run_load(target: Checkout, topic: str, args: argparse.Namespace, profile: Pa
                 (inbox / folder).mkdir()
                 write_file(staging / "warm-up.jsonl", 0, args.records)
                 os.rename(staging / "warm-up.jsonl", inbox / folder / "warm-up.jsonl")
-            done, failed = inbox / "done", inbox / "failed"
-            wait_for(done, failed, folders, len(folders), producer, 120)
+            wait_for(inbox, folders, len(folders), producer, 120)
             drops = []
             for number in range(args.files):
                 name = f"part-{number:05d}.jsonl"
@@ -164,7 +163,7 @@ def run_load(target: Checkout, topic: str, args: argparse.Namespace, profile: Pa
             started = time.time()
             for staged, dropped in drops:
                 os.rename(staged, dropped)
-            found = wait_for(done, failed, folders, len(folders) + args.files, producer, args.timeout)
+            found = wait_for(inbox, folders, len(folders) + args.files, producer, args.timeout)
             finished = max(
                 datetime.fromisoformat(orjson.loads(p.read_bytes())["finished_at"]).timestamp() for p in found
             )
@@ -200,11 +199,14 @@ def main(argv: list[str] | None = None) -> int:
         for attempt in range(args.repeat):
             for index, target in enumerate(targets):
                 name = f"{prefix}-{index}-{attempt}"
-                profile = args.profile_dir / f"{index}-{target.label}-{attempt}.prof" if args.profile_dir else None
+                profile = None
+                if args.profile_dir:
+                    profile = args.profile_dir / f"{index}-{target.label}-{attempt}.prof"
                 load = os.getloadavg()[0]
                 runs.append(run_load(target, name, args, profile))
+                run = runs[-1]
                 print(
-                    f"{target.label} run {attempt + 1}: {runs[-1].secs:.2f} s, {runs[-1].files_per_s:,.0f} files/s"
+                    f"{target.label} run {attempt + 1}: {run.secs:.2f} s, {run.files_per_s:,.0f} files/s"
                     f" (load {load:.1f})",
                     file=sys.stderr,
                     flush=True,
