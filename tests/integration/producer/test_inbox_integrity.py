@@ -29,10 +29,10 @@ pytestmark = pytest.mark.integration
 StartProducer = Callable[..., ProducerProcess]
 
 #: The whole burst must be produced and moved to done/ within this many seconds after the copy ended: a
-#: bound for "nothing is left behind", not a speed goal (speed belongs to bench/). About 70 s for 20,000
-#: files before the ledger's per-file work (write-ahead ids, moving the inode that was read); over 180 s
-#: since, on a fresh stack: a per-file regression to be measured and fixed in bench/, not hidden here.
-BURST_BOUND_SECS = 480
+#: bound for "nothing is left behind", not a speed goal (speed belongs to bench/small_files_bench.py).
+#: About twice what it took on a loaded shared 2-core host (227 s at load 9-15; the commit before the
+#: ledger is as fast per file there: BENCHMARKS.md, "The ledger's cost").
+BURST_BOUND_SECS = 460
 
 
 def _files_under(folder: Path) -> list[Path]:
@@ -72,7 +72,7 @@ def _without_read_permission() -> tuple[str, ...]:
     return (setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--")
 
 
-@pytest.mark.timeout(720)
+@pytest.mark.timeout(600)  # the bound, the copy (at most 120 s) and the acks
 def test_twenty_thousand_files_copied_at_once_into_twenty_folders_are_all_processed(
     produce_settings: Callable[..., Settings],
     producer_process: StartProducer,
