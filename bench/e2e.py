@@ -248,16 +248,17 @@ class Bridge:
         return name
 
     def drop(self, files: list[Path], folder: str | None = None) -> float:
-        """Hard-link ``files`` in (into the dataset ``folder``, if given) under temporary names, then
+        """Copy ``files`` in (into the dataset ``folder``, if given) under temporary names, then
         rename them in; returns the clock before."""
         return self.drop_into([(path, folder) for path in files])
 
     def drop_into(self, files: list[tuple[Path, str | None]]) -> float:
-        """:meth:`drop` for files bound for several folders at once."""
+        """:meth:`drop` for files bound for several folders at once (copied under temporary names before
+        the clock starts: the producer refuses a file with a second hard link)."""
         parts = []
         for path, folder in files:
             part = self.inbox / (folder or "") / f"{path.name}.part"
-            os.link(path, part)
+            shutil.copyfile(path, part)
             parts.append(part)
         started = time.perf_counter()
         for part in parts:

@@ -103,7 +103,7 @@ def run_producer(bootstrap: str, topic: str, source: Path) -> Run:
     with tempfile.TemporaryDirectory(dir=DATA) as tmp:
         inbox = Path(tmp) / "inbox"
         inbox.mkdir()
-        os.link(source, inbox / source.name)
+        shutil.copyfile(source, inbox / source.name)  # a second hard link would be refused
         env = {**os.environ, "SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS": bootstrap, "PYTHONPATH": str(REPO)}
         command = [sys.executable, "-c", _LAUNCH, "--once", "--inbox", str(inbox), "--topic", topic]
         done = subprocess.run(

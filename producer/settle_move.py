@@ -41,13 +41,25 @@ def move_read_file(path: Path, fd: int, target: Path) -> bool:
     temp = target.with_name(f".{target.name}.moving")
     temp.unlink(missing_ok=True)
     try:
-        os.link(_PROC_FD / str(fd), temp, follow_symlinks=True)
+        _link_open_file(fd, temp)
     except OSError as exc:
         if exc.errno not in (errno.EXDEV, errno.ENOENT, errno.EPERM, errno.EACCES, errno.EMLINK):
             raise
         _copy_from(fd, temp, read.st_mode)
     os.replace(temp, target)
     return _remove_if_same(path, (read.st_dev, read.st_ino))
+
+
+def _link_open_file(fd: int, temp: Path) -> None:
+    """Hard-link the descriptor's file at ``temp``: ``linkat(AT_SYMLINK_FOLLOW)`` of ``/proc/self/fd/<n>``.
+
+    ``os.link`` calls plain ``link()``, which never follows the ``/proc`` link (and fails with EXDEV), unless
+    a directory descriptor is given; then it calls ``linkat`` with ``AT_SYMLINK_FOLLOW``."""
+    folder = os.open(temp.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.link(_PROC_FD / str(fd), temp.name, dst_dir_fd=folder, follow_symlinks=True)
+    finally:
+        os.close(folder)
 
 
 def _copy_from(fd: int, temp: Path, mode: int) -> None:

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -28,10 +29,10 @@ pytestmark = pytest.mark.integration
 StartProducer = Callable[..., ProducerProcess]
 
 #: The whole burst must be produced and moved to done/ within this many seconds after the copy ended: a
-#: bound for "nothing is left behind", not a speed goal (speed belongs to bench/). About 70 s for 20,000
-#: files before the ledger's per-file work (write-ahead ids, moving the inode that was read); over 180 s
-#: since, on a fresh stack: a per-file regression to be measured and fixed in bench/, not hidden here.
-BURST_BOUND_SECS = 480
+#: bound for "nothing is left behind", not a speed goal (speed belongs to bench/small_files_bench.py).
+#: About twice what it took on a loaded shared 2-core host (227 s at load 9-15; the commit before the
+#: ledger is as fast per file there: BENCHMARKS.md, "The ledger's cost").
+BURST_BOUND_SECS = 460
 
 
 def _files_under(folder: Path) -> list[Path]:
@@ -52,6 +53,15 @@ def _inputs_under(folder: Path) -> int:
     return sum(1 for p in _files_under(folder) if re.fullmatch(r"r\d{4}\.json", p.name))
 
 
+def _inputs_in(folders: list[Path]) -> int:
+    """The input files directly in ``folders`` (one listing each; a folder not made yet holds none)."""
+    count = 0
+    for folder in folders:
+        with contextlib.suppress(FileNotFoundError), os.scandir(folder) as entries:
+            count += sum(1 for e in entries if re.fullmatch(r"r\d{4}\.json", e.name))
+    return count
+
+
 def _without_read_permission() -> tuple[str, ...]:
     """A command prefix under which a file without read permission really cannot be read: as root, the
     producer runs without the capabilities that bypass file permissions."""
@@ -62,7 +72,7 @@ def _without_read_permission() -> tuple[str, ...]:
     return (setpriv, "--bounding-set", "-dac_override,-dac_read_search", "--")
 
 
-@pytest.mark.timeout(720)
+@pytest.mark.timeout(600)  # the bound, the copy (at most 120 s) and the acks
 def test_twenty_thousand_files_copied_at_once_into_twenty_folders_are_all_processed(
     produce_settings: Callable[..., Settings],
     producer_process: StartProducer,
@@ -91,11 +101,13 @@ def test_twenty_thousand_files_copied_at_once_into_twenty_folders_are_all_proces
     copied = time.monotonic()
 
     done = inbox / "done"
-    wait_until(
-        lambda: _inputs_under(done) >= total,
-        timeout_secs=BURST_BOUND_SECS,
-        what=f"{total} files in done/ within {BURST_BOUND_SECS} s",
-    )
+    # looked at once a second, one folder listing each: walking 40,000 names every 50 ms took a quarter of
+    # a core from the producer it waits for
+    while _inputs_in([done / f"batch{f:02d}" for f in range(folders)]) < total:
+        assert time.monotonic() - copied < BURST_BOUND_SECS, (
+            f"{total} files in done/ within {BURST_BOUND_SECS} s"
+        )
+        time.sleep(1.0)
     took = time.monotonic() - copied
     assert _inputs_under(done) == total
     left = [p for p in _files_under(inbox) if done not in p.parents]

@@ -25,6 +25,19 @@ def test_the_read_file_moves_and_the_path_is_removed(tmp_path: Path) -> None:
     assert sorted(os.listdir(path.parent)) == []  # nothing left aside
 
 
+def test_the_read_file_is_linked_not_copied(tmp_path: Path) -> None:
+    path = tmp_path / "a.json"
+    path.write_bytes(b"old")
+    fd = opened(path)
+    try:
+        read = os.fstat(fd)
+        assert move_read_file(path, fd, tmp_path / "done" / "a.json") is True
+    finally:
+        os.close(fd)
+    moved = (tmp_path / "done" / "a.json").stat()
+    assert (moved.st_dev, moved.st_ino, moved.st_nlink) == (read.st_dev, read.st_ino, 1)  # the same file
+
+
 def test_a_version_renamed_onto_the_path_after_the_read_stays_in_the_inbox(tmp_path: Path) -> None:
     path = tmp_path / "a.json"
     path.write_bytes(b"old")
