@@ -307,7 +307,8 @@ def _web(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
-    from .status import WAIT_TIMED_OUT, collect_status, print_status
+    from .status import WAIT_TIMED_OUT, collect_status
+    from .status_text import print_status
 
     settings = _with_endpoints(settings)
     settings.kafka.check_files()  # a wrong TLS file is a setting error, before any client is made

@@ -10,9 +10,8 @@ from spoolbridge.status import (
     SourceStatus,
     StatusReport,
     balances,
-    expired_lines,
-    print_status,
 )
+from spoolbridge.status_text import expired_lines, print_status
 
 LONG = "a-dataset-with-a-rather-long-name-that-people-really-do-give-their-folders"
 

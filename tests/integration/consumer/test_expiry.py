@@ -18,7 +18,8 @@ from prometheus_client import REGISTRY
 
 from producer.service import run as produce_files
 from schemas.settings import Settings
-from spoolbridge.status import collect_status, expired_lines
+from spoolbridge.status import collect_status
+from spoolbridge.status_text import expired_lines
 from tests.integration.consumer.conftest import (
     ThreadRun,
     committed_offsets,
