@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from schemas.connect_letters import connect_letter
 from schemas.datasets import Dataset, Datasets
 from schemas.dlq import HEADER_PREFIX
 from schemas.errors import ServiceUnavailableError
@@ -333,7 +334,9 @@ class LetterReader:
         remaining = {p.partition for p in assignment}
         consumer.assign(assignment)
         while remaining:
-            batch = consumer.consume(500, _TIMEOUT_SECS)
+            # consume() waits its whole timeout for fewer messages than asked: ask for what is left
+            left = sum(ends[p][1] - self._positions[p] for p in remaining)
+            batch = consumer.consume(max(1, min(500, left)), _TIMEOUT_SECS)
             if not batch:
                 raise ServiceUnavailableError(
                     f"reading {topic} stalled (no message within {_TIMEOUT_SECS:g} s); check Kafka and retry"
@@ -371,8 +374,11 @@ def _letter(message: Any, partition: int, offset: int) -> _Letter:
     try:
         meta = DeadLetterHeaders.from_kafka_headers(headers)
         error_type, why = meta.error_type, meta.reason
-    except ValidationError:  # not written by spoolbridge (e.g. Kafka Connect's dead-letter queue)
-        error_type, why = "unknown", "no spoolbridge-dlq headers"
+    except ValidationError:  # not written by spoolbridge: Kafka Connect's (schemas.connect_letters)?
+        connect = connect_letter(headers)
+        error_type, why = (
+            (connect.error_type, connect.reason) if connect else ("unknown", "no spoolbridge-dlq headers")
+        )
     return _Letter(message.key(), message.value(), headers, error_type, why, partition, offset)
 
 

@@ -1,0 +1,161 @@
+"""``spoolbridge dlq list|replay --connect-dlq TOPIC``: Kafka Connect's dead letters, per dataset.
+
+Kafka Connect writes the letters of every dataset the connector reads to one topic of its own
+(``<name>.dlq``, as ``spoolbridge connect-config`` prints), with its ``__connect.errors.*`` headers
+(:mod:`schemas.connect_letters`). ``list`` groups them by the dataset of their original topic and by
+reason class, as :mod:`spoolbridge.dead_letters` does for the consumer's letters; ``replay`` re-publishes
+each to its original topic with its original key, value and headers (spoolbridge's own included: Connect
+kept them), plus ``spoolbridge-replayed-from``, where the connector indexes it again. The order and the
+resumability are those of :func:`spoolbridge.dead_letters._replay_topic`: copies acknowledged, then the
+replay marks (in the Connect topic, the letters' own partitions), then the replay group's offsets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from schemas.connect_letters import connect_letter, original_headers
+from schemas.datasets import Dataset, Datasets
+from schemas.dlq import HEADER_PREFIX
+from schemas.letter_ledger import letter_identity, settles
+from schemas.settings import Settings
+
+from .dead_letters import (
+    _BATCH,
+    REPLAYED_FROM,
+    DeadLetterGroup,
+    LetterReader,
+    ReplayResult,
+    _apply_index_body,
+    _Letter,
+    _matches,
+    _produce,
+    _settle_batch,
+    classify_reason,
+    topic_exists,
+)
+
+__all__ = ["connect_replay_group", "list_connect_letters", "replay_connect_letters"]
+
+log = logging.getLogger(__name__)
+
+
+def _dataset_of(datasets: Datasets, letter: _Letter) -> Dataset | None:
+    found = connect_letter(letter.headers)
+    return datasets.of_topic(found.topic) if found is not None else None
+
+
+def list_connect_letters(settings: Settings, topic: str, dataset: str | None = None) -> list[DeadLetterGroup]:
+    """Outstanding letters of Kafka Connect's dead-letter ``topic`` grouped by the dataset of their original
+    topic and by reason class (``dataset``: only that one); letters that name no dataset of ours are
+    grouped under their original topic."""
+    if not topic_exists(settings, topic):
+        return []
+    datasets = Datasets(settings)
+    latest: dict[bytes, tuple[_Letter, bool]] = {}  # identity → (its latest letter, outstanding)
+    reader = LetterReader(settings, topic, group=None, marks=True)
+    try:
+        for letter in reader:
+            identity = letter_identity(letter.key, letter.headers)
+            if not letter.is_mark:
+                latest[identity] = (letter, True)
+            elif identity in latest and settles(letter.headers, latest[identity][0].offset):
+                latest[identity] = (latest[identity][0], False)
+    finally:
+        reader.close()
+    groups: dict[tuple[str, str], DeadLetterGroup] = {}
+    for letter, outstanding in latest.values():
+        ds = _dataset_of(datasets, letter)
+        found = connect_letter(letter.headers)
+        label = ds.label if ds is not None else f"(topic {found.topic if found else '?'})"
+        if dataset is not None and label != dataset:
+            continue
+        reason = classify_reason(letter.error_type, letter.reason, label)
+        group = groups.get((label, reason.label))
+        if group is None:
+            group = groups[(label, reason.label)] = DeadLetterGroup(
+                label, topic, reason.label, fix=reason.fix, example=letter.reason[:300]
+            )
+        if not outstanding:
+            group.replayed += 1
+            continue
+        key = letter.key.decode("utf-8", "replace") if letter.key else None
+        group.count += 1
+        group.first_id = group.first_id or key
+        group.last_id = key
+    return sorted(groups.values(), key=lambda g: (g.dataset, -g.count))
+
+
+def connect_replay_group(settings: Settings, topic: str, dataset: str | None, reason: str | None) -> str:
+    """The consumer group a replay of Connect's ``topic`` with this filter keeps its place in."""
+    name = f"{settings.consumer.group}-replay-{topic}"
+    if dataset is not None:
+        name += f"-{dataset}"
+    if reason:
+        name += "-" + hashlib.sha256(reason.encode()).hexdigest()[:12]
+    return name
+
+
+def replay_connect_letters(
+    settings: Settings,
+    topic: str,
+    *,
+    dataset: str | None = None,
+    reason: str | None = None,
+    dry_run: bool = False,
+) -> list[ReplayResult]:
+    """Re-publish Connect's dead letters to their original topics (see the module docstring), one result
+    per dataset; ``dataset`` and ``reason`` filter as ``dlq replay`` does. A letter whose original topic
+    is no dataset of ours is skipped (counted, and logged once per topic)."""
+    if not topic_exists(settings, topic):
+        return []
+    from confluent_kafka import Producer
+
+    datasets = Datasets(settings)
+    results: dict[str, ReplayResult] = {}
+    producer = None if dry_run else Producer(
+        {**settings.kafka.client_config(), "enable.idempotence": True, "acks": "all", "logger": log}
+    )  # fmt: skip
+    reader = LetterReader(settings, topic, connect_replay_group(settings, topic, dataset, reason))
+    try:
+        batch: list[_Letter] = []
+        for letter in reader:
+            ds = _dataset_of(datasets, letter)
+            if ds is None:
+                _result(results, "(not a dataset)", topic).skipped += 1
+                log.warning("dead letter names no dataset topic=%s offset=%d", topic, letter.offset)
+                continue
+            if dataset is not None and ds.label != dataset:
+                continue
+            result = _result(results, ds.label, topic)
+            if not _matches(letter, reason):
+                result.skipped += 1
+                continue
+            result.replayed += 1
+            if producer is None:
+                continue
+            if result.replayed == 1:  # before its first copy: a fixed index body takes effect
+                result.index_changes = _apply_index_body(settings, ds)
+            _produce(producer, ds.topic, letter, _replayed_headers(letter, topic))
+            batch.append(letter)
+            if len(batch) >= _BATCH:
+                _settle_batch(producer, reader, topic, batch)
+                batch = []
+        if producer is not None:
+            _settle_batch(producer, reader, topic, batch)
+    finally:
+        reader.close()
+    return [results[label] for label in sorted(results)]
+
+
+def _replayed_headers(letter: _Letter, topic: str) -> list[tuple[str, bytes | None]]:
+    headers = [(k, v) for k, v in original_headers(letter.headers) if not k.startswith(HEADER_PREFIX)]
+    headers.append((REPLAYED_FROM, f"{topic}/{letter.partition}/{letter.offset}".encode()))
+    return headers
+
+
+def _result(results: dict[str, ReplayResult], label: str, topic: str) -> ReplayResult:
+    if label not in results:
+        results[label] = ReplayResult(label, topic)
+    return results[label]
