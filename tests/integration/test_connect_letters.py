@@ -29,7 +29,7 @@ REFUSED = (
 )
 
 
-def _connect_headers(topic: str, offset: int) -> list[tuple[str, bytes]]:
+def _connect_headers(topic: str, offset: int) -> list[tuple[str, str | bytes | None]]:
     return [
         ("__connect.errors.topic", topic.encode()),
         ("__connect.errors.partition", b"0"),
@@ -68,7 +68,10 @@ def test_a_connect_letter_is_listed_under_its_dataset_and_replayed_to_its_topic(
     connect_dlq = f"{unique_name('sink')}.dlq"
     for topic in (games, cars, connect_dlq):
         create_topic(kafka_admin, topic)
-    original = [("spoolbridge-source", b"games/a.json"), ("spoolbridge-position", b"1")]
+    original: list[tuple[str, str | bytes | None]] = [
+        ("spoolbridge-source", b"games/a.json"),
+        ("spoolbridge-position", b"1"),
+    ]
     producer = Producer(settings.kafka.client_config())
     for topic, offset in ((games, 7), (cars, 3)):  # the same id in two datasets: two letters
         value = b'{"price": "free", "source": "games/a.json"}'
