@@ -62,8 +62,8 @@ CHANGED_FROM_DEFAULTS = {
     "errors.tolerance": "all: a record Connect cannot convert goes to the dead-letter topic, not the task",
     "errors.deadletterqueue.topic.name": "<name>.dlq: the connector's own, not a dataset's dead-letter "
     "topic (its records carry Connect's headers, not spoolbridge-dlq-*)",
-    "errors.deadletterqueue.topic.replication.factor": "kafka.replication_factor when set (Connect's "
-    "default, 3, cannot be created on a smaller cluster such as the local stack)",
+    "errors.deadletterqueue.topic.replication.factor": "kafka.replication_factor (-1: the broker's "
+    "default): Connect's default, 3, fails the task at its start on a smaller cluster (the local stack)",
     "errors.deadletterqueue.context.headers.enable": "true: each dead letter says its original topic, "
     "partition, offset and exception (__connect.errors.* headers)",
     "consumer.override.metadata.max.age.ms": "5000: a dataset created after the connector started is read "
@@ -148,8 +148,8 @@ def connector_config(
         "errors.deadletterqueue.context.headers.enable": "true",
         "consumer.override.metadata.max.age.ms": "5000",
     }
-    if settings.kafka.replication_factor > 0:
-        config["errors.deadletterqueue.topic.replication.factor"] = str(settings.kafka.replication_factor)
+    # Always: Connect's default (3) kills the task at its start on a cluster of fewer brokers.
+    config["errors.deadletterqueue.topic.replication.factor"] = str(settings.kafka.replication_factor)
     config.update(_routes(settings, datasets))
     config.update(_connection(settings))
     return {"name": name, "config": config}
