@@ -128,6 +128,12 @@ def _add_status(commands: Any) -> None:
         "(default: show it as it is now)",
     )
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument(
+        "--connect-dlq",
+        default=None,
+        metavar="TOPIC",
+        help="also count Kafka Connect's dead letters in TOPIC (connect-config prints it: <name>.dlq)",
+    )
     _connection(status)
     _common(status)
     status.set_defaults(handler=_status)
@@ -317,11 +323,11 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 
     settings = _with_endpoints(settings)
     settings.kafka.check_files()  # a wrong TLS file is a setting error, before any client is made
-    report = collect_status(settings, args.dataset)
+    report = collect_status(settings, args.dataset, args.connect_dlq)
     deadline = time.monotonic() + (args.wait or 0)
     while not report.settled and time.monotonic() < deadline:
         time.sleep(1.0)
-        report = collect_status(settings, args.dataset)
+        report = collect_status(settings, args.dataset, args.connect_dlq)
     timed_out = bool(args.wait) and not report.settled
     if timed_out:
         print(f"spoolbridge: still in progress after {args.wait:g} s (shown as it is now)", file=sys.stderr)

@@ -18,7 +18,7 @@ import logging
 from schemas.connect_letters import connect_letter, original_headers
 from schemas.datasets import Dataset, Datasets
 from schemas.dlq import HEADER_PREFIX
-from schemas.letter_ledger import letter_identity, settles
+from schemas.letter_ledger import OutstandingLetters, letter_identity, settles
 from schemas.settings import Settings
 
 from .dead_letters import (
@@ -36,7 +36,7 @@ from .dead_letters import (
     topic_exists,
 )
 
-__all__ = ["connect_replay_group", "list_connect_letters", "replay_connect_letters"]
+__all__ = ["connect_replay_group", "count_connect_letters", "list_connect_letters", "replay_connect_letters"]
 
 log = logging.getLogger(__name__)
 
@@ -159,3 +159,21 @@ def _result(results: dict[str, ReplayResult], label: str, topic: str) -> ReplayR
     if label not in results:
         results[label] = ReplayResult(label, topic)
     return results[label]
+
+
+def count_connect_letters(settings: Settings, topic: str, dataset_topic: str) -> OutstandingLetters:
+    """The ledger (:class:`OutstandingLetters`, by source file) of the letters and replay marks in Kafka
+    Connect's dead-letter ``topic`` whose original topic is ``dataset_topic``; empty when ``topic`` does
+    not exist yet (Connect creates it with its first letter)."""
+    ledger = OutstandingLetters()
+    if not topic_exists(settings, topic):
+        return ledger
+    reader = LetterReader(settings, topic, group=None, marks=True)
+    try:
+        for letter in reader:
+            found = connect_letter(letter.headers)
+            if found is not None and found.topic == dataset_topic:
+                ledger.add(letter.key, letter.value, letter.headers, letter.offset)
+    finally:
+        reader.close()
+    return ledger

@@ -15,7 +15,11 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from schemas.settings import Settings
-from spoolbridge.connect_dead_letters import list_connect_letters, replay_connect_letters
+from spoolbridge.connect_dead_letters import (
+    count_connect_letters,
+    list_connect_letters,
+    replay_connect_letters,
+)
 from tests.conftest import create_topic
 
 pytestmark = pytest.mark.integration
@@ -100,3 +104,8 @@ def test_a_connect_letter_is_listed_under_its_dataset_and_replayed_to_its_topic(
     assert [(g.dataset, g.count, g.replayed) for g in after] == [("cars", 1, 0), ("games", 0, 1)]
     again = replay_connect_letters(settings, connect_dlq, dataset="games")  # resumes: nothing new
     assert [(r.dataset, r.replayed) for r in again] == []
+
+    # status --connect-dlq: each dataset's own, by source file (the header Connect kept)
+    games_ledger, cars_ledger = (count_connect_letters(settings, connect_dlq, t) for t in (games, cars))
+    assert (games_ledger.outstanding["games/a.json"], games_ledger.replayed["games/a.json"]) == (0, 1)
+    assert (cars_ledger.outstanding["games/a.json"], cars_ledger.replayed["games/a.json"]) == (1, 0)
