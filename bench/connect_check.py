@@ -176,12 +176,12 @@ class Worker:
                 self.process.wait(10)
 
 
-def _wait(condition: Callable[[], bool], timeout_secs: float, what: str) -> float:
+def _wait(condition: Callable[[], bool], timeout_secs: float, what: str, step_secs: float = 0.2) -> float:
     start = time.monotonic()
     while not condition():
         if time.monotonic() - start > timeout_secs:
             raise TimeoutError(f"{what}: not within {timeout_secs:g} s")
-        time.sleep(0.2)
+        time.sleep(step_secs)
     return time.monotonic() - start
 
 
@@ -221,9 +221,12 @@ class Check:
                     producer.poll(0.1)
         assert producer.flush(60) == 0
 
-    def count(self, index: str) -> int:
+    def count(self, index: str, *, refresh: bool = True) -> int:
+        """Documents in ``index`` (0 before it exists); ``refresh=False`` while draining: a forced refresh
+        every poll would slow the side being measured (the index refreshes itself each second)."""
         try:
-            self.client.indices.refresh(index=index)
+            if refresh:
+                self.client.indices.refresh(index=index)
             return int(self.client.count(index=index)["count"])
         except Exception:  # not created yet
             return 0
@@ -375,9 +378,11 @@ class Check:
         self.produce(self.topic(dataset), docs)
         pid = self.worker.process.pid
         cpu, start = cpu_seconds(pid), time.monotonic()
-        _wait(lambda: self.count(dataset) >= len(docs), 3600, f"the connector on {label}")
+        _wait(lambda: self.count(dataset, refresh=False) >= len(docs), 3600, f"the connector on {label}", 1.0)
         secs, jvm = time.monotonic() - start, cpu_seconds(pid) - cpu
-        self.rows.append(Row(f"drain {label}: connector", None, _rate(len(docs), secs, jvm)))
+        rewinds = self.worker.log.read_text(errors="replace").count("Offset commit failed, rewinding")
+        note = f"; {rewinds} offset commits failed and rewound the task so far" if rewinds else ""
+        self.rows.append(Row(f"drain {label}: connector", None, _rate(len(docs), secs, jvm) + note))
         start = time.monotonic()
         consumer_ms = self.consume({dataset: f"{dataset}-sb"})
         secs = time.monotonic() - start - 5  # less --until-idle
