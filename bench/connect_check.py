@@ -33,15 +33,12 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,28 +57,7 @@ from spoolbridge.connect_config import (
     dead_letter_topic,
 )
 
-_WORKER_POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>local</groupId><artifactId>connect-worker</artifactId><version>1</version><packaging>pom</packaging>
-  <dependencies>
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>connect-runtime</artifactId><version>{v}</version></dependency>
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>connect-json</artifactId><version>{v}</version></dependency>
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>connect-transforms</artifactId><version>{v}</version></dependency>
-    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId><version>2.24.3</version></dependency>
-    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>2.24.3</version></dependency>
-  </dependencies>
-</project>
-"""
-_LOG4J = """status = error
-appender.file.type = File
-appender.file.name = FILE
-appender.file.fileName = {log}
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = INFO
-rootLogger.appenderRef.file.ref = FILE
-"""
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+from .connect_worker import Worker, cpu_seconds, fetch_worker_jars, wait_for
 
 
 @dataclass
@@ -89,100 +65,6 @@ class Row:
     case: str
     ok: bool | None  # None: reported, not judged
     detail: str
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a running process (``/proc/<pid>/stat``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
-
-
-def fetch_worker_jars(work: Path, kafka_version: str) -> Path:
-    lib = work / f"connect-{kafka_version}" / "lib"
-    if lib.is_dir() and any(lib.glob("connect-runtime-*.jar")):
-        return lib
-    lib.parent.mkdir(parents=True, exist_ok=True)
-    (lib.parent / "pom.xml").write_text(_WORKER_POM.format(v=kafka_version))
-    command = ["mvn", "-q", "-B", "dependency:copy-dependencies", f"-DoutputDirectory={lib}"]
-    subprocess.run(command, cwd=lib.parent, check=True)
-    return lib
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Worker:
-    """One Kafka Connect standalone worker, started and stopped by its pid."""
-
-    def __init__(self, lib: Path, plugin_dir: Path, bootstrap: str, work: Path) -> None:
-        self.port = _free_port()
-        self.log = work / "worker.log"
-        properties = work / "worker.properties"
-        properties.write_text(
-            f"bootstrap.servers={bootstrap}\n"
-            "key.converter=org.apache.kafka.connect.storage.StringConverter\n"
-            "value.converter=org.apache.kafka.connect.json.JsonConverter\n"
-            f"offset.storage.file.filename={work / 'offsets'}\n"
-            f"plugin.path={plugin_dir.resolve().parent}\n"
-            f"listeners=http://127.0.0.1:{self.port}\n"
-        )
-        (work / "log4j2.properties").write_text(_LOG4J.format(log=self.log))
-        command = [
-            "java",
-            "-Xms256m",
-            "-Xmx1g",
-            f"-Dlog4j2.configurationFile={work / 'log4j2.properties'}",
-            "-cp",
-            f"{lib}/*",
-            "org.apache.kafka.connect.cli.ConnectStandalone",
-            str(properties),
-        ]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait(self._answers, 120, "the Connect worker's REST port")
-
-    def _answers(self) -> bool:
-        try:
-            self.request("GET", "/connector-plugins")
-            return True
-        except OSError:
-            assert self.process.poll() is None, f"the worker exited; see {self.log}"
-            return False
-
-    def request(self, method: str, path: str, body: object = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method)
-        request.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(request, timeout=30) as response:
-            text = response.read()
-        return json.loads(text) if text else None
-
-    def task_state(self, name: str) -> str:
-        try:
-            tasks = self.request("GET", f"/connectors/{name}/status")["tasks"]
-        except OSError:
-            return "ABSENT"
-        return str(tasks[0]["state"]) if tasks else "NO TASK"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-
-
-def _wait(condition: Callable[[], bool], timeout_secs: float, what: str, step_secs: float = 0.2) -> float:
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout_secs:
-            raise TimeoutError(f"{what}: not within {timeout_secs:g} s")
-        time.sleep(step_secs)
-    return time.monotonic() - start
 
 
 class Check:
@@ -239,7 +121,7 @@ class Check:
     def post(self) -> None:
         body = json.loads(json.dumps(self.config).replace(PASSWORD_PLACEHOLDER, _password(self.settings)))
         self.worker.request("POST", "/connectors", body)
-        _wait(lambda: self.worker.task_state(self.name) == "RUNNING", 60, "the connector's task")
+        wait_for(lambda: self.worker.task_state(self.name) == "RUNNING", 60, "the connector's task")
 
     def consume(self, indices: dict[str, str]) -> int:
         """spoolbridge's consumer, in its own process, until idle; returns its CPU seconds."""
@@ -270,7 +152,7 @@ class Check:
         movies = [(f"m.json:{i}".encode(), orjson.dumps(_movie(i))) for i in range(2000)]
         self.create_topics(self.topic(self.movies), partitions=3)
         self.produce(self.topic(self.movies), movies)
-        took = _wait(lambda: self.count(self.movies) == len(movies), 600, "the connector's movies")
+        took = wait_for(lambda: self.count(self.movies) == len(movies), 600, "the connector's movies")
         self.rows.append(Row("first dataset indexed", True, f"{len(movies)} documents in {took:.1f} s"))
         self.same_documents()
         self.new_dataset()
@@ -295,14 +177,14 @@ class Check:
         self.create_topics(self.topic(self.later))
         created = time.monotonic()
         self.produce(self.topic(self.later), [(b"l.json:1", b'{"title": "later", "source": "l.json"}')])
-        took = _wait(lambda: self.count(self.later) == 1, 400, "the new dataset")
+        took = wait_for(lambda: self.count(self.later) == 1, 400, "the new dataset")
         self.rows.append(
             Row("new dataset picked up", took < 30, f"{time.monotonic() - created:.1f} s after its topic")
         )
 
     def tombstone(self) -> None:
         self.produce(self.topic(self.movies), [(b"m.json:7", None)])
-        took = _wait(lambda: self.count(self.movies) == 1999, 60, "the tombstone")
+        took = wait_for(lambda: self.count(self.movies) == 1999, 60, "the tombstone")
         self.rows.append(Row("tombstone deletes", True, f"m.json:7 gone in {took:.1f} s"))
 
     def redelivery(self) -> None:
@@ -322,9 +204,9 @@ class Check:
             except Exception:  # the group still has its member for a moment
                 return False
 
-        _wait(reset, 60, "resetting the connector's group")
+        wait_for(reset, 60, "resetting the connector's group")
         self.post()
-        _wait(lambda: _lag(self.kafka, group, topic, 3) == 0, 120, "the redelivery")
+        wait_for(lambda: _lag(self.kafka, group, topic, 3) == 0, 120, "the redelivery")
         time.sleep(2)
         after, state = self.count(self.movies), self.worker.task_state(self.name)
         ok = after == before and state == "RUNNING"
@@ -340,7 +222,7 @@ class Check:
         wide = {f"f{i}": i for i in range(10)}
         self.create_topics(self.topic(self.limited))
         self.produce(self.topic(self.limited), [(b"w.json:1", orjson.dumps(wide))])
-        _wait(lambda: _end(self.kafka, self.dlq) >= 1, 120, "the dead letter")
+        wait_for(lambda: _end(self.kafka, self.dlq) >= 1, 120, "the dead letter")
         groups = list_connect_letters(self.settings, self.dlq)
         listed = [(g.dataset, g.count, g.reason.split(":")[0]) for g in groups]
         fixed_body = self.work / "limited.json"
@@ -348,7 +230,7 @@ class Check:
         own = {self.limited: {"index_body_file": str(fixed_body)}}
         fixed = self.settings.model_copy(update={"datasets": load_settings({"datasets": own}).datasets})
         results = replay_connect_letters(fixed, self.dlq)
-        took = _wait(lambda: self.count(self.limited) == 1, 120, "the replayed document")
+        took = wait_for(lambda: self.count(self.limited) == 1, 120, "the replayed document")
         replayed = [(r.dataset, r.replayed) for r in results]
         ok = listed == [(self.limited, 1, "field limit")] and replayed == [(self.limited, 1)]
         detail = f"listed {listed}, replayed {replayed}, indexed {took:.1f} s later"
@@ -361,7 +243,7 @@ class Check:
         )
         self.create_topics(self.topic(self.bigints))
         self.produce(self.topic(self.bigints), [(b"b.json:1", record)])
-        _wait(lambda: self.count(self.bigints) == 1, 60, "the big integers")
+        wait_for(lambda: self.count(self.bigints) == 1, 60, "the big integers")
         self.consume({self.bigints: f"{self.bigints}-sb", self.movies: f"{self.movies}-sb"})
         connect = self.documents(self.bigints).get("b.json:1")
         ours = (
@@ -378,7 +260,9 @@ class Check:
         self.produce(self.topic(dataset), docs)
         pid = self.worker.process.pid
         cpu, start = cpu_seconds(pid), time.monotonic()
-        _wait(lambda: self.count(dataset, refresh=False) >= len(docs), 3600, f"the connector on {label}", 1.0)
+        wait_for(
+            lambda: self.count(dataset, refresh=False) >= len(docs), 3600, f"the connector on {label}", 1.0
+        )
         secs, jvm = time.monotonic() - start, cpu_seconds(pid) - cpu
         rewinds = self.worker.log.read_text(errors="replace").count("Offset commit failed, rewinding")
         note = f"; {rewinds} offset commits failed and rewound the task so far" if rewinds else ""
