@@ -395,9 +395,9 @@ def main(argv: list[str] | None = None) -> int:
                 check.measure("steam", steam)
                 check.measure("small", [_small(i) for i in range(10 * args.measure)])
         except Exception as exc:
-            check.rows.append(
-                Row("(stopped)", False, f"{type(exc).__name__}: {exc}; worker log {worker.log}")
-            )
+            state = worker.task_state(check.name)  # a failed task says why the case stalled
+            detail = f"{type(exc).__name__}: {exc}; task {state}; worker log {worker.log}"
+            check.rows.append(Row("(stopped)", False, detail))
         rows = check.rows
     finally:
         worker.stop()
