@@ -11,7 +11,7 @@ INBOX  ?= inbox
 # OpenSearch and the producer's settle time, not on the two cores.
 TEST_WORKERS ?= 3
 
-.PHONY: run test setup setup-dev toolchain test-toolchain lint typecheck unit integration screenshots bench clean
+.PHONY: run test setup setup-dev toolchain test-toolchain lint typecheck unit integration screenshots bench connect-check clean
 
 run: setup toolchain
 	$(BIN)/spoolbridge run --inbox $(INBOX)
@@ -59,6 +59,14 @@ screenshots: setup-dev test-toolchain
 	SPOOLBRIDGE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -W error \
 		tests/e2e/web/test_upload_page.py::test_the_steam_sample_arrives_with_the_pipelines_numbers_and_can_be_searched \
 		tests/e2e/web/test_resume.py
+
+
+# The printed connector against the real Aiven OpenSearch sink on the local stack (not part of `test`: the
+# connector is not on Maven Central; README "Kafka Connect instead of the consumer" says how to build it).
+CONNECTOR_VERSION ?= 3.1.1
+connect-check: setup-dev
+	@test -n "$(CONNECTOR_PLUGIN_DIR)" || { echo "make connect-check CONNECTOR_PLUGIN_DIR=<the connector's folder of jars> [CONNECTOR_VERSION=3.1.1] [CONNECT_CHECK_ARGS=--measure 100000]"; exit 2; }
+	$(BIN)/python -m bench.connect_check --plugin-dir "$(CONNECTOR_PLUGIN_DIR)" --connector-version "$(CONNECTOR_VERSION)" $(CONNECT_CHECK_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

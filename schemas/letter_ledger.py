@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from schemas.connect_letters import CONNECT_ORIGINAL, CONNECT_TOPIC
 from schemas.message import HEADER_FILE_SHA256, HEADER_SOURCE
 
 __all__ = [
@@ -54,11 +55,15 @@ _ORIGINAL = ("spoolbridge-dlq-topic", "spoolbridge-dlq-partition", "spoolbridge-
 
 
 def letter_identity(key: bytes | None, headers: list[tuple[str, bytes | None]]) -> bytes:
-    """What makes two letters the same document: its id, else the original message's position."""
-    if key is not None:
-        return b"k:" + key
+    """What makes two letters the same document: its id, else the original message's position. Kafka
+    Connect's dead-letter topic holds every dataset's letters: there the id is scoped by the original
+    topic (one id in two datasets is two documents)."""
     found = dict(headers)
-    return b"o:" + b"/".join(found.get(name) or b"" for name in _ORIGINAL)
+    scope = found.get(CONNECT_TOPIC)
+    if key is not None:
+        return b"k:" + key if scope is None else b"c:" + scope + b"\0" + key
+    names = _ORIGINAL if scope is None else CONNECT_ORIGINAL
+    return b"o:" + b"/".join(found.get(name) or b"" for name in names)
 
 
 def replay_mark_headers(
@@ -66,7 +71,7 @@ def replay_mark_headers(
 ) -> list[tuple[str, bytes | None]]:
     """The headers of the replay mark of the letter at ``partition``/``offset`` (which has ``headers``):
     the mark, the source file, and the original position (the identity of a letter without a key)."""
-    kept = [(k, v) for k, v in headers if k in _ORIGINAL or k == HEADER_SOURCE]
+    kept = [(k, v) for k, v in headers if k in _ORIGINAL or k in CONNECT_ORIGINAL or k == HEADER_SOURCE]
     return [(REPLAYED, f"{partition}/{offset}".encode()), *kept]
 
 

@@ -259,7 +259,10 @@ class ProducerSettings(_Section):
 class ConsumerSettings(_Section):
     """How messages are batched into bulk requests, retried and committed."""
 
-    group: str = Field(default="spoolbridge", description="Kafka consumer group id")
+    group: str = Field(
+        default="spoolbridge",
+        description="Kafka consumer group id; `status` measures its lag (Kafka Connect's: `connect-<name>`)",
+    )
     max_events: int = Field(default=5000, ge=1, description="documents per bulk request at most")
     max_bytes: int = Field(default=5_000_000, ge=1, description="bulk request body size at most")
     timeout_secs: float = Field(

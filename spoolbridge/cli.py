@@ -128,6 +128,12 @@ def _add_status(commands: Any) -> None:
         "(default: show it as it is now)",
     )
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument(
+        "--connect-dlq",
+        default=None,
+        metavar="TOPIC",
+        help="also count Kafka Connect's dead letters in TOPIC (connect-config prints it: <name>.dlq)",
+    )
     _connection(status)
     _common(status)
     status.set_defaults(handler=_status)
@@ -145,6 +151,12 @@ def _add_dlq(commands: Any) -> None:
         "--reason", default=None, help="replay: only letters whose error type or reason has this"
     )
     dlq.add_argument("--dry-run", action="store_true", help="replay: count what would be replayed")
+    dlq.add_argument(
+        "--connect-dlq",
+        default=None,
+        metavar="TOPIC",
+        help="Kafka Connect's dead-letter topic, not the datasets' (connect-config prints it: <name>.dlq)",
+    )
     dlq.add_argument("--json", action="store_true", help="machine-readable output")
     _connection(dlq)
     _common(dlq)
@@ -312,11 +324,11 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 
     settings = _with_endpoints(settings)
     settings.kafka.check_files()  # a wrong TLS file is a setting error, before any client is made
-    report = collect_status(settings, args.dataset)
+    report = collect_status(settings, args.dataset, args.connect_dlq)
     deadline = time.monotonic() + (args.wait or 0)
     while not report.settled and time.monotonic() < deadline:
         time.sleep(1.0)
-        report = collect_status(settings, args.dataset)
+        report = collect_status(settings, args.dataset, args.connect_dlq)
     timed_out = bool(args.wait) and not report.settled
     if timed_out:
         print(f"spoolbridge: still in progress after {args.wait:g} s (shown as it is now)", file=sys.stderr)
@@ -401,6 +413,8 @@ def _dlq(args: argparse.Namespace, settings: Settings) -> int:
     from .dead_letters import list_dead_letters, print_groups, print_replay, replay
 
     settings = _with_endpoints(settings)
+    if args.connect_dlq is not None:
+        return _connect_dlq(args, settings)
     if args.action == "list":
         groups = list_dead_letters(settings, args.dataset)
         if args.json:
@@ -409,6 +423,28 @@ def _dlq(args: argparse.Namespace, settings: Settings) -> int:
             print_groups(groups)
         return 0
     results = replay(settings, dataset=args.dataset, reason=args.reason, dry_run=args.dry_run)
+    if args.json:
+        print_json([result.as_dict() for result in results])
+    else:
+        print_replay(results, dry_run=args.dry_run)
+    return 0
+
+
+def _connect_dlq(args: argparse.Namespace, settings: Settings) -> int:
+    from .connect_dead_letters import list_connect_letters, replay_connect_letters
+    from .dead_letters import print_groups, print_replay
+
+    topic = args.connect_dlq
+    if args.action == "list":
+        groups = list_connect_letters(settings, topic, args.dataset)
+        if args.json:
+            print_json([group.as_dict() for group in groups])
+        else:
+            print_groups(groups)
+        return 0
+    results = replay_connect_letters(
+        settings, topic, dataset=args.dataset, reason=args.reason, dry_run=args.dry_run
+    )
     if args.json:
         print_json([result.as_dict() for result in results])
     else:

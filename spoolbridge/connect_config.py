@@ -59,11 +59,13 @@ CHANGED_FROM_DEFAULTS = {
     "max.in.flight.requests": "1 (default: 5): two concurrent bulk requests that add the same new field "
     "race (mapper [x] cannot be changed from type [float] to [long]); one at a time cannot",
     "read.timeout.ms": "opensearch.request_timeout_secs: a full bulk can take longer than the default 3 s",
+    "flush.timeout.ms": "120000 (default 10000): with 5000-document bulks of 1-3 KB records each offset "
+    "commit timed out (Flush timeout expired with unflushed records) and rewound the task, redelivering",
     "errors.tolerance": "all: a record Connect cannot convert goes to the dead-letter topic, not the task",
     "errors.deadletterqueue.topic.name": "<name>.dlq: the connector's own, not a dataset's dead-letter "
     "topic (its records carry Connect's headers, not spoolbridge-dlq-*)",
-    "errors.deadletterqueue.topic.replication.factor": "kafka.replication_factor when set (Connect's "
-    "default, 3, cannot be created on a smaller cluster such as the local stack)",
+    "errors.deadletterqueue.topic.replication.factor": "kafka.replication_factor (-1: the broker's "
+    "default): Connect's default, 3, fails the task at its start on a smaller cluster (the local stack)",
     "errors.deadletterqueue.context.headers.enable": "true: each dead letter says its original topic, "
     "partition, offset and exception (__connect.errors.* headers)",
     "consumer.override.metadata.max.age.ms": "5000: a dataset created after the connector started is read "
@@ -143,13 +145,14 @@ def connector_config(
         "batch.size": str(settings.consumer.max_events),
         "max.in.flight.requests": "1",
         "read.timeout.ms": str(round(settings.opensearch.request_timeout_secs * 1000)),
+        "flush.timeout.ms": "120000",
         "errors.tolerance": "all",
         "errors.deadletterqueue.topic.name": dead_letters,
         "errors.deadletterqueue.context.headers.enable": "true",
         "consumer.override.metadata.max.age.ms": "5000",
     }
-    if settings.kafka.replication_factor > 0:
-        config["errors.deadletterqueue.topic.replication.factor"] = str(settings.kafka.replication_factor)
+    # Always: Connect's default (3) kills the task at its start on a cluster of fewer brokers.
+    config["errors.deadletterqueue.topic.replication.factor"] = str(settings.kafka.replication_factor)
     config.update(_routes(settings, datasets))
     config.update(_connection(settings))
     return {"name": name, "config": config}

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from schemas.connect_letters import connect_letter
 from schemas.datasets import Dataset, Datasets
 from schemas.dlq import HEADER_PREFIX
 from schemas.errors import ServiceUnavailableError
@@ -417,8 +418,11 @@ def _letter(message: Any, partition: int, offset: int) -> _Letter:
     try:
         meta = DeadLetterHeaders.from_kafka_headers(headers)
         error_type, why = meta.error_type, meta.reason
-    except ValidationError:  # not written by spoolbridge (e.g. Kafka Connect's dead-letter queue)
-        error_type, why = "unknown", "no spoolbridge-dlq headers"
+    except ValidationError:  # not written by spoolbridge: Kafka Connect's (schemas.connect_letters)?
+        connect = connect_letter(headers)
+        error_type, why = (
+            (connect.error_type, connect.reason) if connect else ("unknown", "no spoolbridge-dlq headers")
+        )
     return _Letter(message.key(), message.value(), headers, error_type, why, partition, offset)
 
 

@@ -223,8 +223,11 @@ def balances(row: SourceStatus) -> bool:
     return row.account().balances
 
 
-def collect_status(settings: Settings, only: str | None = None) -> StatusReport:
-    """The report (``only``: one dataset, by label); raises :class:`ServiceUnavailableError` (one line with
+def collect_status(
+    settings: Settings, only: str | None = None, connect_dead_letters: str | None = None
+) -> StatusReport:
+    """The report (``only``: one dataset, by label; ``connect_dead_letters``: Kafka Connect's dead-letter
+    topic, whose letters count as each dataset's too); raises :class:`ServiceUnavailableError` (one line with
     the fix) when Kafka or OpenSearch cannot be reached."""
     from confluent_kafka import KafkaException
 
@@ -241,7 +244,10 @@ def collect_status(settings: Settings, only: str | None = None) -> StatusReport:
         for label in sorted(names, key=lambda n: (n != "(default)", n)):
             if only is not None and label != only:
                 continue
-            report.datasets.append(_dataset_status(settings, datasets, label, rows, errors))
+            status = _dataset_status(
+                settings, datasets, label, rows, errors, connect_dead_letters=connect_dead_letters
+            )
+            report.datasets.append(status)
     except KafkaException as exc:
         raise unreachable(settings.kafka, errors.text() or exc.args[0].str()) from exc
     return report
@@ -329,7 +335,13 @@ def _dataset_topics(settings: Settings, datasets: Datasets, errors: KafkaErrors)
 
 
 def _dataset_status(
-    settings: Settings, datasets: Datasets, label: str, rows: _SourceRows, errors: KafkaErrors
+    settings: Settings,
+    datasets: Datasets,
+    label: str,
+    rows: _SourceRows,
+    errors: KafkaErrors,
+    *,
+    connect_dead_letters: str | None = None,
 ) -> DatasetStatus:
     sources = sorted((r for r in rows.rows.values() if r.dataset == label), key=lambda r: r.source)
     if label in rows.refused:
@@ -345,6 +357,8 @@ def _dataset_status(
 
     _count_indexed(settings, dataset, status, row)
     _count_dead_letters(settings, dataset, row)
+    if connect_dead_letters is not None:
+        _count_connect_letters(settings, connect_dead_letters, dataset, row)
     status.partitions = _group_lag(settings, dataset.topic, errors)
     if status.totals["expired"]:
         status.retention_ms = _retention_ms(settings, dataset.topic, errors)
@@ -431,6 +445,17 @@ def _count_dead_letters(settings: Settings, dataset: Dataset, row: Any) -> None:
     for source in ledger.history:
         found = row(source)
         found.dead_lettered, found.replayed = ledger.outstanding[source], ledger.replayed[source]
+
+
+def _count_connect_letters(settings: Settings, topic: str, dataset: Dataset, row: Any) -> None:
+    """Add the dataset's letters in Kafka Connect's dead-letter topic (counted by source file)."""
+    from .connect_dead_letters import count_connect_letters
+
+    ledger = count_connect_letters(settings, topic, dataset.topic)
+    for source in ledger.history:
+        found = row(source)
+        found.dead_lettered += ledger.outstanding[source]
+        found.replayed += ledger.replayed[source]
 
 
 def _group_lag(settings: Settings, topic: str, errors: KafkaErrors) -> list[PartitionLag]:
