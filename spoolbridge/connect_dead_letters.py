@@ -33,9 +33,9 @@ from .dead_letters import (
     _matches,
     _produce,
     _settle_batch,
-    classify_reason,
     latest_versions,
     select_replay,
+    tally,
     topic_exists,
 )
 
@@ -78,22 +78,7 @@ def list_connect_letters(settings: Settings, topic: str, dataset: str | None = N
         label = _label_of(datasets, letter)
         if dataset is not None and label != dataset:
             continue
-        reason = classify_reason(letter.error_type, letter.reason, label)
-        group = groups.get((label, reason.label))
-        if group is None:
-            group = groups[(label, reason.label)] = DeadLetterGroup(
-                label, topic, reason.label, fix=reason.fix, example=letter.reason[:300]
-            )
-        state = ledger.state(identity)
-        if state == "replayed":
-            group.replayed += 1
-        elif state == "superseded":
-            group.superseded += 1
-        else:
-            key = letter.key.decode("utf-8", "replace") if letter.key else None
-            group.count += 1
-            group.first_id = group.first_id or key
-            group.last_id = key
+        tally(groups, label, topic, letter, ledger.state(identity))
     return sorted(groups.values(), key=lambda g: (g.dataset, -g.count))
 
 

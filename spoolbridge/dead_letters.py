@@ -34,6 +34,7 @@ from schemas.dlq import HEADER_PREFIX
 from schemas.errors import ServiceUnavailableError
 from schemas.letter_ledger import (
     LatestVersion,
+    LetterState,
     OutstandingLetters,
     is_replay_mark,
     letter_identity,
@@ -185,23 +186,34 @@ def list_dead_letters(settings: Settings, dataset: str | None = None) -> list[De
     for ds, topic in dead_letter_topics(settings, dataset):
         ledger, latest = _read_ledger(settings, topic, latest_version)
         for identity, letter in latest.items():
-            reason = classify_reason(letter.error_type, letter.reason, ds.label)
-            group = groups.get((ds.label, reason.label))
-            if group is None:
-                group = groups[(ds.label, reason.label)] = DeadLetterGroup(
-                    ds.label, topic, reason.label, fix=reason.fix, example=letter.reason[:300]
-                )
-            state = ledger.state(identity)
-            if state == "replayed":
-                group.replayed += 1
-            elif state == "superseded":
-                group.superseded += 1
-            else:
-                key = letter.key.decode("utf-8", "replace") if letter.key else None
-                group.count += 1
-                group.first_id = group.first_id or key
-                group.last_id = key
+            tally(groups, ds.label, topic, letter, ledger.state(identity))
     return sorted(groups.values(), key=lambda g: (g.dataset, -g.count))
+
+
+def tally(
+    groups: dict[tuple[str, str], DeadLetterGroup],
+    label: str,
+    topic: str,
+    letter: _Letter,
+    state: LetterState | None,
+) -> None:
+    """Count a document's latest letter into its dataset's group of its reason class: outstanding (with
+    the first and last id), replayed or superseded."""
+    reason = classify_reason(letter.error_type, letter.reason, label)
+    group = groups.get((label, reason.label))
+    if group is None:
+        group = groups[(label, reason.label)] = DeadLetterGroup(
+            label, topic, reason.label, fix=reason.fix, example=letter.reason[:300]
+        )
+    if state == "replayed":
+        group.replayed += 1
+    elif state == "superseded":
+        group.superseded += 1
+    else:
+        key = letter.key.decode("utf-8", "replace") if letter.key else None
+        group.count += 1
+        group.first_id = group.first_id or key
+        group.last_id = key
 
 
 def latest_versions(settings: Settings) -> LatestVersion:
