@@ -70,6 +70,8 @@ def _run(settings: Settings, until_idle_secs: float | None, heartbeat: Heartbeat
         if runner is not None:
             runner.stop()
 
+    if (warning := settings.opensearch.unverified_tls) is not None:
+        log.warning("event=tls_unverified %s", warning)
     with on_stop_signals(request_stop):
         client = make_client(
             settings.opensearch.client_kwargs(), connections=settings.consumer.max_requests_in_flight

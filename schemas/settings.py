@@ -151,7 +151,10 @@ class OpenSearchSettings(_Section):
         default=None, description="http(s)://[user:pass@]host:port; unset = use the local stack"
     )
     ca_file: Path | None = Field(default=None, description="CA certificate to verify the node")
-    verify_certs: bool = Field(default=True, description="verify the node's TLS certificate")
+    verify_certs: bool = Field(
+        default=True,
+        description="verify the node's TLS certificate (false: encrypted but unverified; warned)",
+    )
     index: str | None = Field(default=None, description="target index; unset = the topic name")
     number_of_shards: int = Field(default=1, ge=1, description="shards when spoolbridge creates the index")
     number_of_replicas: int | None = Field(
@@ -192,6 +195,21 @@ class OpenSearchSettings(_Section):
         if self.url is None:
             return "(unset)"
         return redact_url(self.url.get_secret_value())
+
+    @property
+    def unverified_tls(self) -> str | None:
+        """The warning for an HTTPS node whose certificate is not verified (``verify_certs=false``), or
+        ``None``: the connection is still encrypted, but anyone on the path can pose as the node and read
+        the credentials and every document."""
+        if self.verify_certs or self.url is None:
+            return None
+        if urlsplit(self.url.get_secret_value()).scheme != "https":
+            return None
+        return (
+            "opensearch.verify_certs is false: the node's TLS certificate is not checked, so anyone on the "
+            "path can pose as the node and read the password and every document; set opensearch.ca_file to "
+            "the service's CA instead"
+        )
 
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``opensearchpy.OpenSearch`` (secrets revealed here)."""

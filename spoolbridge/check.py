@@ -195,6 +195,9 @@ def _opensearch_steps(settings: Settings) -> list[CheckStep]:
         return [*steps, CheckStep("OpenSearch credentials", False, _short(str(exc)), "see the node's logs")]
     version = info.get("version", {}).get("number", "?")
     steps.append(CheckStep("OpenSearch reachable", True, f"{url} (version {version})"))
+    if (warning := opensearch.unverified_tls) is not None:
+        detail, fix = warning.split("; ", 1)
+        steps.append(CheckStep("OpenSearch certificate", True, detail, fix, warning=True))
     steps.append(
         CheckStep("OpenSearch credentials", True, "accepted" if "http_auth" in kwargs else "none needed")
     )

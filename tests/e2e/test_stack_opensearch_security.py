@@ -94,3 +94,9 @@ def _check_names_what_is_wrong(url: str, ca_file: Path) -> None:
     untrusted = steps("orders-check", url=url)[-1]
     assert (untrusted.name, untrusted.ok) == ("OpenSearch reachable", False)
     assert "opensearch.ca_file" in untrusted.fix
+    unverified = steps("orders-check", url=url, verify_certs=False)  # it answers, with a warning
+    assert all(step.ok for step in unverified), unverified
+    (warned,) = [step for step in unverified if step.warning]
+    assert warned.name == "OpenSearch certificate"
+    assert "opensearch.verify_certs is false" in warned.detail and "opensearch.ca_file" in warned.fix
+    assert "spoolbridge:" not in warned.detail + warned.fix  # never the credentials

@@ -93,6 +93,24 @@ def test_client_kwargs_split_the_service_uri() -> None:
     assert kwargs["use_ssl"] is True
 
 
+@pytest.mark.parametrize(
+    ("url", "verify", "warned"),
+    [
+        ("https://avnadmin:s3cret@os.example:24947", False, True),
+        ("https://avnadmin:s3cret@os.example:24947", True, False),
+        ("http://127.0.0.1:9200", False, False),  # no TLS: nothing to verify
+    ],
+)
+def test_an_unverified_https_node_is_warned_about_without_the_secret(
+    url: str, verify: bool, warned: bool
+) -> None:
+    warning = load_settings({"opensearch": {"url": url, "verify_certs": verify}}).opensearch.unverified_tls
+    assert (warning is not None) == warned
+    if warning is not None:
+        assert "opensearch.verify_certs" in warning and "opensearch.ca_file" in warning
+        assert "s3cret" not in warning and "avnadmin" not in warning
+
+
 def test_kafka_client_config_for_aiven_tls_and_sasl(tmp_path: Path) -> None:
     tls = load_settings(
         {"kafka": {"bootstrap_servers": "k:1", "security_protocol": "SSL", "ssl_cafile": tmp_path / "ca.pem"}}
