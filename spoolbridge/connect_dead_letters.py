@@ -15,25 +15,21 @@ from __future__ import annotations
 
 import logging
 
-from schemas.connect_letters import connect_letter, original_headers
+from schemas.connect_letters import connect_letter
 from schemas.datasets import Dataset, Datasets
-from schemas.dlq import HEADER_PREFIX
 from schemas.letter_ledger import OutstandingLetters
 from schemas.settings import Settings
 
 from .dead_letters import (
-    _BATCH,
-    REPLAYED_FROM,
     DeadLetterGroup,
     LetterReader,
     ReplayResult,
     _apply_index_body,
-    _ledger_of,
     _Letter,
     _matches,
-    _produce,
-    _settle_batch,
+    _read_ledger,
     latest_versions,
+    republish,
     select_replay,
     tally,
     topic_exists,
@@ -72,7 +68,7 @@ def list_connect_letters(settings: Settings, topic: str, dataset: str | None = N
     if not topic_exists(settings, topic):
         return []
     datasets = Datasets(settings)
-    ledger, latest = _ledger_of(_read_all(settings, topic), latest_versions(settings))
+    ledger, latest = _read_ledger(settings, topic, latest_versions(settings))
     groups: dict[tuple[str, str], DeadLetterGroup] = {}
     for identity, letter in latest.items():
         label = _label_of(datasets, letter)
@@ -95,8 +91,6 @@ def replay_connect_letters(
     original topic is no dataset of ours is skipped (counted, and logged once per topic)."""
     if not topic_exists(settings, topic):
         return []
-    from confluent_kafka import Producer
-
     datasets = Datasets(settings)
     chosen, _ = select_replay(_read_all(settings, topic), latest_versions(settings))
     results: dict[str, ReplayResult] = {}
@@ -115,27 +109,11 @@ def replay_connect_letters(
             continue
         result.replayed += 1
         sending.append((ds, letter))
-    if dry_run or not sending:
-        return [results[label] for label in sorted(results)]
-    producer = Producer(
-        {**settings.kafka.client_config(), "enable.idempotence": True, "acks": "all", "logger": log}
-    )
-    prepared: set[str] = set()
-    for start in range(0, len(sending), _BATCH):
-        batch = sending[start : start + _BATCH]
-        for ds, letter in batch:
-            if ds.label not in prepared:  # before its first copy: a fixed index body takes effect
-                results[ds.label].index_changes = _apply_index_body(settings, ds)
-                prepared.add(ds.label)
-            _produce(producer, ds.topic, letter, _replayed_headers(letter, topic))
-        _settle_batch(producer, topic, [letter for _, letter in batch])
+    if not dry_run:
+        for ds in {ds.label: ds for ds, _ in sending}.values():  # before its first copy: a fixed body
+            results[ds.label].index_changes = _apply_index_body(settings, ds)
+        republish(settings, topic, [(ds.topic, letter) for ds, letter in sending])
     return [results[label] for label in sorted(results)]
-
-
-def _replayed_headers(letter: _Letter, topic: str) -> list[tuple[str, bytes | None]]:
-    headers = [(k, v) for k, v in original_headers(letter.headers) if not k.startswith(HEADER_PREFIX)]
-    headers.append((REPLAYED_FROM, f"{topic}/{letter.partition}/{letter.offset}".encode()))
-    return headers
 
 
 def _result(results: dict[str, ReplayResult], label: str, topic: str) -> ReplayResult:

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from schemas.connect_letters import connect_letter
+from schemas.connect_letters import connect_letter, original_headers
 from schemas.datasets import Dataset, Datasets
 from schemas.dlq import HEADER_PREFIX
 from schemas.errors import ServiceUnavailableError
@@ -298,29 +298,42 @@ def _replay_topic(
     dry_run: bool,
     result: ReplayResult,
 ) -> None:
-    """Re-publish the topic's selection (:func:`select_replay`). Per batch, in this order: the copies are
-    acknowledged by the broker, then the letters' replay marks (in the letters' own partitions, so after
-    them). A dry run makes the same selection and publishes nothing."""
-    from confluent_kafka import Producer
-
+    """Re-publish the topic's selection (:func:`select_replay`) to the dataset's topic
+    (:func:`republish`). A dry run makes the same selection and publishes nothing."""
     reader = LetterReader(settings, result.topic, marks=True)
     try:
         chosen, result.skipped = select_replay(reader, latest_version, reason)
     finally:
         reader.close()
     result.replayed = len(chosen)
-    if dry_run or not chosen:
+    if not dry_run:
+        republish(settings, result.topic, [(ds.topic, letter) for letter in chosen])
+
+
+def republish(settings: Settings, topic: str, copies: list[tuple[str, _Letter]]) -> None:
+    """Send each letter of dead-letter ``topic`` again to its destination topic (original key and value,
+    the original record's headers: :func:`copy_headers`), in batches. Per batch, in this order: every copy
+    is acknowledged by the broker, then the letters' replay marks are written to ``topic`` (in the
+    letters' own partitions, so after them); a mark is never written for a copy the broker may not have."""
+    if not copies:
         return
+    from confluent_kafka import Producer
+
     producer = Producer(
         {**settings.kafka.client_config(), "enable.idempotence": True, "acks": "all", "logger": log}
     )
-    for start in range(0, len(chosen), _BATCH):
-        batch = chosen[start : start + _BATCH]
-        for letter in batch:
-            headers = [(k, v) for k, v in letter.headers if not k.startswith(HEADER_PREFIX)]
-            headers.append((REPLAYED_FROM, f"{result.topic}/{letter.partition}/{letter.offset}".encode()))
-            _produce(producer, ds.topic, letter, headers)
-        _settle_batch(producer, result.topic, batch)
+    for start in range(0, len(copies), _BATCH):
+        batch = copies[start : start + _BATCH]
+        for destination, letter in batch:
+            _produce(producer, destination, letter, copy_headers(topic, letter))
+        _settle_batch(producer, topic, [letter for _, letter in batch])
+
+
+def copy_headers(topic: str, letter: _Letter) -> list[tuple[str, bytes | None]]:
+    """A replayed copy's headers: the original record's (the dead-letter headers, spoolbridge's and Kafka
+    Connect's, taken off) and where the copy comes from."""
+    kept = [(k, v) for k, v in original_headers(letter.headers) if not k.startswith(HEADER_PREFIX)]
+    return [*kept, (REPLAYED_FROM, f"{topic}/{letter.partition}/{letter.offset}".encode())]
 
 
 def _settle_batch(producer: Any, topic: str, batch: list[_Letter]) -> None:
