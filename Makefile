@@ -23,7 +23,7 @@ setup: $(STAMP)
 
 setup-dev: $(DEVSTAMP)
 
-$(STAMP): pyproject.toml setup.py $(wildcard producer/_jsonscan*.[ch])
+$(STAMP): pyproject.toml setup.py $(wildcard producer/read/framing/_jsonscan*.[ch])
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .

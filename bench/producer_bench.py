@@ -39,8 +39,8 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from examples.generate_steam_sample import generate
-from producer.publisher import QUEUE_MAX_KBYTES
-from producer.reader import read_records
+from producer.publish.publisher import QUEUE_MAX_KBYTES
+from producer.read.entry import read_records
 from schemas.ids import default_id
 from schemas.message import encode_value, message_headers
 from schemas.settings import ProducerSettings

@@ -40,8 +40,8 @@ from pathlib import Path
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
+from producer.inbox.readiness import relative_source
 from producer.pipeline import FileResult
-from producer.readiness import relative_source
 from schemas.datasets import DatasetNameError, Datasets
 
 __all__ = ["INVALID_DATASET", "FileMeter", "ProducerMetrics", "dataset_label", "producer_metrics"]

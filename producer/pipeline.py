@@ -28,17 +28,17 @@ from typing import Any, Literal
 import orjson
 from confluent_kafka import KafkaException
 
-from producer.boundary import InputOpener, OpenedInput, RefusedInputError, report_mode
-from producer.choices import DatasetChoices
-from producer.ledger import FileFailure, FileLedger, Manifest, RejectedWriter
-from producer.parse import parse_text
-from producer.publisher import FileDeliveries, Publisher, is_record_error
-from producer.reader import BadRecord, ReadOptions, read_records
-from producer.readiness import relative_source
-from producer.reading_note import ReadingNote
-from producer.report_names import name_without_report_suffix, report_name_problem
-from producer.reports import count_text, failure_report, refused_folder_report
-from producer.versions import IdSet, Version, VersionHistory, replace_previous
+from producer.inbox.boundary import InputOpener, OpenedInput, RefusedInputError, report_mode
+from producer.inbox.choices import DatasetChoices
+from producer.inbox.ledger import FileFailure, FileLedger, Manifest, RejectedWriter
+from producer.inbox.readiness import relative_source
+from producer.inbox.reading_note import ReadingNote
+from producer.inbox.report_names import name_without_report_suffix, report_name_problem
+from producer.inbox.reports import count_text, failure_report, refused_folder_report
+from producer.inbox.versions import IdSet, Version, VersionHistory, replace_previous
+from producer.publish.publisher import FileDeliveries, Publisher, is_record_error
+from producer.read.entry import BadRecord, ReadOptions, read_records
+from producer.read.format.json_values import parse_text
 from schemas.datasets import Dataset, DatasetNameError, Datasets
 from schemas.disk import DiskFullError, disk_full, is_disk_full
 from schemas.errors import InputFileError, ServiceUnavailableError, SpoolbridgeError

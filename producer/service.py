@@ -26,15 +26,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from producer.inbox_registry import ProducerRegistry
-from producer.ledger import FileLedger
+from producer.inbox.inbox_registry import ProducerRegistry
+from producer.inbox.ledger import FileLedger
+from producer.inbox.readiness import ReadinessTracker, relative_source
+from producer.inbox.watcher import FileEvent, InboxLock, InboxWatcher, scan_inbox
 from producer.metrics import ProducerMetrics, producer_metrics
 from producer.pipeline import FileProcessor, FileResult
 from producer.progress import FileProgress, NoProgress, file_progress
-from producer.publisher import Publisher
-from producer.readiness import ReadinessTracker, relative_source
-from producer.streams import is_gzip_name
-from producer.watcher import FileEvent, InboxLock, InboxWatcher, scan_inbox
+from producer.publish.publisher import Publisher
+from producer.read.decompress import is_gzip_name
 from schemas.datasets import Datasets
 from schemas.disk import DiskBackoff
 from schemas.errors import ConfigError

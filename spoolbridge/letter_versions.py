@@ -13,7 +13,7 @@ import os
 import threading
 from pathlib import Path
 
-from producer.versions import VersionHistory
+from producer.inbox.versions import VersionHistory
 
 __all__ = ["LatestVersions"]
 

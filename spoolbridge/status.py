@@ -25,10 +25,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from consumer.expiry import expired_from_metadata, expired_ranges_from_metadata
-from producer.ledger import read_report
-from producer.readiness import is_input_path, relative_source
-from producer.reading_note import read_note
-from producer.versions import VersionHistory
+from producer.inbox.ledger import read_report
+from producer.inbox.readiness import is_input_path, relative_source
+from producer.inbox.reading_note import read_note
+from producer.inbox.versions import VersionHistory
 from schemas.datasets import Dataset, DatasetNameError, Datasets
 from schemas.errors import ServiceUnavailableError
 from schemas.file_account import SETTLED_STATES, FileAccount

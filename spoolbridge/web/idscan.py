@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from producer.reader import ReadOptions, read_records
+from producer.read.entry import ReadOptions, read_records
 from schemas.errors import InputFileError
 from schemas.ids import IdFieldError, field_id
 

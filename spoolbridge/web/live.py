@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from producer.ledger import read_report
+from producer.inbox.ledger import read_report
 from schemas.errors import ConfigError
 from schemas.settings import Settings
 

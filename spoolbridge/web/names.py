@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from producer.readiness import INPUT_SUFFIXES, is_input_name
-from producer.report_names import report_name_problem
+from producer.inbox.readiness import INPUT_SUFFIXES, is_input_name
+from producer.inbox.report_names import report_name_problem
 from schemas.names import dataset_name_problem
 from schemas.settings import ProducerSettings
 

@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from producer.ledger import read_report
-from producer.reading_note import read_note
+from producer.inbox.ledger import read_report
+from producer.inbox.reading_note import read_note
 from schemas.errors import ConfigError
 from schemas.file_account import FileAccount
 from schemas.names import dataset_name_problem

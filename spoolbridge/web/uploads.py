@@ -41,11 +41,11 @@ from collections.abc import Callable, Container
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from producer.boundary import uploads_folder
-from producer.choices import ChoiceError, DatasetChoices
-from producer.reader import ReadOptions, is_json_lines
-from producer.streams import is_gzip_name
-from producer.versions import STATE_DIR_NAME
+from producer.inbox.boundary import uploads_folder
+from producer.inbox.choices import ChoiceError, DatasetChoices
+from producer.inbox.versions import STATE_DIR_NAME
+from producer.read.decompress import is_gzip_name
+from producer.read.entry import ReadOptions, is_json_lines
 from schemas.datasets import Datasets
 from schemas.disk import is_disk_full
 

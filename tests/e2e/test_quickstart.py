@@ -44,7 +44,11 @@ def _scratch_copy(tmp: Path) -> Path:
     # install at the copy. It is: these tests run from it, with the package installed from this checkout.
     assert Path(spoolbridge.__file__).resolve().is_relative_to(REPO)
     stamp = REPO / ".venv" / ".installed"
-    sources = [REPO / "pyproject.toml", REPO / "setup.py", *REPO.glob("producer/_jsonscan*.[ch]")]
+    sources = [
+        REPO / "pyproject.toml",
+        REPO / "setup.py",
+        *REPO.glob("producer/read/framing/_jsonscan*.[ch]"),
+    ]
     newest = max(path.stat().st_mtime for path in sources if path.exists())
     if not stamp.exists() or stamp.stat().st_mtime < newest:
         stamp.touch()

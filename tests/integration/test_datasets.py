@@ -213,7 +213,7 @@ def test_a_replay_killed_with_sigkill_and_run_again_leaves_one_document_per_id(
     dataset = Datasets(settings).get(name)
     n = 100_000
     producer = Producer({**settings.kafka.client_config(), "linger.ms": 50})
-    from producer.publisher import ensure_topics
+    from producer.publish.publisher import ensure_topics
 
     ensure_topics(settings.kafka, (dataset.topic, dataset.dead_letter_topic))
     letter_headers = DeadLetterHeaders.model_validate(

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from producer.reports import rejected_todo, rejected_what, unreadable_file_todo
+from producer.inbox.reports import rejected_todo, rejected_what, unreadable_file_todo
 
 # Every hint the readers give (producer/reader.py, streamed.py, streams.py, scan.py), and none.
 HINTS = {

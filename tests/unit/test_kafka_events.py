@@ -8,7 +8,7 @@ import logging
 import pytest
 from confluent_kafka import KafkaError
 
-from producer.kafka_events import KafkaConnection, KafkaLog
+from producer.publish.kafka_events import KafkaConnection, KafkaLog
 
 REFUSED = (
     "127.0.0.1:9092/1: Connect to ipv4#127.0.0.1:9092 failed: Connection refused (after 0ms in state CONNECT)"

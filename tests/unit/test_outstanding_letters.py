@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from producer.versions import Version, VersionHistory
+from producer.inbox.versions import Version, VersionHistory
 from schemas.datasets import Datasets
 from schemas.settings import load_settings
 from spoolbridge.letter_versions import LatestVersions

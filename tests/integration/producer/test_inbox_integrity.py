@@ -263,7 +263,7 @@ def test_hard_links_are_refused_except_an_upload_being_put_in_place(
     endpoints: Endpoints,
     tmp_path: Path,
 ) -> None:
-    from producer.boundary import uploads_folder
+    from producer.inbox.boundary import uploads_folder
 
     marker = "MARKER-8d21-linked-secret"
     settings = produce_settings()

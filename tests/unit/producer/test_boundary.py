@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from producer.boundary import InputOpener, RefusedInputError, _require_regular, report_mode, uploads_folder
+from producer.inbox.boundary import (
+    InputOpener,
+    RefusedInputError,
+    _require_regular,
+    report_mode,
+    uploads_folder,
+)
 
 
 @pytest.fixture

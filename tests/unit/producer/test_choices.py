@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from producer.choices import ChoiceError, DatasetChoices
+from producer.inbox.choices import ChoiceError, DatasetChoices
 from schemas.datasets import Datasets
 from schemas.settings import DatasetSettings, ProducerSettings, Settings
 

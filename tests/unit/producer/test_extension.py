@@ -7,14 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from producer import scan
-from producer.reader import ReadOptions, read_records
+from producer.read.entry import ReadOptions, read_records
+from producer.read.framing import json_scanner as scan
 
 
 def test_the_c_scanner_is_built() -> None:
-    # `pip install -e .` compiles producer/_jsonscan.c (gcc and the Python headers are needed); without
-    # it the install still succeeds and big documents take the slower ijson path.
-    assert scan.AVAILABLE, "producer._jsonscan is not built: reinstall with a C compiler available"
+    # `pip install -e .` compiles producer/read/framing/_jsonscan.c (gcc and the Python headers are
+    # needed); without it the install still succeeds and big documents take the slower ijson path.
+    assert scan.AVAILABLE, (
+        "producer.read.framing._jsonscan is not built: reinstall with a C compiler available"
+    )
 
 
 @pytest.mark.parametrize("small_file_bytes", [8, 4 * 1024 * 1024], ids=["streamed", "whole"])
@@ -30,5 +32,5 @@ def test_without_the_extension_records_are_parsed_and_the_path_is_logged(
         assert list(read_records(path, opts)) == [("k", {"a": 1}), ("l", {"b": 2})]
     streamed = small_file_bytes == 8
     assert [r.message for r in caplog.records] == (
-        ["event=reader_path path=ijson reason=producer._jsonscan_not_built"] if streamed else []
+        ["event=reader_path path=ijson reason=producer.read.framing._jsonscan_not_built"] if streamed else []
     )

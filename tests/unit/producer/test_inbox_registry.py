@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from producer.inbox_registry import NestedInboxError, ProducerRegistry
+from producer.inbox.inbox_registry import NestedInboxError, ProducerRegistry
 
 
 @pytest.fixture

@@ -1,13 +1,14 @@
-"""The C scanner (``producer._jsonscan``): the JSON grammar, exact error offsets, incomplete input, items."""
+"""The C scanner (``producer.read.framing._jsonscan``): the JSON grammar, exact error offsets, incomplete
+input, items."""
 
 from __future__ import annotations
 
 import orjson
 import pytest
 
-from producer import parse
+from producer.read.format import json_values as parse
 
-jsonscan = pytest.importorskip("producer._jsonscan")
+jsonscan = pytest.importorskip("producer.read.framing._jsonscan")
 
 OK, INCOMPLETE, DONE = jsonscan.OK, jsonscan.INCOMPLETE, jsonscan.DONE
 TOKEN, UTF8, DEPTH = jsonscan.ERR_TOKEN, jsonscan.ERR_UTF8, jsonscan.ERR_DEPTH

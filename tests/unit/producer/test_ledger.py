@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 
-from producer.ledger import FileFailure, FileLedger, Manifest, read_report
+from producer.inbox.ledger import FileFailure, FileLedger, Manifest, read_report
 
 
 def ledger_for(inbox: Path) -> FileLedger:

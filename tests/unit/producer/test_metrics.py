@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry
 
 from producer.metrics import INVALID_DATASET, ProducerMetrics, dataset_label
 from producer.pipeline import FileResult
-from producer.publisher import DeliveryFailure, FileDeliveries
+from producer.publish.publisher import DeliveryFailure, FileDeliveries
 
 
 def value(registry: CollectorRegistry, name: str, **labels: str) -> float:

@@ -21,7 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from producer import parse, scan, streamed
+from producer.read.format import json_values as parse
+from producer.read.framing import json_scanner as scan
+from producer.read.framing import json_streamed as streamed
 from schemas.message import HEADER_POSITION, HEADER_SOURCE
 from schemas.settings import ProducerSettings
 from tests.unit.producer.test_pipeline import StandInPublisher, processor

@@ -17,10 +17,10 @@ import orjson
 import pytest
 from confluent_kafka import KafkaError
 
-from producer.boundary import OpenedInput
-from producer.ledger import FileLedger, FileReport, read_report
+from producer.inbox.boundary import OpenedInput
+from producer.inbox.ledger import FileLedger, FileReport, read_report
 from producer.pipeline import FileProcessor
-from producer.publisher import DeliveryFailure, FileDeliveries, Publisher, is_record_error
+from producer.publish.publisher import DeliveryFailure, FileDeliveries, Publisher, is_record_error
 from schemas.datasets import Datasets
 from schemas.message import HEADER_POSITION, Headers
 from schemas.settings import KafkaSettings, ProducerSettings, load_settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from confluent_kafka import KafkaError
 
-from producer.publisher import Publisher
+from producer.publish.publisher import Publisher
 from schemas.message import HEADER_POSITION
 from schemas.settings import KafkaSettings, ProducerSettings
 

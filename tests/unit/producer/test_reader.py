@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from producer.reader import BadRecord, ReadOptions, read_records
+from producer.read.entry import BadRecord, ReadOptions, read_records
 from schemas.errors import InputFileError
 
 WHOLE = ReadOptions()

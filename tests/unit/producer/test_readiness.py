@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from producer.readiness import ReadinessTracker, is_input_name, is_input_path, relative_source
+from producer.inbox.readiness import ReadinessTracker, is_input_name, is_input_path, relative_source
 
 
 @pytest.mark.parametrize(

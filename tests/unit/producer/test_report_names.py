@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from producer.ledger import stored_source
-from producer.report_names import (
+from producer.inbox.ledger import stored_source
+from producer.inbox.report_names import (
     name_without_report_suffix,
     report_name_problem,
     report_suffix,

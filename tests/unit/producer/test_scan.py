@@ -14,16 +14,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from producer import scan
 from producer.pipeline import FileProcessor
-from producer.reader import BadRecord, ReadOptions, read_records
+from producer.read.entry import BadRecord, ReadOptions, read_records
+from producer.read.framing import json_scanner as scan
 from schemas.errors import InputFileError
 from schemas.settings import ProducerSettings
 from tests.unit.producer.test_pipeline import StandInPublisher, processor
 
 STREAMED = ReadOptions(small_file_bytes=8)
 
-pytestmark = pytest.mark.skipif(not scan.AVAILABLE, reason="producer._jsonscan is not built")
+pytestmark = pytest.mark.skipif(not scan.AVAILABLE, reason="producer.read.framing._jsonscan is not built")
 
 
 def write(path: Path, data: bytes) -> Path:
@@ -87,7 +87,7 @@ def test_the_reading_path_is_logged_once(
         for _ in range(3):
             list(read_records(path, STREAMED))
     assert [r.message for r in caplog.records] == [
-        "event=reader_path path=c_scanner module=producer._jsonscan"
+        "event=reader_path path=c_scanner module=producer.read.framing._jsonscan"
     ]
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import queue
 from pathlib import Path
 
-from producer.readiness import ReadinessTracker
+from producer.inbox.readiness import ReadinessTracker
+from producer.inbox.watcher import EventKind, FileEvent
 from producer.service import _drain
-from producer.watcher import EventKind, FileEvent
 
 A = Path("/in/a.json")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from producer.settle_move import move_read_file
+from producer.inbox.settle_move import move_read_file
 
 
 def opened(path: Path) -> int:

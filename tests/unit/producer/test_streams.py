@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from producer.streams import InputStream, depth_bound, first_invalid_utf8
+from producer.read.decompress import InputStream, first_invalid_utf8
+from producer.read.framing.json_streamed import depth_bound
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from producer.streamed import may_hold_lone_surrogate
+from producer.read.framing.json_streamed import may_hold_lone_surrogate
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import orjson
 import pytest
 from confluent_kafka import KafkaError
 
-from producer.versions import IdSet
+from producer.inbox.versions import IdSet
 from tests.unit.producer.test_pipeline import LINES, StandInPublisher, processor, setup
 
 

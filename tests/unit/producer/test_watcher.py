@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from producer.watcher import EventKind, FileEvent, InboxWatcher
+from producer.inbox.watcher import EventKind, FileEvent, InboxWatcher
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="inotify is Linux-only")
 

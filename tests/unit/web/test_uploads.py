@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from producer.readiness import is_input_path
+from producer.inbox.readiness import is_input_path
 from schemas.datasets import Datasets
 from schemas.settings import ProducerSettings, Settings
 from spoolbridge.web.uploads import UploadError, UploadStore

@@ -43,13 +43,13 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 
-from producer.overflow import EventsLostEvent, make_observer
-from producer.readiness import is_input_path
+from producer.inbox.overflow import EventsLostEvent, make_observer
+from producer.inbox.readiness import is_input_path
 from schemas.errors import ConfigError, SpoolbridgeError
 
 __all__ = ["FileEvent", "InboxLock", "InboxWatcher", "scan_inbox"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("producer.watcher")  # the name it had before the move: logs are filtered by it
 
 #: written: opened or modified; completed: closed after writing or moved in; attrib: permissions changed;
 #: found / found_after_overflow: seen by a rescan (after an overflow, close events may have been lost);

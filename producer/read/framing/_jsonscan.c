@@ -1,6 +1,7 @@
 /*
- * producer._jsonscan: validate JSON values in a byte buffer and find where they end, without building
- * Python objects. Used by producer/scan.py to cut a big array or object of records into the raw bytes of
+ * producer.read.framing._jsonscan: validate JSON values in a byte buffer and find where they end,
+ * without building Python objects. Used by producer/read/framing/json_scanner.py to cut a big array or
+ * object of records into the raw bytes of
  * each record, and to splice the source field into a record's own text (see that module for the
  * contract). The pure-Python fallback (ijson) is used when this module cannot be imported.
  *
@@ -301,7 +302,7 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "producer._jsonscan",
+    PyModuleDef_HEAD_INIT, "producer.read.framing._jsonscan",
     "Validate and cut JSON values in byte buffers without building Python objects.", -1, methods,
 };
 

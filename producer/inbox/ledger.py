@@ -34,8 +34,8 @@ from typing import IO, Any, Literal
 
 import orjson
 
-from producer.report_names import REPORT_SUFFIXES, stored_name
-from producer.settle_move import move_read_file
+from producer.inbox.report_names import REPORT_SUFFIXES, stored_name
+from producer.inbox.settle_move import move_read_file
 from schemas.disk import DiskFullError, disk_full, is_disk_full
 from schemas.offset_ranges import OffsetRange, report_offsets
 
@@ -49,7 +49,7 @@ __all__ = [
     "stored_source",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("producer.ledger")  # the name it had before the move: logs are filtered by it
 
 
 @dataclass(slots=True)

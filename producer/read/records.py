@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from producer.streams import MAX_DEPTH
+__all__ = ["MAX_DEPTH", "BadRecord", "Item", "OneRecord", "ReadOptions", "preview"]
 
-__all__ = ["BadRecord", "Item", "OneRecord", "ReadOptions", "preview"]
+#: Deepest nesting accepted in a file (the same limit orjson applies to small files).
+MAX_DEPTH = 1024
 
 
 class BadRecord(NamedTuple):
@@ -19,16 +20,17 @@ class BadRecord(NamedTuple):
 
 class OneRecord(Exception):  # noqa: N818 - a signal, not an error
     """Raised by a streaming reader when the top-level object's first value is not an object: the
-    document is one record, which the reader then reads whole (see :mod:`producer.reader`)."""
+    document is one record, which the JSON document framing then reads whole (see
+    :mod:`producer.read.framing.json_document`)."""
 
 
 @dataclass(frozen=True, slots=True)
 class ReadOptions:
     """How to read a file. ``splice = (source field, source)`` lets the C scanner yield plain records as
-    their finished message value (``bytes``, see :mod:`producer.scan`); everything else is yielded as
-    parsed whatever ``splice`` says. ``max_line_bytes`` is the longest record read whole when it is not
-    cut out by the scanner: a longer JSON Lines line, or a longer document that is one record, is a
-    :class:`BadRecord` without being parsed."""
+    their finished message value (``bytes``, see :mod:`producer.read.framing.json_scanner`); everything
+    else is yielded as parsed whatever ``splice`` says. ``max_line_bytes`` is the longest record read
+    whole when it is not cut out by the scanner: a longer JSON Lines line, or a longer document that is
+    one record, is a :class:`BadRecord` without being parsed."""
 
     records_path: str | None = None
     small_file_bytes: int = 4 * 1024 * 1024

@@ -33,7 +33,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import ConfigResource
 from confluent_kafka.admin._resource import ResourceType
 
-from producer.kafka_events import STATISTICS_INTERVAL_MS, KafkaConnection, KafkaLog
+from producer.publish.kafka_events import STATISTICS_INTERVAL_MS, KafkaConnection, KafkaLog
 from schemas.errors import ServiceUnavailableError, SpoolbridgeError
 from schemas.health import Heartbeat
 from schemas.message import HEADER_POSITION, Headers
@@ -43,7 +43,7 @@ from schemas.topics import create_topics
 
 __all__ = ["DeliveryFailure", "FileDeliveries", "Publisher", "ensure_topics", "is_record_error"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("producer.publisher")  # the name it had before the move: logs are filtered by it
 kafka_log = logging.getLogger("producer.kafka")
 
 #: Local send queue bound: keeps memory flat whatever the file size.

@@ -28,8 +28,7 @@ from typing import Any
 
 import orjson
 
-from producer.records import BadRecord, preview
-from producer.streams import MAX_DEPTH
+from producer.read.records import MAX_DEPTH, BadRecord, preview
 
 __all__ = [
     "RARE_FLAGS",
@@ -46,7 +45,7 @@ __all__ = [
 RARE_FLAGS = 16 | 32 | 64
 
 try:
-    from producer._jsonscan import has_long_number as _has_long_number
+    from producer.read.framing._jsonscan import has_long_number as _has_long_number
 except ImportError:  # pragma: no cover - exercised where no C compiler was available at install
     _has_long_number = None  # type: ignore[assignment]
 

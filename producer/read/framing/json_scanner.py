@@ -1,4 +1,5 @@
-"""Big arrays and objects of records cut into raw record bytes by the C scanner (``producer._jsonscan``).
+"""Big arrays and objects of records cut into raw record bytes by the C scanner (``_jsonscan``, next to
+this file).
 
 Called by :func:`producer.reader.read_records` for streamed documents (bigger than ``small_file_bytes``,
 no ``records_path``) when the extension is importable (:data:`AVAILABLE`); otherwise the ijson path in
@@ -38,13 +39,13 @@ from typing import Any
 
 import orjson
 
-from producer.parse import RARE_FLAGS, parse_record, parse_text, position_problem
-from producer.records import BadRecord, Item, OneRecord, ReadOptions, preview
-from producer.streams import InputStream
+from producer.read.decompress import InputStream
+from producer.read.format.json_values import RARE_FLAGS, parse_record, parse_text, position_problem
+from producer.read.records import BadRecord, Item, OneRecord, ReadOptions, preview
 from schemas.errors import InputFileError
 
 try:
-    from producer import _jsonscan as jsonscan
+    from producer.read.framing import _jsonscan as jsonscan
 except ImportError:  # pragma: no cover - exercised where no C compiler was available at install
     jsonscan = None  # type: ignore[assignment]
 
@@ -56,7 +57,7 @@ __all__ = [
     "scanned_whole",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("producer.scan")  # the name it had before the move: logs are filtered by it
 
 #: Whether the C scanner can be used (else the pure-Python ijson path is).
 AVAILABLE = jsonscan is not None
@@ -71,9 +72,9 @@ def log_reading_path() -> None:
     if not _logged:
         _logged = True
         if AVAILABLE:
-            log.info("event=reader_path path=c_scanner module=producer._jsonscan")
+            log.info("event=reader_path path=c_scanner module=producer.read.framing._jsonscan")
         else:
-            log.warning("event=reader_path path=ijson reason=producer._jsonscan_not_built")
+            log.warning("event=reader_path path=ijson reason=producer.read.framing._jsonscan_not_built")
 
 
 def splice_parts(splice: tuple[str, str] | None) -> tuple[bytes | None, bytes | None]:

@@ -16,7 +16,7 @@ import json
 import os
 from pathlib import Path
 
-from producer.versions import STATE_DIR_NAME
+from producer.inbox.versions import STATE_DIR_NAME
 from schemas.datasets import Dataset
 
 __all__ = ["ChoiceError", "DatasetChoices"]

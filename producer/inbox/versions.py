@@ -47,12 +47,12 @@ from typing import IO, Any, NamedTuple
 
 import orjson
 
-from producer.publisher import Publisher
+from producer.publish.publisher import Publisher
 from schemas.message import Headers
 
 __all__ = ["STATE_DIR_NAME", "IdSet", "Replacement", "Version", "VersionHistory", "replace_previous"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("producer.versions")  # the name it had before the move: logs are filtered by it
 
 #: The producer's own folder inside the inbox (hidden: the watcher never reads it as input).
 STATE_DIR_NAME = ".spoolbridge"

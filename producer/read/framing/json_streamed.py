@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import IntEnum
 from pathlib import Path
 from types import ModuleType
@@ -24,14 +24,14 @@ from typing import Any
 
 import ijson
 
-from producer.parse import position_problem, problem, render
-from producer.records import BadRecord, Item, OneRecord, ReadOptions
-from producer.streams import DepthGuard, InputStream, first_invalid_utf8, read_head
+from producer.read.decompress import InputStream, first_invalid_utf8, read_head
+from producer.read.format.json_values import position_problem, problem, render
+from producer.read.records import BadRecord, Item, OneRecord, ReadOptions
 from schemas.errors import InputFileError
 
-__all__ = ["streamed_document"]
+__all__ = ["DepthGuard", "depth_bound", "may_hold_lone_surrogate", "streamed_document"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("producer.streamed")  # the name it had before the move: logs are filtered by it
 
 _CHUNK = 64 * 1024
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -262,3 +262,65 @@ def _ijson_error(path: Path, exc: Exception, consumed: int, unit: str) -> InputF
         unit=unit,
         hint="fix the JSON (the position is the end of the 64 KiB block where the error is)",
     )
+
+
+class DepthGuard:
+    """A ``read()`` source for ijson that refuses JSON nested deeper than ``max_depth``.
+
+    Brackets per chunk (ignoring strings) give a cheap upper bound of the depth (:func:`depth_bound`). When
+    the bound passes ``max_depth``, ``verify()`` computes the exact depth from a fresh stream; it raises
+    :class:`InputFileError` if the file really is too deep, otherwise the guard switches itself off (the
+    bound was inflated by brackets inside strings).
+    """
+
+    def __init__(self, head: bytes, stream: InputStream, verify: Callable[[], None], max_depth: int) -> None:
+        self._pending = head
+        self._pending_at = 0  # offset into head: slicing off the front each time would copy it all
+        self._stream = stream
+        self._verify = verify
+        self._max_depth = max_depth
+        self._bound = 0
+        self._checking = True
+        self.consumed = 0
+
+    def read(self, size: int = _CHUNK) -> bytes:
+        if self._pending_at < len(self._pending):
+            data = self._pending[self._pending_at : self._pending_at + size]
+            self._pending_at += len(data)
+        else:
+            data = self._stream.read(size)
+        if self._checking:
+            peak, self._bound = depth_bound(data, self._bound, self._max_depth)
+            if peak > self._max_depth:
+                self._verify()
+                self._checking = False
+        self.consumed += len(data)
+        return data
+
+
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_MATCHED_PAIR = re.compile(rb"\[\]|\{\}")
+
+
+def depth_bound(data: bytes, before: int, limit: int) -> tuple[int, int]:
+    """(upper bound of the deepest nesting inside ``data``, bound of the depth after it).
+
+    ``before`` is the bound of the depth where ``data`` starts. Brackets inside strings only ever make the
+    bound larger (extra closing brackets are clamped at depth 0), so the bound is safe. Runs at C speed:
+    the matched pairs are peeled level by level with a regex, at most ``limit + 1`` times.
+    """
+    brackets = data.translate(None, _NOT_BRACKETS)  # one C pass; what is left is small
+    opens = brackets.count(b"[") + brackets.count(b"{")
+    if before + opens <= limit:  # the common case: already safe
+        return before + opens, max(0, before + opens - (len(brackets) - opens))
+    levels = 0
+    while brackets:
+        brackets, peeled = _MATCHED_PAIR.subn(b"", brackets)
+        if not peeled:
+            break
+        levels += 1
+        if levels > limit:
+            return before + levels, before + levels
+    closes = len(brackets) - len(brackets.lstrip(b"]}"))
+    opens = len(brackets) - closes
+    return before + levels + opens, max(0, before - closes) + opens

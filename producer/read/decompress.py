@@ -1,16 +1,14 @@
-"""Opening an input file as a stream of decompressed bytes, with positions and clear errors.
+"""Decompression: an input file as a stream of decompressed bytes, with positions and clear errors.
 
-:class:`InputStream` reads a plain or ``.gz`` file, counts the (decompressed) bytes handed out so errors
-can say where they happened, and converts gzip/zlib/IO failures into
-:class:`~schemas.errors.InputFileError`. :class:`DepthGuard` stops ijson from being fed JSON nested so
-deeply that its prefix bookkeeping would exhaust memory (its cost grows with the square of the depth).
+:class:`InputStream` reads a plain or ``.gz`` file (the name says which), counts the (decompressed) bytes
+handed out so errors can say where they happened, and converts gzip/zlib/IO failures into
+:class:`~schemas.errors.InputFileError`. Every framing reads its file through it.
 """
 
 from __future__ import annotations
 
 import codecs
 import gzip
-import re
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -18,18 +16,8 @@ from types import TracebackType
 
 from schemas.errors import InputFileError
 
-__all__ = [
-    "MAX_DEPTH",
-    "DepthGuard",
-    "InputStream",
-    "depth_bound",
-    "first_invalid_utf8",
-    "is_gzip_name",
-    "read_head",
-]
+__all__ = ["InputStream", "first_invalid_utf8", "is_gzip_name", "read_head"]
 
-#: Deepest nesting accepted in a file (the same limit orjson applies to small files).
-MAX_DEPTH = 1024
 _CHUNK = 64 * 1024
 _BOM = b"\xef\xbb\xbf"
 
@@ -108,68 +96,6 @@ class InputStream:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-
-class DepthGuard:
-    """A ``read()`` source for ijson that refuses JSON nested deeper than ``max_depth``.
-
-    Brackets per chunk (ignoring strings) give a cheap upper bound of the depth (:func:`depth_bound`). When
-    the bound passes ``max_depth``, ``verify()`` computes the exact depth from a fresh stream; it raises
-    :class:`InputFileError` if the file really is too deep, otherwise the guard switches itself off (the
-    bound was inflated by brackets inside strings).
-    """
-
-    def __init__(self, head: bytes, stream: InputStream, verify: Callable[[], None], max_depth: int) -> None:
-        self._pending = head
-        self._pending_at = 0  # offset into head: slicing off the front each time would copy it all
-        self._stream = stream
-        self._verify = verify
-        self._max_depth = max_depth
-        self._bound = 0
-        self._checking = True
-        self.consumed = 0
-
-    def read(self, size: int = _CHUNK) -> bytes:
-        if self._pending_at < len(self._pending):
-            data = self._pending[self._pending_at : self._pending_at + size]
-            self._pending_at += len(data)
-        else:
-            data = self._stream.read(size)
-        if self._checking:
-            peak, self._bound = depth_bound(data, self._bound, self._max_depth)
-            if peak > self._max_depth:
-                self._verify()
-                self._checking = False
-        self.consumed += len(data)
-        return data
-
-
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-_MATCHED_PAIR = re.compile(rb"\[\]|\{\}")
-
-
-def depth_bound(data: bytes, before: int, limit: int) -> tuple[int, int]:
-    """(upper bound of the deepest nesting inside ``data``, bound of the depth after it).
-
-    ``before`` is the bound of the depth where ``data`` starts. Brackets inside strings only ever make the
-    bound larger (extra closing brackets are clamped at depth 0), so the bound is safe. Runs at C speed:
-    the matched pairs are peeled level by level with a regex, at most ``limit + 1`` times.
-    """
-    brackets = data.translate(None, _NOT_BRACKETS)  # one C pass; what is left is small
-    opens = brackets.count(b"[") + brackets.count(b"{")
-    if before + opens <= limit:  # the common case: already safe
-        return before + opens, max(0, before + opens - (len(brackets) - opens))
-    levels = 0
-    while brackets:
-        brackets, peeled = _MATCHED_PAIR.subn(b"", brackets)
-        if not peeled:
-            break
-        levels += 1
-        if levels > limit:
-            return before + levels, before + levels
-    closes = len(brackets) - len(brackets.lstrip(b"]}"))
-    opens = len(brackets) - closes
-    return before + levels + opens, max(0, before - closes) + opens
 
 
 def read_head(stream: InputStream, size: int) -> tuple[bytes, bool]:

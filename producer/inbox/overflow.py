@@ -24,7 +24,7 @@ from watchdog.observers.api import BaseObserver
 
 __all__ = ["EVENTS_LOST", "EventsLostEvent", "make_observer"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("producer.overflow")  # the name it had before the move: logs are filtered by it
 
 EVENTS_LOST = "events_lost"
 

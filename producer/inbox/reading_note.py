@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from producer.versions import STATE_DIR_NAME
+from producer.inbox.versions import STATE_DIR_NAME
 
 __all__ = ["ReadingNote", "read_note"]
 

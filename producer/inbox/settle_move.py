@@ -25,7 +25,7 @@ from pathlib import Path
 
 __all__ = ["move_read_file"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("producer.settle_move")  # the name it had before the move: logs are filtered by it
 
 _PROC_FD = Path("/proc/self/fd")
 

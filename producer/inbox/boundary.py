@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from producer.versions import STATE_DIR_NAME
+from producer.inbox.versions import STATE_DIR_NAME
 
 __all__ = ["InputOpener", "OpenedInput", "RefusedInputError", "report_mode", "uploads_folder"]
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 __all__ = ["INPUT_SUFFIXES", "ReadinessTracker", "is_input_name", "is_input_path", "relative_source"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("producer.readiness")  # the name it had before the move: logs are filtered by it
 
 INPUT_SUFFIXES = (".json", ".jsonl", ".ndjson")
 _TEMP_SUFFIXES = (".tmp", ".part", "~")

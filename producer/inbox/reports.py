@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from producer.ledger import FileFailure, RejectedWriter
-from producer.reader import is_json_lines
+from producer.inbox.ledger import FileFailure, RejectedWriter
+from producer.read.entry import is_json_lines
 from schemas.datasets import DatasetNameError
 from schemas.errors import InputFileError
 

@@ -1,32 +1,22 @@
-"""Streaming readers: one input file becomes ``(position, record)`` pairs, in file order, in bounded memory.
+"""JSON documents (``.json``): one value per file, cut into records (DESIGN "Input files").
 
-Shapes (DESIGN "Input files"):
-
-- ``.jsonl`` / ``.ndjson``: one record per non-blank line; position = 1-based line number. A line that is
-  not JSON, or longer than ``max_line_bytes``, is yielded as a :class:`BadRecord` (the file goes on).
-- ``.json`` whose top level is an array: position = 0-based index.
-- ``.json`` whose top level is an object whose *first* value is an object: an object of records,
-  position = the key (a later value that is not an object is yielded for the caller to reject);
-- ``.json`` whose top level is any other object: that object is the one record, position ``0``; it is
-  read whole, at any file size, when it is at most ``max_line_bytes`` long, else it is a
-  :class:`BadRecord` without being parsed. The first value decides because that is all a streamed file
-  can know when its first record must be produced; small files follow the same rule.
+- top level an array: position = 0-based index;
+- top level an object whose *first* value is an object: an object of records, position = the key (a later
+  value that is not an object is yielded for the caller to reject);
+- top level any other object: that object is the one record, position ``0``; it is read whole, at any
+  file size, when it is at most ``max_line_bytes`` long, else it is a :class:`BadRecord` without being
+  parsed. The first value decides because that is all a streamed file can know when its first record
+  must be produced; small files follow the same rule;
 - ``records_path`` (dotted, e.g. ``features``): the array or object at that path, positioned as above.
-- each optionally gzipped (``.gz``).
 
 Files up to ``small_file_bytes`` (decompressed) are parsed whole; bigger ones are streamed through the C
-scanner of :mod:`producer.scan` (with ijson for ``records_path``, or when that extension is not built,
-see :mod:`producer.streamed`). Whatever the route, what a record's text becomes follows one rule
-(:mod:`producer.parse`): integers of any length exact, a number outside a double's range or a lone
-surrogate escape makes that record a :class:`BadRecord`.
-
-Records are yielded as parsed values (normally ``dict``); the caller decides that a non-object is a record
-error. With ``opts.splice``, records (lines, or records of arrays and objects of records) may instead be
-yielded as ``bytes``: their finished message value (see :mod:`producer.scan`). Problems with the file as
-a whole (empty, not UTF-8, truncated, top-level scalar, nested deeper than
-:data:`~producer.streams.MAX_DEPTH`, bad gzip) raise :class:`~schemas.errors.InputFileError` with a byte
-offset, after yielding the records that were complete before the error (so a truncated file still
-delivers its first records, whether it was parsed whole or streamed).
+scanner of :mod:`producer.read.framing.json_scanner` (with ijson for ``records_path``, or when that
+extension is not built, see :mod:`producer.read.framing.json_streamed`). Whatever the route, what a
+record's text becomes follows the one rule of :mod:`producer.read.format.json_values`. Problems with the
+file as a whole (empty, not UTF-8, truncated, top-level scalar, nested deeper than ``max_depth``, bad gzip)
+raise :class:`~schemas.errors.InputFileError` with a byte offset, after yielding the records that were
+complete before the error (so a truncated file still delivers its first records, whether it was parsed
+whole or streamed).
 """
 
 from __future__ import annotations
@@ -36,120 +26,27 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from producer import scan
-from producer.parse import (
-    RARE_FLAGS,
+from producer.read.decompress import InputStream, read_head
+from producer.read.format.json_values import (
     decode_value,
     looks_rare,
-    parse_record,
     parse_text,
     position_problem,
     problem,
     render,
 )
-from producer.records import BadRecord, Item, OneRecord, ReadOptions, preview
-from producer.scan import log_reading_path
-from producer.streamed import streamed_document
-from producer.streams import MAX_DEPTH, InputStream, read_head
+from producer.read.framing import json_scanner as scan
+from producer.read.framing.json_streamed import streamed_document
+from producer.read.records import MAX_DEPTH, BadRecord, Item, OneRecord, ReadOptions, preview
 from schemas.errors import InputFileError
 
-__all__ = ["BadRecord", "ReadOptions", "is_json_lines", "read_records"]
+__all__ = ["read_document"]
 
-_BOM = b"\xef\xbb\xbf"
 _WHITESPACE = b" \t\r\n"
 
 
-def is_json_lines(path: Path) -> bool:
-    name = path.name.removesuffix(".gz")
-    return name.endswith((".jsonl", ".ndjson"))
-
-
-def read_records(path: Path, options: ReadOptions | None = None) -> Iterator[Item]:
-    """Yield ``(position, record)`` for every record of ``path`` (see the module docstring)."""
-    opts = options or ReadOptions()
-    if is_json_lines(path):
-        return _read_lines(path, opts)
-    return _read_document(path, opts)
-
-
-# --- JSON Lines -------------------------------------------------------------------------------------
-
-
-def _read_lines(path: Path, opts: ReadOptions) -> Iterator[Item]:
-    loads = orjson.loads
-    scan_line = scan.line_scanner(opts)  # None without the extension: every line is parsed
-    seen_any = False
-    with InputStream(path) as stream:
-        line_no = 0
-        while True:
-            line = stream.readline(opts.max_line_bytes + 1)
-            if not line:
-                break
-            line_no += 1
-            if line_no == 1 and line.startswith(_BOM):
-                line = line[3:]
-            if len(line) > opts.max_line_bytes and not line.endswith(b"\n"):
-                _skip_rest_of_line(stream, opts.max_line_bytes)
-                seen_any = True
-                yield (
-                    str(line_no),
-                    BadRecord(f"line {line_no} is longer than {opts.max_line_bytes} bytes", preview(line)),
-                )
-                continue
-            if scan_line is not None:
-                scanned = scan_line(line)
-                if isinstance(scanned, bytes):  # a finished message value
-                    seen_any = True
-                    yield str(line_no), scanned
-                    continue
-                # a valid value says by its flags whether it is rare; an invalid line is routed as
-                # without splicing, so that its error reads the same
-                rare = bool(scanned & RARE_FLAGS) if scanned >= 0 else looks_rare(line)
-            else:
-                rare = looks_rare(line)
-            if not rare:
-                try:
-                    record = loads(line)
-                except orjson.JSONDecodeError:
-                    if not line.strip(_WHITESPACE):
-                        continue  # blank lines separate nothing; skip them
-                    rare = True  # refused: parsed the exact way, which says why (or rejects the record)
-            if rare:
-                try:
-                    record = parse_record(line, True)
-                except json.JSONDecodeError as exc:
-                    if not line.strip(_WHITESPACE):
-                        continue  # blank lines separate nothing; skip them
-                    seen_any = True
-                    yield str(line_no), BadRecord(_line_error(line_no, line, exc), preview(line))
-                    continue
-            seen_any = True
-            yield str(line_no), record
-    if not seen_any:
-        raise InputFileError("the file is empty (no JSON lines)", position=0, hint="drop a file with records")
-
-
-def _skip_rest_of_line(stream: InputStream, chunk: int) -> None:
-    while True:
-        part = stream.readline(chunk)
-        if not part or part.endswith(b"\n"):
-            return
-
-
-def _line_error(line_no: int, line: bytes, exc: json.JSONDecodeError) -> str:
-    try:
-        line.decode("utf-8")
-    except UnicodeDecodeError as bad:
-        return f"line {line_no}: invalid UTF-8 at column {bad.start + 1} (byte {bad.start} of the line)"
-    return f"line {line_no}: not valid JSON ({exc.msg} at column {exc.colno})"
-
-
-# --- JSON documents ---------------------------------------------------------------------------------
-
-
-def _read_document(path: Path, opts: ReadOptions) -> Iterator[Item]:
+def read_document(path: Path, opts: ReadOptions) -> Iterator[Item]:
+    """Yield ``(position, record)`` for every record of the document (see the module docstring)."""
     with InputStream(path) as stream:
         head, complete = read_head(stream, opts.small_file_bytes + 1)
         start = _first_value_offset(head)
@@ -165,7 +62,7 @@ def _read_document(path: Path, opts: ReadOptions) -> Iterator[Item]:
         if complete:
             yield from _whole_document(head, start, stream.unit, opts)
             return
-        log_reading_path()
+        scan.log_reading_path()
         try:
             if scan.AVAILABLE and not opts.records_path and head[start : start + 1] in (b"[", b"{"):
                 yield from scan.scanned_document(stream, head, start, opts)

@@ -1,0 +1,49 @@
+"""The reading path's one entry: a file becomes ``(position, record)`` items, in file order, in bounded
+memory (DESIGN "Reading files").
+
+The file's name picks its framing (how its bytes are cut into records, each framing file says how and
+what a position is) and, through the framing, its format (how one record's bytes become a value); a
+``.gz`` name adds gzip decompression underneath (:mod:`producer.read.decompress`). A record is yielded
+as a parsed value (normally a ``dict``: the caller decides that anything else is a record error), as
+``bytes`` (its finished message value, when ``opts.splice`` allows it), or as a :class:`BadRecord`.
+Problems with the file as a whole raise :class:`~schemas.errors.InputFileError`, after the records that
+were complete before them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from producer.read.framing.json_document import read_document
+from producer.read.framing.json_lines import read_lines
+from producer.read.records import BadRecord, Item, ReadOptions
+
+__all__ = ["BadRecord", "ReadOptions", "framing_of", "is_json_lines", "read_records"]
+
+Framing = Callable[[Path, ReadOptions], Iterator[Item]]
+
+#: Name suffix (before an optional ``.gz``) → the framing that reads it. Adding a format adds a line.
+FRAMINGS: dict[str, Framing] = {
+    ".jsonl": read_lines,
+    ".ndjson": read_lines,
+    ".json": read_document,
+}
+
+
+def framing_of(path: Path | str) -> Framing:
+    """The framing for a file of this name; a name without a known suffix is read as a JSON document."""
+    name = str(path).removesuffix(".gz")
+    for suffix, framing in FRAMINGS.items():
+        if name.endswith(suffix):
+            return framing
+    return read_document
+
+
+def is_json_lines(path: Path) -> bool:
+    return framing_of(path.name) is read_lines
+
+
+def read_records(path: Path, options: ReadOptions | None = None) -> Iterator[Item]:
+    """Yield ``(position, record)`` for every record of ``path`` (see the module docstring)."""
+    return framing_of(path.name)(path, options or ReadOptions())
