@@ -93,6 +93,7 @@ class _Run:
     deliveries: FileDeliveries
     rejected: RejectedWriter
     ids: IdSet
+    report_mode: int  # permissions of the reports and ids written about this file
     first_id: str | None = None
     last_id: str | None = None
     source_conflicts: int = 0
@@ -252,9 +253,12 @@ class FileProcessor:
     ) -> FileResult:
         """Produce every record, replace the previous version, settle the file (see the module docstring)."""
         source = target.source
-        rejected = self.ledger.rejected_writer(source, report_mode(opened.mode))
-        ids = self.versions.new_ids(source, report_mode(opened.mode))
-        run = _Run(source, target.dataset, target.limit, sha256, self.publisher.begin_file(), rejected, ids)
+        mode = report_mode(opened.mode)
+        rejected = self.ledger.rejected_writer(source, mode)
+        ids = self.versions.new_ids(source, mode)
+        run = _Run(
+            source, target.dataset, target.limit, sha256, self.publisher.begin_file(), rejected, ids, mode
+        )
         try:
             return self._settle(path, opened, run, on_record=on_record, size=size, clock=clock)
         except (DiskFullError, OSError) as exc:
@@ -273,7 +277,7 @@ class FileProcessor:
         size: int,
         clock: tuple[float, datetime],
     ) -> FileResult:
-        source, (started, wall_start), mode = run.source, clock, report_mode(opened.mode)
+        source, (started, wall_start), mode = run.source, clock, run.report_mode
         try:
             interrupted = self._produce_all(opened.read_path, run, on_record)
         except (DiskFullError, OSError) as exc:  # a rejected record's report, or the ids, did not fit
@@ -498,6 +502,9 @@ class FileProcessor:
             records_path=settings.records_path,
             max_line_bytes=settings.max_message_bytes + 1024,
             splice=None if settings.id_field else (settings.source_field, source),
+            csv_delimiter=settings.csv_delimiter,
+            csv_quotechar=settings.csv_quotechar,
+            csv_types=settings.csv_types == "infer",
         )
 
     def _refuse_folder(self, path: Path, source: str, error: DatasetNameError) -> FileResult:

@@ -92,7 +92,14 @@ class Datasets:
         if own is not None:
             changed = {
                 key: value
-                for key in ("id_field", "records_path", "source_field")
+                for key in (
+                    "id_field",
+                    "records_path",
+                    "source_field",
+                    "csv_delimiter",
+                    "csv_quotechar",
+                    "csv_types",
+                )
                 if (value := getattr(own, key)) is not None
             }
             producer = producer.model_copy(update=changed) if changed else producer

@@ -244,6 +244,16 @@ class ProducerSettings(_Section):
         default=None, description="dotted path to the records inside a larger document (e.g. features)"
     )
     source_field: str = Field(default="source", description="field added to each record: the file path")
+    csv_delimiter: str | None = Field(
+        default=None, min_length=1, max_length=1, description="CSV/TSV field delimiter; unset = sniffed"
+    )
+    csv_quotechar: str | None = Field(
+        default=None, min_length=1, max_length=1, description="CSV/TSV quote character; unset = sniffed"
+    )
+    csv_types: Literal["infer", "text"] = Field(
+        default="infer",
+        description="CSV/TSV values: typed per file (integers, decimals, booleans), or all text",
+    )
     source_conflict: Literal["overwrite", "keep", "reject"] = Field(
         default="overwrite", description="what to do when a record already has the source field"
     )
@@ -427,6 +437,13 @@ class DatasetSettings(_Section):
     id_field: str | None = Field(default=None, description="unset = producer.id_field")
     records_path: str | None = Field(default=None, description="unset = producer.records_path")
     source_field: str | None = Field(default=None, description="unset = producer.source_field")
+    csv_delimiter: str | None = Field(
+        default=None, min_length=1, max_length=1, description="unset = producer.csv_delimiter"
+    )
+    csv_quotechar: str | None = Field(
+        default=None, min_length=1, max_length=1, description="unset = producer.csv_quotechar"
+    )
+    csv_types: Literal["infer", "text"] | None = Field(default=None, description="unset = producer.csv_types")
     index_body_file: Path | None = Field(default=None, description="unset = opensearch.index_body_file")
 
 

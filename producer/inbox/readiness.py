@@ -29,7 +29,7 @@ __all__ = ["INPUT_SUFFIXES", "ReadinessTracker", "is_input_name", "is_input_path
 
 log = logging.getLogger("producer.readiness")  # the name it had before the move: logs are filtered by it
 
-INPUT_SUFFIXES = (".json", ".jsonl", ".ndjson")
+INPUT_SUFFIXES = (".json", ".jsonl", ".ndjson", ".csv", ".tsv")
 _TEMP_SUFFIXES = (".tmp", ".part", "~")
 
 

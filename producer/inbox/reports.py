@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from producer.inbox.ledger import FileFailure, RejectedWriter
-from producer.read.entry import is_json_lines
+from producer.read.entry import position_unit
 from schemas.datasets import DatasetNameError
 from schemas.errors import InputFileError
 
@@ -33,8 +33,11 @@ def failure_report(
         todo = unreadable_file_todo(error.hint, produced)
     else:
         what = rejected_what(rejected.count, produced)
-        unit = "line" if is_json_lines(Path(source)) else "record"
-        where = {"unit": unit, "position": rejected.first_position, "first_of": rejected.count}
+        where = {
+            "unit": position_unit(Path(source)),
+            "position": rejected.first_position,
+            "first_of": rejected.count,
+        }
         todo = rejected_todo(Path(source).name, rejected.count)
     return FileFailure(
         source=source,

@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from producer.read.framing.csv_rows import read_csv
 from producer.read.framing.json_document import read_document
 from producer.read.framing.json_lines import read_lines
 from producer.read.records import BadRecord, Item, ReadOptions
 
-__all__ = ["BadRecord", "ReadOptions", "framing_of", "is_json_lines", "read_records"]
+__all__ = ["BadRecord", "ReadOptions", "framing_of", "is_json_lines", "position_unit", "read_records"]
 
 Framing = Callable[[Path, ReadOptions], Iterator[Item]]
 
@@ -28,6 +29,8 @@ FRAMINGS: dict[str, Framing] = {
     ".jsonl": read_lines,
     ".ndjson": read_lines,
     ".json": read_document,
+    ".csv": read_csv,
+    ".tsv": read_csv,
 }
 
 
@@ -42,6 +45,11 @@ def framing_of(path: Path | str) -> Framing:
 
 def is_json_lines(path: Path) -> bool:
     return framing_of(path.name) is read_lines
+
+
+def position_unit(path: Path) -> str:
+    """What a record's position counts in a file of this name: ``line`` (JSON Lines, CSV) or ``record``."""
+    return "line" if framing_of(path.name) in (read_lines, read_csv) else "record"
 
 
 def read_records(path: Path, options: ReadOptions | None = None) -> Iterator[Item]:

@@ -37,6 +37,9 @@ class ReadOptions:
     max_line_bytes: int = 16 * 1024 * 1024
     max_depth: int = MAX_DEPTH
     splice: tuple[str, str] | None = None
+    csv_delimiter: str | None = None  # unset: sniffed from the file's first lines
+    csv_quotechar: str | None = None  # unset: sniffed from the file's first lines
+    csv_types: bool = True  # False: every CSV value is text
 
 
 Item = tuple[str, Any]

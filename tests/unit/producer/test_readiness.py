@@ -20,7 +20,7 @@ from producer.inbox.readiness import ReadinessTracker, is_input_name, is_input_p
         ("games.jsonl.gz", True),
         ("games.ndjson.gz", True),
         ("GAMES.JSON", False),
-        ("games.csv", False),
+        ("games.xml", False),
         ("games.gz", False),
         ("games.json.zip", False),
         (".games.json", False),
