@@ -113,7 +113,7 @@ def _rows(path: Path, opts: ReadOptions) -> Iterator[tuple[int, list[str]]]:
                 unit=stream.unit,
                 hint="re-export it as UTF-8 (CSV and TSV files must be UTF-8, with or without a BOM)",
             )
-        raw = io.BufferedReader(_Raw(stream, first), 1024 * 1024)
+        raw = io.BufferedReader(_Raw(stream, first), 256 * 1024)
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         start = 1
         try:
