@@ -53,14 +53,17 @@ class _Dialect(csv.Dialect):
 
 def read_csv(path: Path, opts: ReadOptions) -> Iterator[Item]:
     """Yield ``(position, record)`` for every row after the header (see the module docstring)."""
-    types = _learn_types(path, opts) if opts.csv_types else None
-    rows = _rows(path, opts)
-    header = _header(path, rows)
+    is_tsv = path.name.removesuffix(".gz").endswith(".tsv")
+    learnt = _learn_types(_rows(path, opts, is_tsv)) if opts.csv_types else None
+    rows = _rows(path, opts, is_tsv)
+    header = next(rows, None)
     if header is None:
         return
-    names, _ = unique_names(header)
-    if types is None:
-        types = ColumnTypes(names, typed=False)
+    names, renamed = unique_names(header[1])
+    if renamed:
+        shown = ", ".join(f"column {column} {old!r} as {new!r}" for column, old, new in renamed)
+        log.info("file=%s event=csv_header_renamed columns=%r", path.name, shown)
+    types = learnt or ColumnTypes(names, typed=False)
     width = len(names)
     for line, row in rows:
         if len(row) == width:
@@ -70,14 +73,13 @@ def read_csv(path: Path, opts: ReadOptions) -> Iterator[Item]:
             yield str(line), BadRecord(reason, preview(orjson.dumps(row)))
 
 
-def _learn_types(path: Path, opts: ReadOptions) -> ColumnTypes | None:
-    """The column types of the whole file (a first reading), or None without a header row."""
-    rows = _rows(path, opts)
-    header = _header(path, rows, log_renamed=True)
+def _learn_types(rows: Iterator[tuple[int, list[str]]]) -> ColumnTypes | None:
+    """The column types of the whole file (its first reading), or None without a header row."""
+    header = next(rows, None)
     if header is None:
         return None
-    types = ColumnTypes(unique_names(header)[0])
-    width = len(header)
+    types = ColumnTypes(unique_names(header[1])[0])
+    width = len(header[1])
     try:
         for _, row in rows:
             if len(row) == width:
@@ -87,21 +89,7 @@ def _learn_types(path: Path, opts: ReadOptions) -> ColumnTypes | None:
     return types
 
 
-def _header(
-    path: Path, rows: Iterator[tuple[int, list[str]]], *, log_renamed: bool = False
-) -> list[str] | None:
-    header = next(rows, None)
-    if header is None:
-        return None
-    if log_renamed:
-        renamed = unique_names(header[1])[1]
-        if renamed:
-            shown = ", ".join(f"column {column} {old!r} as {new!r}" for column, old, new in renamed)
-            log.info("file=%s event=csv_header_renamed columns=%r", path.name, shown)
-    return header[1]
-
-
-def _rows(path: Path, opts: ReadOptions) -> Iterator[tuple[int, list[str]]]:
+def _rows(path: Path, opts: ReadOptions, is_tsv: bool) -> Iterator[tuple[int, list[str]]]:
     """``(line the row starts on, its fields)`` for every row that is not blank."""
     csv.field_size_limit(opts.max_line_bytes)  # an unclosed quote cannot take the rest of the file
     with InputStream(path) as stream:
@@ -120,7 +108,7 @@ def _rows(path: Path, opts: ReadOptions) -> Iterator[tuple[int, list[str]]]:
             sample = text.read(_SAMPLE_CHARS)
             reader = csv.reader(
                 chain(io.StringIO(sample + _rest_of_line(text, sample), newline=""), text),
-                _dialect(path, sample, opts),
+                _dialect(sample, opts, is_tsv),
             )
             start = reader.line_num + 1
             for row in reader:
@@ -147,9 +135,8 @@ def _rest_of_line(text: io.TextIOWrapper, sample: str) -> str:
     return text.readline() if sample and not sample.endswith("\n") else ""
 
 
-def _dialect(path: Path, sample: str, opts: ReadOptions) -> type[csv.Dialect]:
+def _dialect(sample: str, opts: ReadOptions, is_tsv: bool) -> type[csv.Dialect]:
     """The file's dialect: sniffed from ``sample`` (its last line may be cut), unless the dataset says."""
-    is_tsv = path.name.removesuffix(".gz").endswith(".tsv")
     delimiter, quotechar = opts.csv_delimiter, opts.csv_quotechar
     if delimiter is None or quotechar is None:
         lines = sample.splitlines(keepends=True)
