@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 _SAMPLE_CHARS = 64 * 1024
 _SNIFFED_DELIMITERS = ",;\t|"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_REEXPORT = "re-export it as UTF-8 (CSV and TSV files must be UTF-8, with or without a BOM)"
 
 
 class _Dialect(csv.Dialect):
@@ -63,7 +64,7 @@ def read_csv(path: Path, opts: ReadOptions) -> Iterator[Item]:
     if renamed:
         shown = ", ".join(f"column {column} {old!r} as {new!r}" for column, old, new in renamed)
         log.info("file=%s event=csv_header_renamed columns=%r", path.name, shown)
-    types = learnt or ColumnTypes(names, typed=False)
+    types = learnt if learnt is not None else ColumnTypes(names, typed=False)
     width = len(names)
     for line, row in rows:
         if len(row) == width:
@@ -99,13 +100,21 @@ def _rows(path: Path, opts: ReadOptions, is_tsv: bool) -> Iterator[tuple[int, li
                 "the file is UTF-16 (it starts with a UTF-16 byte order mark), not UTF-8",
                 position=0,
                 unit=stream.unit,
-                hint="re-export it as UTF-8 (CSV and TSV files must be UTF-8, with or without a BOM)",
+                hint=_REEXPORT,
             )
         raw = io.BufferedReader(_Raw(stream, first), 256 * 1024)
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         start = 1
         try:
             sample = text.read(_SAMPLE_CHARS)
+            if (nul := sample.find("\0")) >= 0:  # valid UTF-8, but no text: UTF-16 without a BOM, say
+                raise InputFileError(
+                    "the file holds NUL characters: it is probably UTF-16 (without a byte order mark) "
+                    "or not text",
+                    position=len(sample[:nul].encode("utf-8", "surrogatepass")),
+                    unit=stream.unit,
+                    hint=_REEXPORT,
+                )
             reader = csv.reader(
                 chain(io.StringIO(sample + _rest_of_line(text, sample), newline=""), text),
                 _dialect(sample, opts, is_tsv),
@@ -121,7 +130,7 @@ def _rows(path: Path, opts: ReadOptions, is_tsv: bool) -> Iterator[tuple[int, li
                 "the file is not valid UTF-8",
                 position=offset if offset is not None else stream.offset,
                 unit=stream.unit,
-                hint="re-export it as UTF-8 (CSV and TSV files must be UTF-8, with or without a BOM)",
+                hint=_REEXPORT,
             ) from None
         except csv.Error as exc:
             raise _csv_error(exc, start) from None

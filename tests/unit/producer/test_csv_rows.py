@@ -106,6 +106,11 @@ def test_utf16_is_refused_with_a_clear_error(tmp_path: Path) -> None:
     assert "re-export it as UTF-8" in str(error.value)
 
 
+def test_utf16_without_a_bom_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match="probably UTF-16"):
+        read(write(tmp_path, "w.csv", "a,b\n1,2\n".encode("utf-16-le")))
+
+
 def test_bytes_that_are_not_utf8_stop_the_file_after_the_records_before_them(tmp_path: Path) -> None:
     data = b"a,b\n" + b"1,x\n" * 30_000 + b"2,caf\xe9\n3,y\n"  # latin-1, past the first 64 KiB
     records: list[tuple[str, Any]] = []
