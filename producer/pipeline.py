@@ -37,8 +37,7 @@ from producer.inbox.report_names import name_without_report_suffix, report_name_
 from producer.inbox.reports import count_text, failure_report, refused_folder_report
 from producer.inbox.versions import IdSet, Version, VersionHistory, replace_previous
 from producer.publish.publisher import FileDeliveries, Publisher, is_record_error
-from producer.read.entry import BadRecord, ReadOptions, read_records
-from producer.read.format.json_values import parse_text
+from producer.read.entry import BadRecord, ReadOptions, as_record, read_records, unspliced
 from schemas.datasets import Dataset, DatasetNameError, Datasets
 from schemas.disk import DiskFullError, disk_full, is_disk_full
 from schemas.errors import InputFileError, ServiceUnavailableError, SpoolbridgeError
@@ -399,7 +398,7 @@ class FileProcessor:
                 else:
                     # a parsed record, or a finished value over the limit: parsed back, to be encoded
                     # compactly (its own whitespace may be what made it too big) before it is judged
-                    record = item if type(item) is not bytes else _unspliced(item, source_field)
+                    record = item if type(item) is not bytes else unspliced(item, source_field)
                     if type(record) is not dict:
                         self._reject_not_object(run, position, record)
                         continue
@@ -448,7 +447,7 @@ class FileProcessor:
                     raise SpoolbridgeError(f"Kafka producer failed: {exc.args[0].str()}") from exc
                 run.ids.remove([key])
                 reason = f"Kafka refused the record: {exc.args[0].str()}"
-                run.rejected.add(position, key, reason, _as_record(item))
+                run.rejected.add(position, key, reason, as_record(item))
                 continue
             sent += 1
         if run.first_id is None:
@@ -558,18 +557,6 @@ def _forget_quietly(run: _Run) -> None:
     deletes those it lacks)."""
     run.rejected.discard()
     run.ids.close()
-
-
-def _unspliced(value: bytes, source_field: str) -> Any:
-    """The record a finished value was made from (the spliced source field removed), as parsed."""
-    record, _ = parse_text(value, True)  # integers of any length stay exact
-    del record[source_field]
-    return record
-
-
-def _as_record(item: Any) -> Any:
-    """The record for a rejected report: a finished value (``bytes``) parsed, anything else as it is."""
-    return parse_text(item, True)[0] if type(item) is bytes else item
 
 
 def _kind(value: Any) -> str:

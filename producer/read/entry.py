@@ -14,13 +14,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+from producer.read.format.json_values import parse_text
 from producer.read.framing.csv_rows import read_csv
 from producer.read.framing.json_document import read_document
 from producer.read.framing.json_lines import read_lines
 from producer.read.records import BadRecord, Item, ReadOptions
 
-__all__ = ["BadRecord", "ReadOptions", "framing_of", "is_json_lines", "position_unit", "read_records"]
+__all__ = [
+    "BadRecord",
+    "ReadOptions",
+    "as_record",
+    "framing_of",
+    "is_json_lines",
+    "position_unit",
+    "read_records",
+    "unspliced",
+]
 
 Framing = Callable[[Path, ReadOptions], Iterator[Item]]
 
@@ -55,3 +66,15 @@ def position_unit(path: Path) -> str:
 def read_records(path: Path, options: ReadOptions | None = None) -> Iterator[Item]:
     """Yield ``(position, record)`` for every record of ``path`` (see the module docstring)."""
     return framing_of(path.name)(path, options or ReadOptions())
+
+
+def unspliced(value: bytes, source_field: str) -> Any:
+    """The record a finished value was made from (the spliced source field removed), as parsed."""
+    record, _ = parse_text(value, True)  # integers of any length stay exact
+    del record[source_field]
+    return record
+
+
+def as_record(item: Any) -> Any:
+    """The record for a rejected report: a finished value (``bytes``) parsed, anything else as it is."""
+    return parse_text(item, True)[0] if type(item) is bytes else item
