@@ -208,9 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     for kind in ("ours", "raw", "pandas"):
         run = best[kind]
         rss = f"{run.peak_rss_mb:,.0f} MB" if run.peak_rss_mb is not None else "(in the bench process)"
-        print(
-            f"| {run.label} | {run.records:,} | {run.rate:,.0f} | {run.rate / best['raw'].rate:.2f}x | {rss} |"
-        )
+        ratio = run.rate / best["raw"].rate
+        print(f"| {run.label} | {run.records:,} | {run.rate:,.0f} | {ratio:.2f}x | {rss} |")
     return 0
 
 
