@@ -34,6 +34,12 @@ _INT, _DEC, _BOOL = 1, 2, 4
 _ANY = _INT | _DEC | _BOOL
 _BOOLEANS = {"true": True, "false": False}
 
+# Many values at once, one per line: plain integers, plain integers or decimals. A number of at most 15
+# characters has at most 15 digits: a long, and exactly a double (DBL_DIG), so it needs no other check.
+_INTEGER_LINES = re.compile(r"(?:-?(?:0|[1-9][0-9]*)\n)*-?(?:0|[1-9][0-9]*)")
+_NUMBER_LINES = re.compile(r"(?:-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?\n)*-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+_SURELY_EXACT = 15
+
 
 def _kinds(text: str) -> int:
     """The bits of what ``text`` may be read as without changing it."""
@@ -43,6 +49,27 @@ def _kinds(text: str) -> int:
     if _DECIMAL.match(text):
         return _DEC if Decimal(repr(float(text))) == Decimal(text) else 0
     return _BOOL if text.lower() in _BOOLEANS else 0
+
+
+def _kinds_of_all(texts: list[str]) -> int:
+    """The bits every one of ``texts`` has: a regex over them all for the common columns (numbers that are
+    surely exact, booleans), else one by one (stopping at the first text that is only text)."""
+    if not texts:
+        return _ANY
+    joined = "\n".join(texts)
+    if joined.count("\n") == len(texts) - 1 and max(map(len, texts)) <= _SURELY_EXACT:
+        if _INTEGER_LINES.fullmatch(joined):
+            return _INT | _DEC
+        if _NUMBER_LINES.fullmatch(joined):
+            return _DEC
+    if {text.lower() for text in texts} <= _BOOLEANS.keys():
+        return _BOOL
+    bits = _ANY
+    for text in texts:
+        bits &= _kinds(text)
+        if not bits:
+            break
+    return bits
 
 
 def _as_float(text: str) -> Any:
@@ -65,12 +92,12 @@ class ColumnTypes:
         self._seen = [_ANY if typed else 0] * len(self.names)
         self._convert: list[Any] | None = None
 
-    def observe(self, row: Sequence[str]) -> None:
-        """Learn from one row (of as many values as there are names)."""
+    def observe(self, rows: Sequence[Sequence[str]]) -> None:
+        """Learn from some rows (each of as many values as there are names), column by column."""
         seen = self._seen
-        for index, text in enumerate(row):
-            if text and seen[index]:
-                seen[index] &= _kinds(text)
+        for index, bits in enumerate(seen):
+            if bits:
+                seen[index] = bits & _kinds_of_all([text for row in rows if (text := row[index])])
 
     def kinds(self) -> dict[str, str]:
         """Each column's type by name: ``integer``, ``decimal``, ``boolean`` or ``text``."""

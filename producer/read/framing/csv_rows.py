@@ -37,6 +37,8 @@ __all__ = ["read_csv"]
 log = logging.getLogger(__name__)
 
 _SAMPLE_CHARS = 64 * 1024
+# rows whose types are learnt together (a regex per column over them all): so many, or so much text
+_LEARN_ROWS, _LEARN_CHARS = 2048, 256 * 1024
 _SNIFFED_DELIMITERS = ",;\t|"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _REEXPORT = "re-export it as UTF-8 (CSV and TSV files must be UTF-8, with or without a BOM)"
@@ -81,12 +83,20 @@ def _learn_types(rows: Iterator[tuple[int, list[str]]]) -> ColumnTypes | None:
         return None
     types = ColumnTypes(unique_names(header[1])[0])
     width = len(header[1])
+    batch: list[list[str]] = []
+    chars = 0
     try:
         for _, row in rows:
             if len(row) == width:
-                types.observe(row)
+                batch.append(row)
+                chars += sum(map(len, row))
+                if chars >= _LEARN_CHARS or len(batch) == _LEARN_ROWS:
+                    types.observe(batch)
+                    batch.clear()
+                    chars = 0
     except InputFileError:
         pass  # the second reading produces the rows before it, then raises it
+    types.observe(batch)
     return types
 
 

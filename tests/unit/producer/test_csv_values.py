@@ -8,10 +8,12 @@ from producer.read.format.csv_values import ColumnTypes, unique_names
 
 
 def typed(names: list[str], rows: list[list[str]], *, typed: bool = True) -> list[dict[str, object]]:
-    types = ColumnTypes(names, typed=typed)
+    together, one_by_one = ColumnTypes(names, typed=typed), ColumnTypes(names, typed=typed)
+    together.observe(rows)  # a regex per column over all the rows
     for row in rows:
-        types.observe(row)
-    return [types.record(row) for row in rows]
+        one_by_one.observe([row])
+    assert together.kinds() == one_by_one.kinds()
+    return [together.record(row) for row in rows]
 
 
 def test_each_column_gets_one_type_from_all_its_values() -> None:
@@ -23,7 +25,7 @@ def test_each_column_gets_one_type_from_all_its_values() -> None:
     ]
     types = ColumnTypes(["i", "d", "b", "t", "none"])
     for row in rows:
-        types.observe([*row, ""])
+        types.observe([[*row, ""]])
     assert types.kinds() == {"i": "integer", "d": "decimal", "b": "boolean", "t": "text", "none": "text"}
 
 
@@ -47,6 +49,18 @@ def test_each_column_gets_one_type_from_all_its_values() -> None:
 )
 def test_a_column_whose_text_a_number_would_rewrite_stays_text(text: str) -> None:
     assert typed(["v"], [["1"], [text]]) == [{"v": "1"}, {"v": text}]
+    assert typed(["v"], [["1.5"], [text]]) == [{"v": "1.5"}, {"v": text}]
+
+
+@pytest.mark.parametrize("text", ["1\n2", "1.5\n2", "true\nfalse"])
+def test_a_value_with_a_line_break_is_text_even_when_its_lines_are_numbers(text: str) -> None:
+    assert typed(["v"], [["1"], [text]]) == [{"v": "1"}, {"v": text}]
+
+
+def test_long_numbers_are_checked_one_by_one() -> None:
+    exact, inexact = "1234567890.123456", "0.1000000000000000000001"
+    assert typed(["v"], [["1"], [exact]]) == [{"v": 1.0}, {"v": 1234567890.123456}]
+    assert typed(["v"], [["1"], [exact], [inexact]]) == [{"v": "1"}, {"v": exact}, {"v": inexact}]
 
 
 def test_integers_beyond_a_double_but_within_a_long_stay_integers_not_decimals() -> None:
