@@ -6,7 +6,7 @@ end or any record was rejected. When Kafka could not confirm some records (timeo
 the work was interrupted, the file stays in the inbox and is processed again from the start (same ids,
 so nothing is duplicated in the index). The same holds for a file written, replaced or removed while it
 was read (outcome ``changed``): it is read again once it has settled. The file is read through the
-descriptor the inbox boundary checked (:mod:`producer.boundary`). A write that does not fit on the disk
+descriptor the inbox boundary checked (:mod:`producer.inbox.boundary`). A write that does not fit on the disk
 (a report, the ids, the reading note) leaves the file in the inbox (outcome ``no_space``): the service
 tries it again after a back-off, and one WARNING names the folder and the bytes it needs.
 """
@@ -154,10 +154,11 @@ class FileProcessor:
     def process(self, path: Path, on_record: Callable[[int], None] | None = None) -> FileResult:
         """Produce every record of ``path`` and settle the file (done/, failed/, or left for a retry).
 
-        Before anything is read the entry passes the inbox boundary (:mod:`producer.boundary`): a name
-        that would pass for a report (:mod:`producer.report_names`), a link, a hard-linked file, a FIFO or
-        other non-regular entry goes to ``failed/`` unread; a file that cannot be opened (e.g. no
-        read permission) stays in the inbox (outcome ``unreadable``: one WARNING until it is readable).
+        Before anything is read the entry passes the inbox boundary (:mod:`producer.inbox.boundary`): a
+        name that would pass for a report (:mod:`producer.inbox.report_names`), a link, a hard-linked
+        file, a FIFO or other non-regular entry goes to ``failed/`` unread; a file that cannot be opened
+        (e.g. no read permission) stays in the inbox (outcome ``unreadable``: one WARNING until it is
+        readable).
         A full disk is never raised: the file stays in the inbox (outcome ``no_space``).
         """
         source = relative_source(path, self.inbox)
@@ -385,7 +386,7 @@ class FileProcessor:
         """Send every record; returns True if interrupted by ``stop``. File errors land in ``run``.
 
         Records are sent in chunks of ``_POLL_EVERY``: a chunk's ids are written ahead (to the file's
-        pending ids, :class:`producer.versions.IdSet`) before any of its records is handed to Kafka."""
+        pending ids, :class:`producer.inbox.versions.IdSet`) before any of its records is handed to Kafka."""
         settings, source = run.dataset.producer, run.source
         id_field, source_field, conflict = settings.id_field, settings.source_field, settings.source_conflict
         limit = run.max_record_bytes
@@ -466,7 +467,7 @@ class FileProcessor:
 
     def _replace_previous_version(self, run: _Run) -> bool:
         """Delete the documents of the file's previous version that this one did not produce (see
-        :mod:`producer.versions`); False when Kafka did not acknowledge every tombstone."""
+        :mod:`producer.inbox.versions`); False when Kafka did not acknowledge every tombstone."""
         run.ids.remove([f.key for f in run.deliveries.failures])
         headers = FileHeaders(run.source, run.sha256)("-")
         replaced = replace_previous(
@@ -495,7 +496,7 @@ class FileProcessor:
     def _read_options(self, settings: ProducerSettings, source: str) -> ReadOptions:
         """How a file of a dataset with these settings is read. Without an id field, arrays and objects of
         records may hand over finished values (the record's own text with the source field spliced in,
-        see :mod:`producer.scan`)."""
+        see :mod:`producer.read.framing.json_scanner`)."""
         return replace(
             self.read_options,
             records_path=settings.records_path,

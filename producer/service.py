@@ -1,7 +1,7 @@
 """The producer service: ``spoolbridge produce --inbox DIR [--once]``.
 
 ``run`` takes the inbox lock (one producer per inbox) and its entry in the producers' registry (no
-producer on an inbox inside or around another's, :mod:`producer.inbox_registry`), creates the topics,
+producer on an inbox inside or around another's, :mod:`producer.inbox.inbox_registry`), creates the topics,
 then processes every ready file — those already in the inbox at start-up and, unless ``once``, every
 file that arrives later — one at a time, until SIGTERM/SIGINT. A file interrupted by a signal stays in
 the inbox and is processed again on the next start. Besides events, the watcher rescans the inbox after

@@ -2,7 +2,7 @@
 
 Two producers on nested inboxes (``inbox`` and ``inbox/x``) would both read ``inbox/x``'s files (every
 record lands in two indices) and the outer one would read the inner one's manifests as input. The
-per-inbox :class:`~producer.watcher.InboxLock` cannot see that, so every running producer also holds a
+per-inbox :class:`~producer.inbox.watcher.InboxLock` cannot see that, so every running producer also holds a
 lock file in a per-user registry folder that names its inbox:
 
 - ``<registry>/<hash of the inbox>.lock`` holds the inbox's resolved path and an exclusive ``flock`` for

@@ -5,7 +5,7 @@ Success: the file moves to ``done/<relative path>`` and ``<name>.manifest.json``
 with ``<name>.error.json`` (what happened, where, what to do) and, when records were rejected,
 ``<name>.rejected.jsonl`` (one line per rejected record: position, id, reason, record). A file whose own
 name would pass for a report is never read and is kept as ``<name>.refused`` (:func:`stored_source`,
-:mod:`producer.report_names`), so no file can take another file's report's place; a report is read back
+:mod:`producer.inbox.report_names`), so no file can take another file's report's place; a report is read back
 only if it is a regular file beside the file it names (:func:`read_report`).
 
 Reports are written *before* the file is moved (each atomically, through a hidden temporary name), so a
@@ -15,8 +15,9 @@ where it is processed again and the reports are replaced. A report that does not
 behind and the file still in the inbox, so the producer can retry it later. An older file of the same
 name is replaced, and a file that succeeds clears the ``failed/`` copy and reports of an earlier attempt.
 
-Reports are created with the permissions the caller gives (see :func:`producer.boundary.report_mode`: never
-readable by more people than the source file), whatever the umask, and never through an existing entry
+Reports are created with the permissions the caller gives (see
+:func:`producer.inbox.boundary.report_mode`: never readable by more people than the source file),
+whatever the umask, and never through an existing entry
 (a link planted at a report's temporary name is replaced, not followed).
 """
 
@@ -70,7 +71,7 @@ class Manifest:
     rejected: int = 0
     superseded_in_file: int = 0  # records whose id a later record of the same file repeats (last wins)
     dataset: str | None = None  # None: the default dataset (a file directly in the inbox)
-    version: int = 1  # the how-manieth time this relative path was settled (see producer.versions)
+    version: int = 1  # the how-manieth time this relative path was settled (see producer.inbox.versions)
     versions: list[dict[str, Any]] = field(default_factory=list)  # the history, oldest first
     # per partition of the topic, the first and last offset of this version's messages
     # (schemas.offset_ranges: what status names the files whose records expired from Kafka by)
@@ -118,7 +119,7 @@ class FileReport:
 def stored_source(source: str) -> str:
     """Where the file ``source`` lies under ``done/`` or ``failed/`` (its reports beside it): the same
     relative path, except that a name that would pass for a report gets ``.refused`` appended
-    (:func:`producer.report_names.stored_name`)."""
+    (:func:`producer.inbox.report_names.stored_name`)."""
     folder, _, name = source.rpartition("/")
     return f"{folder}/{stored_name(name)}" if folder else stored_name(name)
 
@@ -255,7 +256,7 @@ class FileLedger:
 
     def succeed(self, path: Path, manifest: Manifest, mode: int = 0o600, read_fd: int | None = None) -> Path:
         """Write the manifest (with ``mode``), then move ``path`` to ``done/`` (with ``read_fd``: the file
-        open as that descriptor, see :mod:`producer.settle_move`). Returns its new path."""
+        open as that descriptor, see :mod:`producer.inbox.settle_move`). Returns its new path."""
         target = self.done_dir / stored_source(manifest.source)
         _write_json(target.with_name(f"{target.name}.manifest.json"), asdict(manifest), mode)
         _move(path, target, read_fd)
@@ -281,7 +282,7 @@ class FileLedger:
         read_fd: int | None = None,
     ) -> Path:
         """Write the error report (with ``mode``; and rejected records), then move ``path`` to ``failed/``
-        (with ``read_fd``: the file open as that descriptor, see :mod:`producer.settle_move`)."""
+        (with ``read_fd``: the file open as that descriptor, see :mod:`producer.inbox.settle_move`)."""
         target = self.failed_dir / stored_source(failure.source)
         target.parent.mkdir(parents=True, exist_ok=True)
         rejected_path = target.with_name(f"{target.name}.rejected.jsonl")

@@ -19,7 +19,7 @@ __all__ = [
     "stored_name",
 ]
 
-#: Every suffix the ledger gives a report (producer.ledger); lower case, compared case-insensitively
+#: Every suffix the ledger gives a report (producer.inbox.ledger); lower case, compared case-insensitively
 #: (a case-insensitive file system would put ``X.JSON.ERROR.JSON`` on ``x.json.error.json``).
 REPORT_SUFFIXES = (".manifest.json", ".error.json", ".rejected.jsonl")
 _REFUSED_SUFFIX = ".refused"

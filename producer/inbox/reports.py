@@ -1,6 +1,6 @@
 """The reports a file leaves behind when it fails, and the English they are written in.
 
-``<name>.error.json`` (:class:`~producer.ledger.FileFailure`) says what happened, where, and what to do;
+``<name>.error.json`` (:class:`~producer.inbox.ledger.FileFailure`) says what happened, where, and what to do;
 every combination of counts reads as English ("1 record was", "3 records were").
 """
 

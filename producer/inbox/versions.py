@@ -4,7 +4,7 @@ Every time a file is settled (``done/`` or ``failed/``), its **version** is reco
 folder (``<inbox>/.spoolbridge/versions/``, hidden, so never read as input): ``<path>.json`` holds the
 history (number, sha256, documents, outcome, when, how many documents of the previous version it deleted)
 and ``<path>.ids`` the ids of the documents the latest version left in the index, one per line. Both are
-created with the source file's permissions or tighter (:func:`producer.boundary.report_mode`).
+created with the source file's permissions or tighter (:func:`producer.inbox.boundary.report_mode`).
 
 **Write-ahead ids.** Every read of a file appends the ids it sends to ``.<path>.ids.pending`` *before*
 their records are handed to Kafka, one chunk at a time. A read that does not complete (the file changed

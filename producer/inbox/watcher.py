@@ -3,7 +3,7 @@
 :class:`InboxLock` holds ``flock`` on an open descriptor of the inbox folder itself: the kernel releases it
 when the process dies (even ``kill -9``), so there is no lock file to go stale. :class:`InboxWatcher`
 turns watchdog events (recursive) into :class:`FileEvent` items on a queue; the service feeds them to the
-:class:`~producer.readiness.ReadinessTracker`. A folder moved or copied in is scanned, because the files
+:class:`~producer.inbox.readiness.ReadinessTracker`. A folder moved or copied in is scanned, because the files
 inside it produce no events of their own; a new folder directly in the inbox (a dataset) is reported too,
 so that its topics are made while its first file is still being written (or uploaded).
 

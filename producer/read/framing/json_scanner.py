@@ -1,10 +1,11 @@
 """Big arrays and objects of records cut into raw record bytes by the C scanner (``_jsonscan``, next to
 this file).
 
-Called by :func:`producer.reader.read_records` for streamed documents (bigger than ``small_file_bytes``,
-no ``records_path``) when the extension is importable (:data:`AVAILABLE`); otherwise the ijson path in
-:mod:`producer.streamed` is used. Both yield the same items, in the same order, with the same positions.
-Small documents use :func:`scanned_whole` where it can, else the orjson path of the reader.
+The engine of :mod:`producer.read.framing.json_document` for streamed documents (bigger than
+``small_file_bytes``, no ``records_path``) when the extension is importable (:data:`AVAILABLE`);
+otherwise the ijson path in :mod:`producer.read.framing.json_streamed` is used. Both yield the same
+items, in the same order, with the same positions. Small documents use :func:`scanned_whole` where it
+can, else the orjson path of the document framing.
 
 The scanner validates every byte against the JSON grammar (RFC 8259, strict UTF-8, nesting limited to
 ``max_depth``) without building Python objects. The file is read in chunks; the incomplete value at the
@@ -19,8 +20,9 @@ What each record becomes:
   ``{"<field>":"<source>",`` followed by the record's own text after its ``{`` (no parse, no
   re-serialization; parses to the same JSON object as the record plus the field; integers of any length
   stay exactly as written);
-- any other record is parsed by the rule of :mod:`producer.parse` (the scanner's flags say which parser
-  reads it exactly) and yielded as the parsed value, or as a :class:`BadRecord` when it breaks the rule.
+- any other record is parsed by the rule of :mod:`producer.read.format.json_values` (the scanner's
+  flags say which parser reads it exactly) and yielded as the parsed value, or as a :class:`BadRecord`
+  when it breaks the rule.
 
 A top-level object whose first value is not an object is one record: :class:`OneRecord` is raised for
 the reader to read it whole.

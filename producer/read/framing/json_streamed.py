@@ -1,14 +1,14 @@
 """Streaming big JSON documents (bigger than ``small_file_bytes``) with ijson, when the C scanner is not
 built or ``records_path`` is set.
 
-Called by :func:`producer.reader.read_records`; see its module docstring for the shapes and positions.
-The rule of :mod:`producer.parse` holds here too. ijson's C backend is fast but not exact everywhere: it
-parses floats as ``float`` (it refuses integers beyond 64 bits and numbers beyond a double's range in that
-mode), and it turns a lone surrogate escape into ``?`` (or fails on it). So a file is read in the fastest
-mode that reads it exactly, and parsed again from the start, skipping the records already yielded, when a
-chunk shows that it needs a slower one: exact numbers (``Decimal``) after an overflow, the pure-Python
-backend (exact strings) before a lone surrogate escape. Records read in the slower modes are checked by
-the rule.
+Called by :mod:`producer.read.framing.json_document`; see its module docstring for the shapes and
+positions. The rule of :mod:`producer.read.format.json_values` holds here too. ijson's C backend is fast
+but not exact everywhere: it parses floats as ``float`` (it refuses integers beyond 64 bits and numbers
+beyond a double's range in that mode), and it turns a lone surrogate escape into ``?`` (or fails on it).
+So a file is read in the fastest mode that reads it exactly, and parsed again from the start, skipping the
+records already yielded, when a chunk shows that it needs a slower one: exact numbers (``Decimal``) after
+an overflow, the pure-Python backend (exact strings) before a lone surrogate escape. Records read in the
+slower modes are checked by the rule.
 """
 
 from __future__ import annotations
