@@ -118,14 +118,15 @@ def live_routes(settings: Settings, progress: Progress) -> list[Route]:
 
 
 async def _dead_letters_download(settings: Settings, progress: Progress, source: str) -> Response:
-    """One file's dead letters as JSON lines; 503 when Kafka fails before the first batch."""
+    """One file's outstanding dead letters as JSON lines (those the card counts, measured against the same
+    version history); 503 when Kafka fails before the first batch."""
     dataset = progress.catalog.datasets.get(source.partition("/")[0])
     try:
         settings.kafka.client_config()
     except ConfigError as exc:
         return JSONResponse({"problem": str(exc)}, 503)
     letters = read_dead_letters(
-        settings.kafka, dataset.dead_letter_topic, source, dataset.producer.source_field
+        settings.kafka, dataset.dead_letter_topic, source, dataset.producer.source_field, progress.versions
     )
 
     def next_batch() -> list[bytes]:

@@ -32,6 +32,7 @@ from producer.ledger import read_report
 from producer.reading_note import read_note
 from schemas.errors import ConfigError
 from schemas.file_account import FileAccount
+from schemas.letter_ledger import LatestVersion
 from schemas.names import dataset_name_problem
 from schemas.offset_ranges import OffsetRange
 from schemas.settings import Settings
@@ -283,6 +284,11 @@ class Progress:
             log.info("topic=%s event=dead_letter_reader_closed reason=readers_limit", old.topic)
             old.close()
         return tail
+
+    @property
+    def versions(self) -> LatestVersion:
+        """The version history dead letters are measured against (the card's counts and the download)."""
+        return self._versions
 
     @property
     def readers(self) -> int:

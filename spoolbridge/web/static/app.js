@@ -290,6 +290,7 @@ function follow(entry, source, dataset) {
       ...(n.superseded ? [["same id as a later record", `${n.superseded} (the last one wins)`]] : []),
       ["dead-lettered", n.dead_lettered ?? (n.unknown ? "unknown" : "—")],
       ...(n.surplus ? [["more than this version makes", `${n.surplus} (an earlier version's, still to be deleted)`]] : []),
+      ...(n.expired ? [["expired from Kafka", `${n.expired} (never indexed: drop the file again)`]] : []),
       ["docs/s", n.docs_per_s],
       ["ETA", n.settled ? "done" : eta],
     ];
@@ -314,6 +315,9 @@ function summarise(entry, source, dataset, n) {
   const q = `source=${encodeURIComponent(source)}`;
   if (n.state === "failed") {
     status.textContent = `${source} failed: ${n.reason}${n.what_to_do ? `. ${n.what_to_do}` : ""}`;
+    status.classList.add("problem");
+  } else if (n.expired) { // settled, with the reason: the ledger counts them as lost, the fix is to send them again
+    status.textContent = `${source}: ${n.expired} records expired from Kafka before they were indexed (the topic's retention removed them); ${n.indexed} indexed, ${n.dead_lettered} dead-lettered, ${n.rejected} rejected. Drop the file again under the same name to index them`;
     status.classList.add("problem");
   } else {
     status.textContent = `${source}: all ${n.read} records arrived: ${n.indexed} indexed, ${n.dead_lettered} dead-lettered, ${n.rejected} rejected`;

@@ -12,8 +12,9 @@ from starlette.testclient import TestClient
 from schemas.datasets import Datasets
 from schemas.settings import ProducerSettings, Settings
 from spoolbridge.status import DatasetStatus, _SourceRows, balances
+from spoolbridge.topic_expiry import PartitionLag, may_be_hit
 from spoolbridge.web.catalog import Catalog
-from spoolbridge.web.progress import FileProgress, Progress, source_problem
+from spoolbridge.web.progress import FileProgress, GroupLagCache, Progress, source_problem
 
 SOURCE = "games/steam.json"
 
@@ -163,3 +164,85 @@ def test_a_figure_the_page_cannot_have_is_unknown_with_why(tmp_path: Path) -> No
     numbers.problem = "OpenSearch at http://127.0.0.1:1 did not answer (ConnectionError)"
     assert not numbers.settled  # never a guess of 0 indexed
     assert numbers.as_dict()["unknown"] == f"indexed, dead-lettered unknown, because {numbers.problem}"
+
+
+def test_a_file_whose_shortfall_expired_settles_on_the_page_with_the_figures_status_shows(
+    tmp_path: Path,
+) -> None:
+    """The page and ``status --json`` place the same file on the same expired offsets with the same code
+    (:func:`spoolbridge.topic_expiry.may_be_hit`) and close its ledger with the same figures."""
+    (tmp_path / "done" / "games").mkdir(parents=True)
+    manifest = {"source": SOURCE, "records": 100, "rejected": 0, "offsets": {"0": [200, 299]}}
+    (tmp_path / "done" / "games" / "steam.json.manifest.json").write_text(json.dumps(manifest))
+    partitions = [PartitionLag(0, 300, 300, 0, 150, [(100, 249)])]  # 200-249 of this file expired
+    page = _ledger(tmp_path)
+    page.indexed, page.dead_lettered = 50, 0
+    assert not page.settled  # not yet known to be expiry's: the page asks only when short
+    page.expired_in_topic, page.hit_by_expiry = 150, may_be_hit(page.offsets, partitions)
+    shown = page.as_dict()
+    assert (page.settled, shown["expired"], shown["shortfall"], shown["balances"]) == (True, 50, 50, False)
+
+    settings = Settings(producer=ProducerSettings(inbox=tmp_path))
+    rows = _SourceRows(settings, Datasets(settings))
+    rows.read_inbox()
+    row = rows.rows[SOURCE]
+    row.indexed, row.dead_lettered = 50, 0
+    dataset = DatasetStatus("games", "t", "t", "t.dlq", partitions=partitions, sources=[row])
+    (listed,) = dataset.as_dict()["sources"]
+    for figure in ("produced", "indexed", "dead_lettered", "documents_expected", "shortfall", "surplus",
+                   "balances", "unknown", "hit_by_expiry", "expired", "settled"):  # fmt: skip
+        assert shown[figure] == listed[figure], figure
+    assert page.account == dataset.accounts()[0]
+
+
+def test_the_group_offsets_are_read_once_per_topic_however_many_cards_ask() -> None:
+    reads: list[str] = []
+    now = [0.0]
+
+    def read(topic: str) -> list[PartitionLag]:
+        reads.append(topic)
+        return [PartitionLag(0, 1, 1, 0, len(reads))]
+
+    cache = GroupLagCache(read, max_age_secs=2.0, clock=lambda: now[0])
+    for _ in range(10):
+        assert cache.partitions("t")[0].expired == 1
+    cache.partitions("u")
+    assert reads == ["t", "u"]
+    now[0] = 2.5  # older than two seconds: read again
+    assert cache.partitions("t")[0].expired == 3
+    assert reads == ["t", "u", "t"]
+
+
+def test_a_group_offset_read_that_failed_is_not_retried_by_every_card() -> None:
+    calls = [0]
+    now = [0.0]
+
+    def read(topic: str) -> list[PartitionLag]:
+        calls[0] += 1
+        raise RuntimeError("Kafka is down")
+
+    cache = GroupLagCache(read, max_age_secs=2.0, clock=lambda: now[0])
+    for _ in range(5):
+        with pytest.raises(RuntimeError, match="Kafka is down"):
+            cache.partitions("t")
+    assert calls == [1]
+    now[0] = 3.0
+    with pytest.raises(RuntimeError):
+        cache.partitions("t")
+    assert calls == [2]
+
+
+def test_the_group_offset_cache_keeps_a_bounded_number_of_topics() -> None:
+    reads: list[str] = []
+
+    def read(topic: str) -> list[PartitionLag]:
+        reads.append(topic)
+        return []
+
+    cache = GroupLagCache(read, clock=lambda: 0.0)
+    for number in range(500):
+        cache.partitions(f"t{number}")
+    cache.partitions("t499")  # among the latest: still known
+    assert len(reads) == 500
+    cache.partitions("t0")  # the oldest made room long ago: read again
+    assert reads[-1] == "t0" and len(reads) == 501
