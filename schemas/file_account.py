@@ -99,10 +99,11 @@ class FileAccount:
             return 0
         return self.shortfall or 0
 
-    def settled_given(self, expired: int) -> bool:
-        """One file on its own (the page): it balances, or its shortfall is expiry's, and ``expired`` (the
-        records that expired from its dataset's topic) covers it."""
-        return self.balances or 0 < self.lost_to_expiry <= expired
+    def settled_given(self, may_have_expired: int) -> bool:
+        """One file on its own (the page's card, ``status --json``'s ``settled``): it balances, or its
+        shortfall is expiry's and no more than ``may_have_expired`` (how many of the records that expired
+        from its dataset's topic may be its own)."""
+        return self.balances or 0 < self.lost_to_expiry <= may_have_expired
 
     @property
     def unknown(self) -> str | None:

@@ -38,7 +38,7 @@ from schemas.offset_ranges import OffsetRange, overlaps
 from schemas.settings import Settings
 
 from .kafka_reach import TIMEOUT_SECS, KafkaErrors, client_config, reach_kafka, unreachable
-from .topic_expiry import PartitionLag, expired_offsets, may_be_hit, read_group_lag
+from .topic_expiry import PartitionLag, expired_offsets, expired_within, may_be_hit, read_group_lag
 
 __all__ = [
     "WAIT_TIMED_OUT",
@@ -120,6 +120,11 @@ class DatasetStatus:
         (:func:`~.topic_expiry.may_be_hit`, which the page asks too)."""
         return may_be_hit(row.offsets, self.partitions)
 
+    def may_have_expired(self, row: SourceStatus) -> int:
+        """How many of the expired records may be ``row``'s latest version's
+        (:func:`~.topic_expiry.expired_within`, which the page asks too)."""
+        return expired_within(row.offsets, self.partitions)
+
     def accounts(self) -> list[FileAccount]:
         """Every file's ledger, with whether the records that expired may be its own."""
         return [row.account(hit_by_expiry=self.hit_by_expiry(row)) for row in self.sources]
@@ -141,9 +146,8 @@ class DatasetStatus:
         }
 
     def as_dict(self) -> dict[str, Any]:
-        expired = self.totals["expired"]
         sources = [
-            {**asdict(row), **_account_figures(account, expired)}
+            {**asdict(row), **_account_figures(account, self.may_have_expired(row))}
             for row, account in zip(self.sources, self.accounts(), strict=True)
         ]
         return {
@@ -152,9 +156,10 @@ class DatasetStatus:
         }  # fmt: skip
 
 
-def _account_figures(account: FileAccount, expired: int) -> dict[str, Any]:
+def _account_figures(account: FileAccount, may_have_expired: int) -> dict[str, Any]:
     """What ``status --json`` shows of a file's ledger beside its terms (the page's card shows the same,
-    :meth:`spoolbridge.web.progress.FileProgress.as_dict`); ``expired``: the dataset's expired records."""
+    :meth:`spoolbridge.web.progress.FileProgress.as_dict`); ``may_have_expired``: how many of the expired
+    records may be the file's."""
     return {
         "documents_expected": account.documents_expected,
         "shortfall": account.shortfall,
@@ -163,7 +168,8 @@ def _account_figures(account: FileAccount, expired: int) -> dict[str, Any]:
         "unknown": account.unknown,
         "hit_by_expiry": account.hit_by_expiry,
         "expired": account.lost_to_expiry,  # of its shortfall, what records that expired may explain
-        "settled": account.settled_given(expired),
+        "may_have_expired": may_have_expired,
+        "settled": account.settled_given(may_have_expired),
     }
 
 

@@ -6,7 +6,8 @@ the consumer met, :mod:`consumer.expiry`) and the partition's log start and end:
 start that the group has not reached yet are lost too, and no longer lag (the consumer will never read
 them). A file version may have lost records to the expiry when its report's offsets overlap the expired
 offsets, or when records expired whose offsets say nothing (a report without offsets, or gaps older than
-the commit metadata keeps): :func:`may_be_hit` (:mod:`schemas.offset_ranges`).
+the commit metadata keeps): :func:`expired_within` counts how many may be its own
+(:mod:`schemas.offset_ranges`), and its shortfall is theirs only up to that number.
 """
 
 from __future__ import annotations
@@ -16,9 +17,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consumer.expiry import expired_from_metadata, expired_ranges_from_metadata
-from schemas.offset_ranges import OffsetRange, merged, overlaps
+from schemas.offset_ranges import OffsetRange, merged, shared_offsets
 
-__all__ = ["PartitionLag", "expired_offsets", "may_be_hit", "partition_lag", "read_group_lag"]
+__all__ = [
+    "PartitionLag",
+    "expired_offsets",
+    "expired_within",
+    "may_be_hit",
+    "partition_lag",
+    "read_group_lag",
+]
 
 
 @dataclass
@@ -79,11 +87,21 @@ def expired_offsets(partitions: Iterable[PartitionLag]) -> dict[int, list[Offset
     return {p.partition: p.expired_offsets for p in partitions if p.expired_offsets}
 
 
+def expired_within(offsets: Mapping[int, OffsetRange] | None, partitions: list[PartitionLag]) -> int:
+    """How many of the expired records may be the file version's whose report has ``offsets`` (``None``:
+    a report without them): exact where the expired offsets are known (those inside its ranges), and
+    counting every expired record that no offsets place (of its partitions; of all, without offsets)."""
+    if offsets is None:
+        return sum(p.expired for p in partitions)
+    found = 0
+    for p in partitions:
+        own = offsets.get(p.partition)
+        if own is not None and p.expired:
+            found += shared_offsets(own, p.expired_offsets) + p.expired_unplaced
+    return found
+
+
 def may_be_hit(offsets: Mapping[int, OffsetRange] | None, partitions: list[PartitionLag]) -> bool:
     """Whether records of the file version whose report has ``offsets`` (``None``: a report without them)
-    may be among the expired ones."""
-    if not any(p.expired for p in partitions):
-        return False
-    if offsets is None or any(p.expired_unplaced for p in partitions):
-        return True  # records expired where no offsets say whose: they may be this file's
-    return overlaps(offsets, expired_offsets(partitions))
+    may be among the expired ones (:func:`expired_within`)."""
+    return expired_within(offsets, partitions) > 0

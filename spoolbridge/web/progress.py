@@ -38,7 +38,7 @@ from schemas.offset_ranges import OffsetRange
 from schemas.settings import Settings
 
 from ..letter_versions import LatestVersions
-from ..topic_expiry import PartitionLag, may_be_hit, read_group_lag
+from ..topic_expiry import PartitionLag, expired_within, read_group_lag
 from .catalog import NOT_CONCRETE, Catalog
 from .dead_letters import DeadLetterTail
 
@@ -99,22 +99,23 @@ class FileProgress:
     problem: str | None = None  # why a figure is missing (OpenSearch or Kafka unreachable, unset)
     # per partition, the first and last offset of the version's messages (its report's); None: unknown
     offsets: dict[int, OffsetRange] | None = field(default=None, repr=False)
-    hit_by_expiry: bool = False  # records of this version may be among those that expired (status's test)
-    expired_in_topic: int = 0  # records that expired from the dataset's topic before they were indexed
+    # of the records that expired from the dataset's topic before they were indexed, how many may be this
+    # version's (:func:`~spoolbridge.topic_expiry.expired_within`, as status counts them)
+    may_have_expired: int = 0
 
     @property
     def account(self) -> FileAccount:
         """The file's ledger, the one ``status`` keeps (:class:`~schemas.file_account.FileAccount`)."""
         return FileAccount(
             self.state, self.produced, self.rejected, self.superseded, self.indexed, self.dead_lettered,
-            unknown_because=self.problem, hit_by_expiry=self.hit_by_expiry,
+            unknown_because=self.problem, hit_by_expiry=self.may_have_expired > 0,
         )  # fmt: skip
 
     @property
     def settled(self) -> bool:
         """The file's ledger balances, or its shortfall is records that expired from Kafka
         (:meth:`~schemas.file_account.FileAccount.settled_given`, as ``status --json`` says per file)."""
-        return self.account.settled_given(self.expired_in_topic)
+        return self.account.settled_given(self.may_have_expired)
 
     def as_dict(self) -> dict[str, Any]:
         account = self.account
@@ -123,7 +124,8 @@ class FileProgress:
         return {
             **figures, "settled": self.settled, "balances": account.balances,
             "documents_expected": account.documents_expected, "shortfall": account.shortfall,
-            "surplus": account.surplus, "unknown": account.unknown, "expired": account.lost_to_expiry,
+            "surplus": account.surplus, "unknown": account.unknown, "hit_by_expiry": account.hit_by_expiry,
+            "expired": account.lost_to_expiry,
         }  # fmt: skip
 
 
@@ -208,8 +210,7 @@ class Progress:
             why = type(exc).__name__
             numbers.problem = f"Kafka did not answer ({why}): whether records expired from {topic} is unknown"
             return
-        numbers.expired_in_topic = sum(p.expired for p in partitions)
-        numbers.hit_by_expiry = may_be_hit(numbers.offsets, partitions)
+        numbers.may_have_expired = expired_within(numbers.offsets, partitions)
 
     def _read_group_lag(self, topic: str) -> list[PartitionLag]:
         config = self.settings.kafka.client_config()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from consumer.expiry import expired_metadata
-from spoolbridge.topic_expiry import PartitionLag, expired_offsets, may_be_hit, partition_lag
+from spoolbridge.topic_expiry import PartitionLag, expired_offsets, expired_within, may_be_hit, partition_lag
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,14 @@ def test_a_file_without_offsets_or_records_expired_at_unknown_offsets_may_be_hit
 def test_nothing_expired_hits_no_file() -> None:
     assert not may_be_hit(None, [PartitionLag(0, 5, 5, 0)])
     assert not may_be_hit({0: (0, 4)}, [])
+
+
+def test_the_expired_records_a_file_may_have_lost_are_those_inside_its_offsets() -> None:
+    partitions = [
+        PartitionLag(0, 300, 300, 0, 150, [(100, 249)]),
+        PartitionLag(1, 50, 50, 0, 12, [(0, 9)]),  # and 2 whose offsets the commit no longer holds
+    ]
+    assert expired_within({0: (200, 299)}, partitions) == 50  # exactly: 200-249
+    assert expired_within({0: (0, 99)}, partitions) == 0
+    assert expired_within({0: (90, 110), 1: (5, 20)}, partitions) == 11 + 5 + 2  # unplaced: may be its
+    assert expired_within(None, partitions) == 162  # no offsets: any of them may be its

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from schemas.datasets import Datasets
 from schemas.settings import ProducerSettings, Settings
 from spoolbridge.status import DatasetStatus, _SourceRows, balances
-from spoolbridge.topic_expiry import PartitionLag, may_be_hit
+from spoolbridge.topic_expiry import PartitionLag, expired_within
 from spoolbridge.web.catalog import Catalog
 from spoolbridge.web.progress import FileProgress, GroupLagCache, Progress, source_problem
 
@@ -170,7 +170,7 @@ def test_a_file_whose_shortfall_expired_settles_on_the_page_with_the_figures_sta
     tmp_path: Path,
 ) -> None:
     """The page and ``status --json`` place the same file on the same expired offsets with the same code
-    (:func:`spoolbridge.topic_expiry.may_be_hit`) and close its ledger with the same figures."""
+    (:func:`spoolbridge.topic_expiry.expired_within`) and close its ledger with the same figures."""
     (tmp_path / "done" / "games").mkdir(parents=True)
     manifest = {"source": SOURCE, "records": 100, "rejected": 0, "offsets": {"0": [200, 299]}}
     (tmp_path / "done" / "games" / "steam.json.manifest.json").write_text(json.dumps(manifest))
@@ -178,9 +178,12 @@ def test_a_file_whose_shortfall_expired_settles_on_the_page_with_the_figures_sta
     page = _ledger(tmp_path)
     page.indexed, page.dead_lettered = 50, 0
     assert not page.settled  # not yet known to be expiry's: the page asks only when short
-    page.expired_in_topic, page.hit_by_expiry = 150, may_be_hit(page.offsets, partitions)
+    page.may_have_expired = expired_within(page.offsets, partitions)
     shown = page.as_dict()
     assert (page.settled, shown["expired"], shown["shortfall"], shown["balances"]) == (True, 50, 50, False)
+    page.indexed = 40  # short of more than the 50 of its offsets that expired: not the expiry's alone
+    assert not page.settled
+    page.indexed = 50
 
     settings = Settings(producer=ProducerSettings(inbox=tmp_path))
     rows = _SourceRows(settings, Datasets(settings))
@@ -189,8 +192,9 @@ def test_a_file_whose_shortfall_expired_settles_on_the_page_with_the_figures_sta
     row.indexed, row.dead_lettered = 50, 0
     dataset = DatasetStatus("games", "t", "t", "t.dlq", partitions=partitions, sources=[row])
     (listed,) = dataset.as_dict()["sources"]
-    for figure in ("produced", "indexed", "dead_lettered", "documents_expected", "shortfall", "surplus",
-                   "balances", "unknown", "hit_by_expiry", "expired", "settled"):  # fmt: skip
+    figures = ("produced", "indexed", "dead_lettered", "documents_expected", "shortfall", "surplus",
+               "balances", "unknown", "hit_by_expiry", "expired", "may_have_expired", "settled")  # fmt: skip
+    for figure in figures:
         assert shown[figure] == listed[figure], figure
     assert page.account == dataset.accounts()[0]
 
