@@ -3,7 +3,8 @@ events) and its reports as downloads (manifest or error report, rejected records
 
 ``GET /api/progress?source=<dataset>/<file>`` sends one ``data:`` event (JSON of
 :class:`~.progress.FileProgress`, plus ``docs_per_s`` over the last seconds) whenever a figure changes,
-and an ``end`` event once the file is settled: every record read is indexed, dead-lettered or rejected.
+and an ``end`` event once the file is settled: every record read is indexed, dead-lettered or rejected,
+or expired from Kafka before it was indexed (the card says so, and that the file must be dropped again).
 """
 
 from __future__ import annotations
