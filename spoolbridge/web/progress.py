@@ -143,24 +143,35 @@ class GroupLagCache:
         self._max_age_secs = max_age_secs
         self._clock = clock
         self._known: dict[str, tuple[float, list[PartitionLag] | Exception]] = {}
+        self._reading: dict[str, threading.Lock] = {}  # per topic: one read at a time, topics in parallel
         self._lock = threading.Lock()
 
     def partitions(self, topic: str) -> list[PartitionLag]:
-        # one reader at a time: cards polling at the same moment wait for one read instead of each making it
         with self._lock:
-            known = self._known.get(topic)
+            reading = self._reading.setdefault(topic, threading.Lock())
+        # cards of one topic polling at the same moment wait for one read instead of each making it
+        with reading:
+            with self._lock:
+                known = self._known.get(topic)
             if known is None or self._clock() - known[0] >= self._max_age_secs:
                 try:
                     answer: list[PartitionLag] | Exception = self._read(topic)
                 except Exception as exc:  # Kafka not answering: said by the caller, asked again later
                     answer = exc
-                self._known.pop(topic, None)
-                self._known[topic] = known = (self._clock(), answer)
-                while len(self._known) > _MAX_TOPICS_CACHED:
-                    del self._known[next(iter(self._known))]
+                known = (self._clock(), answer)
+                self._keep(topic, known)
         if isinstance(known[1], Exception):
             raise known[1]
         return known[1]
+
+    def _keep(self, topic: str, known: tuple[float, list[PartitionLag] | Exception]) -> None:
+        with self._lock:
+            self._known.pop(topic, None)
+            self._known[topic] = known  # the newest last: the oldest are dropped first
+            while len(self._known) > _MAX_TOPICS_CACHED:
+                oldest = next(iter(self._known))
+                del self._known[oldest]
+                self._reading.pop(oldest, None)
 
 
 class _NotReadableError(Exception):

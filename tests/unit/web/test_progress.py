@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -250,3 +251,27 @@ def test_the_group_offset_cache_keeps_a_bounded_number_of_topics() -> None:
     assert len(reads) == 500
     cache.partitions("t0")  # the oldest made room long ago: read again
     assert reads[-1] == "t0" and len(reads) == 501
+
+
+@pytest.mark.timeout(30)
+def test_cards_of_one_topic_asking_at_once_wait_for_one_read_and_other_topics_do_not_wait() -> None:
+    reads: list[str] = []
+    started, release = threading.Event(), threading.Event()
+
+    def read(topic: str) -> list[PartitionLag]:
+        reads.append(topic)
+        if topic == "slow":
+            started.set()
+            assert release.wait(10)
+        return []
+
+    cache = GroupLagCache(read, clock=lambda: 0.0)
+    cards = [threading.Thread(target=cache.partitions, args=("slow",)) for _ in range(5)]
+    for card in cards:
+        card.start()
+    assert started.wait(10)
+    assert cache.partitions("other") == []  # while the slow topic's read is under way
+    release.set()
+    for card in cards:
+        card.join(10)
+    assert sorted(reads) == ["other", "slow"]
