@@ -99,6 +99,11 @@ class FileAccount:
             return 0
         return self.shortfall or 0
 
+    def expired_given(self, may_have_expired: int) -> int:
+        """Documents this file lacks because their records expired, as far as can be said: its shortfall
+        the expiry may explain, up to ``may_have_expired`` (how many expired records may be its own)."""
+        return min(self.lost_to_expiry, max(may_have_expired, 0))
+
     def settled_given(self, may_have_expired: int) -> bool:
         """One file on its own (the page's card, ``status --json``'s ``settled``): it balances, or its
         shortfall is expiry's and no more than ``may_have_expired`` (how many of the records that expired

@@ -167,7 +167,7 @@ def _account_figures(account: FileAccount, may_have_expired: int) -> dict[str, A
         "balances": account.balances,
         "unknown": account.unknown,
         "hit_by_expiry": account.hit_by_expiry,
-        "expired": account.lost_to_expiry,  # of its shortfall, what records that expired may explain
+        "expired": account.expired_given(may_have_expired),  # of its shortfall, what expired records explain
         "may_have_expired": may_have_expired,
         "settled": account.settled_given(may_have_expired),
     }

@@ -125,7 +125,7 @@ class FileProgress:
             **figures, "settled": self.settled, "balances": account.balances,
             "documents_expected": account.documents_expected, "shortfall": account.shortfall,
             "surplus": account.surplus, "unknown": account.unknown, "hit_by_expiry": account.hit_by_expiry,
-            "expired": account.lost_to_expiry,
+            "expired": account.expired_given(self.may_have_expired),
         }  # fmt: skip
 
 

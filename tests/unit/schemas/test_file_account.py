@@ -76,6 +76,7 @@ def test_a_file_short_of_what_expired_records_explain_settles_on_its_own_with_th
     assert (hit.balances, hit.lost_to_expiry) == (False, 3)
     assert hit.settled_given(3) and hit.settled_given(150)  # the topic's expired records cover it
     assert not hit.settled_given(2)  # more is missing than expired: something else is short too
+    assert (hit.expired_given(150), hit.expired_given(2)) == (3, 2)
     not_hit = FileAccount("done", 10, indexed=6, dead_lettered=1)
     assert (not_hit.lost_to_expiry, not_hit.settled_given(100)) == (0, False)
     assert _done(10).settled_given(0)  # a balanced file needs no expiry
