@@ -76,6 +76,7 @@ class _Cursor:
     touched: float
     shown: int
     columns: list[str]
+    total: int = 0
 
 
 class HitPages:
@@ -139,8 +140,8 @@ class HitPages:
         cursor.shown += len(hits)
         answer: dict[str, Any] = {"hits": hits, "next": None, "columns": cursor.columns}
         if first:
-            answer["total"] = int(found["hits"]["total"]["value"])
-        if len(hits) < cursor.body["size"]:
+            cursor.total = answer["total"] = int(found["hits"]["total"]["value"])
+        if len(hits) < cursor.body["size"] or cursor.shown >= cursor.total:  # the point in time is fixed
             self._delete([cursor.pit_id])
             return answer
         cursor.after = hits[-1]["sort"]
