@@ -120,7 +120,12 @@ def top_values(
     ``histogram``."""
     offset = max(0, min(offset, MAX_VALUES - 1))
     size = max(1, min(size, MAX_VALUES - offset))
-    params = {"ignore_unavailable": "true", "allow_no_indices": "true", "expand_wildcards": "none"}
+    params = {
+        "ignore_unavailable": "true",
+        "allow_no_indices": "true",
+        "expand_wildcards": "none",
+        "timeout": "30s",
+    }
     found = client.search(
         index=",".join(indices),
         body=top_values_body(query, mapped, offset=offset, size=size, within=within),
@@ -190,7 +195,12 @@ def field_list(
     counted = paths[:_MAX_LISTED]
     counts: dict[str, int] = {}
     total = 0
-    params = {"ignore_unavailable": "true", "allow_no_indices": "true", "expand_wildcards": "none"}
+    params = {
+        "ignore_unavailable": "true",
+        "allow_no_indices": "true",
+        "expand_wildcards": "none",
+        "timeout": "30s",
+    }
     for start in range(0, len(counted), _EXISTS_PER_REQUEST) or [0]:
         chunk = counted[start : start + _EXISTS_PER_REQUEST]
         found = client.search(index=",".join(indices), body=field_counts_body(query, chunk), params=params)
