@@ -1,0 +1,99 @@
+"""The current hits as a file: CSV (chosen columns, or every field) or NDJSON (whole documents, or the chosen
+columns), streamed from OpenSearch a page at a time, so an export of any size holds one page in memory.
+
+Pages come from a scroll (sorted as the table is, else in index order, the cheapest), which reads one
+consistent view of the indices; it is cleared when the export ends, is cancelled or fails. CSV cells that
+hold lists or objects carry them as JSON; a value that a spreadsheet would run as a formula (starting with
+``=``, ``+``, ``-``, ``@``, tab or carriage return) is prefixed with ``'``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import orjson
+
+from .hit_table import column_values
+from .mapped_fields import MappedField
+
+__all__ = ["EXPORT_PAGE", "Format", "csv_cell", "export_columns", "export_lines"]
+
+log = logging.getLogger(__name__)
+
+Format = Literal["csv", "ndjson"]
+EXPORT_PAGE = 1000
+_SCROLL = "2m"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def export_columns(columns: list[str], fields: dict[str, MappedField], source_field: str) -> list[str]:
+    """The CSV's columns: the chosen ones, else every field that holds values (objects are their fields),
+    the source file first."""
+    if columns:
+        return columns
+    leaves = sorted(path for path, mapped in fields.items() if mapped.kind != "object")
+    return [source_field, *[path for path in leaves if path != source_field]]
+
+
+def csv_cell(value: Any) -> str:
+    """One CSV cell: text as it is, numbers and booleans as JSON writes them, lists and objects as JSON,
+    nothing for a missing value; formula-like text made inert."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return f"'{value}" if value.startswith(_FORMULA_START) else value
+    return orjson.dumps(value).decode()
+
+
+def export_lines(
+    client: Any,
+    indices: list[str],
+    body: dict[str, Any],
+    *,
+    format: Format,
+    columns: list[str],
+) -> Iterator[bytes]:
+    """The export's bytes, a page of hits at a time (``body`` has ``query`` and optionally ``sort``)."""
+    request = {**body, "size": EXPORT_PAGE}
+    request.setdefault("sort", ["_doc"])
+    if columns:
+        request["_source"] = columns
+    found = client.search(
+        index=",".join(indices),
+        body=request,
+        params={"scroll": _SCROLL, "ignore_unavailable": "true", "expand_wildcards": "none"},
+    )
+    scroll_id = found.get("_scroll_id")
+    try:
+        if format == "csv":
+            yield _csv_line(["_id", *columns])
+        while True:
+            hits = found["hits"]["hits"]
+            if not hits:
+                return
+            yield b"".join(_line(hit, format, columns) for hit in hits)
+            found = client.scroll(body={"scroll": _SCROLL, "scroll_id": scroll_id})
+            scroll_id = found.get("_scroll_id", scroll_id)
+    finally:
+        if scroll_id:
+            try:
+                client.clear_scroll(body={"scroll_id": [scroll_id]})
+            except Exception as exc:  # it expires by itself
+                log.info("event=scroll_clear_failed error=%s", type(exc).__name__)
+
+
+def _line(hit: dict[str, Any], format: Format, columns: list[str]) -> bytes:
+    document = hit.get("_source", {})
+    if format == "ndjson":
+        return orjson.dumps(document) + b"\n"
+    return _csv_line([csv_cell(hit["_id"]), *(csv_cell(column_values(document, c)) for c in columns)])
+
+
+def _csv_line(cells: list[str]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(cells)
+    return out.getvalue().encode()
