@@ -34,6 +34,7 @@ __all__ = [
 EXACT_DISTINCT = 3000  # cardinality's precision threshold: counts below it are exact
 MAX_VALUES = 10_000  # how deep the values of one field can be paged
 HISTOGRAM_BARS = 20
+TIMEOUT = "30s"  # OpenSearch's time for one request (in the body: the client's ``timeout`` is its own)
 _EXISTS_PER_REQUEST = 200
 _MAX_LISTED = 2000  # fields whose document counts are asked; beyond, the count is unknown (and says so)
 _LUCENE_SPECIAL = re.compile(r'([.?+*|{}\[\]()"\\#@&<>~^$])')
@@ -72,7 +73,7 @@ def top_values_body(
     }
     if mapped.ranged:
         aggs["range"] = {"stats": {"field": mapped.exact}}
-    return {"size": 0, "query": query, "track_total_hits": True, "aggs": aggs}
+    return {"size": 0, "query": query, "track_total_hits": True, "aggs": aggs, "timeout": TIMEOUT}
 
 
 def nice_interval(low: float, high: float, bars: int = HISTOGRAM_BARS) -> float:
@@ -101,7 +102,7 @@ def histogram_body(query: dict[str, Any], mapped: MappedField, low: float, high:
                 "extended_bounds": {"min": low, "max": high},
             }
         }
-    return {"size": 0, "query": query, "track_total_hits": False, "aggs": {"bars": agg}}
+    return {"size": 0, "query": query, "track_total_hits": False, "aggs": {"bars": agg}, "timeout": TIMEOUT}
 
 
 def top_values(
@@ -124,7 +125,6 @@ def top_values(
         "ignore_unavailable": "true",
         "allow_no_indices": "true",
         "expand_wildcards": "none",
-        "timeout": "30s",
     }
     found = client.search(
         index=",".join(indices),
@@ -183,7 +183,7 @@ def field_counts_body(query: dict[str, Any], paths: list[str]) -> dict[str, Any]
     """One request counting, for each of ``paths``, the documents that have it."""
     filters = {str(i): {"exists": {"field": path}} for i, path in enumerate(paths)}
     aggs = {"has": {"filters": {"filters": filters}}}
-    return {"size": 0, "query": query, "track_total_hits": True, "aggs": aggs}
+    return {"size": 0, "query": query, "track_total_hits": True, "aggs": aggs, "timeout": TIMEOUT}
 
 
 def field_list(
@@ -199,7 +199,6 @@ def field_list(
         "ignore_unavailable": "true",
         "allow_no_indices": "true",
         "expand_wildcards": "none",
-        "timeout": "30s",
     }
     for start in range(0, len(counted), _EXISTS_PER_REQUEST) or [0]:
         chunk = counted[start : start + _EXISTS_PER_REQUEST]

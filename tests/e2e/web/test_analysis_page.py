@@ -46,7 +46,7 @@ def games_page(
     opensearch_client: Any,
     unique_name: Callable[[str], str],
     tmp_path: Path,
-) -> Iterator[tuple[str, str, list[dict[str, Any]]]]:
+) -> Iterator[tuple[str, str, list[dict[str, Any]], str]]:
     from opensearchpy import helpers
 
     name = unique_name("games")[:50].rstrip("-")
@@ -62,9 +62,15 @@ def games_page(
             refresh=True,
         )
         with serve_page(tmp_path, **endpoints.env()) as url:
-            yield url, name, games
+            yield url, name, games, index
     finally:
         opensearch_client.indices.delete(index=index, ignore_unavailable=True)
+
+
+def shown_share(count: int) -> str:
+    """A share as the page writes it (Intl percent, at most one decimal, en locale)."""
+    text = f"{100 * count / TOTAL:.1f}".rstrip("0").rstrip(".")
+    return f"{text}%"
 
 
 def _cells(row: Any) -> list[str]:
@@ -72,14 +78,19 @@ def _cells(row: Any) -> list[str]:
 
 
 def test_the_three_questions_filters_paging_and_export(
-    games_page: tuple[str, str, list[dict[str, Any]]], page: Any, tmp_path: Path
+    games_page: tuple[str, str, list[dict[str, Any]], str], page: Any, tmp_path: Path, opensearch_client: Any
 ) -> None:
-    url, name, games = games_page
+    url, name, games, index = games_page
     page.goto(f"{url}#search?dataset={name}")
     _answer_the_three_questions(page)
     _chips_and_the_query_box(page)
     _page_the_table_to_its_last_hit(page, games)
-    _export_the_hits(page, games, tmp_path)
+    from opensearchpy import helpers
+
+    indie = helpers.scan(
+        opensearch_client, index=index, query={"query": {"term": {"genre.keyword": "Indie"}}}
+    )
+    _export_the_hits(page, games, tmp_path, {hit["_id"] for hit in indie})
 
 
 def _answer_the_three_questions(page: Any) -> None:
@@ -95,6 +106,13 @@ def _answer_the_three_questions(page: Any) -> None:
     values.locator(".values-table td.value", has_text="Action").wait_for()
     rows = values.locator(".values-table tbody tr:not(.bucket)")
     assert _cells(rows.nth(0))[:3] == ["Action", "120", "40%"]
+    ranked = sorted(GENRES.items(), key=lambda kv: (-kv[1], kv[0]))[:20]  # the first 20, as shown
+    shown = [_cells(rows.nth(i))[:3] for i in range(rows.count())]
+    assert shown == [[g, str(n), shown_share(n)] for g, n in ranked]
+    other = sum(n for _, n in sorted(GENRES.items(), key=lambda kv: (-kv[1], kv[0]))[20:])
+    assert _cells(values.locator("tr.bucket", has_text="other"))[:2] == ["other", str(other)]
+    listed = page.locator("#field-list li", has_text="genre").first.inner_text()
+    assert f"{TOTAL - WITHOUT_GENRE} · 85%" in listed
     missing = values.locator("tr.bucket", has_text="missing")
     assert _cells(missing)[:3] == ["missing", "45", "15%"]
     assert "23 distinct values" in values.inner_text()
@@ -151,7 +169,9 @@ def _page_the_table_to_its_last_hit(page: Any, games: list[dict[str, Any]]) -> N
     page.locator("#hit-table .document-row pre").wait_for()
 
 
-def _export_the_hits(page: Any, games: list[dict[str, Any]], tmp_path: Path) -> None:
+def _export_the_hits(
+    page: Any, games: list[dict[str, Any]], tmp_path: Path, opensearch_ids: set[str]
+) -> None:
     # an export of the hits with a chip: exactly them
     page.click('#view-switch [data-view="list"]')
     page.locator('#field-list button.field-name:text-is("genre")').click()
@@ -165,4 +185,5 @@ def _export_the_hits(page: Any, games: list[dict[str, Any]], tmp_path: Path) -> 
     assert len(exported) == 61 and exported[0][0] == "_id"
     expected = {f"g{i}" for i, g in enumerate(games) if g.get("genre") == "Indie"}
     assert {row[0] for row in exported[1:]} == expected
+    assert {row[0] for row in exported[1:]} == opensearch_ids, "the export holds what OpenSearch matches"
     page.locator("#export-status", has_text="exported 60 rows").wait_for()
