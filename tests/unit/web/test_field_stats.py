@@ -6,7 +6,14 @@ import pytest
 
 from spoolbridge.web.export import csv_cell, export_columns
 from spoolbridge.web.field_query import QueryError
-from spoolbridge.web.field_stats import nice_interval, top_values_body, values_pattern
+from spoolbridge.web.field_stats import (
+    SEARCH_TIMEOUT,
+    field_counts_body,
+    histogram_body,
+    nice_interval,
+    top_values_body,
+    values_pattern,
+)
 from spoolbridge.web.hit_table import column_values, sort_clause
 from spoolbridge.web.mapped_fields import mapped_fields
 
@@ -33,12 +40,22 @@ def test_one_request_asks_values_missing_distinct_and_range() -> None:
     assert aggs["distinct"]["cardinality"] == {"field": "population", "precision_threshold": 3000}
     assert aggs["range"] == {"stats": {"field": "population"}}
     assert body["size"] == 0 and body["track_total_hits"] is True
+    assert body["timeout"] == SEARCH_TIMEOUT  # in the body: opensearch-py reads a ``timeout`` param itself
     text = top_values_body({"match_all": {}}, FIELDS["country"], offset=0, size=5, within="ca")
     assert text["aggs"]["values"]["terms"]["field"] == "country.keyword"
     assert text["aggs"]["values"]["terms"]["include"] == ".*[cC][aA].*"
     assert "range" not in text["aggs"]
     with pytest.raises(ValueError, match="no exact values"):
         top_values_body({"match_all": {}}, FIELDS["summary"], offset=0, size=5)
+
+
+def test_every_search_limits_opensearch_s_time_in_its_body() -> None:
+    bodies = [
+        field_counts_body({"match_all": {}}, ["country"]),
+        histogram_body({"match_all": {}}, FIELDS["population"], 0, 100),
+        top_values_body({"match_all": {}}, FIELDS["country"], offset=0, size=5),
+    ]
+    assert [body["timeout"] for body in bodies] == [SEARCH_TIMEOUT] * 3
 
 
 def test_searching_within_values_escapes_what_lucene_would_read() -> None:
