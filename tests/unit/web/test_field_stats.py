@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from spoolbridge.web.export import csv_cell, export_columns
+from spoolbridge.web.export import csv_cell, csv_rows, export_columns
 from spoolbridge.web.field_query import QueryError
 from spoolbridge.web.field_stats import (
     SEARCH_TIMEOUT,
@@ -99,5 +101,20 @@ def test_csv_cells_keep_values_and_make_formulas_inert() -> None:
     assert csv_cell(True) == "true"
     assert csv_cell(None) == ""
     assert csv_cell(["a", 1]) == '["a",1]'
+    assert (csv_cell(2**70), csv_cell(1.5), csv_cell(1e16)) == (str(2**70), "1.5", "1e+16")
     assert export_columns([], FIELDS, "source") == ["source", "country", "population", "summary", "tags.name"]
     assert export_columns(["country"], FIELDS, "source") == ["country"]
+
+
+def test_a_page_of_hits_becomes_csv_lines_with_every_kind_of_cell() -> None:
+    hits: list[dict[str, Any]] = [
+        {"_id": "1", "_source": {"n": 3, "name": 'say "hi", then\nleave', "a": {"b": False}, "tags": ["x"]}},
+        {"_id": "2", "_source": {"n": None, "name": "=1+1", "tags": [{"k": 1}, {"k": 2}], "o": {"k": 1}}},
+        {"_id": "3"},
+    ]
+    lines = csv_rows(hits, ["n", "name", "a.b", "tags", "tags.k", "o"]).decode()
+    assert lines == (
+        '1,3,"say ""hi"", then\nleave",false,x,,\r\n'
+        '2,,\'=1+1,,"[{""k"":1},{""k"":2}]","[1,2]","{""k"":1}"\r\n'
+        "3,,,,,,\r\n"
+    )
