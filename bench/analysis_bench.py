@@ -168,6 +168,7 @@ def bench_values(url: str, server: subprocess.Popen[bytes], client: Any, index: 
         return lambda: top_values(client, [index], {"match_all": {}}, fields[field], size=20)
 
     rss_before = status_kb(server.pid, "VmRSS")
+    say(f"top values (load average {os.getloadavg()[0]:.1f}) ...")
     rows = []
     for field in ("genre", "n"):
         ways = {"page": page(field), "direct": direct(field)}
@@ -228,6 +229,7 @@ def bench_export(url: str, server: subprocess.Popen[bytes], index: str, docs: in
     cpu_before = cpu_seconds(server.pid)
     export_url = url + "api/export?" + urlencode({"dataset": DATASET, "format": "csv"})
     say("export through the page ...")
+    load = [os.getloadavg()[0]]
     started = time.perf_counter()
     subprocess.run(["curl", "-sS", "-f", "-o", str(page_csv), export_url], check=True)
     page_seconds = time.perf_counter() - started
@@ -238,6 +240,7 @@ def bench_export(url: str, server: subprocess.Popen[bytes], index: str, docs: in
     columns = next(csv.reader([header.decode()]))[1:]
 
     say("baseline: helpers.scan ...")
+    load.append(os.getloadavg()[0])
     cmd = [sys.executable, "-m", "bench.analysis_bench", "--scan-into", str(scan_csv),
            "--index", index, "--columns", ",".join(columns)]  # fmt: skip
     scanned = json.loads(subprocess.run(cmd, capture_output=True, check=True, text=True).stdout)
@@ -257,6 +260,8 @@ def bench_export(url: str, server: subprocess.Popen[bytes], index: str, docs: in
     print(f"| helpers.scan + csv.writer (subprocess) | {scan_seconds:.1f} | {docs / scan_seconds:,.0f} "
           f"| {scanned['cpu_seconds']:.1f} | {scan_peak:.0f} MB |")  # fmt: skip
     print(f"| ratio page / scan (docs/s) | {scan_seconds / page_seconds:.2f}x | | | |")
+    print(f"load average (1 min): {load[0]:.1f} before the page's export, {load[1]:.1f} before the scan, "
+          f"{os.getloadavg()[0]:.1f} after")  # fmt: skip
     peak_note = "since just before the export" if reset else "since the server started (no clear_refs)"
     print(
         f"\nserver RSS {rss_before / 1024:.0f} MB before the export; peak {peak_note}. "
