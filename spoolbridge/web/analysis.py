@@ -164,13 +164,15 @@ class Analysis:
         except Exception as exc:
             self._exports.release()
             return _refused(self.catalog, exc)
+        chosen = ask.columns()  # the CSV without chosen columns has every field: whole documents are fetched
         chosen_sort = ask.sort()[:-3] if request.query_params.getlist("sort") else []
         body: dict[str, Any] = {"query": ask.query, **({"sort": chosen_sort} if chosen_sort else {})}
         name = f"{ask.datasets[0] if len(ask.datasets) == 1 else 'datasets'}.{format_}"
 
         def lines() -> Iterator[bytes]:
             try:
-                yield from export_lines(self.catalog.client(), ask.indices, body, format=fmt, columns=columns)
+                client = self.catalog.client()
+                yield from export_lines(client, ask.indices, body, format=fmt, columns=columns, fetch=chosen)
             finally:
                 self._exports.release()
 

@@ -20,7 +20,7 @@ import orjson
 from .hit_table import column_values
 from .mapped_fields import MappedField
 
-__all__ = ["EXPORT_PAGE", "Format", "csv_cell", "export_columns", "export_lines"]
+__all__ = ["EXPORT_PAGE", "Format", "csv_cell", "csv_rows", "export_columns", "export_lines"]
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,30 @@ def csv_cell(value: Any) -> str:
     nothing for a missing value; formula-like text made inert."""
     if value is None:
         return ""
+    if type(value) is int:  # as JSON writes it, without orjson's bytes (bool is not ``int`` here)
+        return str(value)
     if isinstance(value, str):
         return f"'{value}" if value.startswith(_FORMULA_START) else value
     return orjson.dumps(value).decode()
+
+
+def csv_rows(hits: list[dict[str, Any]], columns: list[str]) -> bytes:
+    """The CSV lines of a page of hits: the id, then each column's cell (one writer for the page)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for hit in hits:
+        document = hit.get("_source", {})
+        writer.writerow([csv_cell(hit["_id"]), *[csv_cell(_column(document, c)) for c in columns]])
+    return out.getvalue().encode()
+
+
+def _column(document: dict[str, Any], path: str) -> Any:
+    """:func:`~.hit_table.column_values`, with a short way for a top-level field that holds one value
+    (a million-row export asks this for every cell)."""
+    if "." in path:
+        return column_values(document, path)
+    value = document.get(path)
+    return column_values(document, path) if isinstance(value, list) else value
 
 
 def export_lines(
@@ -56,12 +77,15 @@ def export_lines(
     *,
     format: Format,
     columns: list[str],
+    fetch: list[str],
 ) -> Iterator[bytes]:
-    """The export's bytes, a page of hits at a time (``body`` has ``query`` and optionally ``sort``)."""
+    """The export's bytes, a page of hits at a time (``body`` has ``query`` and optionally ``sort``):
+    ``columns`` are the CSV's (or NDJSON's chosen fields), ``fetch`` the fields asked of OpenSearch (``[]``:
+    whole documents, which costs the node less than filtering every document down to all of its fields)."""
     request = {**body, "size": EXPORT_PAGE}
     request.setdefault("sort", ["_doc"])
-    if columns:
-        request["_source"] = columns
+    if fetch:
+        request["_source"] = fetch
     found = client.search(
         index=",".join(indices),
         body=request,
@@ -75,7 +99,10 @@ def export_lines(
             hits = found["hits"]["hits"]
             if not hits:
                 return
-            yield b"".join(_line(hit, format, columns) for hit in hits)
+            if format == "csv":
+                yield csv_rows(hits, columns)
+            else:
+                yield b"".join(orjson.dumps(hit.get("_source", {})) + b"\n" for hit in hits)
             found = client.scroll(body={"scroll": _SCROLL, "scroll_id": scroll_id})
             scroll_id = found.get("_scroll_id", scroll_id)
     finally:
@@ -84,13 +111,6 @@ def export_lines(
                 client.clear_scroll(body={"scroll_id": [scroll_id]})
             except Exception as exc:  # it expires by itself
                 log.info("event=scroll_clear_failed error=%s", type(exc).__name__)
-
-
-def _line(hit: dict[str, Any], format: Format, columns: list[str]) -> bytes:
-    document = hit.get("_source", {})
-    if format == "ndjson":
-        return orjson.dumps(document) + b"\n"
-    return _csv_line([csv_cell(hit["_id"]), *(csv_cell(column_values(document, c)) for c in columns)])
 
 
 def _csv_line(cells: list[str]) -> bytes:

@@ -22,6 +22,7 @@ __all__ = [
     "EXACT_DISTINCT",
     "HISTOGRAM_BARS",
     "MAX_VALUES",
+    "SEARCH_TIMEOUT",
     "field_counts_body",
     "field_list",
     "histogram_body",
@@ -34,9 +35,11 @@ __all__ = [
 EXACT_DISTINCT = 3000  # cardinality's precision threshold: counts below it are exact
 MAX_VALUES = 10_000  # how deep the values of one field can be paged
 HISTOGRAM_BARS = 20
-TIMEOUT = "30s"  # OpenSearch's time for one request (in the body: the client's ``timeout`` is its own)
 _EXISTS_PER_REQUEST = 200
 _MAX_LISTED = 2000  # fields whose document counts are asked; beyond, the count is unknown (and says so)
+#: OpenSearch's time for one of these searches (it stops and answers partial). In the body: a ``timeout``
+#: among opensearch-py's params is taken for the client's socket timeout, which must be a number.
+SEARCH_TIMEOUT = "30s"
 _LUCENE_SPECIAL = re.compile(r'([.?+*|{}\[\]()"\\#@&<>~^$])')
 
 
@@ -73,7 +76,7 @@ def top_values_body(
     }
     if mapped.ranged:
         aggs["range"] = {"stats": {"field": mapped.exact}}
-    return {"size": 0, "query": query, "track_total_hits": True, "aggs": aggs, "timeout": TIMEOUT}
+    return {"size": 0, "query": query, "track_total_hits": True, "timeout": SEARCH_TIMEOUT, "aggs": aggs}
 
 
 def nice_interval(low: float, high: float, bars: int = HISTOGRAM_BARS) -> float:
@@ -102,7 +105,13 @@ def histogram_body(query: dict[str, Any], mapped: MappedField, low: float, high:
                 "extended_bounds": {"min": low, "max": high},
             }
         }
-    return {"size": 0, "query": query, "track_total_hits": False, "aggs": {"bars": agg}, "timeout": TIMEOUT}
+    return {
+        "size": 0,
+        "query": query,
+        "track_total_hits": False,
+        "timeout": SEARCH_TIMEOUT,
+        "aggs": {"bars": agg},
+    }
 
 
 def top_values(
@@ -121,11 +130,7 @@ def top_values(
     ``histogram``."""
     offset = max(0, min(offset, MAX_VALUES - 1))
     size = max(1, min(size, MAX_VALUES - offset))
-    params = {
-        "ignore_unavailable": "true",
-        "allow_no_indices": "true",
-        "expand_wildcards": "none",
-    }
+    params = {"ignore_unavailable": "true", "allow_no_indices": "true", "expand_wildcards": "none"}
     found = client.search(
         index=",".join(indices),
         body=top_values_body(query, mapped, offset=offset, size=size, within=within),
@@ -183,7 +188,7 @@ def field_counts_body(query: dict[str, Any], paths: list[str]) -> dict[str, Any]
     """One request counting, for each of ``paths``, the documents that have it."""
     filters = {str(i): {"exists": {"field": path}} for i, path in enumerate(paths)}
     aggs = {"has": {"filters": {"filters": filters}}}
-    return {"size": 0, "query": query, "track_total_hits": True, "aggs": aggs, "timeout": TIMEOUT}
+    return {"size": 0, "query": query, "track_total_hits": True, "timeout": SEARCH_TIMEOUT, "aggs": aggs}
 
 
 def field_list(
@@ -195,11 +200,7 @@ def field_list(
     counted = paths[:_MAX_LISTED]
     counts: dict[str, int] = {}
     total = 0
-    params = {
-        "ignore_unavailable": "true",
-        "allow_no_indices": "true",
-        "expand_wildcards": "none",
-    }
+    params = {"ignore_unavailable": "true", "allow_no_indices": "true", "expand_wildcards": "none"}
     for start in range(0, len(counted), _EXISTS_PER_REQUEST) or [0]:
         chunk = counted[start : start + _EXISTS_PER_REQUEST]
         found = client.search(index=",".join(indices), body=field_counts_body(query, chunk), params=params)

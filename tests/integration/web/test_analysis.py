@@ -162,6 +162,16 @@ def test_an_export_holds_exactly_the_hits(dataset: tuple[TestClient, str, list[d
     assert {r[0] for r in rows[1:]} == set(expected)
     assert all(int(r[2]) == expected[r[0]]["population"] for r in rows[1:])
 
+    every = client.get("/api/export", params={"dataset": name})  # no columns: every field, source first
+    table = list(csv.reader(io.StringIO(every.text)))
+    assert table[0] == ["_id", "source", "country", "founded", "genre", "name", "population"]
+    assert len(table) == TOTAL + 1
+    cells = {row[0]: row[1:] for row in table[1:]}
+    assert cells == {
+        str(i): [d["source"], d["country"], d["founded"], d.get("genre", ""), d["name"], str(d["population"])]
+        for i, d in enumerate(documents)
+    }
+
     whole = client.get("/api/export", params={"dataset": name, "format": "ndjson"})
     lines = [orjson.loads(line) for line in whole.text.splitlines()]
     assert len(lines) == TOTAL

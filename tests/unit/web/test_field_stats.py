@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from spoolbridge.web.export import csv_cell, export_columns
+from spoolbridge.web.export import csv_cell, csv_rows, export_columns
 from spoolbridge.web.field_query import QueryError
-from spoolbridge.web.field_stats import nice_interval, top_values_body, values_pattern
+from spoolbridge.web.field_stats import (
+    SEARCH_TIMEOUT,
+    field_counts_body,
+    histogram_body,
+    nice_interval,
+    top_values_body,
+    values_pattern,
+)
 from spoolbridge.web.hit_table import column_values, sort_clause
 from spoolbridge.web.mapped_fields import mapped_fields
 
@@ -33,12 +42,22 @@ def test_one_request_asks_values_missing_distinct_and_range() -> None:
     assert aggs["distinct"]["cardinality"] == {"field": "population", "precision_threshold": 3000}
     assert aggs["range"] == {"stats": {"field": "population"}}
     assert body["size"] == 0 and body["track_total_hits"] is True
+    assert body["timeout"] == SEARCH_TIMEOUT  # in the body: opensearch-py reads a ``timeout`` param itself
     text = top_values_body({"match_all": {}}, FIELDS["country"], offset=0, size=5, within="ca")
     assert text["aggs"]["values"]["terms"]["field"] == "country.keyword"
     assert text["aggs"]["values"]["terms"]["include"] == ".*[cC][aA].*"
     assert "range" not in text["aggs"]
     with pytest.raises(ValueError, match="no exact values"):
         top_values_body({"match_all": {}}, FIELDS["summary"], offset=0, size=5)
+
+
+def test_every_search_limits_opensearch_s_time_in_its_body() -> None:
+    bodies = [
+        field_counts_body({"match_all": {}}, ["country"]),
+        histogram_body({"match_all": {}}, FIELDS["population"], 0, 100),
+        top_values_body({"match_all": {}}, FIELDS["country"], offset=0, size=5),
+    ]
+    assert [body["timeout"] for body in bodies] == [SEARCH_TIMEOUT] * 3
 
 
 def test_searching_within_values_escapes_what_lucene_would_read() -> None:
@@ -82,5 +101,20 @@ def test_csv_cells_keep_values_and_make_formulas_inert() -> None:
     assert csv_cell(True) == "true"
     assert csv_cell(None) == ""
     assert csv_cell(["a", 1]) == '["a",1]'
+    assert (csv_cell(2**70), csv_cell(1.5), csv_cell(1e16)) == (str(2**70), "1.5", "1e+16")
     assert export_columns([], FIELDS, "source") == ["source", "country", "population", "summary", "tags.name"]
     assert export_columns(["country"], FIELDS, "source") == ["country"]
+
+
+def test_a_page_of_hits_becomes_csv_lines_with_every_kind_of_cell() -> None:
+    hits: list[dict[str, Any]] = [
+        {"_id": "1", "_source": {"n": 3, "name": 'say "hi", then\nleave', "a": {"b": False}, "tags": ["x"]}},
+        {"_id": "2", "_source": {"n": None, "name": "=1+1", "tags": [{"k": 1}, {"k": 2}], "o": {"k": 1}}},
+        {"_id": "3"},
+    ]
+    lines = csv_rows(hits, ["n", "name", "a.b", "tags", "tags.k", "o"]).decode()
+    assert lines == (
+        '1,3,"say ""hi"", then\nleave",false,x,,\r\n'
+        '2,,\'=1+1,,"[{""k"":1},{""k"":2}]","[1,2]","{""k"":1}"\r\n'
+        "3,,,,,,\r\n"
+    )
