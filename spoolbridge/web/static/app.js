@@ -433,6 +433,12 @@ let typing;
 $("#dataset").addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(checkDataset, 150); });
 $("#files").addEventListener("change", (e) => { addFiles([...e.target.files]); e.target.value = ""; });
 const drop = $("#drop");
+// the drop zone is a button for the keyboard: Enter and Space open the file chooser, as a click does
+drop.addEventListener("keydown", (e) => {
+  if (e.key !== "Enter" && e.key !== " ") return;
+  e.preventDefault(); // Space would scroll the page
+  $("#files").click();
+});
 drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
 drop.addEventListener("dragleave", () => drop.classList.remove("over"));
 drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); addFiles([...e.dataTransfer.files]); });

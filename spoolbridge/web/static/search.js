@@ -30,8 +30,12 @@ function titleOf(hit) {
 function renderHit(hit) {
   const item = document.createElement("li");
   item.className = "hit";
-  const title = document.createElement("h4");
-  title.append(titleOf(hit));
+  const title = document.createElement("h3");
+  // the title is the button that shows the document: reachable by Tab, operated by Enter and Space
+  const open = Object.assign(document.createElement("button"), { type: "button", className: "open" });
+  open.setAttribute("aria-expanded", "false");
+  open.append(titleOf(hit));
+  title.append(open);
   const meta = Object.assign(document.createElement("div"), { className: "meta", textContent: `source: ${hit.source ?? "?"} · index ${hit.index} · id ${hit.id}` });
   item.append(title, meta);
   for (const [field, fragments] of Object.entries(hit.highlight).filter(([f]) => !TITLE_FIELDS.includes(f)).slice(0, 3)) {
@@ -40,12 +44,17 @@ function renderHit(hit) {
     for (const fragment of fragments) line.append(highlighted(fragment), " … ");
     item.append(line);
   }
-  item.addEventListener("click", (e) => {
-    if (e.target.closest("pre")) return;
+  const toggle = () => {
     const shown = $("pre", item);
+    open.setAttribute("aria-expanded", String(!shown));
     if (shown) { shown.remove(); return; }
-    item.append(Object.assign(document.createElement("pre"), { className: "document", textContent: JSON.stringify(hit.document, null, 2) }));
-  });
+    // focusable, so that a long document scrolls by keyboard too
+    const view = Object.assign(document.createElement("pre"), { className: "document", tabIndex: 0, textContent: JSON.stringify(hit.document, null, 2) });
+    view.setAttribute("aria-label", "the document's JSON");
+    item.append(view);
+  };
+  open.addEventListener("click", toggle);
+  item.addEventListener("click", (e) => { if (!e.target.closest("pre, button")) toggle(); }); // the whole card, for a mouse
   return item;
 }
 
@@ -69,9 +78,10 @@ export async function runSearch() {
   const answer = await (await fetch(`api/search?${params}`, { cache: "no-store" })).json();
   if (mine !== asked) return;
   if (answer.problem) summary.textContent = answer.problem;
-  else summary.textContent = `${answer.total} hit${answer.total === 1 ? "" : "s"}${answer.total > answer.hits.length ? ` (first ${answer.hits.length} shown)` : ""}`;
+  else summary.textContent = `${answer.total.toLocaleString("en-US")} hit${answer.total === 1 ? "" : "s"}${answer.total > answer.hits.length ? ` (first ${answer.hits.length} shown)` : ""}`;
   if (only && !answer.problem) {
     const clear = Object.assign(document.createElement("button"), { type: "button", className: "only", textContent: `${only.field} = ${only.term} ✕` });
+    clear.title = "show all hits again";
     clear.addEventListener("click", () => { only = null; runSearch(); });
     summary.append(" with ", clear);
   }
@@ -83,9 +93,11 @@ export async function runSearch() {
   $("h3", facet).textContent = `top ${$("#facet-field").value}`;
   const field = $("#facet-field").value;
   $("ol", facet).replaceChildren(...(answer.facet || []).map(({ term, count }) => {
-    const row = Object.assign(document.createElement("li"), { textContent: String(term), title: "show only these" });
-    row.append(Object.assign(document.createElement("span"), { className: "count", textContent: String(count) }));
-    row.addEventListener("click", () => { only = { field, term: String(term) }; runSearch(); });
+    const row = document.createElement("li");
+    const pick = Object.assign(document.createElement("button"), { type: "button", className: "term", textContent: String(term), title: "show only these" });
+    pick.append(Object.assign(document.createElement("span"), { className: "count", textContent: count.toLocaleString("en-US") }));
+    pick.addEventListener("click", () => { only = { field, term: String(term) }; runSearch(); });
+    row.append(pick);
     return row;
   }));
 }
