@@ -138,7 +138,8 @@ function analyse(entry) {
   if (looks) {
     // not JSON at all: what it looks like and what to do; the producer would only reject it
     entry.shape = { shape: "not-json", label: "not JSON", records: [], paths: [] };
-    show(".problem", `This looks like ${looks.what}, not JSON. ${looks.todo[0].toUpperCase()}${looks.todo.slice(1)}.`);
+    const todo = `${looks.todo[0].toUpperCase()}${looks.todo.slice(1)}.`;
+    show(".problem", looks.encoding ? `This looks like ${looks.what}: the page and the producer read UTF-8 only. ${todo}` : `This looks like ${looks.what}, not JSON. ${todo}`);
     show(".warning", "");
   } else if (entry.head === null) {
     entry.shape = { label: "gzip", records: [], paths: [] };
@@ -155,6 +156,7 @@ function analyse(entry) {
   entry.blocked = Boolean(looks);
   $(".shape", card).textContent = entry.shape.label;
   showPaths(entry);
+  $(".preview-box", card).hidden = entry.blocked; // nothing to preview: the problem says why
   renderPreview($(".preview", card), entry.shape, file.name);
   showLimits(entry);
   checkConflicts(entry);

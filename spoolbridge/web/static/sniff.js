@@ -5,7 +5,7 @@ const starts = (bytes, ...magic) => magic.every((b, i) => bytes[i] === b);
 const ascii = (bytes, at, text) => [...text].every((c, i) => bytes[at + i] === c.charCodeAt(0));
 const latin1 = (bytes) => new TextDecoder("latin1").decode(bytes); // to find ASCII names in a zip's head
 
-const SAVE_AS_JSON = "spoolbridge reads JSON only: export the data as JSON or JSON Lines (one record per line) from the program that made it, and choose that file";
+const SAVE_AS_JSON = "the page takes JSON only: export the data as JSON or JSON Lines (one record per line) from the program that made it, and choose that file";
 
 // Binary formats by their magic bytes: [test, what it looks like, what to do].
 const BINARY = [
@@ -55,13 +55,14 @@ function isUtf8(b, whole) {
   }
 }
 
-// {what, todo} when the bytes are not JSON text at all (a binary format, another encoding), else null.
+// {what, todo, encoding} when the bytes are not JSON text at all (a binary format; text in another
+// encoding than UTF-8, which the producer reads only: `encoding`), else null.
 export function sniffBytes(bytes, whole) {
   for (const [test, what, todo] of BINARY) if (test(bytes)) return { what, todo };
   const wide = wideEncoding(bytes);
-  if (wide) return { what: `text in ${wide}, not UTF-8`, todo: `save it as UTF-8 (in a text editor: "Save as", encoding UTF-8; Excel calls it "CSV UTF-8"), then choose it again` };
+  if (wide) return { what: `text in ${wide}, not UTF-8`, encoding: true, todo: `save it as UTF-8 (in a text editor: "Save as", encoding UTF-8; Excel calls it "CSV UTF-8"), then choose it again` };
   if (bytes.includes(0)) return { what: "a binary file, not text", todo: SAVE_AS_JSON };
-  if (!isUtf8(bytes, whole)) return { what: "text in another encoding than UTF-8 (e.g. Windows-1252 or Latin-1)", todo: `save it as UTF-8 (in a text editor: "Save as", encoding UTF-8), then choose it again` };
+  if (!isUtf8(bytes, whole)) return { what: "text in another encoding than UTF-8 (e.g. Windows-1252 or Latin-1)", encoding: true, todo: `save it as UTF-8 (in a text editor: "Save as", encoding UTF-8), then choose it again` };
   return null;
 }
 
@@ -83,7 +84,7 @@ export function sniffText(text) {
   const body = text.replace(/^\ufeff/, "").trimStart();
   if (/^<\?xml|^<(!doctype )?html|^<[a-zA-Z][\w:-]*[\s>]/i.test(body)) {
     const what = /^<(!doctype )?html/i.test(body) ? "an HTML page" : "XML";
-    return { what, todo: "spoolbridge reads JSON only: export the data as JSON from the program that made it (or convert the XML to JSON), and choose that file" };
+    return { what, todo: "the page takes JSON only: export the data as JSON from the program that made it (or convert the XML to JSON), and choose that file" };
   }
   if (/^[[{]/.test(body)) return null; // JSON with a mistake further on: the parser's message says where
   const lines = body.split(/\r?\n/).slice(0, 6).filter((line) => line.trim());
@@ -92,7 +93,7 @@ export function sniffText(text) {
       const widths = lines.map((line) => cells(line, delimiter).length);
       if (widths[0] > 1 && widths.every((w, i) => w === widths[0] || i === widths.length - 1)) {
         const columns = cells(lines[0], delimiter).slice(0, 6).join(", ");
-        return { what: `${name} with columns ${columns}${widths[0] > 6 ? ", …" : ""}`, todo: "spoolbridge reads JSON only: convert the table to JSON Lines (one object per row; spreadsheet programs and online converters can), and choose that file" };
+        return { what: `${name} with columns ${columns}${widths[0] > 6 ? ", …" : ""}`, todo: "the page takes JSON only: convert the table to JSON Lines (one object per row; spreadsheet programs and online converters can), and choose that file" };
       }
     }
   }

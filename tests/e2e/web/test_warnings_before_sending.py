@@ -83,6 +83,7 @@ def test_a_file_that_is_not_json_says_what_it_looks_like_and_cannot_be_sent(
             assert problem.startswith(f"This looks like {looks}"), (name, problem)
             assert "re-export it as UTF-8" not in problem
             assert card.locator(".start").is_disabled(), name
+            assert card.locator(".preview-box").is_hidden(), name
         assert page.locator("#start-all").is_disabled(), "nothing here can be sent"
         page.set_input_files("#files", _payload("good.json", RECORDS))
         good = cards.nth(len(NOT_JSON))
