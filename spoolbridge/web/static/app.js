@@ -217,7 +217,8 @@ function showLimits(entry) {
   if (shape.shape === "single" && isRecord(shape.records?.[0])) {
     const keys = entriesOf(shape.records[0]).map(([key]) => key);
     const listed = keys.slice(0, 8).join(", ") + (keys.length > 8 ? ", …" : "");
-    const choose = shape.paths?.length ? `If its records are under one of its keys, choose it under "Records under" to preview them.` : `Its top-level keys (${listed}) hold no list of records.`;
+    const then = pathChoosable() ? "; uploading then reads them so" : " (reading them so needs the dataset's records_path setting)";
+    const choose = shape.paths?.length ? `If its records are under one of its keys, choose it under "Records under" to preview them${then}.` : `Its top-level keys (${listed}) hold no list of records.`;
     items.push(`One document: this file is a single object, so it becomes one document. ${choose}`);
   }
   list.replaceChildren(...items.map((text) => Object.assign(document.createElement("li"), { textContent: text })));
@@ -232,10 +233,13 @@ function showPaths(entry) {
   const select = $(".path", box);
   const options = ["", ...paths].map((p) => Object.assign(document.createElement("option"), { value: p, textContent: p || "(the whole object is one record)", selected: p === (entry.path || "") }));
   select.replaceChildren(...options);
-  $(".hint", box).textContent = entry.path
-    ? `the producer reads records under ${entry.path} only when the dataset's settings say so: [datasets.${state.dataset || "<name>"}] records_path = "${entry.path}"`
-    : "";
+  $(".hint", box).textContent = !entry.path ? "" : pathChoosable()
+    ? `uploading makes ${entry.path} where every file of the new dataset ${state.dataset || "<name>"} keeps its records (records_path)`
+    : `the producer reads records under ${entry.path} only when the dataset's settings say so: [datasets.${state.dataset || "<name>"}] records_path = "${entry.path}"`;
 }
+
+// A new dataset's first upload may choose where its records are (the server keeps it, as the id field).
+const pathChoosable = () => Boolean(state.datasetOk && state.info && !state.info.problem && !state.info.exists && !state.info.records_path);
 
 // The first records as a table: the document id each will get (the producer's rule: the id field when the
 // dataset has one, else <dataset>/<file>:<position>), then each field with the kinds of value seen.
@@ -327,7 +331,7 @@ async function start(entry) {
       card.dataset.resumes = String(resumes);
       const again = resumes ? ` (resumed after ${resumes} lost connection${resumes === 1 ? "" : "s"})` : "";
       status.textContent = `${text}: ${bytes(sent)} of ${bytes(file.size)}${again}`;
-    }, state.idField || null);
+    }, state.idField || null, entry.path && pathChoosable() ? entry.path : null);
     entry.done = true;
     status.textContent = `uploaded: ${bytes(file.size)}; now in the inbox as ${source}`;
     card.dataset.source = source;

@@ -14,7 +14,7 @@ from typing import Any
 
 from opensearchpy import OpenSearch
 
-from .conftest import Bridge, new_context, serve_page, short_name
+from .conftest import Bridge, figure, new_context, serve_page, short_name, wait_settled
 
 
 def _zip(entries: list[tuple[str, bytes]], stored_first: bool = False) -> bytes:
@@ -169,3 +169,30 @@ def test_an_existing_datasets_own_fields_count_towards_its_limit(
     warning.wait_for()
     assert f"the dataset {dataset} has 15 of the 20 fields its index allows" in warning.inner_text()
     assert "add 6" in warning.inner_text()
+
+
+def test_a_single_objects_records_under_a_key_are_uploaded_as_records(
+    bridge: Bridge,
+    page: Any,
+    opensearch_client: OpenSearch,
+    unique_name: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    dataset = short_name(unique_name, "geo")
+    features = [{"type": "Feature", "name": f"place {i}"} for i in range(3)]
+    (tmp_path / "geo.json").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    page.goto(bridge.url)
+    _choose_dataset(page, dataset)
+    page.set_input_files("#files", str(tmp_path / "geo.json"))
+    card = page.locator(".file").first
+    card.locator(".limits", has_text="uploading then reads them so").wait_for()
+    card.locator(".path").select_option("features")
+    assert card.locator(".preview tbody tr").count() == 3
+    card.locator(".start").click()
+    wait_settled(page, card)
+    assert figure(card, "indexed") == "3", card.inner_text()
+    opensearch_client.indices.refresh(index=dataset)
+    found = opensearch_client.search(index=dataset, body={"query": {"match_all": {}}, "size": 10})
+    assert sorted(hit["_source"]["name"] for hit in found["hits"]["hits"]) == [f"place {i}" for i in range(3)]
+    info = page.request.get(bridge.url + f"api/datasets/{dataset}").json()
+    assert info["records_path"] == "features", "the dataset keeps the choice for its next files"
