@@ -14,6 +14,7 @@ read no index that spoolbridge's OpenSearch account could read but no dataset of
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -29,6 +30,7 @@ from schemas.names import dataset_name_problem
 from schemas.settings import Settings
 
 from .conflicts import facet_fields, flatten_mapping
+from .limits import DEFAULT_FIELD_LIMIT, field_limit, mapped_field_count
 from .mapped_fields import MappedField, mapped_fields
 
 __all__ = ["NOT_CONCRETE", "Catalog", "DatasetInfo", "refusal_reason"]
@@ -43,7 +45,8 @@ _PATTERN_CHARACTERS = frozenset('*?,:<>|\\/ "#')
 
 @dataclass
 class DatasetInfo:
-    """One dataset as the page shows it; ``fields`` is the flattened mapping (empty for a new index)."""
+    """One dataset as the page shows it; ``fields`` is the flattened mapping (empty for a new index),
+    ``field_count`` its fields as the index's ``field_limit`` counts them (:mod:`.limits`)."""
 
     name: str
     index: str
@@ -51,6 +54,8 @@ class DatasetInfo:
     documents: int | None = None
     fields: dict[str, str] = field(default_factory=dict)
     facets: list[str] = field(default_factory=list)
+    field_count: int = 0
+    field_limit: int = DEFAULT_FIELD_LIMIT
     problem: str | None = None
     mapped: dict[str, MappedField] = field(default_factory=dict)  # by path; not sent (``fields`` is)
 
@@ -169,11 +174,23 @@ class Catalog:
         status = getattr(exc, "status_code", None) or type(exc).__name__
         return f"OpenSearch at {self.settings.opensearch.safe_url} did not answer ({status})"
 
+    def new(self, name: str) -> DatasetInfo:
+        """Dataset ``name`` before its index exists: the field limit its index body will give it (the
+        default when the body does not set one or cannot be read: the consumer reports that)."""
+        from consumer.index import flat_index_settings, index_body
+
+        dataset = self.datasets.get(name)
+        info = DatasetInfo(name, dataset.index)
+        opensearch = self.settings.opensearch.model_copy(update={"index_body_file": dataset.index_body_file})
+        with contextlib.suppress(ConfigError):
+            info.field_limit = field_limit(flat_index_settings(index_body(opensearch).get("settings", {})))
+        return info
+
     def describe(self, name: str) -> DatasetInfo:
         """What OpenSearch holds for dataset ``name`` (a name :meth:`knows`)."""
         from opensearchpy.exceptions import NotFoundError, TransportError
 
-        info = DatasetInfo(name, self.datasets.get(name).index)
+        info = self.new(name)
         try:
             if not self.readable_index(info.index):
                 info.problem = f"index {info.index!r} {NOT_CONCRETE}; the page does not read it"
@@ -187,6 +204,10 @@ class Catalog:
                 info.fields.update(flatten_mapping(properties))
                 info.mapped.update(mapped_fields(properties))
                 info.facets += facet_fields(properties)
+                info.field_count += mapped_field_count(properties)
+            found = client.indices.get_settings(index=info.index, flat_settings=True)
+            for index_settings in found.values():
+                info.field_limit = field_limit(index_settings.get("settings", {}))
         except NotFoundError:
             info.documents = 0
         except ConfigError as exc:

@@ -13,10 +13,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from producer.publisher import RECORD_OVERHEAD_BYTES
 from schemas.names import dataset_name_problem, suggest_dataset_name
 from schemas.settings import Settings
 
-from .catalog import Catalog, DatasetInfo
+from .catalog import Catalog
 from .conflicts import SampleField, find_conflicts
 from .dashboards import discover_url
 from .field_query import QueryError, filters_from_json
@@ -94,8 +95,9 @@ def lookup_routes(settings: Settings, catalog: Catalog, store: UploadStore) -> l
         return JSONResponse({"datasets": names})
 
     async def dataset(request: Request) -> Response:
-        """Index, document count and flattened mapping of one dataset; the producer settings it is read
-        with (``records_path``, ``id_field``). A name the catalog does not know is a new dataset: its index
+        """Index, document count, flattened mapping and field count and limit of one dataset; the producer
+        settings it is read with (``records_path``, ``id_field``) and the largest record it takes
+        (``max_record_bytes``). A name the catalog does not know is a new dataset: its index
         by the naming rule, and OpenSearch is not asked (the page reads only datasets it knows)."""
         name: str = request.path_params["name"]
         if (refused := _invalid(name)) is not None:
@@ -103,12 +105,13 @@ def lookup_routes(settings: Settings, catalog: Catalog, store: UploadStore) -> l
         if await anyio.to_thread.run_sync(catalog.knows, name):
             info = await anyio.to_thread.run_sync(catalog.describe, name)
         else:
-            info = DatasetInfo(name, catalog.datasets.get(name).index)
+            info = await anyio.to_thread.run_sync(catalog.new, name)
         producer = store.choices.apply(catalog.datasets.get(name)).producer
         extra = {
             "records_path": producer.records_path,
             "id_field": producer.id_field,
             "discover": discover_url(settings.web.dashboards_url, info.index),
+            "max_record_bytes": producer.max_message_bytes - RECORD_OVERHEAD_BYTES,
         }
         return JSONResponse({**info.as_dict(), **extra})
 

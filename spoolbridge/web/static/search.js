@@ -34,8 +34,12 @@ function titleOf(hit) {
 function renderHit(hit) {
   const item = document.createElement("li");
   item.className = "hit";
-  const title = document.createElement("h4");
-  title.append(titleOf(hit));
+  const title = document.createElement("h3");
+  // the title is the button that shows the document: reachable by Tab, operated by Enter and Space
+  const open = Object.assign(document.createElement("button"), { type: "button", className: "open" });
+  open.setAttribute("aria-expanded", "false");
+  open.append(titleOf(hit));
+  title.append(open);
   const meta = Object.assign(document.createElement("div"), { className: "meta", textContent: `source: ${hit.source ?? "?"} · index ${hit.index} · id ${hit.id}` });
   item.append(title, meta);
   for (const [field, fragments] of Object.entries(hit.highlight).filter(([f]) => !TITLE_FIELDS.includes(f)).slice(0, 3)) {
@@ -44,12 +48,17 @@ function renderHit(hit) {
     for (const fragment of fragments) line.append(highlighted(fragment), " … ");
     item.append(line);
   }
-  item.addEventListener("click", (e) => {
-    if (e.target.closest("pre")) return;
+  const toggle = () => {
     const shown = $("pre", item);
+    open.setAttribute("aria-expanded", String(!shown));
     if (shown) { shown.remove(); return; }
-    item.append(Object.assign(document.createElement("pre"), { className: "document", textContent: JSON.stringify(hit.document, null, 2) }));
-  });
+    // focusable, so that a long document scrolls by keyboard too
+    const view = Object.assign(document.createElement("pre"), { className: "document", tabIndex: 0, textContent: JSON.stringify(hit.document, null, 2) });
+    view.setAttribute("aria-label", "the document's JSON");
+    item.append(view);
+  };
+  open.addEventListener("click", toggle);
+  item.addEventListener("click", (e) => { if (!e.target.closest("pre, button")) toggle(); }); // the whole card, for a mouse
   return item;
 }
 

@@ -100,8 +100,8 @@ def _search_a_game_and_open_it(page: Any, dataset: str, tmp_path: Path) -> None:
     answered = "q => document.querySelector('#results').dataset.query === q"
     page.wait_for_function(answered, arg=query, timeout=90_000)
     hit = page.locator("#results li").first
-    assert hit.locator("h4").inner_text() == game["name"], "the title is the name, its matches marked"
-    assert " ".join(hit.locator("h4 mark").all_inner_texts()) == game["name"]
+    assert hit.locator("h3").inner_text() == game["name"], "the title is the name, its matches marked"
+    assert " ".join(hit.locator("h3 mark").all_inner_texts()) == game["name"]
     assert f"source: {dataset}/games-1.json" in hit.locator(".meta").inner_text()
     assert f"id {dataset}/games-1.json:{key}" in hit.locator(".meta").inner_text()
     hit.click()
