@@ -92,6 +92,25 @@ class FileAccount:
         return self.settled_by_producer and self.shortfall == 0 and self.surplus == 0
 
     @property
+    def lost_to_expiry(self) -> int:
+        """The documents this file is short of that records expired from Kafka may explain: the whole
+        shortfall of a settled file the expiry may have hit, every term known and no surplus; else 0."""
+        if not (self.hit_by_expiry and self.settled_by_producer) or self.surplus != 0:
+            return 0
+        return self.shortfall or 0
+
+    def expired_given(self, may_have_expired: int) -> int:
+        """Documents this file lacks because their records expired, as far as can be said: its shortfall
+        the expiry may explain, up to ``may_have_expired`` (how many expired records may be its own)."""
+        return min(self.lost_to_expiry, max(may_have_expired, 0))
+
+    def settled_given(self, may_have_expired: int) -> bool:
+        """One file on its own (the page's card, ``status --json``'s ``settled``): it balances, or its
+        shortfall is expiry's and no more than ``may_have_expired`` (how many of the records that expired
+        from its dataset's topic may be its own)."""
+        return self.balances or 0 < self.lost_to_expiry <= may_have_expired
+
+    @property
     def unknown(self) -> str | None:
         """Why the account cannot be closed (a figure that cannot be had), or None when every term is
         known or the file is not settled by the producer yet (its figures are still to come)."""
@@ -112,16 +131,14 @@ class FileAccount:
 
 def dataset_balances(accounts: Iterable[FileAccount], expired: int) -> bool:
     """Every file balances, except for records that expired from Kafka (accounted for as lost, and said
-    so): settled files short of documents that the expiry may have hit (:attr:`FileAccount.hit_by_expiry`)
+    so): settled files short of documents that the expiry may have hit (:attr:`FileAccount.lost_to_expiry`)
     are covered by the expired records, up to their number."""
     missing = 0
     for account in accounts:
         if account.balances:
             continue
-        shortfall = account.shortfall
-        if not account.settled_by_producer or shortfall is None or account.surplus != 0:
-            return False  # still to come, unknown, or documents nothing deleted
-        if not account.hit_by_expiry:
-            return False  # short for a reason expiry cannot explain
-        missing += shortfall
+        lost = account.lost_to_expiry
+        if not lost:
+            return False  # still to come, unknown, documents nothing deleted, or short for another reason
+        missing += lost
     return missing <= expired

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["OffsetRange", "OffsetSpan", "merged", "overlaps", "report_offsets"]
+__all__ = ["OffsetRange", "OffsetSpan", "merged", "overlaps", "report_offsets", "shared_offsets"]
 
 #: An inclusive ``(first, last)`` pair of offsets in one partition.
 OffsetRange = tuple[int, int]
@@ -81,6 +81,14 @@ def overlaps(file_ranges: Mapping[int, OffsetRange], expired: Mapping[int, Itera
             if first <= gone_last and gone_first <= last:
                 return True
     return False
+
+
+def shared_offsets(file_range: OffsetRange, ranges: Iterable[OffsetRange]) -> int:
+    """How many offsets of ``file_range`` the (disjoint) ``ranges`` of the same partition hold."""
+    first, last = file_range
+    return sum(
+        max(min(last, other_last) - max(first, other_first) + 1, 0) for other_first, other_last in ranges
+    )
 
 
 def merged(ranges: Iterable[OffsetRange]) -> list[OffsetRange]:

@@ -405,6 +405,11 @@ class WebSettings(_Section):
     body_timeout_secs: float = Field(
         default=30.0, gt=0, description="a request body that sends no byte for this long is cut off"
     )
+    dashboards_url: str | None = Field(
+        default=None,
+        description="OpenSearch Dashboards' address (Aiven shows one per service): each dataset links to "
+        "Discover on its index",
+    )
     max_connections: int = Field(
         default=768,
         ge=8,

@@ -11,7 +11,8 @@ Each figure comes from where the truth lives:
   header: the outstanding letters, apart from those a replay settled (:mod:`schemas.letter_ledger`);
 - lag: the group's committed offsets against the end of each partition of each dataset's topic;
 - expired: the group's commit metadata (count and offsets, :mod:`consumer.expiry`) and the log start,
-  placed on files by the offsets their reports record (:mod:`schemas.offset_ranges`).
+  placed on files by the offsets their reports record (:mod:`schemas.offset_ranges`); read with lag by
+  :mod:`.topic_expiry`, which the page reads them with too.
 
 Every file's verdict is its :class:`~schemas.file_account.FileAccount`, the ledger the page shares.
 """
@@ -24,7 +25,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from consumer.expiry import expired_from_metadata, expired_ranges_from_metadata
 from producer.inbox.ledger import read_report
 from producer.inbox.readiness import is_input_path, relative_source
 from producer.inbox.reading_note import read_note
@@ -34,10 +34,11 @@ from schemas.errors import ServiceUnavailableError
 from schemas.file_account import SETTLED_STATES, FileAccount
 from schemas.file_account import dataset_balances as accounts_balance
 from schemas.letter_ledger import OutstandingLetters
-from schemas.offset_ranges import OffsetRange, merged, overlaps
+from schemas.offset_ranges import OffsetRange, overlaps
 from schemas.settings import Settings
 
-from .kafka_reach import KafkaErrors, client_config, reach_kafka, unreachable
+from .kafka_reach import TIMEOUT_SECS, KafkaErrors, client_config, reach_kafka, unreachable
+from .topic_expiry import PartitionLag, expired_offsets, expired_within, may_be_hit, read_group_lag
 
 __all__ = [
     "WAIT_TIMED_OUT",
@@ -87,25 +88,6 @@ class SourceStatus:
 
 
 @dataclass
-class PartitionLag:
-    partition: int
-    committed: int | None
-    end: int
-    lag: int
-    # records Kafka's retention removed before the group read them: counted by the consumer (its commit
-    # metadata), plus those below the log start it has not reached yet
-    expired: int = 0
-    # the offsets of those records, as far as they are known (inclusive pairs; the consumer's commit
-    # metadata keeps its latest gaps only)
-    expired_offsets: list[OffsetRange] = field(default_factory=list)
-
-    @property
-    def expired_unplaced(self) -> int:
-        """Expired records whose offsets are no longer known (older gaps than the metadata keeps)."""
-        return max(self.expired - sum(last - first + 1 for first, last in self.expired_offsets), 0)
-
-
-@dataclass
 class DatasetStatus:
     dataset: str
     topic: str | None
@@ -121,7 +103,7 @@ class DatasetStatus:
     def expired_files(self) -> list[str]:
         """The files whose latest version's records expired from Kafka: those whose offsets (their
         reports') overlap the expired offsets (:mod:`schemas.offset_ranges`)."""
-        expired = self._expired_offsets()
+        expired = expired_offsets(self.partitions)
         return [r.source for r in self.sources if r.offsets is not None and overlaps(r.offsets, expired)]
 
     @property
@@ -134,19 +116,18 @@ class DatasetStatus:
         return [r.source for r in rows if not balances(r)]
 
     def hit_by_expiry(self, row: SourceStatus) -> bool:
-        """Whether records of ``row``'s latest version may be among the expired ones."""
-        if not self.totals["expired"]:
-            return False
-        if row.offsets is None or any(p.expired_unplaced for p in self.partitions):
-            return True  # records expired where no offsets say whose: it may be this file's
-        return overlaps(row.offsets, self._expired_offsets())
+        """Whether records of ``row``'s latest version may be among the expired ones
+        (:func:`~.topic_expiry.may_be_hit`, which the page asks too)."""
+        return may_be_hit(row.offsets, self.partitions)
+
+    def may_have_expired(self, row: SourceStatus) -> int:
+        """How many of the expired records may be ``row``'s latest version's
+        (:func:`~.topic_expiry.expired_within`, which the page asks too)."""
+        return expired_within(row.offsets, self.partitions)
 
     def accounts(self) -> list[FileAccount]:
         """Every file's ledger, with whether the records that expired may be its own."""
         return [row.account(hit_by_expiry=self.hit_by_expiry(row)) for row in self.sources]
-
-    def _expired_offsets(self) -> dict[int, list[OffsetRange]]:
-        return {p.partition: p.expired_offsets for p in self.partitions if p.expired_offsets}
 
     @property
     def totals(self) -> dict[str, int]:
@@ -166,7 +147,7 @@ class DatasetStatus:
 
     def as_dict(self) -> dict[str, Any]:
         sources = [
-            {**asdict(row), **_account_figures(account)}
+            {**asdict(row), **_account_figures(account, self.may_have_expired(row))}
             for row, account in zip(self.sources, self.accounts(), strict=True)
         ]
         return {
@@ -175,14 +156,20 @@ class DatasetStatus:
         }  # fmt: skip
 
 
-def _account_figures(account: FileAccount) -> dict[str, Any]:
-    """What ``status --json`` shows of a file's ledger beside its terms."""
+def _account_figures(account: FileAccount, may_have_expired: int) -> dict[str, Any]:
+    """What ``status --json`` shows of a file's ledger beside its terms (the page's card shows the same,
+    :meth:`spoolbridge.web.progress.FileProgress.as_dict`); ``may_have_expired``: how many of the expired
+    records may be the file's."""
     return {
         "documents_expected": account.documents_expected,
         "shortfall": account.shortfall,
         "surplus": account.surplus,
         "balances": account.balances,
         "unknown": account.unknown,
+        "hit_by_expiry": account.hit_by_expiry,
+        "expired": account.expired_given(may_have_expired),  # of its shortfall, what expired records explain
+        "may_have_expired": may_have_expired,
+        "settled": account.settled_given(may_have_expired),
     }
 
 
@@ -459,28 +446,8 @@ def _count_connect_letters(settings: Settings, topic: str, dataset: Dataset, row
 
 
 def _group_lag(settings: Settings, topic: str, errors: KafkaErrors) -> list[PartitionLag]:
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer({**client_config(settings.kafka, errors), "group.id": settings.consumer.group})
-    try:
-        metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
-        if metadata is None or metadata.error is not None:
-            return []
-        partitions = [TopicPartition(topic, number) for number in sorted(metadata.partitions)]
-        rows = []
-        for tp in consumer.committed(partitions, timeout=10):
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)
-            offset = tp.offset if tp.offset >= 0 else None
-            start = offset if offset is not None else 0
-            position = max(start, low)  # the consumer resumes from there
-            expired = expired_from_metadata(tp.metadata) + position - start
-            gone = expired_ranges_from_metadata(tp.metadata) + (
-                [(start, position - 1)] if position > start else []
-            )
-            rows.append(PartitionLag(tp.partition, offset, high, high - position, expired, merged(gone)))
-        return rows
-    finally:
-        consumer.close()
+    config = client_config(settings.kafka, errors)
+    return read_group_lag(config, settings.consumer.group, topic, TIMEOUT_SECS)
 
 
 def _retention_ms(settings: Settings, topic: str, errors: KafkaErrors) -> int | None:

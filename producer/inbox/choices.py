@@ -1,12 +1,14 @@
-"""A dataset's id field chosen on the page, kept with the producer's other state in the inbox:
-``<inbox>/.spoolbridge/datasets/<name>.json`` holds ``{"id_field": "app_id"}``.
+"""A dataset's id field and records path chosen on the page, kept with the producer's other state in the
+inbox: ``<inbox>/.spoolbridge/datasets/<name>.json`` holds ``{"id_field": "app_id"}`` and/or
+``{"records_path": "features"}``.
 
 The page offers the choice only for a new dataset, and the first file uploaded with it makes the choice;
 from then on every file of the dataset is read with it, whether uploaded or dropped in the folder. A choice
 cannot change (every document id would change with it), except that the page takes back a choice the
 file that made it refutes (its values repeat, :mod:`spoolbridge.web.idscan`); and
 ``[datasets.<name>] id_field`` in the configuration wins over it: the configuration is what an operator
-reads and versions.
+reads and versions. A records path follows the same rules (new dataset only, the configuration's
+``records_path`` wins): the page offers the keys of a file that is one object holding its records.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from schemas.datasets import Dataset
 __all__ = ["ChoiceError", "DatasetChoices"]
 
 
+_SETTINGS = ("id_field", "records_path")
+
+
 class ChoiceError(ValueError):
     """An id field that cannot be chosen for a dataset; the message says why."""
 
@@ -33,23 +38,53 @@ class DatasetChoices:
     def __init__(self, inbox: Path) -> None:
         self.folder = inbox / STATE_DIR_NAME / "datasets"
 
-    def id_field(self, name: str) -> str | None:
-        """The id field chosen for dataset ``name``, or ``None``."""
+    def _chosen(self, name: str) -> dict[str, str]:
         try:
             data = json.loads((self.folder / f"{name}.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return None
-        chosen = data.get("id_field") if isinstance(data, dict) else None
-        return chosen if isinstance(chosen, str) and chosen else None
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {k: v for k, v in data.items() if k in _SETTINGS and isinstance(v, str) and v}
+
+    def id_field(self, name: str) -> str | None:
+        """The id field chosen for dataset ``name``, or ``None``."""
+        return self._chosen(name).get("id_field")
 
     def apply(self, dataset: Dataset) -> Dataset:
-        """``dataset`` read with its chosen id field, unless the configuration gives it one."""
-        if dataset.name is None or dataset.producer.id_field is not None:
+        """``dataset`` read with its chosen id field and records path, where the configuration gives it
+        none."""
+        if dataset.name is None:
             return dataset
-        chosen = self.id_field(dataset.name)
-        if chosen is None:
+        own = dataset.producer
+        update = {k: v for k, v in self._chosen(dataset.name).items() if getattr(own, k) is None}
+        if not update:
             return dataset
-        return dataclasses.replace(dataset, producer=dataset.producer.model_copy(update={"id_field": chosen}))
+        return dataclasses.replace(dataset, producer=own.model_copy(update=update))
+
+    def choose_records_path(self, dataset: Dataset, records_path: str, *, has_files: bool) -> bool:
+        """Make ``records_path`` (dotted) where ``dataset``'s records are (the same choice again is fine);
+        returns whether this call made the choice. Raises :class:`ChoiceError` when it has another one
+        or already has files."""
+        name = dataset.label
+        parts = records_path.split(".")
+        if len(records_path) > 256 or not records_path.isprintable() or not all(parts):
+            raise ChoiceError(f"records path {records_path!r}: dotted keys, 1 to 256 characters")
+        current = self.apply(dataset).producer.records_path
+        if current == records_path:
+            return False
+        if current is not None:
+            raise ChoiceError(
+                f"dataset {name!r} reads its records under {current!r}; "
+                "upload into a new dataset to use another"
+            )
+        if dataset.name is None or has_files:
+            raise ChoiceError(
+                f"dataset {name!r} already has files read as they are; "
+                "where the records are can only be chosen for a new dataset"
+            )
+        self._write(dataset.name, records_path=records_path)
+        return True
 
     def choose(self, dataset: Dataset, id_field: str, *, has_files: bool) -> bool:
         """Make ``id_field`` the id field of ``dataset`` (the same choice again is fine); returns whether
@@ -71,12 +106,16 @@ class DatasetChoices:
                 f"dataset {name!r} already has files whose document ids are their file and position; "
                 "an id field can only be chosen for a new dataset"
             )
-        self.folder.mkdir(parents=True, exist_ok=True)
-        part = self.folder / f".{dataset.name}.json.tmp"
-        part.write_text(json.dumps({"id_field": id_field}) + "\n", encoding="utf-8")
-        os.replace(part, self.folder / f"{dataset.name}.json")
+        self._write(dataset.name, id_field=id_field)
         return True
 
+    def _write(self, name: str, **choice: str) -> None:
+        """Add ``choice`` to dataset ``name``'s choices (replaced whole, atomically)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        part = self.folder / f".{name}.json.tmp"
+        part.write_text(json.dumps({**self._chosen(name), **choice}) + "\n", encoding="utf-8")
+        os.replace(part, self.folder / f"{name}.json")
+
     def forget(self, name: str) -> None:
-        """Remove the id field chosen for dataset ``name`` (none chosen: nothing to do)."""
+        """Remove the choices made for dataset ``name`` (none made: nothing to do)."""
         (self.folder / f"{name}.json").unlink(missing_ok=True)

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 
 from schemas.settings import Settings
 
+from .analysis import Analysis
 from .catalog import Catalog
 from .guard import Guard
 from .live import live_routes
@@ -41,6 +42,7 @@ def create_app(settings: Settings) -> ASGIApp:
     store = UploadStore(catalog.datasets, settings.web.max_upload_bytes)
     tus = TusEndpoint(store, "/api/uploads")
     progress = Progress(settings, catalog)
+    analysis = Analysis(catalog)
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
@@ -48,6 +50,7 @@ def create_app(settings: Settings) -> ASGIApp:
     routes = [
         Route("/", index, methods=["GET"]),
         *lookup_routes(settings, catalog, store),
+        *analysis.routes(),
         Route("/api/uploads", tus.options, methods=["OPTIONS"]),
         Route("/api/uploads", tus.create, methods=["POST"]),
         Route("/api/uploads/{upload_id}", tus.head, methods=["HEAD"]),
@@ -71,5 +74,6 @@ def create_app(settings: Settings) -> ASGIApp:
             yield
             tasks.cancel_scope.cancel()
         await anyio.to_thread.run_sync(progress.close)  # the dead-letter readers' Kafka consumers
+        await anyio.to_thread.run_sync(analysis.close)  # the tables' points in time
 
     return Guard(Starlette(routes=routes, lifespan=lifespan), settings.web)

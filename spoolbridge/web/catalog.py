@@ -14,6 +14,7 @@ read no index that spoolbridge's OpenSearch account could read but no dataset of
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -29,19 +30,23 @@ from schemas.names import dataset_name_problem
 from schemas.settings import Settings
 
 from .conflicts import facet_fields, flatten_mapping
+from .limits import DEFAULT_FIELD_LIMIT, field_limit, mapped_field_count
+from .mapped_fields import MappedField, mapped_fields
 
-__all__ = ["NOT_CONCRETE", "Catalog", "DatasetInfo"]
+__all__ = ["NOT_CONCRETE", "Catalog", "DatasetInfo", "refusal_reason"]
 
 log = logging.getLogger(__name__)
 
 NOT_CONCRETE = "is an alias, a data stream or a pattern in OpenSearch, not a dataset's own index"
+_MAPPING_SECS = 2.0  # how long a dataset's mapping is reused by searches (new fields appear as files land)
 _RESOLVED_SECS = 5.0  # how long an index's resolution is reused (the page asks every half second)
 _PATTERN_CHARACTERS = frozenset('*?,:<>|\\/ "#')
 
 
 @dataclass
 class DatasetInfo:
-    """One dataset as the page shows it; ``fields`` is the flattened mapping (empty for a new index)."""
+    """One dataset as the page shows it; ``fields`` is the flattened mapping (empty for a new index),
+    ``field_count`` its fields as the index's ``field_limit`` counts them (:mod:`.limits`)."""
 
     name: str
     index: str
@@ -49,10 +54,15 @@ class DatasetInfo:
     documents: int | None = None
     fields: dict[str, str] = field(default_factory=dict)
     facets: list[str] = field(default_factory=list)
+    field_count: int = 0
+    field_limit: int = DEFAULT_FIELD_LIMIT
     problem: str | None = None
+    mapped: dict[str, MappedField] = field(default_factory=dict)  # by path; not sent (``fields`` is)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        found = asdict(self)
+        del found["mapped"]
+        return found
 
 
 class Catalog:
@@ -64,6 +74,7 @@ class Catalog:
         self.datasets = Datasets(settings)
         self._client: Any = None
         self._resolved: dict[str, tuple[float, bool]] = {}
+        self._mappings: dict[str, tuple[float, dict[str, MappedField]]] = {}
         self._lock = threading.Lock()
 
     def client(self) -> Any:
@@ -124,11 +135,62 @@ class Catalog:
             log.warning("index=%s event=index_refused reason=not_concrete", index)
         return concrete
 
+    def readable_indices(self, names: list[str]) -> tuple[list[str], str | None]:
+        """The concrete indices of datasets ``names`` (names :meth:`knows`) that the page may read, and
+        why there are none when there are none. Raises what the client raises when OpenSearch cannot
+        answer, and :class:`ConfigError` when no URL is known."""
+        named = sorted({self.datasets.get(name).index for name in names})
+        if not named:
+            return [], "no dataset yet: upload a file first"
+        indices = [index for index in named if self.readable_index(index)]
+        if not indices:
+            return [], f"index {named[0]!r} {NOT_CONCRETE}; the page does not read it"
+        return indices, None
+
+    def mapped(self, names: list[str]) -> dict[str, MappedField]:
+        """The fields of datasets ``names`` (names :meth:`knows`), merged (the first dataset's type wins
+        where two differ), read again at most every :data:`_MAPPING_SECS` seconds."""
+        merged: dict[str, MappedField] = {}
+        now = time.monotonic()
+        for name in names:
+            with self._lock:
+                cached = self._mappings.get(name)
+            if cached is None or now - cached[0] >= _MAPPING_SECS:
+                cached = (now, self.describe(name).mapped)
+                with self._lock:
+                    self._mappings[name] = cached
+            for path, mapped in cached[1].items():
+                merged.setdefault(path, mapped)
+        return merged
+
+    def opensearch_problem(self, exc: Exception) -> str:
+        """One sentence for an OpenSearch call that failed (never the URL's credentials)."""
+        from opensearchpy.exceptions import RequestError
+
+        if isinstance(exc, ConfigError):
+            return str(exc)
+        if isinstance(exc, RequestError):
+            return f"OpenSearch refused the query: {refusal_reason(exc)}"
+        status = getattr(exc, "status_code", None) or type(exc).__name__
+        return f"OpenSearch at {self.settings.opensearch.safe_url} did not answer ({status})"
+
+    def new(self, name: str) -> DatasetInfo:
+        """Dataset ``name`` before its index exists: the field limit its index body will give it (the
+        default when the body does not set one or cannot be read: the consumer reports that)."""
+        from consumer.index import flat_index_settings, index_body
+
+        dataset = self.datasets.get(name)
+        info = DatasetInfo(name, dataset.index)
+        opensearch = self.settings.opensearch.model_copy(update={"index_body_file": dataset.index_body_file})
+        with contextlib.suppress(ConfigError):
+            info.field_limit = field_limit(flat_index_settings(index_body(opensearch).get("settings", {})))
+        return info
+
     def describe(self, name: str) -> DatasetInfo:
         """What OpenSearch holds for dataset ``name`` (a name :meth:`knows`)."""
         from opensearchpy.exceptions import NotFoundError, TransportError
 
-        info = DatasetInfo(name, self.datasets.get(name).index)
+        info = self.new(name)
         try:
             if not self.readable_index(info.index):
                 info.problem = f"index {info.index!r} {NOT_CONCRETE}; the page does not read it"
@@ -140,7 +202,12 @@ class Catalog:
             for index_mapping in mapping.values():
                 properties = index_mapping.get("mappings", {}).get("properties", {})
                 info.fields.update(flatten_mapping(properties))
+                info.mapped.update(mapped_fields(properties))
                 info.facets += facet_fields(properties)
+                info.field_count += mapped_field_count(properties)
+            found = client.indices.get_settings(index=info.index, flat_settings=True)
+            for index_settings in found.values():
+                info.field_limit = field_limit(index_settings.get("settings", {}))
         except NotFoundError:
             info.documents = 0
         except ConfigError as exc:
@@ -150,6 +217,15 @@ class Catalog:
             info.problem = f"OpenSearch at {self.settings.opensearch.safe_url} did not answer ({status})"
             log.warning("dataset=%s index=%s event=opensearch_failed status=%s", name, info.index, status)
         return info
+
+
+def refusal_reason(exc: Any) -> str:
+    """The root cause OpenSearch gave for refusing a request."""
+    info = getattr(exc, "info", None)
+    if isinstance(info, dict):
+        causes = info.get("error", {}).get("root_cause") or [{}]
+        return str(causes[0].get("reason") or info.get("error", {}).get("reason") or exc.error)
+    return str(getattr(exc, "error", "bad request"))
 
 
 def _real_folders(folder: Path) -> Iterator[os.DirEntry[str]]:

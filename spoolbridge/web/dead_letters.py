@@ -4,8 +4,9 @@ can show live counts without reading the topic from its start on every tick.
 Counts follow ``spoolbridge status``: outstanding letters only, one per document (a replay settles them,
 a newer settled version of their file supersedes them: :mod:`schemas.letter_ledger`); a dead letter
 belongs to the file its ``spoolbridge-source`` header names (else its value's source field).
-:func:`read_dead_letters` reads a topic from its start to its end once, for the download of one file's
-dead letters.
+:func:`read_dead_letters` reads a topic from its start to its end, for the download of one file's
+dead letters: the outstanding ones, the same the card counts (:class:`FileLetters`), and a last line
+saying how many were replayed or superseded.
 """
 
 from __future__ import annotations
@@ -19,11 +20,17 @@ from typing import Any
 import orjson
 
 from schemas.dlq import HEADER_PREFIX
-from schemas.letter_ledger import LatestVersion, OutstandingLetters, is_replay_mark, no_history
+from schemas.letter_ledger import (
+    LatestVersion,
+    OutstandingLetters,
+    is_replay_mark,
+    letter_identity,
+    no_history,
+)
 from schemas.message import HEADER_SOURCE
 from schemas.settings import KafkaSettings
 
-__all__ = ["DeadLetterTail", "read_dead_letters", "source_of"]
+__all__ = ["DeadLetterTail", "FileLetters", "read_dead_letters", "source_of"]
 
 log = logging.getLogger(__name__)
 
@@ -109,41 +116,130 @@ class DeadLetterTail:
             consumer.close()
 
 
-def read_dead_letters(
-    kafka: KafkaSettings, topic: str, source: str, source_field: str
-) -> Generator[bytes, None, None]:
-    """One JSON line per dead letter of ``source`` in ``topic``: its reason headers and its record."""
-    from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+class FileLetters:
+    """Which dead letters of one ``source`` the download lists: the outstanding ones, as the card counts
+    them (:class:`~schemas.letter_ledger.OutstandingLetters`): of each document, its latest letter, unless
+    a replay settled it or a newer settled version of the file superseded it.
 
+    Fed every message of the topic twice, in the same order: :meth:`add` first (the ledger), then
+    :meth:`lists` (whether this message is a listed letter). Pure: no Kafka."""
+
+    def __init__(self, source: str, latest_version: LatestVersion = no_history) -> None:
+        self.source = source
+        self.ledger = OutstandingLetters(latest_version)
+        self._latest: dict[bytes, tuple[int, int]] = {}  # identity → (partition, offset) of its letter
+
+    def add(
+        self, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes | None]], partition: int,
+        offset: int,
+    ) -> None:  # fmt: skip
+        self.ledger.add(key, value, headers, offset)
+        if not is_replay_mark(value, headers):
+            self._latest[letter_identity(key, headers)] = (partition, offset)
+
+    def lists(
+        self, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes | None]], partition: int,
+        offset: int,
+    ) -> bool:  # fmt: skip
+        if is_replay_mark(value, headers) or _source_header(headers) != self.source:
+            return False
+        identity = letter_identity(key, headers)
+        return (
+            self._latest.get(identity) == (partition, offset) and self.ledger.state(identity) == "outstanding"
+        )
+
+    @property
+    def outstanding(self) -> int:
+        return self.ledger.outstanding[self.source]
+
+    def summary(self) -> bytes | None:
+        """The download's last line when letters of the file are not listed (replayed or superseded)."""
+        replayed, superseded = self.ledger.replayed[self.source], self.ledger.superseded[self.source]
+        if not replayed and not superseded:
+            return None
+        note = (
+            f"{self.outstanding} outstanding dead letters listed; not listed: {replayed} replayed (indexed "
+            f"again by `spoolbridge dlq replay`), {superseded} superseded (a newer version of the file "
+            "settled since)"
+        )
+        figures = {"outstanding": self.outstanding, "replayed": replayed, "superseded": superseded}
+        return orjson.dumps({**figures, "note": note}) + b"\n"
+
+
+def _source_header(headers: list[tuple[str, bytes | None]]) -> str | None:
+    value = next((v for k, v in headers if k == HEADER_SOURCE and v is not None), None)
+    return value.decode("utf-8", "replace") if value is not None else None
+
+
+def read_dead_letters(
+    kafka: KafkaSettings,
+    topic: str,
+    source: str,
+    source_field: str,
+    latest_version: LatestVersion = no_history,
+) -> Generator[bytes, None, None]:
+    """One JSON line per outstanding dead letter of ``source`` in ``topic`` (:class:`FileLetters`): its
+    reason headers and its record; then, if letters of the file were replayed or superseded, one line
+    saying how many. The topic is read twice, from its start to the end offsets seen first: once for the
+    ledger, once for the letters (a file's letters may be many: none is held in memory)."""
     consumer = _consumer(kafka)
     try:
-        metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
-        if metadata is None or metadata.error is not None:
-            return
-        ends: dict[int, int] = {}
-        assignment = []
-        for number in metadata.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, number), timeout=10)
-            if high > low:
-                ends[number] = high
-                assignment.append(TopicPartition(topic, number, OFFSET_BEGINNING))
-        consumer.assign(assignment)
-        while ends:
+        ends = _end_offsets(consumer, topic)
+        selection = FileLetters(source, latest_version)
+        for message in _read_to(consumer, topic, ends):
+            headers = _with_source(message, source_field)
+            selection.add(
+                message.key(), message.value(), headers, message.partition() or 0, message.offset() or 0
+            )
+        for message in _read_to(consumer, topic, ends):
+            headers = _with_source(message, source_field)
+            if selection.lists(
+                message.key(), message.value(), headers, message.partition() or 0, message.offset() or 0
+            ):
+                yield _letter(message)
+        summary = selection.summary()
+        if summary is not None:
+            yield summary
+    finally:
+        consumer.close()
+
+
+def _end_offsets(consumer: Any, topic: str) -> dict[int, int]:
+    """The end offset of every partition of ``topic`` that holds messages ({} when there is no topic)."""
+    from confluent_kafka import TopicPartition
+
+    metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
+    if metadata is None or metadata.error is not None:
+        return {}
+    ends: dict[int, int] = {}
+    for number in metadata.partitions:
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, number), timeout=10)
+        if high > low:
+            ends[number] = high
+    return ends
+
+
+def _read_to(consumer: Any, topic: str, ends: dict[int, int]) -> Generator[Any, None, None]:
+    """Every message of ``topic`` from its start up to ``ends`` (per partition), in partition order."""
+    from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+
+    remaining = dict(ends)
+    consumer.assign([TopicPartition(topic, number, OFFSET_BEGINNING) for number in remaining])
+    try:
+        while remaining:
             messages = consumer.consume(num_messages=500, timeout=5)
             if not messages:
                 break
             for message in messages:
                 partition = message.partition() or 0
-                if (
-                    message.error() is None
-                    and not is_replay_mark(message.value(), message.headers() or [])
-                    and source_of(message, source_field) == source
-                ):
-                    yield _letter(message)
-                if (message.offset() or 0) + 1 >= ends.get(partition, 0):
-                    ends.pop(partition, None)
+                if partition not in remaining:
+                    continue
+                if message.error() is None:
+                    yield message
+                if (message.offset() or 0) + 1 >= remaining[partition]:
+                    remaining.pop(partition)
     finally:
-        consumer.close()
+        consumer.unassign()
 
 
 def _letter(message: Any) -> bytes:

@@ -2,7 +2,7 @@
 repeat, found before the file reaches the producer (so a page-chosen id field that is not unique is
 refused before any document is overwritten by another record's).
 
-The file is read by the producer's own reader (:func:`producer.reader.read_records`, the same shapes and
+The file is read by the producer's own reader (:func:`producer.read.entry.read_records`, the same shapes and
 ``records_path``) and each id made by the producer's own rule (:func:`schemas.ids.field_id`), so a value
 counted here is exactly a document id the producer would give. Records the producer would reject (not an
 object, no usable id field, unreadable) are not counted; a file error ends the scan (the producer reports

@@ -3,7 +3,8 @@ events) and its reports as downloads (manifest or error report, rejected records
 
 ``GET /api/progress?source=<dataset>/<file>`` sends one ``data:`` event (JSON of
 :class:`~.progress.FileProgress`, plus ``docs_per_s`` over the last seconds) whenever a figure changes,
-and an ``end`` event once the file is settled: every record read is indexed, dead-lettered or rejected.
+and an ``end`` event once the file is settled: every record read is indexed, dead-lettered or rejected,
+or expired from Kafka before it was indexed (the card says so, and that the file must be dropped again).
 """
 
 from __future__ import annotations
@@ -118,14 +119,15 @@ def live_routes(settings: Settings, progress: Progress) -> list[Route]:
 
 
 async def _dead_letters_download(settings: Settings, progress: Progress, source: str) -> Response:
-    """One file's dead letters as JSON lines; 503 when Kafka fails before the first batch."""
+    """One file's outstanding dead letters as JSON lines (those the card counts, measured against the same
+    version history); 503 when Kafka fails before the first batch."""
     dataset = progress.catalog.datasets.get(source.partition("/")[0])
     try:
         settings.kafka.client_config()
     except ConfigError as exc:
         return JSONResponse({"problem": str(exc)}, 503)
     letters = read_dead_letters(
-        settings.kafka, dataset.dead_letter_topic, source, dataset.producer.source_field
+        settings.kafka, dataset.dead_letter_topic, source, dataset.producer.source_field, progress.versions
     )
 
     def next_batch() -> list[bytes]:

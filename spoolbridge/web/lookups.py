@@ -13,11 +13,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from producer.publish.publisher import RECORD_OVERHEAD_BYTES
 from schemas.names import dataset_name_problem, suggest_dataset_name
 from schemas.settings import Settings
 
-from .catalog import Catalog, DatasetInfo
+from .catalog import Catalog
 from .conflicts import SampleField, find_conflicts
+from .dashboards import discover_url
+from .field_query import QueryError, filters_from_json
 from .names import UploadNameError, dataset_folder
 from .search import SearchQuery, search
 from .uploads import UploadStore
@@ -38,12 +41,17 @@ def _search_query(request: Request, datasets: list[str]) -> SearchQuery:
     params = request.query_params
     offset = params.get("from", "0")  # ASCII digits only: "²".isdigit() is True, int("²") fails
     only_field, only_term = params.get("only_field"), params.get("only_term")
+    try:
+        chips = filters_from_json(json.loads(params.get("filters") or "[]"))
+    except ValueError as exc:  # QueryError too
+        raise QueryError(f"filters: {exc}") from None
     return SearchQuery(
         params.get("q", ""),
         datasets,
         params.get("facet") or None,
         int(offset) if offset.isascii() and offset.isdigit() and len(offset) <= 9 else 0,
         only=(only_field, only_term) if only_field and only_term is not None else None,
+        filters=chips,
     )
 
 
@@ -87,8 +95,9 @@ def lookup_routes(settings: Settings, catalog: Catalog, store: UploadStore) -> l
         return JSONResponse({"datasets": names})
 
     async def dataset(request: Request) -> Response:
-        """Index, document count and flattened mapping of one dataset; the producer settings it is read
-        with (``records_path``, ``id_field``). A name the catalog does not know is a new dataset: its index
+        """Index, document count, flattened mapping and field count and limit of one dataset; the producer
+        settings it is read with (``records_path``, ``id_field``) and the largest record it takes
+        (``max_record_bytes``). A name the catalog does not know is a new dataset: its index
         by the naming rule, and OpenSearch is not asked (the page reads only datasets it knows)."""
         name: str = request.path_params["name"]
         if (refused := _invalid(name)) is not None:
@@ -96,9 +105,14 @@ def lookup_routes(settings: Settings, catalog: Catalog, store: UploadStore) -> l
         if await anyio.to_thread.run_sync(catalog.knows, name):
             info = await anyio.to_thread.run_sync(catalog.describe, name)
         else:
-            info = DatasetInfo(name, catalog.datasets.get(name).index)
+            info = await anyio.to_thread.run_sync(catalog.new, name)
         producer = store.choices.apply(catalog.datasets.get(name)).producer
-        extra = {"records_path": producer.records_path, "id_field": producer.id_field}
+        extra = {
+            "records_path": producer.records_path,
+            "id_field": producer.id_field,
+            "discover": discover_url(settings.web.dashboards_url, info.index),
+            "max_record_bytes": producer.max_message_bytes - RECORD_OVERHEAD_BYTES,
+        }
         return JSONResponse({**info.as_dict(), **extra})
 
     async def conflicts(request: Request) -> Response:
@@ -129,12 +143,16 @@ def lookup_routes(settings: Settings, catalog: Catalog, store: UploadStore) -> l
         return JSONResponse({"conflicts": found, "documents": info.documents, "problem": info.problem})
 
     async def run_search(request: Request) -> Response:
-        """``?q=&dataset=&facet=&from=&only_field=&only_term=``: hits with highlights and source file, and a
-        facet's top terms; ``only_*`` keeps the hits whose field has that term."""
+        """``?q=&dataset=&facet=&from=&only_field=&only_term=&filters=``: hits with highlights and source
+        file, and a facet's top terms; ``only_*`` keeps the hits whose field has that term, ``filters`` are
+        the chips (:func:`~.field_query.filters_from_json`)."""
         chosen = await anyio.to_thread.run_sync(_chosen, catalog, request)
         if isinstance(chosen, Response):
             return chosen
-        query = _search_query(request, chosen)
+        try:
+            query = _search_query(request, chosen)
+        except QueryError as exc:
+            return JSONResponse({"total": 0, "hits": [], "facet": [], "problem": str(exc)}, 400)
         return JSONResponse(await anyio.to_thread.run_sync(search, catalog, query))
 
     async def fields(request: Request) -> Response:

@@ -5,7 +5,11 @@
   the file it is reading (``reading``, records so far), else its report (``done/<source>.manifest.json``
   or ``failed/<source>.error.json``, with the reason and what to do);
 - indexed: OpenSearch's count of the dataset's documents whose source field is the file;
-- dead-lettered: the dataset's dead-letter topic, by source (:class:`~.dead_letters.DeadLetterTail`).
+- dead-lettered: the dataset's dead-letter topic, by source (:class:`~.dead_letters.DeadLetterTail`);
+- expired: what ``status`` reads, the group's committed offsets (their metadata) and the log start of the
+  dataset's topic (:mod:`spoolbridge.topic_expiry`), placed on the file by the offsets its report records;
+  asked only of a file the producer settled that is short of documents, and at most once per
+  :data:`EXPIRY_MAX_AGE_SECS` per topic however many cards poll.
 
 :meth:`Progress.of_file` is the one function the page's live view calls; it answers only for a dataset
 the catalog knows (:meth:`~.catalog.Catalog.knows`), so no GET can make it open a reader for a name.
@@ -18,7 +22,9 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from dataclasses import asdict, dataclass
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -26,19 +32,33 @@ from producer.inbox.ledger import read_report
 from producer.inbox.reading_note import read_note
 from schemas.errors import ConfigError
 from schemas.file_account import FileAccount
+from schemas.letter_ledger import LatestVersion
 from schemas.names import dataset_name_problem
+from schemas.offset_ranges import OffsetRange
 from schemas.settings import Settings
 
 from ..letter_versions import LatestVersions
+from ..topic_expiry import PartitionLag, expired_within, read_group_lag
 from .catalog import NOT_CONCRETE, Catalog
 from .dead_letters import DeadLetterTail
 
-__all__ = ["MAX_DEAD_LETTER_READERS", "FileProgress", "Progress", "source_problem"]
+__all__ = [
+    "EXPIRY_MAX_AGE_SECS",
+    "MAX_DEAD_LETTER_READERS",
+    "FileProgress",
+    "GroupLagCache",
+    "Progress",
+    "source_problem",
+]
 
 log = logging.getLogger(__name__)
 
 #: Kafka consumers (each a few threads and sockets) the page keeps for dead-letter counts at most
 MAX_DEAD_LETTER_READERS = 8
+#: How old the page's reading of a topic's group offsets may be (every card of the topic shares it)
+EXPIRY_MAX_AGE_SECS = 2.0
+_KAFKA_TIMEOUT_SECS = 5.0
+_MAX_TOPICS_CACHED = 64
 _MAX_SOURCE_BYTES = 1024
 _MAX_PART_BYTES = 255  # a file system's longest name
 
@@ -77,26 +97,81 @@ class FileProgress:
     what_to_do: str | None = None
     has_rejected_file: bool = False
     problem: str | None = None  # why a figure is missing (OpenSearch or Kafka unreachable, unset)
+    # per partition, the first and last offset of the version's messages (its report's); None: unknown
+    offsets: dict[int, OffsetRange] | None = field(default=None, repr=False)
+    # of the records that expired from the dataset's topic before they were indexed, how many may be this
+    # version's (:func:`~spoolbridge.topic_expiry.expired_within`, as status counts them)
+    may_have_expired: int = 0
 
     @property
     def account(self) -> FileAccount:
         """The file's ledger, the one ``status`` keeps (:class:`~schemas.file_account.FileAccount`)."""
         return FileAccount(
             self.state, self.produced, self.rejected, self.superseded, self.indexed, self.dead_lettered,
-            unknown_because=self.problem,
+            unknown_because=self.problem, hit_by_expiry=self.may_have_expired > 0,
         )  # fmt: skip
 
     @property
     def settled(self) -> bool:
-        """The file's ledger balances (:attr:`~schemas.file_account.FileAccount.balances`)."""
-        return self.account.balances
+        """The file's ledger balances, or its shortfall is records that expired from Kafka
+        (:meth:`~schemas.file_account.FileAccount.settled_given`, as ``status --json`` says per file)."""
+        return self.account.settled_given(self.may_have_expired)
 
     def as_dict(self) -> dict[str, Any]:
         account = self.account
+        figures = asdict(self)
+        del figures["offsets"]  # the report's, downloadable; the card shows what they mean
         return {
-            **asdict(self), "settled": account.balances, "documents_expected": account.documents_expected,
-            "shortfall": account.shortfall, "surplus": account.surplus, "unknown": account.unknown,
+            **figures, "settled": self.settled, "balances": account.balances,
+            "documents_expected": account.documents_expected, "shortfall": account.shortfall,
+            "surplus": account.surplus, "unknown": account.unknown, "hit_by_expiry": account.hit_by_expiry,
+            "expired": account.expired_given(self.may_have_expired),
         }  # fmt: skip
+
+
+class GroupLagCache:
+    """Each topic's :class:`~spoolbridge.topic_expiry.PartitionLag` list, read by ``read(topic)`` at most
+    once per ``max_age_secs`` (a failure too: it is raised again until then); thread-safe, bounded."""
+
+    def __init__(
+        self,
+        read: Callable[[str], list[PartitionLag]],
+        max_age_secs: float = EXPIRY_MAX_AGE_SECS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._read = read
+        self._max_age_secs = max_age_secs
+        self._clock = clock
+        self._known: dict[str, tuple[float, list[PartitionLag] | Exception]] = {}
+        self._reading: dict[str, threading.Lock] = {}  # per topic: one read at a time, topics in parallel
+        self._lock = threading.Lock()
+
+    def partitions(self, topic: str) -> list[PartitionLag]:
+        with self._lock:
+            reading = self._reading.setdefault(topic, threading.Lock())
+        # cards of one topic polling at the same moment wait for one read instead of each making it
+        with reading:
+            with self._lock:
+                known = self._known.get(topic)
+            if known is None or self._clock() - known[0] >= self._max_age_secs:
+                try:
+                    answer: list[PartitionLag] | Exception = self._read(topic)
+                except Exception as exc:  # Kafka not answering: said by the caller, asked again later
+                    answer = exc
+                known = (self._clock(), answer)
+                self._keep(topic, known)
+        if isinstance(known[1], Exception):
+            raise known[1]
+        return known[1]
+
+    def _keep(self, topic: str, known: tuple[float, list[PartitionLag] | Exception]) -> None:
+        with self._lock:
+            self._known.pop(topic, None)
+            self._known[topic] = known  # the newest last: the oldest are dropped first
+            while len(self._known) > _MAX_TOPICS_CACHED:
+                oldest = next(iter(self._known))
+                del self._known[oldest]
+                self._reading.pop(oldest, None)
 
 
 class _NotReadableError(Exception):
@@ -113,6 +188,7 @@ class Progress:
         self._versions = LatestVersions(self.inbox)  # what status measures letters against, too
         self._tails: collections.OrderedDict[str, DeadLetterTail] = collections.OrderedDict()
         self._lock = threading.Lock()
+        self._group_lag = GroupLagCache(self._read_group_lag)
 
     def of_file(self, source: str) -> FileProgress:
         """The numbers of ``source`` (a valid ``<dataset>/<file>``, see :func:`source_problem`)."""
@@ -130,7 +206,26 @@ class Progress:
             numbers.problem = (
                 f"OpenSearch at {self.settings.opensearch.safe_url} did not answer ({type(exc).__name__})"
             )
+        self._expiry(numbers, dataset.topic)
         return numbers
+
+    def _expiry(self, numbers: FileProgress, topic: str) -> None:
+        """Whether the file's shortfall may be records that expired from Kafka (only a file the producer
+        settled, every figure known, nothing too many, something short, can be so)."""
+        account = numbers.account
+        if not account.settled_by_producer or not account.shortfall or account.surplus != 0:
+            return
+        try:
+            partitions = self._group_lag.partitions(topic)
+        except Exception as exc:  # Kafka not answering: the file waits, saying why
+            why = type(exc).__name__
+            numbers.problem = f"Kafka did not answer ({why}): whether records expired from {topic} is unknown"
+            return
+        numbers.may_have_expired = expired_within(numbers.offsets, partitions)
+
+    def _read_group_lag(self, topic: str) -> list[PartitionLag]:
+        config = self.settings.kafka.client_config()
+        return read_group_lag(config, self.settings.consumer.group, topic, _KAFKA_TIMEOUT_SECS)
 
     def close(self) -> None:
         with self._lock:
@@ -165,6 +260,7 @@ class Progress:
                 numbers.read, numbers.superseded = report.read, report.superseded
                 numbers.reason, numbers.what_to_do = report.reason, report.what_to_do
                 numbers.has_rejected_file = report.has_rejected_file
+                numbers.offsets = report.offsets
                 return
 
     def _indexed(self, index: str, source_field: str, source: str) -> int:
@@ -200,6 +296,11 @@ class Progress:
             log.info("topic=%s event=dead_letter_reader_closed reason=readers_limit", old.topic)
             old.close()
         return tail
+
+    @property
+    def versions(self) -> LatestVersion:
+        """The version history dead letters are measured against (the card's counts and the download)."""
+        return self._versions
 
     @property
     def readers(self) -> int:

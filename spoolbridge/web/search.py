@@ -9,12 +9,14 @@ document text is ever interpreted as markup.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.errors import ConfigError
 
-from .catalog import NOT_CONCRETE, Catalog
+from .catalog import Catalog
+from .field_query import FieldFilter, QueryError, query_clause
+from .mapped_fields import MappedField, title_field
 
 __all__ = ["MARK_END", "MARK_START", "SearchQuery", "search", "search_body"]
 
@@ -26,7 +28,8 @@ MAX_SIZE = 100
 
 @dataclass(frozen=True)
 class SearchQuery:
-    """What the page asks: ``text`` in simple query string syntax (empty = everything)."""
+    """What the page asks: ``text`` in the query box's syntax (:mod:`.field_query`; empty = everything),
+    ``filters`` its chips."""
 
     text: str
     datasets: list[str]
@@ -34,19 +37,26 @@ class SearchQuery:
     offset: int = 0
     size: int = 20
     only: tuple[str, str] | None = None  # (field, term): a facet's term the user clicked
+    filters: list[FieldFilter] = field(default_factory=list)
+
+    @property
+    def needs_fields(self) -> bool:
+        """Whether the query names fields, so the datasets' mappings must be read to build it."""
+        return bool(self.filters) or ":" in self.text
 
 
-def search_body(query: SearchQuery, source_field: str) -> dict[str, Any]:
-    """The OpenSearch request body for ``query``."""
-    text = query.text.strip()
-    match: dict[str, Any] = (
-        {"simple_query_string": {"query": text, "lenient": True, "default_operator": "and"}}
-        if text
-        else {"match_all": {}}
-    )
+def search_body(
+    query: SearchQuery, source_field: str, fields: dict[str, MappedField] | None = None
+) -> dict[str, Any]:
+    """The OpenSearch request body for ``query`` over datasets with ``fields``; raises
+    :class:`QueryError` for a field the datasets do not have or a value of the wrong type."""
+    match, _ = query_clause(query.text.strip(), query.filters, fields or {})
     if query.only is not None:
-        field, term = query.only
-        match = {"bool": {"must": [match], "filter": [{"term": {field: term}}]}}
+        only_field, term = query.only
+        if "bool" in match:
+            match["bool"]["filter"].append({"term": {only_field: term}})
+        else:
+            match = {"bool": {"must": [match], "filter": [{"term": {only_field: term}}]}}
     body: dict[str, Any] = {
         "query": match,
         "from": query.offset,
@@ -67,40 +77,35 @@ def search_body(query: SearchQuery, source_field: str) -> dict[str, Any]:
 
 
 def search(catalog: Catalog, query: SearchQuery) -> dict[str, Any]:
-    """The page's answer: ``total``, ``hits`` (index, id, source file, highlights, document), ``facet``
-    (term, count) and ``problem`` (why there is no answer: no dataset yet, OpenSearch unreachable, a query
-    OpenSearch refused)."""
-    from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
+    """The page's answer: ``total``, ``hits`` (index, id, source file, title, highlights, document),
+    ``facet`` (term, count), ``title_field`` and ``problem`` (why there is no answer: no dataset yet,
+    OpenSearch unreachable, a query that names a field the datasets lack or that OpenSearch refused)."""
+    from opensearchpy.exceptions import NotFoundError, TransportError
 
     source_field = catalog.settings.producer.source_field
-    named = sorted({catalog.datasets.get(name).index for name in query.datasets})
-    answer: dict[str, Any] = {"total": 0, "hits": [], "facet": [], "problem": None}
-    if not named:
-        answer["problem"] = "no dataset yet: upload a file first"
-        return answer
+    answer: dict[str, Any] = {"total": 0, "hits": [], "facet": [], "problem": None, "title_field": None}
     try:
-        indices = [index for index in named if catalog.readable_index(index)]
-        if not indices:
-            answer["problem"] = f"index {named[0]!r} {NOT_CONCRETE}; the page does not read it"
+        indices, problem = catalog.readable_indices(query.datasets)
+        if problem is not None:
+            answer["problem"] = problem
             return answer
+        fields = catalog.mapped(query.datasets)
+        answer["title_field"] = title_field(fields)
         # expand_wildcards=none: the names were resolved to concrete indices; nothing may widen them
         response = catalog.client().search(
             index=",".join(indices),
-            body=search_body(query, source_field),
+            body=search_body(query, source_field, fields),
             params={"ignore_unavailable": "true", "allow_no_indices": "true", "expand_wildcards": "none"},
         )
-    except ConfigError as exc:
+    except QueryError as exc:
         answer["problem"] = str(exc)
         return answer
     except NotFoundError:
         return answer
-    except RequestError as exc:
-        answer["problem"] = f"OpenSearch refused the query: {_reason(exc)}"
-        return answer
-    except TransportError as exc:
-        status = getattr(exc, "status_code", None)
-        answer["problem"] = f"OpenSearch at {catalog.settings.opensearch.safe_url} did not answer ({status})"
-        log.warning("indices=%s event=search_failed status=%s", indices, status)
+    except (ConfigError, TransportError) as exc:
+        answer["problem"] = catalog.opensearch_problem(exc)
+        if isinstance(exc, TransportError) and getattr(exc, "status_code", None) != 400:
+            log.warning("datasets=%s event=search_failed status=%s", query.datasets, exc.status_code)
         return answer
     answer["total"] = int(response["hits"]["total"]["value"])
     for hit in response["hits"]["hits"]:
@@ -119,11 +124,3 @@ def search(catalog: Catalog, query: SearchQuery) -> dict[str, Any]:
     buckets = response.get("aggregations", {}).get("facet", {}).get("buckets", [])
     answer["facet"] = [{"term": b.get("key_as_string", b["key"]), "count": b["doc_count"]} for b in buckets]
     return answer
-
-
-def _reason(exc: Any) -> str:
-    info = getattr(exc, "info", None)
-    if isinstance(info, dict):
-        causes = info.get("error", {}).get("root_cause") or [{}]
-        return str(causes[0].get("reason") or info.get("error", {}).get("reason") or exc.error)
-    return str(getattr(exc, "error", "bad request"))

@@ -3,7 +3,8 @@
 ==========================  =====================================================================
 ``OPTIONS /api/uploads``    what this server speaks: version, extensions, ``Tus-Max-Size``
 ``POST /api/uploads``       create: ``Upload-Length`` and ``Upload-Metadata`` (``filename``,
-                            ``dataset``, optionally ``id_field``; base64) -> 201 with ``Location``
+                            ``dataset``, optionally ``id_field`` and ``records_path``; base64)
+                            -> 201 with ``Location``
 ``HEAD <location>``         ``Upload-Offset``: how many bytes the server has (resume from there)
 ``PATCH <location>``        append ``application/offset+octet-stream`` at ``Upload-Offset``
 ``DELETE <location>``       cancel: forget the upload and its bytes
@@ -90,7 +91,10 @@ class TusEndpoint:
             if not name:
                 raise UploadError(400, "Upload-Metadata has no filename")
             id_field = meta.get("id_field") or None
-            upload = await anyio.to_thread.run_sync(self.store.create, dataset, name, length, id_field)
+            records_path = meta.get("records_path") or None
+            upload = await anyio.to_thread.run_sync(
+                self.store.create, dataset, name, length, id_field, records_path
+            )
         except UploadError as exc:
             return self._error(exc)
         headers = {"Location": f"{self.base_path}/{upload.id}", **_source(upload)}

@@ -97,10 +97,18 @@ class UploadStore:
         self.state = uploads_folder(self.inbox)
         self.choices = DatasetChoices(self.inbox)
 
-    def create(self, dataset: str, file_name: str, length: int, id_field: str | None = None) -> Upload:
+    def create(
+        self,
+        dataset: str,
+        file_name: str,
+        length: int,
+        id_field: str | None = None,
+        records_path: str | None = None,
+    ) -> Upload:
         """Register an upload of ``length`` bytes; raises :class:`UploadError` (the reason says which name
-        or number is wrong). ``id_field``: the field the dataset's document ids come from, which a new
-        dataset's first upload may choose (:mod:`producer.choices`)."""
+        or number is wrong). ``id_field``: the field the dataset's document ids come from, and
+        ``records_path``: where its files keep their records, which a new dataset's first upload may
+        choose (:mod:`producer.inbox.choices`)."""
         if length < 0:
             raise UploadError(400, "Upload-Length must be a number of bytes")
         if length > self.max_bytes:
@@ -118,7 +126,13 @@ class UploadStore:
             raise UploadError(409, _not_a_folder(dataset))
         if os.path.lexists(folder / name):
             raise UploadError(409, self._waiting(dataset, name))
-        chose = id_field is not None and self._choose_id_field(dataset, folder, id_field)
+        chose_path = records_path is not None and self._choose(dataset, folder, records_path=records_path)
+        try:
+            chose = id_field is not None and self._choose(dataset, folder, id_field=id_field)
+        except UploadError:
+            if chose_path:
+                self.choices.forget(dataset)  # the upload that made it does not happen
+            raise
         upload = Upload(secrets.token_urlsafe(16), dataset, name, length, None, id_field if chose else None)
         part = self.inbox / upload.relative_part
         try:
@@ -127,7 +141,7 @@ class UploadStore:
             self._save(upload)
         except OSError as exc:
             part.unlink(missing_ok=True)
-            if chose:
+            if chose or chose_path:
                 self.choices.forget(dataset)  # no upload will check it
             raise _disk_full_or(exc, f"the upload of {name!r} cannot start", "start it again") from exc
         log.info("upload=%s dataset=%s file=%s length=%d event=created", upload.id, dataset, name, length)
@@ -268,19 +282,27 @@ class UploadStore:
                 continue  # gone meanwhile, or not ours to delete: the next round looks again
         return removed
 
-    def _choose_id_field(self, dataset: str, folder: Path, id_field: str) -> bool:
-        """Record the dataset's id field; returns whether this call made the choice (not an earlier
-        upload). 409 when it has another, or files read without one."""
+    def _choose(
+        self, dataset: str, folder: Path, *, id_field: str | None = None, records_path: str | None = None
+    ) -> bool:
+        """Record the dataset's id field or records path; returns whether this call made the choice (not
+        an earlier upload). 409 when it has another, or files read without one."""
         read = (self.producer.done_path / dataset, self.producer.failed_path / dataset)
         waiting = folder.is_dir() and any(not entry.name.startswith(".") for entry in folder.iterdir())
+        has_files = waiting or any(p.exists() for p in read)
+        chosen = self.datasets.get(dataset)
         try:
-            chose = self.choices.choose(
-                self.datasets.get(dataset), id_field, has_files=waiting or any(p.exists() for p in read)
-            )
+            if records_path is not None:
+                chose = self.choices.choose_records_path(chosen, records_path, has_files=has_files)
+            else:
+                chose = self.choices.choose(chosen, id_field or "", has_files=has_files)
         except ChoiceError as exc:
             raise UploadError(409, str(exc)) from None
         if chose:
-            log.info("dataset=%s id_field=%s event=id_field_chosen", dataset, id_field)
+            if records_path is not None:
+                log.info("dataset=%s records_path=%s event=records_path_chosen", dataset, records_path)
+            else:
+                log.info("dataset=%s id_field=%s event=id_field_chosen", dataset, id_field)
         return chose
 
     def _check_unique(self, upload: Upload, id_field: str) -> None:

@@ -1,7 +1,9 @@
 // The page: choose a dataset (checked as you type by the server's own rules), drop files, see what each
 // holds before sending, upload (resumable), then follow each file through the pipeline.
 import { HEAD_BYTES, detectShape, display, entriesOf, fieldsOf, isPartial, isRecord, kindOf } from "./shape.js";
+import { Eta, FIGURES, STATES, bytes, count } from "./figures.js";
 import { openSearch } from "./search.js";
+import { sniffBytes, sniffText } from "./sniff.js";
 import { UploadRefused, upload } from "./upload.js";
 
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -10,13 +12,6 @@ const PREVIEW_RECORDS = 20;
 const PREVIEW_COLUMNS = 30;
 
 const state = { dataset: "", datasetOk: false, info: null, idField: "", files: [] };
-
-function bytes(n) {
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let u = 0;
-  while (n >= 1024 && u < units.length - 1) { n /= 1024; u++; }
-  return `${n.toFixed(u ? 1 : 0)} ${units[u]}`;
-}
 
 async function getJson(url) {
   const response = await fetch(url, { cache: "no-store" });
@@ -71,16 +66,29 @@ async function addFiles(fileList) {
     state.files.push(entry);
     $(".name", card).textContent = file.name;
     $(".size", card).textContent = bytes(file.size);
-    $(".remove", card).addEventListener("click", () => { card.remove(); state.files = state.files.filter((f) => f !== entry); showIdChoice(); });
+    $(".remove", card).addEventListener("click", () => { card.remove(); state.files = state.files.filter((f) => f !== entry); refreshLimits(); showIdChoice(); });
     $(".start", card).addEventListener("click", () => start(entry));
     $(".path", card).addEventListener("change", (e) => { entry.path = e.target.value || null; analyse(entry); });
     $("#file-list").append(card);
     // only the head: the browser never reads the whole file
-    const head = file.slice(0, HEAD_BYTES);
-    entry.head = /\.gz$/.test(file.name) ? null : await head.text();
+    const head = new Uint8Array(await file.slice(0, HEAD_BYTES).arrayBuffer());
+    const whole = file.size <= HEAD_BYTES;
+    if (/\.gz$/.test(file.name)) {
+      entry.head = null;
+      const gzip = head[0] === 0x1f && head[1] === 0x8b;
+      entry.notJson = gzip ? null : sniffBytes(head, whole) ?? { what: "a file that is not compressed, though its name ends in .gz", todo: "remove .gz from its name and choose it again" };
+    } else {
+      entry.notJson = sniffBytes(head, whole);
+      entry.head = new TextDecoder().decode(head); // a character cut by the end of the head becomes U+FFFD
+    }
     analyse(entry);
+    refreshLimits(); // the files below this one add their fields to its own
     showIdChoice();
   }
+}
+
+function refreshLimits() {
+  for (const entry of state.files) if (entry.shape) showLimits(entry);
 }
 
 function refreshAll() {
@@ -126,22 +134,95 @@ function showIdChoice() {
 function analyse(entry) {
   const { card, file } = entry;
   const show = (selector, text) => { const el = $(selector, card); el.hidden = !text; el.textContent = text || ""; };
-  if (entry.head === null) {
+  const looks = entry.notJson ?? (entry.head === null ? null : sniffText(entry.head));
+  if (looks) {
+    // not JSON at all: what it looks like and what to do; the producer would only reject it
+    entry.shape = { shape: "not-json", label: "not JSON", records: [], paths: [] };
+    const todo = `${looks.todo[0].toUpperCase()}${looks.todo.slice(1)}.`;
+    show(".problem", looks.encoding ? `This looks like ${looks.what}: the page and the producer read UTF-8 only. ${todo}` : `This looks like ${looks.what}, not JSON. ${todo}`);
+    show(".warning", "");
+  } else if (entry.head === null) {
     entry.shape = { label: "gzip", records: [], paths: [] };
+    show(".problem", "");
     show(".warning", "compressed: no preview (the producer reads it as it is)");
   } else {
     const configured = state.info?.records_path || null;
-    entry.shape = detectShape(file.name, entry.head, file.size <= HEAD_BYTES, entry.path || configured);
+    const shape = detectShape(file.name, entry.head, file.size <= HEAD_BYTES, entry.path || configured);
+    // JSON Lines whose first line is not JSON: nothing of the file is
+    entry.shape = shape.shape === "jsonl" && !shape.records.length && shape.warning ? { ...shape, problem: `not JSON Lines: ${shape.warning}` } : shape;
     show(".problem", entry.shape.problem);
     show(".warning", entry.shape.warning);
   }
+  entry.blocked = Boolean(looks);
   $(".shape", card).textContent = entry.shape.label;
   showPaths(entry);
+  $(".preview-box", card).hidden = entry.blocked; // nothing to preview: the problem says why
   renderPreview($(".preview", card), entry.shape, file.name);
+  showLimits(entry);
   checkConflicts(entry);
   checkPrevious(entry);
-  $(".start", card).disabled = !state.datasetOk || entry.uploading || entry.done;
-  $("#start-all").disabled = !state.datasetOk || !state.files.some((f) => !f.uploading && !f.done);
+  $(".start", card).disabled = !state.datasetOk || entry.uploading || entry.done || entry.blocked;
+  $("#start-all").disabled = !state.datasetOk || !state.files.some(ready);
+}
+
+const ready = (entry) => !entry.uploading && !entry.done && !entry.blocked;
+const DATE = /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/;
+
+// The fields the previews of `entries` add to an index whose mapping is `mapped`, counted as the index's
+// field limit counts them: an object is one field, a text field two (itself and its .keyword), a date or
+// a number one; a field seen only as null maps to nothing yet.
+function addedFields(entries, mapped) {
+  const added = new Map();
+  for (const entry of entries) {
+    for (const [path, f] of fieldsOf(entry.shape?.records || [])) {
+      const kinds = [...f.kinds].filter((k) => k !== "null");
+      if (path in mapped || added.has(path) || !kinds.length) continue;
+      added.set(path, kinds[0] === "string" && !(f.examples.length && f.examples.every((e) => DATE.test(e))) ? 2 : 1);
+    }
+  }
+  return [...added.values()].reduce((a, b) => a + b, 0);
+}
+
+// Warnings before sending, each with a way out: more fields than the index allows (with the dataset's
+// own and the files above this one: they go into the same index), records larger than a message may be,
+// and a single object that may hold its records under a key.
+function showLimits(entry) {
+  const list = $(".limits", entry.card);
+  const info = state.info;
+  const items = [];
+  const shape = entry.shape || {};
+  if (info && state.datasetOk && !info.problem && shape.records?.length) {
+    const others = state.files.slice(0, state.files.indexOf(entry));
+    const existing = info.field_count ?? 0;
+    const mine = addedFields([entry], info.fields || {});
+    const added = addedFields([...others, entry], info.fields || {});
+    if (existing + added > info.field_limit) {
+      const together = added > mine ? ` (with the files above it, ${count(added)})` : "";
+      const has = info.exists ? `has ${count(existing)} of the ${count(info.field_limit)} fields its index allows` : `will allow ${count(info.field_limit)} fields in its index`;
+      const out = existing || added > mine ? "put this file in a dataset of its own, or " : "";
+      items.push(`Too many fields: the dataset ${state.dataset} ${has}, and the first 64 KB of this file add ${count(mine)}${together} (a text field counts twice: itself and its .keyword). Records that bring fields past the limit are not indexed (they are dead-lettered). To avoid that, ${out}ask an administrator to raise index.mapping.total_fields.limit in the dataset's index body before uploading.`);
+    }
+  }
+  const limit = info?.max_record_bytes;
+  if (limit && !entry.blocked) {
+    const encoder = new TextEncoder();
+    const sizes = shape.shape === "single" ? [entry.file.size] : (shape.records || []).map((r) => encoder.encode(display(r)).length);
+    const cut = !sizes.length && entry.head && entry.file.size > HEAD_BYTES ? entry.head.length : 0; // the first record is at least this big
+    const large = sizes.filter((size) => size > limit);
+    const fix = "ask an administrator to raise producer.max_message_bytes and the topic's max.message.bytes";
+    if (shape.shape === "single" && large.length) items.push(`Too large: this file is one record of ${bytes(entry.file.size)}, and a record may be at most ${bytes(limit)}: it would be rejected. If it holds its records under a key, choose that key below; else ${fix}.`);
+    else if (large.length) items.push(`Too large: ${count(large.length)} of the first ${count(sizes.length)} records are larger than the ${bytes(limit)} a record may be (the largest is ${bytes(Math.max(...large))}); they would be rejected, the others indexed. Make those records smaller, or ${fix}.`);
+    else if (cut > limit) items.push(`Too large: the first record is larger than the first ${bytes(cut)} of the file, and a record may be at most ${bytes(limit)}: such records would be rejected. Make them smaller, or ${fix}.`);
+  }
+  if (shape.shape === "single" && isRecord(shape.records?.[0])) {
+    const keys = entriesOf(shape.records[0]).map(([key]) => key);
+    const listed = keys.slice(0, 8).join(", ") + (keys.length > 8 ? ", …" : "");
+    const then = pathChoosable() ? "; uploading then reads them so" : " (reading them so needs the dataset's records_path setting)";
+    const choose = shape.paths?.length ? `If its records are under one of its keys, choose it under "Records under" to preview them${then}.` : `Its top-level keys (${listed}) hold no list of records.`;
+    items.push(`One document: this file is a single object, so it becomes one document. ${choose}`);
+  }
+  list.replaceChildren(...items.map((text) => Object.assign(document.createElement("li"), { textContent: text })));
+  list.hidden = items.length === 0;
 }
 
 function showPaths(entry) {
@@ -152,10 +233,13 @@ function showPaths(entry) {
   const select = $(".path", box);
   const options = ["", ...paths].map((p) => Object.assign(document.createElement("option"), { value: p, textContent: p || "(the whole object is one record)", selected: p === (entry.path || "") }));
   select.replaceChildren(...options);
-  $(".hint", box).textContent = entry.path
-    ? `the producer reads records under ${entry.path} only when the dataset's settings say so: [datasets.${state.dataset || "<name>"}] records_path = "${entry.path}"`
-    : "";
+  $(".hint", box).textContent = !entry.path ? "" : pathChoosable()
+    ? `uploading makes ${entry.path} where every file of the new dataset ${state.dataset || "<name>"} keeps its records (records_path)`
+    : `the producer reads records under ${entry.path} only when the dataset's settings say so: [datasets.${state.dataset || "<name>"}] records_path = "${entry.path}"`;
 }
+
+// A new dataset's first upload may choose where its records are (the server keeps it, as the id field).
+const pathChoosable = () => Boolean(state.datasetOk && state.info && !state.info.problem && !state.info.exists && !state.info.records_path);
 
 // The first records as a table: the document id each will get (the producer's rule: the id field when the
 // dataset has one, else <dataset>/<file>:<position>), then each field with the kinds of value seen.
@@ -247,7 +331,7 @@ async function start(entry) {
       card.dataset.resumes = String(resumes);
       const again = resumes ? ` (resumed after ${resumes} lost connection${resumes === 1 ? "" : "s"})` : "";
       status.textContent = `${text}: ${bytes(sent)} of ${bytes(file.size)}${again}`;
-    }, state.idField || null);
+    }, state.idField || null, entry.path && pathChoosable() ? entry.path : null);
     entry.done = true;
     status.textContent = `uploaded: ${bytes(file.size)}; now in the inbox as ${source}`;
     card.dataset.source = source;
@@ -273,34 +357,44 @@ function follow(entry, source, dataset) {
   const head = entry.shape?.records?.length && entry.head ? entry.shape.records.length : 0;
   const estimate = head && file.size > HEAD_BYTES ? Math.round((head * file.size) / HEAD_BYTES) : head;
   const events = new EventSource(`api/progress?source=${encodeURIComponent(source)}`);
+  const eta = new Eta();
+  const legend = $(".legend", card);
+  $("dl", legend).replaceChildren(...Object.entries(FIGURES).flatMap(([label, meaning]) => [
+    Object.assign(document.createElement("dt"), { textContent: label }),
+    Object.assign(document.createElement("dd"), { textContent: meaning }),
+  ]));
+  legend.hidden = false;
   let last = null;
   events.onmessage = (e) => {
     const n = JSON.parse(e.data);
     last = n;
     const total = n.produced != null ? n.produced - (n.superseded ?? 0) : estimate;
     const done = (n.indexed ?? 0) + (n.dead_lettered ?? 0);
-    const eta = n.docs_per_s > 0 && total > done ? `${Math.ceil((total - done) / n.docs_per_s)} s` : "—";
     const rows = [
-      ["state", n.settled ? n.state : { waiting: "waiting in the inbox", reading: "being read", done: "read; indexing", failed: "failed; indexing what was read" }[n.state] ?? n.state],
+      ["state", n.settled ? n.state : STATES[n.state] ?? n.state],
       ["bytes uploaded", `${bytes(file.size)} of ${bytes(file.size)}`],
-      ["records read", n.read ?? "—"],
-      ["produced", n.produced ?? "—"],
-      ["indexed", n.indexed ?? (n.unknown ? "unknown" : "—")],
-      ["rejected", n.rejected],
-      ...(n.superseded ? [["same id as a later record", `${n.superseded} (the last one wins)`]] : []),
-      ["dead-lettered", n.dead_lettered ?? (n.unknown ? "unknown" : "—")],
-      ...(n.surplus ? [["more than this version makes", `${n.surplus} (an earlier version's, still to be deleted)`]] : []),
-      ["docs/s", n.docs_per_s],
-      ["ETA", n.settled ? "done" : eta],
+      ["records read", count(n.read) ?? "—"],
+      ["produced", count(n.produced) ?? "—"],
+      ["indexed", count(n.indexed) ?? (n.unknown ? "unknown" : "—")],
+      ["rejected", count(n.rejected)],
+      ...(n.superseded ? [["same id as a later record", `${count(n.superseded)} (the last one wins)`]] : []),
+      ["dead-lettered", count(n.dead_lettered) ?? (n.unknown ? "unknown" : "—")],
+      ...(n.surplus ? [["more than this version makes", `${count(n.surplus)} (an earlier version's, still to be deleted)`]] : []),
+      ...(n.expired ? [["expired from Kafka", `${count(n.expired)} (never indexed: drop the file again)`]] : []),
+      ["docs/s", count(Math.round(n.docs_per_s ?? 0))],
+      ["ETA", n.settled ? "done" : eta.update(total - done, n.docs_per_s)],
     ];
     table.tBodies[0].replaceChildren(...rows.map(([label, value]) => {
       const row = document.createElement("tr");
       row.dataset.figure = label;
+      row.title = FIGURES[label] ?? "";
       row.append(Object.assign(document.createElement("td"), { textContent: label }), Object.assign(document.createElement("td"), { textContent: String(value) }));
       return row;
     }));
+    // a reason why a figure is missing is shown while it holds, and goes when the figure is back
     const why = n.unknown ?? n.problem; // the ledger's "unknown, because …" once the file is read
-    if (why) status.textContent = `uploaded: now in the inbox as ${source}; ${why}`;
+    status.textContent = `uploaded: now in the inbox as ${source}${why ? `; ${why}` : ""}`;
+    status.classList.toggle("problem", Boolean(why));
   };
   events.addEventListener("end", () => {
     events.close();
@@ -315,15 +409,19 @@ function summarise(entry, source, dataset, n) {
   if (n.state === "failed") {
     status.textContent = `${source} failed: ${n.reason}${n.what_to_do ? `. ${n.what_to_do}` : ""}`;
     status.classList.add("problem");
+  } else if (n.expired) { // settled, with the reason: the ledger counts them as lost, the fix is to send them again
+    status.textContent = `${source}: ${n.expired} records expired from Kafka before they were indexed (the topic's retention removed them); ${n.indexed} indexed, ${n.dead_lettered} dead-lettered, ${n.rejected} rejected. Drop the file again under the same name to index them`;
+    status.classList.add("problem");
   } else {
-    status.textContent = `${source}: all ${n.read} records arrived: ${n.indexed} indexed, ${n.dead_lettered} dead-lettered, ${n.rejected} rejected`;
+    status.classList.remove("problem"); // a missing figure's reason no longer holds: every figure is in
+    status.textContent = `${source}: all ${count(n.read)} records arrived: ${count(n.indexed)} indexed, ${count(n.dead_lettered)} dead-lettered, ${count(n.rejected)} rejected`;
   }
   card.classList.add("settled");
   const links = $(".links", card);
   const link = (text, href, download) => Object.assign(document.createElement("a"), { textContent: text, href, ...(download ? { download: "" } : {}) });
   const items = [link("Search this dataset", `#search?dataset=${encodeURIComponent(dataset)}`)];
-  if (n.has_rejected_file) items.push(link(`Rejected records (${n.rejected})`, `api/reports/rejected?${q}`, true));
-  if (n.dead_lettered) items.push(link(`Dead letters (${n.dead_lettered})`, `api/reports/dead-letters?${q}`, true));
+  if (n.has_rejected_file) items.push(link(`Rejected records (${count(n.rejected)})`, `api/reports/rejected?${q}`, true));
+  if (n.dead_lettered) items.push(link(`Dead letters (${count(n.dead_lettered)})`, `api/reports/dead-letters?${q}`, true));
   items.push(link(n.state === "failed" ? "Error report" : "Manifest", `api/reports/report?${q}`, false));
   links.replaceChildren(...items);
   links.hidden = false;
@@ -345,11 +443,17 @@ let typing;
 $("#dataset").addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(checkDataset, 150); });
 $("#files").addEventListener("change", (e) => { addFiles([...e.target.files]); e.target.value = ""; });
 const drop = $("#drop");
+// the drop zone is a button for the keyboard: Enter and Space open the file chooser, as a click does
+drop.addEventListener("keydown", (e) => {
+  if (e.key !== "Enter" && e.key !== " ") return;
+  e.preventDefault(); // Space would scroll the page
+  $("#files").click();
+});
 drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
 drop.addEventListener("dragleave", () => drop.classList.remove("over"));
 drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); addFiles([...e.dataTransfer.files]); });
 $("#id-field").addEventListener("change", (e) => { state.idField = e.target.value; refreshAll(); });
-$("#start-all").addEventListener("click", () => { for (const entry of state.files) if (!entry.uploading && !entry.done) start(entry); });
+$("#start-all").addEventListener("click", () => { for (const entry of state.files) if (ready(entry)) start(entry); });
 window.addEventListener("hashchange", route);
 route();
 loadDatasetNames();

@@ -14,6 +14,7 @@ export class Num {
 }
 
 class EndOfText extends Error {}
+const LITERALS = ["true", "false", "null"];
 
 // Parse the head of a JSON text: containers cut by its end come back marked PARTIAL with the values
 // that were complete; a value cut inside a scalar is left out. Throws SyntaxError with a byte offset.
@@ -31,7 +32,11 @@ export function parseHead(text) {
     return s;
   }
   function scalar() {
-    const m = /^(-?\d+(\.\d+)?([eE][-+]?\d+)?|true|false|null)/.exec(text.slice(i, i + 512));
+    const ahead = text.slice(i, i + 512);
+    // cut by the end of the head: a number's characters ("-75.", "1e-", "-") or the start of a literal
+    // ("tr", "nul") up to the end are a value the rest of the file completes, not an error
+    if (i + ahead.length >= n && (/^[-+.\deE]+$/.test(ahead) || LITERALS.some((w) => w.startsWith(ahead)))) throw new EndOfText();
+    const m = /^(-?\d+(\.\d+)?([eE][-+]?\d+)?|true|false|null)/.exec(ahead);
     if (!m) fail(`unexpected ${JSON.stringify(text[i])}`);
     if (i + m[0].length >= n) throw new EndOfText(); // a number may go on past the head
     i += m[0].length;

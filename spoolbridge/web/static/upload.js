@@ -39,9 +39,10 @@ function sourceOf(header) {
 }
 
 // Upload `file` into `dataset`; `on` gets {bytes, status} updates; `idField`: the field a new dataset's
-// document ids come from (null: file and position). Resolves to the records' source ("<dataset>/<name>");
+// document ids come from (null: file and position); `recordsPath`: where a new dataset's files keep their
+// records (null: the file's records as they are). Resolves to the records' source ("<dataset>/<name>");
 // rejects with UploadRefused when the server refuses (its reason as message).
-export async function upload(file, dataset, on, idField = null) {
+export async function upload(file, dataset, on, idField = null, recordsPath = null) {
   const key = storageKey(file, dataset);
   let location = localStorage.getItem(key);
   let offset = 0;
@@ -59,7 +60,7 @@ export async function upload(file, dataset, on, idField = null) {
   if (!location) {
     const created = await fetch("api/uploads", {
       method: "POST",
-      headers: { ...TUS, "Upload-Length": String(file.size), "Upload-Metadata": `filename ${b64(file.name)},dataset ${b64(dataset)}${idField ? `,id_field ${b64(idField)}` : ""}` },
+      headers: { ...TUS, "Upload-Length": String(file.size), "Upload-Metadata": `filename ${b64(file.name)},dataset ${b64(dataset)}${idField ? `,id_field ${b64(idField)}` : ""}${recordsPath ? `,records_path ${b64(recordsPath)}` : ""}` },
     });
     if (created.status !== 201) throw new UploadRefused(await reason(created));
     location = created.headers.get("Location");

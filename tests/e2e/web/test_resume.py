@@ -85,7 +85,7 @@ def test_a_big_upload_resumes_after_a_reload_and_a_dropped_connection(
 
     assert figure(card, "state") == "done"
     for label in ("records read", "produced", "indexed"):
-        assert figure(card, label) == str(records), (label, card.inner_text())
+        assert figure(card, label) == f"{records:,}", (label, card.inner_text())
     assert (figure(card, "rejected"), figure(card, "dead-lettered")) == ("0", "0")
     assert (bridge.inbox / "done" / dataset / "big.jsonl").stat().st_size == big.stat().st_size
     leftovers = [p.name for p in (bridge.inbox / dataset).iterdir()]

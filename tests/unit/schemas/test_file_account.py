@@ -69,3 +69,24 @@ def test_expired_records_never_cover_a_surplus_an_unknown_or_a_file_still_being_
     ):
         assert not dataset_balances([account], expired=100), account
     assert dataset_balances([], expired=0)  # nothing to account for: balances
+
+
+def test_a_file_short_of_what_expired_records_explain_settles_on_its_own_with_that_figure() -> None:
+    hit = FileAccount("done", 10, indexed=6, dead_lettered=1, hit_by_expiry=True)
+    assert (hit.balances, hit.lost_to_expiry) == (False, 3)
+    assert hit.settled_given(3) and hit.settled_given(150)  # the topic's expired records cover it
+    assert not hit.settled_given(2)  # more is missing than expired: something else is short too
+    assert (hit.expired_given(150), hit.expired_given(2)) == (3, 2)
+    not_hit = FileAccount("done", 10, indexed=6, dead_lettered=1)
+    assert (not_hit.lost_to_expiry, not_hit.settled_given(100)) == (0, False)
+    assert _done(10).settled_given(0)  # a balanced file needs no expiry
+
+
+def test_expiry_explains_no_surplus_no_unknown_and_no_file_still_being_read() -> None:
+    for account in (
+        FileAccount("done", 10, indexed=11, dead_lettered=0, hit_by_expiry=True),
+        FileAccount("done", 10, indexed=6, dead_lettered=None, hit_by_expiry=True),
+        FileAccount("reading", None, hit_by_expiry=True),
+        FileAccount("waiting", 10, indexed=0, dead_lettered=0, hit_by_expiry=True),
+    ):
+        assert (account.lost_to_expiry, account.settled_given(100)) == (0, False), account

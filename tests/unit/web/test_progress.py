@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,9 @@ from starlette.testclient import TestClient
 from schemas.datasets import Datasets
 from schemas.settings import ProducerSettings, Settings
 from spoolbridge.status import DatasetStatus, _SourceRows, balances
+from spoolbridge.topic_expiry import PartitionLag, expired_within
 from spoolbridge.web.catalog import Catalog
-from spoolbridge.web.progress import FileProgress, Progress, source_problem
+from spoolbridge.web.progress import FileProgress, GroupLagCache, Progress, source_problem
 
 SOURCE = "games/steam.json"
 
@@ -163,3 +165,113 @@ def test_a_figure_the_page_cannot_have_is_unknown_with_why(tmp_path: Path) -> No
     numbers.problem = "OpenSearch at http://127.0.0.1:1 did not answer (ConnectionError)"
     assert not numbers.settled  # never a guess of 0 indexed
     assert numbers.as_dict()["unknown"] == f"indexed, dead-lettered unknown, because {numbers.problem}"
+
+
+def test_a_file_whose_shortfall_expired_settles_on_the_page_with_the_figures_status_shows(
+    tmp_path: Path,
+) -> None:
+    """The page and ``status --json`` place the same file on the same expired offsets with the same code
+    (:func:`spoolbridge.topic_expiry.expired_within`) and close its ledger with the same figures."""
+    (tmp_path / "done" / "games").mkdir(parents=True)
+    manifest = {"source": SOURCE, "records": 100, "rejected": 0, "offsets": {"0": [200, 299]}}
+    (tmp_path / "done" / "games" / "steam.json.manifest.json").write_text(json.dumps(manifest))
+    partitions = [PartitionLag(0, 300, 300, 0, 150, [(100, 249)])]  # 200-249 of this file expired
+    page = _ledger(tmp_path)
+    page.indexed, page.dead_lettered = 50, 0
+    assert not page.settled  # not yet known to be expiry's: the page asks only when short
+    page.may_have_expired = expired_within(page.offsets, partitions)
+    shown = page.as_dict()
+    assert (page.settled, shown["expired"], shown["shortfall"], shown["balances"]) == (True, 50, 50, False)
+    page.indexed = 40  # short of more than the 50 of its offsets that expired: not the expiry's alone
+    assert (page.settled, page.as_dict()["expired"]) == (False, 50)
+    page.indexed = 50
+
+    settings = Settings(producer=ProducerSettings(inbox=tmp_path))
+    rows = _SourceRows(settings, Datasets(settings))
+    rows.read_inbox()
+    row = rows.rows[SOURCE]
+    row.indexed, row.dead_lettered = 50, 0
+    dataset = DatasetStatus("games", "t", "t", "t.dlq", partitions=partitions, sources=[row])
+    (listed,) = dataset.as_dict()["sources"]
+    figures = ("produced", "indexed", "dead_lettered", "documents_expected", "shortfall", "surplus",
+               "balances", "unknown", "hit_by_expiry", "expired", "may_have_expired", "settled")  # fmt: skip
+    for figure in figures:
+        assert shown[figure] == listed[figure], figure
+    assert page.account == dataset.accounts()[0]
+
+
+def test_the_group_offsets_are_read_once_per_topic_however_many_cards_ask() -> None:
+    reads: list[str] = []
+    now = [0.0]
+
+    def read(topic: str) -> list[PartitionLag]:
+        reads.append(topic)
+        return [PartitionLag(0, 1, 1, 0, len(reads))]
+
+    cache = GroupLagCache(read, max_age_secs=2.0, clock=lambda: now[0])
+    for _ in range(10):
+        assert cache.partitions("t")[0].expired == 1
+    cache.partitions("u")
+    assert reads == ["t", "u"]
+    now[0] = 2.5  # older than two seconds: read again
+    assert cache.partitions("t")[0].expired == 3
+    assert reads == ["t", "u", "t"]
+
+
+def test_a_group_offset_read_that_failed_is_not_retried_by_every_card() -> None:
+    calls = [0]
+    now = [0.0]
+
+    def read(topic: str) -> list[PartitionLag]:
+        calls[0] += 1
+        raise RuntimeError("Kafka is down")
+
+    cache = GroupLagCache(read, max_age_secs=2.0, clock=lambda: now[0])
+    for _ in range(5):
+        with pytest.raises(RuntimeError, match="Kafka is down"):
+            cache.partitions("t")
+    assert calls == [1]
+    now[0] = 3.0
+    with pytest.raises(RuntimeError):
+        cache.partitions("t")
+    assert calls == [2]
+
+
+def test_the_group_offset_cache_keeps_a_bounded_number_of_topics() -> None:
+    reads: list[str] = []
+
+    def read(topic: str) -> list[PartitionLag]:
+        reads.append(topic)
+        return []
+
+    cache = GroupLagCache(read, clock=lambda: 0.0)
+    for number in range(500):
+        cache.partitions(f"t{number}")
+    cache.partitions("t499")  # among the latest: still known
+    assert len(reads) == 500
+    cache.partitions("t0")  # the oldest made room long ago: read again
+    assert reads[-1] == "t0" and len(reads) == 501
+
+
+@pytest.mark.timeout(30)
+def test_cards_of_one_topic_asking_at_once_wait_for_one_read_and_other_topics_do_not_wait() -> None:
+    reads: list[str] = []
+    started, release = threading.Event(), threading.Event()
+
+    def read(topic: str) -> list[PartitionLag]:
+        reads.append(topic)
+        if topic == "slow":
+            started.set()
+            assert release.wait(10)
+        return []
+
+    cache = GroupLagCache(read, clock=lambda: 0.0)
+    cards = [threading.Thread(target=cache.partitions, args=("slow",)) for _ in range(5)]
+    for card in cards:
+        card.start()
+    assert started.wait(10)
+    assert cache.partitions("other") == []  # while the slow topic's read is under way
+    release.set()
+    for card in cards:
+        card.join(10)
+    assert sorted(reads) == ["other", "slow"]
