@@ -338,9 +338,9 @@ class StackSettings(_Section):
     opensearch_port: int = Field(default=9200, ge=1, le=65535, description="OpenSearch HTTP")
     opensearch_transport_port: int = Field(default=9300, ge=1, le=65535, description="OpenSearch transport")
     opensearch_security: bool = Field(
-        default=False,
-        description="OpenSearch with the security plugin: HTTPS (the stack's CA), basic auth, an admin and a "
-        "least-privilege user; false = plain HTTP, no users",
+        default=True,
+        description="OpenSearch as Aiven serves it, with the security plugin: HTTPS (the stack's CA), basic "
+        "auth, an admin and a least-privilege user; false = plain HTTP, no users",
     )
     opensearch_index_patterns: list[str] = Field(
         default=["/[^.].*/"],
