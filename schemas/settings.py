@@ -166,6 +166,10 @@ class OpenSearchSettings(_Section):
         default=None, description="JSON file with settings/mappings used when creating the index"
     )
     request_timeout_secs: float = Field(default=60.0, gt=0, description="per OpenSearch request")
+    http_compress: bool = Field(
+        default=False,
+        description="gzip the bulk request bodies (fewer bytes on the wire, more CPU; see BENCHMARKS.md)",
+    )
 
     @field_validator("url")
     @classmethod
@@ -223,7 +227,7 @@ class OpenSearchSettings(_Section):
             "verify_certs": self.verify_certs,
             "ssl_show_warn": False,
             "timeout": self.request_timeout_secs,
-            "http_compress": False,
+            "http_compress": self.http_compress,
         }
         if parts.username is not None:
             kwargs["http_auth"] = (parts.username, parts.password or "")
