@@ -31,7 +31,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -87,13 +87,13 @@ class Endpoints:
     ``opensearch_ca_file``; ``opensearch_admin_url`` is the same node as a user that may do everything."""
 
     bootstrap_servers: str
-    opensearch_url: str
+    opensearch_url: str = field(repr=False)  # its password never in a test report
     ssl_bootstrap_servers: str | None = None
     tls: TlsFiles | None = None
     sasl: SaslEndpoint | None = None
     stack: LocalStack | None = None
     opensearch_ca_file: Path | None = None
-    opensearch_admin_url: str | None = None
+    opensearch_admin_url: str | None = field(default=None, repr=False)
 
     @property
     def opensearch_secured(self) -> bool:

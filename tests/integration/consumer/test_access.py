@@ -78,9 +78,9 @@ def test_a_role_and_a_password_changed_mid_load_hold_documents_back_and_dead_let
         user.set_password(user.password)
 
         assert run.wait(120) == 0
-    assert set(index_ids(opensearch_client, index)) == {key for key, _ in records}
+    assert committed_offsets(settings, 2) == end_offsets(settings, 2)  # nothing left unread
     assert topic_size(settings, settings.kafka.dead_letter_topic) == 0
-    assert committed_offsets(settings, 2) == end_offsets(settings, 2)
+    assert set(index_ids(opensearch_client, index)) == {key for key, _ in records}
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     lines = {
         "create": f"the OpenSearch user lacks indices:admin/create on index {index} (403 Forbidden)",
