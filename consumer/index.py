@@ -18,7 +18,14 @@ from consumer.send import RequestFailure
 from schemas.errors import ConfigError
 from schemas.settings import OpenSearchSettings
 
-__all__ = ["Indices", "apply_index_body", "ensure_index", "flat_index_settings", "index_body"]
+__all__ = [
+    "Indices",
+    "apply_index_body",
+    "ensure_index",
+    "flat_index_settings",
+    "index_body",
+    "refusal_reason",
+]
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +117,10 @@ class Indices:
                 log.error("index cannot be created index=%s error=%s; retrying", index, exc)
                 return RequestFailure(None, "index_not_created", str(exc))
             except TransportError as exc:
+                if exc.status_code in (401, 403):  # logged by the retry, naming the permission
+                    return RequestFailure(
+                        exc.status_code, str(exc.error or "security_exception"), refusal_reason(exc)
+                    )
                 reason = f"creating index {index!r} failed: {exc.error} (status {exc.status_code})"
                 log.error("index cannot be created index=%s error=%s; retrying", index, reason)
                 return RequestFailure(None, "index_not_created", reason)
@@ -120,6 +131,18 @@ class Indices:
             self._missing.discard(index)
             self._ready.add(index)
             return None
+
+
+def refusal_reason(exc: TransportError) -> str:
+    """The security plugin's reason for a 401/403 (it names the action refused); a HEAD answer has no
+    body, so then the action that asks whether an index exists is named."""
+    info = exc.info
+    error = info.get("error") if isinstance(info, dict) else None
+    if isinstance(error, dict) and error.get("reason"):
+        return str(error["reason"])
+    if exc.status_code == 403:
+        return "no permissions for [indices:admin/get] and User (a HEAD request: no body)"
+    return str(exc.error)
 
 
 #: Index settings OpenSearch takes only when an index is created (an open index refuses updates to them).

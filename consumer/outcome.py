@@ -20,6 +20,8 @@ any status; e.g. ``index_closed_exception``    ``consumer.max_retries``), logged
 ``shard_not_found_exception`` 404,
 ``unavailable_shards_exception`` 503,
 "no write index is defined for alias" 400)
+401, 403 (credentials, permissions: the        :class:`Retry` ``kind="access"``: without limit, logged
+security plugin's ``security_exception``)      naming the permission (:func:`access_advice`)
 429, 5xx                                       :class:`Retry` ``kind="transient"`` (only this item, with
                                                backoff; ``consumer.max_retries`` bounds it)
 a dynamic-mapping race (400                    :class:`Retry` ``kind="mapping"``: at most
@@ -43,11 +45,17 @@ Per request (:func:`classify_request_failure`), when the whole ``_bulk`` call fa
 connection error, timeout                      :class:`Retry` every item
 an index condition (as above)                  :class:`Retry` every item (``kind="index"``)
 HTTP 429, 5xx                                  :class:`Retry` every item
-HTTP 401, 403                                  :class:`Retry` every item (credentials or permissions: an
-                                               operator fixes them; dead-lettering everything would not help)
+HTTP 401, 403                                  :class:`Retry` every item, ``kind="access"`` (credentials or
+                                               permissions: an operator fixes them; dead-lettering
+                                               everything would not help)
 other HTTP 4xx, several items                  :class:`Split` (halve the request to isolate the bad ones)
 other HTTP 4xx, one item                       :class:`DeadLetter`
 =============================================  ===================================================
+
+Why an access refusal is never the document's fault: OpenSearch checks a user's rights before it reads
+the document, so the same document is accepted once the user (``opensearch.url``) or its role is fixed; the
+consumer holds the partitions' documents back (backing off up to ``consumer.retry_max_backoff_ms``) until
+then, and ``consumer.max_retries`` does not bound it.
 
 Reasons are folded to one line (OpenSearch's may span several) and clipped to 2,000 characters.
 """
@@ -68,6 +76,7 @@ __all__ = [
     "Retry",
     "RetryKind",
     "Split",
+    "access_advice",
     "backoff_delay_secs",
     "classify_item",
     "classify_request_failure",
@@ -124,8 +133,11 @@ _NO_WRITE_INDEX_ADVICE = (
 _MAPPING_RACE = re.compile(r"cannot be changed from type \[|can't merge a non object mapping \[")
 _MAPPING_RACE_TYPES = frozenset({"illegal_argument_exception", "mapper_parsing_exception"})
 _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+_ACCESS_STATUSES = frozenset({401, 403})
+#: The security plugin's refusal names the action it checked: "no permissions for [indices:...] and User".
+_NO_PERMISSION = re.compile(r"no permissions for \[(.+?)\] and User")
 
-RetryKind = Literal["transient", "index", "mapping"]
+RetryKind = Literal["transient", "index", "mapping", "access"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +150,8 @@ class Retry:
     """A failure worth repeating: send the same document again after a backoff.
 
     ``kind``: ``"index"`` — a condition of the index or cluster (retried without limit, never
-    dead-lettered); ``"mapping"`` — a dynamic-mapping race (at most :data:`MAPPING_RACE_RETRIES` times);
+    dead-lettered); ``"access"`` — a 401/403: the credentials or the user's permissions (likewise);
+    ``"mapping"`` — a dynamic-mapping race (at most :data:`MAPPING_RACE_RETRIES` times);
     ``"transient"`` — 429/5xx/connection trouble (``consumer.max_retries`` times, unlimited by default).
     ``error_type`` is OpenSearch's (or the client's) name for the failure, ``reason`` its one-line text.
     """
@@ -199,6 +212,8 @@ def classify_item(action: str, status: int, error: Any = None) -> Done | Retry |
     error_type, reason = _describe(error, status)
     if is_index_condition(error_type, reason):
         return Retry(f"{error_type}: {reason}", status, "index", error_type)
+    if status in _ACCESS_STATUSES:
+        return Retry(f"{error_type}: {reason}", status, "access", error_type)
     if is_retryable_status(status):
         return Retry(f"{error_type}: {reason}", status, "transient", error_type)
     if is_mapping_race(error_type, reason):
@@ -217,7 +232,9 @@ def classify_request_failure(
     reason = _clip(fold(reason))
     if is_index_condition(error_type, reason):
         return Retry(f"{error_type}: {reason}", status, "index", error_type)
-    if status is None or is_retryable_status(status) or status in (401, 403):
+    if status in _ACCESS_STATUSES:
+        return Retry(f"{error_type}: {reason}", status, "access", error_type)
+    if status is None or is_retryable_status(status):
         return Retry(f"{error_type}: {reason}", status, "transient", error_type)
     if items > 1:
         return Split(f"{error_type}: {reason}", status)
@@ -231,6 +248,21 @@ def index_advice(verdict: Retry, index: str) -> str:
     if template is None:
         template = _NO_WRITE_INDEX_ADVICE if reason.startswith(_NO_WRITE_INDEX) else "{reason}"
     return template.format(index=index, reason=reason)
+
+
+def access_advice(verdict: Retry, index: str) -> str:
+    """One line for an operator about a 401/403 (``kind="access"``): which setting or permission to fix."""
+    if verdict.status == 401:
+        return (
+            "OpenSearch refuses the credentials (401 Unauthorized): fix the user name or password in "
+            "opensearch.url; the consumer holds the documents back until they are accepted"
+        )
+    found = _NO_PERMISSION.search(verdict.reason)
+    permission = found.group(1) if found else "the permission to write"
+    return (
+        f"the OpenSearch user lacks {permission} on index {index} (403 Forbidden): grant it to the user's "
+        "role (Aiven: the service user's index access); the consumer holds the documents back until then"
+    )
 
 
 def backoff_delay_secs(

@@ -3,7 +3,8 @@ mapping race has had its chances, and what the operator is told — once per con
 
 :meth:`RetryBook.triage` sorts the items of one ``_bulk`` answer (classified by :mod:`consumer.outcome`)
 into done, refused (for the dead-letter topic) and to-retry. The verdict that governs a retry of several
-items is the most patient one: an index condition (never dead-lettered) over a transient failure
+items is the most patient one: an index condition or an access refusal (401/403; both never
+dead-lettered) over a transient failure
 (``consumer.max_retries``) over a mapping race (:data:`~consumer.outcome.MAPPING_RACE_RETRIES`).
 
 Mapping-race retries are counted per message (topic, partition, offset), because a message may be retried
@@ -11,8 +12,9 @@ for other reasons too (an index closed for a minute must not use up its race ret
 mapping race grow from about 1 s to 4 s: the race settles when another document's mapping update has
 been applied, which takes the node a moment, not the 0.2 s of the first ordinary backoff.
 
-Logging: an index condition is logged at WARNING with what to do (:func:`~consumer.outcome.index_advice`)
-the first time and then at most every :data:`REPEAT_LOG_SECS` (with how many retries were not logged),
+Logging: an index condition or an access refusal is logged at WARNING with what to do
+(:func:`~consumer.outcome.index_advice`, :func:`~consumer.outcome.access_advice`) the first time and
+then at most every :data:`REPEAT_LOG_SECS` (with how many retries were not logged),
 and once at INFO when the index accepts documents again. Transient retries are logged the same way;
 mapping races at INFO.
 """
@@ -32,6 +34,7 @@ from consumer.outcome import (
     MAPPING_RACE_RETRIES,
     Done,
     Retry,
+    access_advice,
     backoff_delay_secs,
     classify_item,
     index_advice,
@@ -45,7 +48,8 @@ log = logging.getLogger(__name__)
 REPEAT_LOG_SECS = 30.0
 _RACE_INITIAL_MS = 1000
 _RACE_MAX_MS = 4000
-_PATIENCE = {"index": 0, "transient": 1, "mapping": 2}
+_PATIENCE = {"index": 0, "access": 0, "transient": 1, "mapping": 2}
+_ADVICE = {"index": index_advice, "access": access_advice}
 
 MessageKey = tuple[str, int, int]
 
@@ -115,8 +119,9 @@ class RetryBook:
                 if races:
                     races.pop(_key(message), None)
                 triage.refused.append(Refused(message, verdict.error_type, verdict.reason, verdict.status))
-        if triage.done and (triage.retry is None or triage.retry.kind != "index"):
-            self._recovered("index", index, now)
+        for kind in ("index", "access"):
+            if triage.done and (triage.retry is None or triage.retry.kind != kind):
+                self._recovered(kind, index, now)
         if triage.done and triage.retry is None:
             self._recovered("transient", index, now)
         return triage
@@ -148,7 +153,7 @@ class RetryBook:
 
     def exhausted(self, verdict: Retry, attempt: int) -> bool:
         """True when ``consumer.max_retries`` retries of a transient failure were spent (index conditions
-        never run out; mapping races are bounded per message by :meth:`triage`)."""
+        and access refusals never run out; mapping races are bounded per message by :meth:`triage`)."""
         return verdict.kind == "transient" and self.max_retries is not None and attempt >= self.max_retries
 
     def delay_secs(self, attempt: int, race_retry: int = 0) -> float:
@@ -173,11 +178,13 @@ class RetryBook:
         now: float,
     ) -> None:
         """Log a scheduled retry: an index condition with what to do, at most every REPEAT_LOG_SECS."""
-        advice = index_advice(verdict, index) if verdict.kind == "index" else ""
+        advise = _ADVICE.get(verdict.kind)
+        advice = advise(verdict, index) if advise is not None else ""
         context = f"docs={docs} partitions={partitions} attempt={attempt} delay_secs={delay:.2f} "
         context += f"status={verdict.status} " + (
             f"error_type={verdict.error_type}"
-            if verdict.reason.removeprefix(f"{verdict.error_type}: ").rstrip("; ") in advice
+            if verdict.kind == "access"  # the advice names the permission; the reason repeats it at length
+            or verdict.reason.removeprefix(f"{verdict.error_type}: ").rstrip("; ") in advice
             else f"reason={verdict.reason}"
         )
         if verdict.kind == "mapping":
@@ -197,7 +204,7 @@ class RetryBook:
             self._conditions[key] = _Condition(since=now, logged_at=now)
         else:
             condition.logged_at, condition.unlogged = now, 0
-        if verdict.kind == "index":
+        if advice:
             log.warning("%s; retrying %s%s", advice, context, repeated)
         else:
             log.warning("bulk retry scheduled %s%s", context, repeated)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException
@@ -16,9 +17,10 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import TransportError
 
 from consumer.dlq import DeadLetterPublisher, ensure_topic
-from consumer.index import ensure_index
+from consumer.index import ensure_index, refusal_reason
 from consumer.metrics import ConsumerMeter
-from consumer.outcome import backoff_delay_secs
+from consumer.outcome import Retry, access_advice, backoff_delay_secs
+from consumer.retries import REPEAT_LOG_SECS
 from consumer.runner import Runner
 from consumer.send import make_client
 from schemas.datasets import Datasets
@@ -105,7 +107,7 @@ def _wait_for_index(client: OpenSearch, settings: Settings, stop: threading.Even
 
     Returns False when asked to stop before OpenSearch answered.
     """
-    attempt = 0
+    attempt, advised_at = 0, -REPEAT_LOG_SECS
     cfg = settings.consumer
     while not stop.is_set():
         try:
@@ -121,6 +123,17 @@ def _wait_for_index(client: OpenSearch, settings: Settings, stop: threading.Even
             delay = backoff_delay_secs(
                 attempt, initial_ms=cfg.retry_initial_backoff_ms, max_ms=cfg.retry_max_backoff_ms
             )
+            if status in (401, 403):  # one line naming what to fix, as a refused load says it
+                now = time.monotonic()
+                if now - advised_at >= REPEAT_LOG_SECS:
+                    refused = Retry(refusal_reason(exc), status, "access", str(exc.error))
+                    log.warning(
+                        "%s; retrying attempt=%d", access_advice(refused, settings.index_name), attempt + 1
+                    )
+                    advised_at = now
+                attempt += 1
+                stop.wait(delay)
+                continue
             log.warning(
                 "opensearch not ready, retrying url=%s attempt=%d delay_secs=%.1f error=%s",
                 settings.opensearch.safe_url, attempt + 1, delay, type(exc).__name__,

@@ -12,8 +12,6 @@ document with that id. Secrets are never printed: URLs are shown redacted.
 from __future__ import annotations
 
 import logging
-import re
-import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,13 +19,13 @@ from schemas.datasets import Dataset, Datasets
 from schemas.errors import ConfigError
 from schemas.settings import KafkaSettings, Settings
 
+from .check_permissions import CHECK_ID, missing_permissions, refused_actions
 from .kafka_reach import TIMEOUT_SECS, KafkaErrors, client_config, cluster_metadata, kafka_fix
 
 __all__ = ["CheckStep", "run_checks"]
 
 log = logging.getLogger(__name__)
 
-CHECK_ID = "__spoolbridge_check__"
 _TIMEOUT_SECS = TIMEOUT_SECS
 
 
@@ -252,15 +250,14 @@ def _index_steps(client: Any, settings: Settings, dataset: Dataset) -> list[Chec
         return [CheckStep(label, False, _index_detail(exc, index, "indices:admin/get"), _index_fix(exc))]
     steps = [CheckStep(label, True, "created" if created else "exists")]
     try:
-        client.index(index=index, id=CHECK_ID, body={"check": time.time()})
-        client.delete(index=index, id=CHECK_ID)
+        missing = missing_permissions(client, index)
     except TransportError as exc:
-        detail = _index_detail(exc, index, "indices:data/write/index")
-        return [*steps, CheckStep(f"OpenSearch write {index}", False, detail, _index_fix(exc))]
-    return [*steps, CheckStep(f"OpenSearch write {index}", True, "indexed and deleted a check document")]
-
-
-_NO_PERMISSION = re.compile(r"no permissions for \[([^\]]+)\]")
+        return [*steps, CheckStep(f"OpenSearch write {index}", False, _short(str(exc)), _index_fix(exc))]
+    if not missing:
+        detail = "indexed, counted, searched and deleted a check document; read the mapping"
+        return [*steps, CheckStep(f"OpenSearch write {index}", True, detail)]
+    fix = "grant it to the user's role for this index (Aiven: the service user's access to the index)"
+    return [*steps, *(CheckStep(f"OpenSearch permission {m.action}", False, m.line(), fix) for m in missing)]
 
 
 def _index_detail(exc: Exception, index: str, permission: str) -> str:
@@ -269,8 +266,8 @@ def _index_detail(exc: Exception, index: str, permission: str) -> str:
     if getattr(exc, "status_code", None) != 403:
         return _short(str(exc))
     info = exc.args[2] if len(exc.args) > 2 else ""  # opensearch-py's ``info`` (absent: IndexError)
-    found = _NO_PERMISSION.search(str(info))
-    return f"403 Forbidden: the user lacks {found.group(1) if found else permission} on index {index}"
+    refused = refused_actions(str(info))
+    return f"403 Forbidden: the user lacks {', '.join(refused) or permission} on index {index}"
 
 
 def _index_fix(exc: Exception) -> str:

@@ -2,8 +2,10 @@
 
 Endpoints, in order of preference (bring-your-own-cluster, as confluent-kafka-python's fixtures do):
 
-1. ``SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS`` and ``SPOOLBRIDGE_OPENSEARCH__URL`` when both are set (the
-   TLS listener: ``SPOOLBRIDGE_TEST_SSL_BOOTSTRAP_SERVERS`` and ``SPOOLBRIDGE_TEST_TLS_DIR`` with ca.pem,
+1. ``SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS`` and ``SPOOLBRIDGE_OPENSEARCH__URL`` when both are set
+   (an HTTPS node's CA: ``SPOOLBRIDGE_OPENSEARCH__CA_FILE``; a user that may do everything, for the tests
+   that change roles or read every index: ``SPOOLBRIDGE_TEST_OPENSEARCH_ADMIN_URL``; the TLS listener:
+   ``SPOOLBRIDGE_TEST_SSL_BOOTSTRAP_SERVERS`` and ``SPOOLBRIDGE_TEST_TLS_DIR`` with ca.pem,
    service.cert, service.key; the SASL_SSL listener: ``SPOOLBRIDGE_TEST_SASL_BOOTSTRAP_SERVERS``,
    ``…_SASL_USERNAME`` and ``…_SASL_PASSWORD_FILE``, its CA the TLS folder's ca.pem);
 2. a local stack already running in its per-user folder (``spoolbridge stack up``; ``stack.dir``), left
@@ -11,6 +13,11 @@ Endpoints, in order of preference (bring-your-own-cluster, as confluent-kafka-py
    ``SPOOLBRIDGE_STACK__*`` settings (ports, heaps) apply to it and to the next one;
 3. otherwise a local stack started for this test session in a temporary folder and stopped after it
    (with ``pytest -n N``, one stack that every worker shares: ``make test`` runs the tests in parallel).
+
+A local stack's OpenSearch runs the security plugin unless ``stack.opensearch_security=false``: then every
+test reaches it over HTTPS (verified by the stack's CA) as the least-privilege user ``spoolbridge``, as the
+consumer, ``check``, ``status`` and the page would; only :meth:`Endpoints.opensearch_client` with
+``admin=True`` (changing roles, reading hidden indices) is the admin.
 
 Unit tests never ask for these fixtures, so they open no sockets. Names are unique per test.
 """
@@ -24,7 +31,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +82,68 @@ class SaslEndpoint:
 
 @dataclass(frozen=True)
 class Endpoints:
+    """Where the tests' Kafka and OpenSearch are. ``opensearch_url`` carries the least-privilege user's
+    credentials when the node has users (``https://spoolbridge:…@host:port``), verified by
+    ``opensearch_ca_file``; ``opensearch_admin_url`` is the same node as a user that may do everything."""
+
     bootstrap_servers: str
-    opensearch_url: str
+    opensearch_url: str = field(repr=False)  # its password never in a test report
     ssl_bootstrap_servers: str | None = None
     tls: TlsFiles | None = None
     sasl: SaslEndpoint | None = None
     stack: LocalStack | None = None
+    opensearch_ca_file: Path | None = None
+    opensearch_admin_url: str | None = field(default=None, repr=False)
+
+    @property
+    def opensearch_secured(self) -> bool:
+        return self.opensearch_url.startswith("https://")
+
+    def opensearch_settings(self) -> dict[str, Any]:
+        """The ``opensearch`` settings section that reaches the node as the least-privilege user."""
+        section: dict[str, Any] = {"url": self.opensearch_url}
+        if self.opensearch_ca_file is not None:
+            section["ca_file"] = self.opensearch_ca_file
+        return section
+
+    def opensearch_client(self, *, admin: bool = False, timeout: float = 60) -> Any:
+        """An opensearch-py client of the node (as the admin when ``admin``; the caller closes it)."""
+        from opensearchpy import OpenSearch
+
+        url = (self.opensearch_admin_url or self.opensearch_url) if admin else self.opensearch_url
+        kwargs: dict[str, Any] = {"timeout": timeout}
+        if self.opensearch_ca_file is not None and url.startswith("https://"):
+            kwargs["ca_certs"] = str(self.opensearch_ca_file)
+        return OpenSearch(url, **kwargs)
+
+    def opensearch_request(
+        self, method: str, path: str, body: bytes | None = None, *, admin: bool = False
+    ) -> tuple[int, bytes]:
+        """One raw HTTP request to the node (TLS and basic auth as :meth:`opensearch_client`); returns
+        (status, body) for every status, 4xx and 5xx included."""
+        import base64
+        import ssl
+        import urllib.error
+        import urllib.request
+        from urllib.parse import urlsplit
+
+        url = (self.opensearch_admin_url or self.opensearch_url) if admin else self.opensearch_url
+        parts = urlsplit(url)
+        headers = {"Content-Type": "application/json"}
+        if parts.username is not None:
+            token = base64.b64encode(f"{parts.username}:{parts.password or ''}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        context = None
+        if parts.scheme == "https":
+            ca = str(self.opensearch_ca_file) if self.opensearch_ca_file else None
+            context = ssl.create_default_context(cafile=ca)
+        plain = f"{parts.scheme}://{parts.hostname}:{parts.port}{path}"
+        request = urllib.request.Request(plain, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=60, context=context) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
 
     def require_sasl(self) -> SaslEndpoint:
         """The SASL_SSL listener; fails the test (never skips it) when none is known."""
@@ -98,6 +161,8 @@ class Endpoints:
         env = dict(os.environ)
         env["SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS"] = self.bootstrap_servers
         env["SPOOLBRIDGE_OPENSEARCH__URL"] = self.opensearch_url
+        if self.opensearch_ca_file is not None:
+            env["SPOOLBRIDGE_OPENSEARCH__CA_FILE"] = str(self.opensearch_ca_file)
         return env
 
 
@@ -108,13 +173,22 @@ def _endpoints_of(stack: LocalStack) -> Endpoints:
         sasl = SaslEndpoint(
             kafka.sasl_bootstrap_servers, kafka.sasl.username, kafka.sasl.password_file, kafka.tls.ca
         )
+    node = stack.opensearch
+    url, admin_url, ca_file = node.url, None, None
+    if node.secured:  # as the consumer connects with no OpenSearch configured: the least-privilege user
+        host = node.url.removeprefix("https://")
+        url = f"https://{node.client_user.username}:{node.client_user.password()}@{host}"
+        admin_url = f"https://{node.admin.username}:{node.admin.password()}@{host}"
+        ca_file = node.ca_file
     return Endpoints(
         bootstrap_servers=kafka.bootstrap_servers,
-        opensearch_url=stack.opensearch.url,
+        opensearch_url=url,
         ssl_bootstrap_servers=kafka.ssl_bootstrap_servers,
         tls=kafka.tls,
         sasl=sasl,
         stack=stack,
+        opensearch_ca_file=ca_file,
+        opensearch_admin_url=admin_url,
     )
 
 
@@ -135,7 +209,11 @@ def _fail_unless_session_indices_green(found: Endpoints) -> None:
     """Session end: every index this session's tests named must be green (0 replicas on one node)."""
     if not _SESSION_TOKENS:
         return
-    bad = session_indices_not_green(found.opensearch_url, _SESSION_TOKENS)
+    client = found.opensearch_client(admin=True, timeout=30)  # hidden indices too
+    try:
+        bad = session_indices_not_green(client, _SESSION_TOKENS)
+    finally:
+        client.close()
     if bad:
         pytest.fail(
             f"{len(bad)} index(es) the tests made are not green (a replica one node cannot place): "
@@ -160,12 +238,15 @@ def _find_endpoints(tmp_path_factory: pytest.TempPathFactory) -> Generator[Endpo
     if bootstrap and url:
         tls_dir = os.environ.get("SPOOLBRIDGE_TEST_TLS_DIR")
         tls = TlsFiles(Path(tls_dir)) if tls_dir else None
+        ca_file = os.environ.get("SPOOLBRIDGE_OPENSEARCH__CA_FILE")
         yield Endpoints(
             bootstrap_servers=bootstrap,
             opensearch_url=url,
             ssl_bootstrap_servers=os.environ.get("SPOOLBRIDGE_TEST_SSL_BOOTSTRAP_SERVERS"),
             tls=tls,
             sasl=_sasl_from_env(tls),
+            opensearch_ca_file=Path(ca_file) if ca_file else None,
+            opensearch_admin_url=os.environ.get("SPOOLBRIDGE_TEST_OPENSEARCH_ADMIN_URL"),
         )
         return
     configured: StackSettings = load_settings().stack  # SPOOLBRIDGE_STACK__* may move the ports
@@ -248,7 +329,7 @@ def settings_factory(
     def make(**sections: dict[str, Any]) -> Settings:
         base: dict[str, dict[str, Any]] = {
             "kafka": {"bootstrap_servers": endpoints.bootstrap_servers, "topic": unique_name("t")},
-            "opensearch": {"url": endpoints.opensearch_url, "number_of_replicas": 0},
+            "opensearch": {**endpoints.opensearch_settings(), "number_of_replicas": 0},
             "consumer": {"group": unique_name("g")},
             "producer": {"inbox": tmp_path / "inbox"},
         }
@@ -261,9 +342,16 @@ def settings_factory(
 
 @pytest.fixture
 def opensearch_client(endpoints: Endpoints) -> Iterator[Any]:
-    from opensearchpy import OpenSearch
+    """The node as the least-privilege user (as spoolbridge itself connects)."""
+    client = endpoints.opensearch_client()
+    yield client
+    client.close()
 
-    client = OpenSearch(endpoints.opensearch_url, timeout=60)
+
+@pytest.fixture
+def opensearch_admin_client(endpoints: Endpoints) -> Iterator[Any]:
+    """The node as a user that may do everything (cluster settings, roles, hidden indices)."""
+    client = endpoints.opensearch_client(admin=True)
     yield client
     client.close()
 

@@ -23,27 +23,20 @@ def not_green(health: Mapping[str, str]) -> list[str]:
     return sorted(f"{index} ({state})" for index, state in health.items() if state != "green")
 
 
-def index_health(opensearch_url: str, request_kwargs: dict[str, Any] | None = None) -> dict[str, str]:
-    """``{index: health}`` of every index on the node (``_cat/indices``)."""
-    from opensearchpy import OpenSearch
-
-    client = OpenSearch(opensearch_url, timeout=30, **(request_kwargs or {}))
-    try:
-        rows = client.cat.indices(format="json", h="index,health", expand_wildcards="all")
-    finally:
-        client.close()
+def index_health(client: Any) -> dict[str, str]:
+    """``{index: health}`` of every index on the node (``_cat/indices``; ``client`` an opensearch-py client
+    that may read every index)."""
+    rows = client.cat.indices(format="json", h="index,health", expand_wildcards="all")
     return {str(row["index"]): str(row["health"]) for row in rows}
 
 
-def session_indices_not_green(
-    opensearch_url: str, tokens: Iterable[str], *, settle_secs: float = 10.0, **client_kwargs: Any
-) -> list[str]:
+def session_indices_not_green(client: Any, tokens: Iterable[str], *, settle_secs: float = 10.0) -> list[str]:
     """The indices of this session that are not green, after up to ``settle_secs`` for one just created
     (its primary starting) to settle; [] when all are green."""
     wanted = tuple(tokens)
     deadline = time.monotonic() + settle_secs
     while True:
-        bad = not_green(indices_of_session(index_health(opensearch_url, client_kwargs), wanted))
+        bad = not_green(indices_of_session(index_health(client), wanted))
         if not bad or time.monotonic() > deadline:
             return bad
         time.sleep(0.5)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import base64
 import http.server
+import re
 import subprocess
 import sys
 import threading
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -157,9 +157,10 @@ def test_check_names_a_missing_certificate_file(endpoints: Endpoints, tmp_path: 
 
 
 class _BasicAuthProxy(http.server.BaseHTTPRequestHandler):
-    """A reverse proxy in front of the real node that demands a password, as a managed service does."""
+    """A plain-HTTP reverse proxy in front of the real node that demands a password of its own; it reaches
+    the node as the tests do (HTTPS and the least-privilege user when the node is secured)."""
 
-    upstream = ""
+    upstream: Endpoints
     credentials = base64.b64encode(b"avnadmin:right-password").decode()
 
     def _forward(self) -> None:
@@ -171,13 +172,7 @@ class _BasicAuthProxy(http.server.BaseHTTPRequestHandler):
             return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
-        request = urllib.request.Request(self.upstream + self.path, data=body, method=self.command)
-        request.add_header("Content-Type", self.headers.get("Content-Type", "application/json"))
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                status, payload = response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            status, payload = exc.code, exc.read()
+        status, payload = self.upstream.opensearch_request(self.command, self.path, body)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
@@ -192,7 +187,7 @@ class _BasicAuthProxy(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def password_protected_opensearch(endpoints: Endpoints) -> Iterator[str]:
-    handler = type("Proxy", (_BasicAuthProxy,), {"upstream": endpoints.opensearch_url})
+    handler = type("Proxy", (_BasicAuthProxy,), {"upstream": endpoints})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -239,3 +234,54 @@ def test_check_covers_each_dataset_and_names_its_own_index_body(
         f"FAIL OpenSearch index {books} (dataset {books}): setting datasets.{books}.index_body_file: "
         + _fail_lines(result.stdout)[0].split("index_body_file: ", 1)[1]
     ]
+
+
+def _readme_opensearch_exports() -> dict[str, str]:
+    """The ``export`` lines of the OpenSearch block of the README's "Connecting to Aiven"."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("\n## Connecting to Aiven\n")
+    section = readme[start : readme.index("\n## ", start + 1)]
+    blocks = [b for b in re.findall(r"```\n(.*?)```", section, flags=re.DOTALL) if "OPENSEARCH" in b]
+    assert len(blocks) == 1, blocks
+    return dict(re.findall(r"^export (SPOOLBRIDGE_OPENSEARCH__\w+)=(\S+)", blocks[0], flags=re.MULTILINE))
+
+
+def test_the_readme_aiven_opensearch_settings_pass_check_against_the_secured_stack(
+    endpoints: Endpoints, unique_name: Callable[[str], str]
+) -> None:
+    """As Aiven hands them out: the service URI with its user and password, verified TLS (the local CA in
+    place of Aiven's public one), a user allowed on some indices only (the stack's spoolbridge user)."""
+    if not endpoints.opensearch_secured or endpoints.opensearch_ca_file is None:
+        pytest.fail(
+            "this test needs OpenSearch over HTTPS with users: restart the local stack "
+            "(`spoolbridge stack down && spoolbridge stack up`; stack.opensearch_security is on by default)"
+        )
+    exports = _readme_opensearch_exports()
+    assert exports == {
+        "SPOOLBRIDGE_OPENSEARCH__URL": "'https://avnadmin:PASSWORD@os-xxxx.aivencloud.com:12345'",
+        "SPOOLBRIDGE_OPENSEARCH__CA_FILE": "ca.pem",
+    }
+    stack = urlsplit(endpoints.opensearch_url)
+    url = exports["SPOOLBRIDGE_OPENSEARCH__URL"].strip("'")
+    url = url.replace("avnadmin", stack.username or "").replace("PASSWORD", stack.password or "")
+    url = url.replace("os-xxxx.aivencloud.com:12345", f"{stack.hostname}:{stack.port}")
+    env = endpoints.env()
+    env.update(
+        SPOOLBRIDGE_OPENSEARCH__URL=url, SPOOLBRIDGE_OPENSEARCH__CA_FILE=str(endpoints.opensearch_ca_file)
+    )
+    result = _check(env, "--topic", unique_name("aiven"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        f"ok   OpenSearch reachable: https://{stack.username}:***@{stack.hostname}:{stack.port}"
+        in result.stdout
+    )
+    assert "ok   OpenSearch credentials: accepted" in result.stdout
+    assert "ok   OpenSearch write" in result.stdout
+    assert (stack.password or "-") not in result.stdout + result.stderr
+
+    env["SPOOLBRIDGE_OPENSEARCH__URL"] = url.replace(f":{stack.password}@", ":wrong@")
+    wrong = _check(env, "--topic", unique_name("aiven"))
+    assert "FAIL OpenSearch credentials: 401 Unauthorized" in wrong.stdout, wrong.stdout
+    del env["SPOOLBRIDGE_OPENSEARCH__CA_FILE"]  # the system's CAs do not know the local one
+    untrusted = _check(env, "--topic", unique_name("aiven"))
+    assert "opensearch.ca_file" in untrusted.stdout, untrusted.stdout

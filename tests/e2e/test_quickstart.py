@@ -116,15 +116,28 @@ def _wait_until_done(done: Path, expected: list[str], deadline: float) -> list[s
     return names
 
 
+def _search_of_this_session(endpoints: Endpoints, stack_folder: str, search: str) -> str:
+    """The README's search (the default stack folder and port, HTTPS as the stack's user) against this
+    session's node: its stack folder and port, or the plain node or the environment's URL the same way."""
+    assert stack_folder == "STACK=~/.local/state/spoolbridge/stack", stack_folder
+    url = "https://127.0.0.1:9200"
+    assert f"'{url}/spoolbridge/_search?" in search, search
+    if endpoints.stack is not None and endpoints.opensearch_secured:
+        settings = endpoints.stack.settings
+        folder = stack_folder.replace("~/.local/state/spoolbridge/stack", str(settings.dir))
+        return f"{folder}; " + search.replace("127.0.0.1:9200", f"127.0.0.1:{settings.opensearch_port}")
+    # a plain node (stack.opensearch_security=false) or the environment's: the same search, its URL
+    path = search.split(f"'{url}", 1)[1]
+    ca = f"--cacert {endpoints.opensearch_ca_file} " if endpoints.opensearch_ca_file else ""
+    return f"curl -s {ca}'{endpoints.opensearch_url.rstrip('/')}{path}"
+
+
 @pytest.mark.timeout(240)
 def test_quickstart_as_written_ends_with_the_sample_searchable(endpoints: Endpoints, tmp_path: Path) -> None:
     blocks = quickstart_blocks()
     assert blocks[0] == ["make run"]
-    drop, status, search = blocks[1]
-    if endpoints.stack is not None:  # the README names the default port; the session's stack may differ
-        search = search.replace("127.0.0.1:9200", f"127.0.0.1:{endpoints.stack.settings.opensearch_port}")
-    else:
-        search = search.replace("http://127.0.0.1:9200", endpoints.opensearch_url)
+    drop, status, stack_folder, search = blocks[1]
+    search = _search_of_this_session(endpoints, stack_folder, search)
     work = _scratch_copy(tmp_path)
     env = _env(endpoints)
     log = (tmp_path / "run.log").open("wb")

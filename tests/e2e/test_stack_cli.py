@@ -1,4 +1,6 @@
-"""``spoolbridge stack up | status | down`` as a user runs it, on ports of its own."""
+"""``spoolbridge stack up | status | down`` as a user runs it, on ports of its own, with OpenSearch as plain
+HTTP (the opt-out ``stack.opensearch_security=false``; the secured default: test_stack_opensearch_security.py
+and every test that uses the session's stack)."""
 
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ PORTS = {
 
 def _stack(action: str, state: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPOOLBRIDGE_")}
-    env.update({k: str(v) for k, v in PORTS.items()})
+    env.update({k: str(v) for k, v in PORTS.items()}, SPOOLBRIDGE_STACK__OPENSEARCH_SECURITY="false")
     return subprocess.run(
         [sys.executable, "-m", "spoolbridge.cli", "stack", action, "--dir", str(state), *extra],
         capture_output=True,
@@ -46,6 +48,8 @@ def test_stack_up_serves_both_then_down_leaves_no_process(tmp_path: Path) -> Non
     try:
         assert up.returncode == 0, up.stderr
         info = json.loads(up.stdout)
+        assert info["opensearch_url"] == f"http://127.0.0.1:{PORTS['SPOOLBRIDGE_STACK__OPENSEARCH_PORT']}"
+        assert "opensearch_ca_file" not in info and "opensearch_password_file" not in info
         with urllib.request.urlopen(info["opensearch_url"], timeout=10) as response:
             assert json.loads(response.read())["version"]["number"].startswith("2.19")
         assert (
@@ -83,6 +87,7 @@ def test_stack_up_serves_both_then_down_leaves_no_process(tmp_path: Path) -> Non
         assert "kafka is already running" in again.stdout
         assert "opensearch is already running" in again.stdout
         assert f"password in   {password_file}" in again.stdout
+        assert "(plain HTTP, no users)" in again.stdout
 
         status_json = _stack("status", state, "--json").stdout
         status = json.loads(status_json)

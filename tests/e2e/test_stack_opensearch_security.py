@@ -30,6 +30,7 @@ def test_secured_node_serves_https_with_basic_auth_and_a_least_privilege_user(tm
         opensearch_transport_port=free_port(),
         opensearch_security=True,
         opensearch_index_patterns=["orders*"],
+        start_timeout_secs=240,  # a first secured start sets up the security index: slow on a busy machine
     )
     stack = LocalStack(settings)
     node = stack.opensearch

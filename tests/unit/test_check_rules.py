@@ -84,3 +84,17 @@ def test_a_403_names_the_index_and_the_permission_the_security_plugin_refused() 
     assert _index_detail(head, "cars", "indices:admin/get") == (
         "403 Forbidden: the user lacks indices:admin/get on index cars"
     )
+
+
+def test_a_refusal_names_each_action_once_even_those_with_brackets() -> None:
+    from spoolbridge.check_permissions import refused_actions
+
+    reason = (
+        "no permissions for [indices:data/write/bulk[s], indices:data/write/index] and "
+        "User [name=spoolbridge, backend_roles=[], requestedTenant=null]"
+    )
+    assert refused_actions(reason) == ["indices:data/write/bulk[s]", "indices:data/write/index"]
+    assert refused_actions("no permissions for [indices:admin/create] and User [name=u]") == [
+        "indices:admin/create"
+    ]
+    assert refused_actions("index [x] blocked by: [FORBIDDEN/8/read-only]") == []

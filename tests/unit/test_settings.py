@@ -91,6 +91,12 @@ def test_client_kwargs_split_the_service_uri() -> None:
     assert kwargs["hosts"] == [{"host": "os.example", "port": 24947, "url_prefix": ""}]
     assert kwargs["http_auth"] == ("avnadmin", "pw")
     assert kwargs["use_ssl"] is True
+    assert kwargs["http_compress"] is False  # gzip costs CPU; opensearch.http_compress turns it on
+
+
+def test_http_compress_reaches_the_client() -> None:
+    settings = load_settings({"opensearch": {"url": "https://u:p@os.example:1", "http_compress": True}})
+    assert settings.opensearch.client_kwargs()["http_compress"] is True
 
 
 @pytest.mark.parametrize(

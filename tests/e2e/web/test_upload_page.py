@@ -268,13 +268,13 @@ def test_a_new_dataset_takes_its_document_ids_from_the_field_chosen_on_the_page(
     assert figure(card, "indexed") == str(len(games))
     # a file dropped in the folder later is read with the same choice
     (bridge.inbox / dataset / "more.jsonl").write_text('{"app_id": "dropped-1", "name": "Late"}\n')
-    documents = f"{endpoints.opensearch_url.rstrip('/')}/{dataset}/_doc/"
+    documents = f"/{dataset}/_doc/"
     deadline = time.monotonic() + 120
-    while not _found(documents + "dropped-1"):
+    while not _found(endpoints, documents + "dropped-1"):
         assert time.monotonic() < deadline, "the dropped file's document never arrived"
         time.sleep(0.5)
     for game in games:
-        assert _found(documents + urllib.parse.quote(game["app_id"], safe="")), game["app_id"]
+        assert _found(endpoints, documents + urllib.parse.quote(game["app_id"], safe="")), game["app_id"]
     page.reload()
     page.fill("#dataset", dataset)
     page.locator("#dataset-check", has_text="ids from the field app_id").wait_for()
@@ -312,11 +312,9 @@ def test_an_id_field_whose_values_repeat_after_the_preview_is_refused_before_any
     assert not folder.exists() or list(folder.iterdir()) == [], "nothing reached the dataset's folder"
 
 
-def _found(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return bool(json.loads(response.read())["found"])
-    except urllib.error.HTTPError as exc:
-        if exc.code == 404:
-            return False
-        raise
+def _found(endpoints: Endpoints, path: str) -> bool:
+    status, body = endpoints.opensearch_request("GET", path)
+    if status == 404:
+        return False
+    assert status == 200, (status, body[:300])
+    return bool(json.loads(body)["found"])

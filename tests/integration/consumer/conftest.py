@@ -6,6 +6,7 @@ package, so these tests exercise only the consumer and the wire format.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -125,7 +126,11 @@ def index_ids(client: Any, index: str) -> dict[str, Any]:
         for hit in response["hits"]["hits"]:
             docs[hit["_id"]] = hit["_source"]
         response = client.scroll(scroll_id=response["_scroll_id"], scroll="1m")
-    client.clear_scroll(scroll_id=response["_scroll_id"])
+    from opensearchpy.exceptions import AuthorizationException
+
+    # a right on the cluster the stack's least-privilege user lacks; its scroll then expires in a minute
+    with contextlib.suppress(AuthorizationException):
+        client.clear_scroll(scroll_id=response["_scroll_id"])
     return docs
 
 
@@ -227,11 +232,15 @@ def _free_port_pair(start: int) -> tuple[int, int]:
 @pytest.fixture
 def private_node(tmp_path: Path) -> Iterator[OpenSearchNode]:
     """A single-node OpenSearch of this test's own (for tests that stop it or change cluster settings);
-    stopped by its pid at the end."""
+    stopped by its pid at the end. Plain HTTP, no users (``stack.opensearch_security=false``): the tests
+    that use it are the suite's runs of the consumer against a plain node."""
     http_port, transport_port = _free_port_pair(9250)
     node = OpenSearchNode(
         StackSettings(
-            dir=tmp_path / "stack", opensearch_port=http_port, opensearch_transport_port=transport_port
+            dir=tmp_path / "stack",
+            opensearch_port=http_port,
+            opensearch_transport_port=transport_port,
+            opensearch_security=False,
         )
     )
     node.start()

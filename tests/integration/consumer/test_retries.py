@@ -64,12 +64,14 @@ def test_write_block_is_retried_without_commit_until_lifted_even_with_max_retrie
 
 
 @pytest.fixture
-def failing_pipeline(opensearch_client: Any, unique_name: Callable[[str], str]) -> Iterator[str]:
-    """An ingest pipeline that fails every document with HTTP 500 (``fail`` processor)."""
+def failing_pipeline(opensearch_admin_client: Any, unique_name: Callable[[str], str]) -> Iterator[str]:
+    """An ingest pipeline that fails every document with HTTP 500 (``fail`` processor); made by the admin
+    (a cluster right the stack's least-privilege user has not)."""
     name = unique_name("fail")
-    opensearch_client.ingest.put_pipeline(id=name, body={"processors": [{"fail": {"message": "no way"}}]})
+    body = {"processors": [{"fail": {"message": "no way"}}]}
+    opensearch_admin_client.ingest.put_pipeline(id=name, body=body)
     yield name
-    opensearch_client.ingest.delete_pipeline(id=name)
+    opensearch_admin_client.ingest.delete_pipeline(id=name)
 
 
 def test_documents_go_to_the_dead_letter_topic_once_max_retries_is_spent(

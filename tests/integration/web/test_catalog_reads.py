@@ -21,8 +21,11 @@ SECRET = "the-secret-value"
 
 
 @pytest.fixture
-def indices(opensearch_client: Any) -> Iterator[Callable[..., str]]:
-    """``make(name, alias=None)``: an index with one secret document (and an alias to it); removed after."""
+def indices(opensearch_admin_client: Any) -> Iterator[Callable[..., str]]:
+    """``make(name, alias=None)``: an index with one secret document (and an alias to it); removed after.
+    Made by the admin: a hidden index is outside the stack's least-privilege user's index patterns, as
+    another application's would be (the page itself reads as that user)."""
+    opensearch_client = opensearch_admin_client
     made: list[str] = []
 
     def make(name: str, alias: str | None = None) -> str:

@@ -14,6 +14,7 @@ from consumer.outcome import (
     Retry,
     RetryKind,
     Split,
+    access_advice,
     backoff_delay_secs,
     classify_item,
     classify_request_failure,
@@ -38,6 +39,13 @@ OBJECT_RACE = {
 
 
 BOOM = {"type": "x", "reason": "boom"}
+# as the security plugin 2.19 answers a bulk item the user may not write (seen on the secured local node)
+DENIED = {
+    "type": "security_exception",
+    "reason": "no permissions for [indices:data/write/bulk[s]] and User [name=spoolbridge, "
+    "backend_roles=[], requestedTenant=null]",
+}
+UNAUTHORIZED = {"type": "security_exception", "reason": "Unauthorized"}
 SHARD_MISSING = {"type": "shard_not_found_exception", "reason": "no such shard"}
 NO_WRITE_INDEX = {"type": "illegal_argument_exception", "reason": "no write index is defined for alias [a]."}
 CAUSED_RACE = {
@@ -69,6 +77,9 @@ def retry(error: Any, status: int, kind: RetryKind) -> Retry:
         ("index", 500, BOOM, retry(BOOM, 500, "transient")),
         ("index", 503, None, retry(None, 503, "transient")),
         ("index", 403, BLOCK, retry(BLOCK, 403, "index")),
+        ("index", 403, DENIED, retry(DENIED, 403, "access")),
+        ("delete", 403, DENIED, retry(DENIED, 403, "access")),
+        ("index", 401, UNAUTHORIZED, retry(UNAUTHORIZED, 401, "access")),
         ("index", 400, CLOSED, retry(CLOSED, 400, "index")),
         ("index", 404, MISSING, retry(MISSING, 404, "index")),
         ("index", 404, SHARD_MISSING, retry(SHARD_MISSING, 404, "index")),
@@ -134,6 +145,7 @@ def test_item_reason_includes_the_cause() -> None:
         (429, 10, Retry),
         (502, 10, Retry),
         (401, 10, Retry),  # wrong credentials: never dead-letter the whole topic
+        (401, 1, Retry),
         (403, 1, Retry),
         (400, 10, Split),
         (413, 2, Split),
@@ -144,6 +156,30 @@ def test_item_reason_includes_the_cause() -> None:
 def test_classify_request_failure(status: int | None, items: int, expected_type: type) -> None:
     verdict = classify_request_failure(status=status, error_type="t", reason="r", items=items)
     assert type(verdict) is expected_type
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_request_is_an_access_retry_whatever_its_size(status: int) -> None:
+    for items in (1, 10):
+        verdict = classify_request_failure(
+            status=status, error_type="security_exception", reason="r", items=items
+        )
+        assert isinstance(verdict, Retry) and verdict.kind == "access"
+
+
+def test_access_refusals_name_the_permission_or_the_setting() -> None:
+    denied = classify_item("index", 403, DENIED)
+    assert isinstance(denied, Retry)
+    assert access_advice(denied, "games").startswith(
+        "the OpenSearch user lacks indices:data/write/bulk[s] on index games (403 Forbidden): grant it"
+    )
+    create = Retry("security_exception: no permissions for [indices:admin/create] and User [name=u]", 403,
+                   "access", "security_exception")  # fmt: skip
+    assert "lacks indices:admin/create on index games" in access_advice(create, "games")
+    unauthorized = classify_request_failure(status=401, error_type="security_exception", reason="x", items=3)
+    assert isinstance(unauthorized, Retry)
+    advice = access_advice(unauthorized, "games")
+    assert "401 Unauthorized" in advice and "opensearch.url" in advice and "\n" not in advice
 
 
 def test_request_failure_of_an_index_condition_is_retried_not_split() -> None:

@@ -19,6 +19,8 @@ RACE = ("index", 400, {"type": "illegal_argument_exception", "reason": RACE_REAS
 CLOSED = ("index", 400, {"type": "index_closed_exception", "reason": "closed"})
 BUSY = ("index", 503, {"type": "x", "reason": "busy"})
 BAD = ("index", 400, {"type": "mapper_parsing_exception", "reason": "failed to parse field [a]"})
+DENIED_REASON = "no permissions for [indices:data/write/bulk[s]] and User [name=spoolbridge]"
+DENIED = ("index", 403, {"type": "security_exception", "reason": DENIED_REASON})
 
 
 def msg(offset: int, partition: int = 0) -> Message:
@@ -85,6 +87,7 @@ def test_forgotten_partitions_lose_their_race_counts() -> None:
         ("transient", 2, 1, False),
         ("transient", 2, 2, True),
         ("index", 2, 1000, False),  # an index condition is never the document's fault
+        ("access", 2, 1000, False),  # nor a 401/403: the credentials or the user's role are
         ("mapping", 2, 2, False),  # bounded per message by triage instead
     ],
 )
@@ -136,3 +139,23 @@ def test_dead_letters_are_logged_once_per_batch_and_error_type(caplog: pytest.Lo
         "dead-lettering docs=1 index=logs error_type=invalid_json status=None first_id=id9999 "
         "first=t/0@9999 reason=the value is not valid UTF-8 JSON",
     ]
+
+
+def test_an_access_refusal_is_retried_logged_in_one_line_naming_the_permission_and_its_end_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="consumer.retries")
+    retries, req = book(max_retries=2), request(2)
+    triage = retries.triage(req, [DENIED, DENIED], index="games", now=0)
+    assert triage.refused == [] and triage.retry_positions == [0, 1]
+    verdict = triage.retry
+    assert verdict is not None and verdict.kind == "access" and not retries.exhausted(verdict, 100)
+    for now in range(5):
+        retries.log_retry(verdict, index="games", docs=2, partitions="t/0", attempt=now, delay=1, now=now)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.startswith("the OpenSearch user lacks indices:data/write/bulk[s] on index games (403")
+    assert "error_type=security_exception" in warning and DENIED_REASON not in warning
+    assert "\n" not in warning
+    retries.triage(req, [OK, OK], index="games", now=12)
+    infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert infos == ["index games accepts documents again after 12 s of security_exception"]
