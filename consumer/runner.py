@@ -137,6 +137,8 @@ class Runner:
                 if progress.due(now):
                     lag = self._meter.lag(self._owned, self._tracker.committed)
                     progress.log(now, lag=lag, paused=len(self._paused), in_flight=len(self._requests))
+                    if lag and self._quiet_for(now, self._cfg.progress_interval_secs):
+                        self._unread_yet_quiet()
                 if self._idle_long_enough(now):
                     log.info("drained and idle idle_secs=%s", self._until_idle_secs)
                     break
@@ -432,6 +434,30 @@ class Runner:
         if self._tracker.pending() or self._dlq.pending() or not self._scheduler.idle:
             self._last_activity = now
             return False
+        if self._unread_yet_quiet():
+            self._last_activity = now
+            return False
+        return True
+
+    def _quiet_for(self, now: float, secs: float) -> bool:
+        """Nothing arrived, waits or is in flight, for ``secs`` at least."""
+        idle = self._scheduler.idle and not self._tracker.pending() and not self._dlq.pending()
+        return idle and now - self._last_activity >= secs
+
+    def _unread_yet_quiet(self) -> bool:
+        """Drained means no record left to read, not only none arriving: when an owned partition that
+        nothing holds paused still has unread records although none arrived for a while, resume it again
+        and say so (librdkafka can lose a resume after many pause/resume calls, leaving the partition
+        paused with no error: confluentinc/librdkafka#5591). True when there are such records."""
+        lags = self._meter.lag(self._owned, self._tracker.committed)
+        if not lags:  # none, or unknown just now (the next check asks again)
+            return False
+        quiet = sorted(self._owned - self._paused)
+        if quiet:
+            self._consumer.resume([TopicPartition(t, p) for t, p in quiet])
+            log.info(
+                "unread records but none arrived: resumed fetching again partitions=%s", _fmt(set(quiet))
+            )
         return True
 
     def _finish(self) -> None:
