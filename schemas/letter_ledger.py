@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from schemas.connect_letters import CONNECT_ORIGINAL, CONNECT_TOPIC
+from schemas.letter_reasons import ReasonGroup, reason_group
 from schemas.message import HEADER_FILE_SHA256, HEADER_SOURCE
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
 #: Header of a replay mark: ``<partition>/<offset>`` of the letter it settles, in the dead-letter topic.
 REPLAYED = "spoolbridge-replayed"
 
+_ERROR_TYPE, _REASON = "spoolbridge-dlq-error-type", "spoolbridge-dlq-reason"
 _ORIGINAL = ("spoolbridge-dlq-topic", "spoolbridge-dlq-partition", "spoolbridge-dlq-offset")
 
 
@@ -130,6 +132,7 @@ class _Latest:
     source: str
     sha256: str | None  # the file version it came from (``spoolbridge-file-sha256``)
     offset: int
+    reason: str = ""  # its cause (:func:`~schemas.letter_reasons.reason_group`'s key)
 
 
 @dataclass
@@ -147,6 +150,8 @@ class OutstandingLetters:
     replayed: Counter[str] = field(default_factory=Counter)
     _latest: dict[bytes, _Latest] = field(default_factory=dict)
     _open: Counter[tuple[str, str | None]] = field(default_factory=Counter)  # open letters by version
+    _open_reasons: Counter[tuple[str, str | None, str]] = field(default_factory=Counter)  # … and cause
+    _reasons: dict[str, ReasonGroup] = field(default_factory=dict)
 
     def add(
         self, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes | None]], offset: int
@@ -155,19 +160,35 @@ class OutstandingLetters:
         previous = self._latest.get(identity)
         if is_replay_mark(value, headers):
             if previous is not None and previous.open and settles(headers, previous.offset):
-                self._open[(previous.source, previous.sha256)] -= 1
+                self._close(previous)
                 self.replayed[previous.source] += 1
                 previous.open = False
             return
         if previous is not None:
             if previous.open:
-                self._open[(previous.source, previous.sha256)] -= 1
+                self._close(previous)
             else:
                 self.replayed[previous.source] -= 1
-        latest = _Latest(True, _source(headers), _header(headers, HEADER_FILE_SHA256), offset)
+        group = reason_group(_header(headers, _ERROR_TYPE) or "unknown", _header(headers, _REASON) or "")
+        self._reasons.setdefault(group.key, group)
+        latest = _Latest(True, _source(headers), _header(headers, HEADER_FILE_SHA256), offset, group.key)
         self.history[latest.source] += 1
         self._open[(latest.source, latest.sha256)] += 1
+        self._open_reasons[(latest.source, latest.sha256, latest.reason)] += 1
         self._latest[identity] = latest
+
+    def _close(self, letter: _Latest) -> None:
+        self._open[(letter.source, letter.sha256)] -= 1
+        self._open_reasons[(letter.source, letter.sha256, letter.reason)] -= 1
+
+    def reasons(self, source: str) -> list[tuple[ReasonGroup, int]]:
+        """Why ``source``'s outstanding letters were written: each cause with its count, most first."""
+        latest = self.latest_version(source)
+        counts: Counter[str] = Counter()
+        for (of, sha256, key), count in self._open_reasons.items():
+            if of == source and count > 0 and not is_superseded(sha256, latest):
+                counts[key] += count
+        return [(self._reasons[key], count) for key, count in counts.most_common()]
 
     @property
     def outstanding(self) -> Counter[str]:

@@ -27,6 +27,7 @@ from schemas.letter_ledger import (
     letter_identity,
     no_history,
 )
+from schemas.letter_reasons import ReasonGroup
 from schemas.message import HEADER_SOURCE
 from schemas.settings import KafkaSettings
 
@@ -91,6 +92,11 @@ class DeadLetterTail:
         file supersedes them: :mod:`schemas.letter_ledger`)."""
         with self._lock:
             return self._letters.outstanding[source]
+
+    def reasons(self, source: str) -> list[tuple[ReasonGroup, int]]:
+        """Why the source's outstanding letters were written, each cause with its count, most first."""
+        with self._lock:
+            return self._letters.reasons(source)
 
     def stop(self) -> None:
         """Ask the reader to stop without waiting (:meth:`close` waits)."""

@@ -41,6 +41,7 @@ from ..letter_versions import LatestVersions
 from ..topic_expiry import PartitionLag, expired_within, read_group_lag
 from .catalog import NOT_CONCRETE, Catalog
 from .dead_letters import DeadLetterTail
+from .result_words import result_of
 
 __all__ = [
     "EXPIRY_MAX_AGE_SECS",
@@ -102,6 +103,8 @@ class FileProgress:
     # of the records that expired from the dataset's topic before they were indexed, how many may be this
     # version's (:func:`~spoolbridge.topic_expiry.expired_within`, as status counts them)
     may_have_expired: int = 0
+    # the causes of the outstanding dead letters: (what, to do, count), most first
+    letter_causes: list[tuple[str, str, int]] = field(default_factory=list, repr=False)
 
     @property
     def account(self) -> FileAccount:
@@ -121,12 +124,24 @@ class FileProgress:
         account = self.account
         figures = asdict(self)
         del figures["offsets"]  # the report's, downloadable; the card shows what they mean
+        del figures["letter_causes"]  # in the result
         return {
             **figures, "settled": self.settled, "balances": account.balances,
             "documents_expected": account.documents_expected, "shortfall": account.shortfall,
             "surplus": account.surplus, "unknown": account.unknown, "hit_by_expiry": account.hit_by_expiry,
-            "expired": account.expired_given(self.may_have_expired),
+            "expired": account.expired_given(self.may_have_expired), "result": self.result(),
         }  # fmt: skip
+
+    def result(self) -> dict[str, Any] | None:
+        """The result in words once the file is settled (:mod:`.result_words`); None before."""
+        if not self.settled:
+            return None
+        return result_of(
+            state=self.state, indexed=self.indexed or 0, dead_lettered=self.dead_lettered or 0,
+            rejected=self.rejected, expired=self.account.expired_given(self.may_have_expired),
+            superseded=self.superseded, reason=self.reason, what_to_do=self.what_to_do,
+            letter_causes=self.letter_causes,
+        ).as_dict()  # fmt: skip
 
 
 class GroupLagCache:
@@ -197,9 +212,10 @@ class Progress:
         self._ledger(numbers)
         try:
             numbers.indexed = self._indexed(dataset.index, dataset.producer.source_field, source)
-            numbers.dead_lettered = self._tail(
-                dataset.dead_letter_topic, dataset.producer.source_field
-            ).count(source)
+            tail = self._tail(dataset.dead_letter_topic, dataset.producer.source_field)
+            numbers.dead_lettered = tail.count(source)
+            if numbers.dead_lettered:
+                numbers.letter_causes = [(g.what, g.to_do, n) for g, n in tail.reasons(source)]
         except (ConfigError, _NotReadableError) as exc:
             numbers.problem = str(exc)
         except Exception as exc:  # OpenSearch unreachable: the other figures still stand

@@ -412,10 +412,22 @@ function summarise(entry, source, dataset, n) {
   } else if (n.expired) { // settled, with the reason: the ledger counts them as lost, the fix is to send them again
     status.textContent = `${source}: ${n.expired} records expired from Kafka before they were indexed (the topic's retention removed them); ${n.indexed} indexed, ${n.dead_lettered} dead-lettered, ${n.rejected} rejected. Drop the file again under the same name to index them`;
     status.classList.add("problem");
+  } else if (n.result) { // the ledger balances: the result in words, marked by its label (not only colour)
+    status.textContent = `${n.result.label}: ${n.result.sentence}`;
+    status.classList.toggle("problem", n.result.verdict !== "success");
   } else {
     status.classList.remove("problem"); // a missing figure's reason no longer holds: every figure is in
     status.textContent = `${source}: all ${count(n.read)} records arrived: ${count(n.indexed)} indexed, ${count(n.dead_lettered)} dead-lettered, ${count(n.rejected)} rejected`;
   }
+  if (n.result) card.dataset.verdict = n.result.verdict;
+  const causes = $(".causes", card);
+  causes.replaceChildren(...(n.result?.causes ?? []).map((c) => {
+    const item = document.createElement("li");
+    item.append(Object.assign(document.createElement("strong"), { textContent: `${count(c.count)} record${c.count === 1 ? "" : "s"}` }), `: ${c.what}. `);
+    item.append(Object.assign(document.createElement("span"), { className: "to-do", textContent: `What to do: ${c.to_do}.` }));
+    return item;
+  }));
+  causes.hidden = causes.children.length === 0;
   card.classList.add("settled");
   const links = $(".links", card);
   const link = (text, href, download) => Object.assign(document.createElement("a"), { textContent: text, href, ...(download ? { download: "" } : {}) });

@@ -196,6 +196,46 @@ def test_a_field_that_conflicts_with_the_existing_mapping_is_warned_before_sendi
     assert letter["record"]["price"] == "free"
     assert letter["id"] == f"{dataset}/prices.json:0"
     assert "price" in letter["reason"], letter
+    # the result in words, marked, with the cause and the way out (not only in the download)
+    assert card.locator(".status").inner_text() == "Partly done: 1 record is searchable; 1 record is not."
+    assert card.get_attribute("data-verdict") == "partly"
+    cause = card.locator(".causes li").inner_text()
+    assert cause.startswith("1 record: their price is not a float value"), cause
+    assert "What to do: fix price in the file and drop it again under the same name" in cause
+
+
+@pytest.mark.timeout(300)
+def test_a_dataset_out_of_fields_says_nothing_is_searchable_why_and_what_to_do(
+    bridge: Bridge, page: Any, tmp_path: Path, unique_name: Callable[[str], str], opensearch_client: Any
+) -> None:
+    dataset = short_name(unique_name, "full")
+    fields = {f"f{i}": {"type": "keyword"} for i in range(5)}
+    opensearch_client.indices.create(
+        index=dataset,
+        body={
+            "settings": {"number_of_replicas": 0, "index.mapping.total_fields.limit": 5},
+            "mappings": {"properties": fields},
+        },
+    )
+    (bridge.inbox / dataset).mkdir(parents=True)
+    file = tmp_path / "movies.json"
+    file.write_text(json.dumps([{"title": f"m{i}", "year": 2000 + i} for i in range(30)]))
+    page.goto(bridge.url)
+    page.fill("#dataset", dataset)
+    page.locator("#dataset-check", has_text="existing dataset").wait_for()
+    page.set_input_files("#files", str(file))
+    card = page.locator(".file").first
+    card.locator(".start").click()
+    wait_settled(page, card)
+    assert (figure(card, "indexed"), figure(card, "dead-lettered")) == ("0", "30")
+    assert (
+        card.locator(".status").inner_text()
+        == "Failed: None of the records is searchable: 30 records are not."
+    )
+    assert card.get_attribute("data-verdict") == "failed"
+    cause = card.locator(".causes li").inner_text()
+    assert cause.startswith("30 records: the dataset already has the 5 fields its index allows"), cause
+    assert "put this file in a dataset of its own" in cause and "dlq replay" in cause
 
 
 def test_the_dataset_name_is_checked_as_you_type(bridge: Bridge, page: Any) -> None:

@@ -1,0 +1,57 @@
+"""A settled file's result in one sentence, marked success / partly / failed, with counted causes and what
+to do (issue 17, item 1): the countries-and-movies case says why nothing is searchable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.letter_reasons import reason_group
+from spoolbridge.web.progress import FileProgress
+from spoolbridge.web.result_words import result_of
+
+
+def _result(**figures: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"state": "done", "indexed": 0, "dead_lettered": 0, "rejected": 0,
+                            "expired": 0, "superseded": 0, "reason": None, "what_to_do": None,
+                            "letter_causes": []}  # fmt: skip
+    return result_of(**{**base, **figures}).as_dict()
+
+
+def test_all_searchable_is_a_success_in_words() -> None:
+    found = _result(indexed=1949)
+    assert (found["verdict"], found["label"]) == ("success", "Done")
+    assert found["sentence"] == "All 1,949 records are searchable."
+    assert found["causes"] == []
+    assert "last one wins" in _result(indexed=5, superseded=2)["sentence"]
+
+
+def test_every_record_dead_lettered_is_a_failure_with_its_cause_and_the_way_out() -> None:
+    limit = reason_group("illegal_argument_exception", "Limit of total fields [1000] has been exceeded")
+    found = _result(dead_lettered=3201, letter_causes=[(limit.what, limit.to_do, 3201)])
+    assert found["verdict"] == "failed" and found["label"] == "Failed"
+    assert found["sentence"] == "None of the records is searchable: 3,201 records are not."
+    [cause] = found["causes"]
+    assert (
+        cause["count"] == 3201 and "1,000 fields" in cause["what"] and "dataset of its own" in cause["to_do"]
+    )
+
+
+def test_some_searchable_is_partly_with_each_cause_counted() -> None:
+    found = _result(indexed=90, dead_lettered=4, rejected=1, expired=5, letter_causes=[("w", "t", 4)])
+    assert found["verdict"] == "partly"
+    assert found["sentence"] == "90 records are searchable; 10 records are not."
+    assert [c["count"] for c in found["causes"]] == [4, 1, 5]
+    assert "rejected records" in found["causes"][1]["what"] and "retention" in found["causes"][2]["what"]
+
+
+def test_a_file_that_could_not_be_read_failed_with_its_reason() -> None:
+    found = _result(state="failed", reason="not JSON: unexpected 'n' at character 0", what_to_do="Fix it")
+    assert found["verdict"] == "failed"
+    assert found["sentence"] == "The file could not be read: not JSON: unexpected 'n' at character 0. Fix it."
+
+
+def test_the_card_has_a_result_only_once_its_ledger_balances() -> None:
+    waiting = FileProgress("g/a.json", state="done", produced=10, indexed=4, dead_lettered=0)
+    assert waiting.as_dict()["result"] is None  # 6 still to come: no verdict on old or partial figures
+    settled = FileProgress("g/a.json", state="done", produced=10, indexed=10, dead_lettered=0)
+    assert settled.as_dict()["result"]["sentence"] == "All 10 records are searchable."
