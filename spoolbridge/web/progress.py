@@ -103,6 +103,9 @@ class FileProgress:
     # of the records that expired from the dataset's topic before they were indexed, how many may be this
     # version's (:func:`~spoolbridge.topic_expiry.expired_within`, as status counts them)
     may_have_expired: int = 0
+    # whether the group committed past every offset of this version (None: unknown, e.g. no offsets in
+    # an older report, or a group that commits nothing here, such as Kafka Connect's)
+    committed_past: bool | None = None
     # the causes of the outstanding dead letters: (what, to do, count), most first
     letter_causes: list[tuple[str, str, int]] = field(default_factory=list, repr=False)
 
@@ -117,8 +120,11 @@ class FileProgress:
     @property
     def settled(self) -> bool:
         """The file's ledger balances, or its shortfall is records that expired from Kafka
-        (:meth:`~schemas.file_account.FileAccount.settled_given`, as ``status --json`` says per file)."""
-        return self.account.settled_given(self.may_have_expired)
+        (:meth:`~schemas.file_account.FileAccount.settled_given`, as ``status --json`` says per file), and
+        the consumer group committed past this version's last message on every partition: a new version
+        of a file whose ids were indexed before balances by count at once, while its own records are
+        still on their way (the previous version's figures must not show as the new one's)."""
+        return self.account.settled_given(self.may_have_expired) and self.committed_past is not False
 
     def as_dict(self) -> dict[str, Any]:
         account = self.account
@@ -223,7 +229,22 @@ class Progress:
                 f"OpenSearch at {self.settings.opensearch.safe_url} did not answer ({type(exc).__name__})"
             )
         self._expiry(numbers, dataset.topic)
+        self._committed(numbers, dataset.topic)
         return numbers
+
+    def _committed(self, numbers: FileProgress, topic: str) -> None:
+        """Whether the group committed past every offset of the version (asked once its counts balance)."""
+        if numbers.offsets is None or not numbers.account.settled_given(numbers.may_have_expired):
+            return
+        try:
+            partitions = {p.partition: p.committed for p in self._group_lag.partitions(topic)}
+        except Exception:  # Kafka not answering: the counts stand, as before offsets were known
+            return
+        if all(committed is None for committed in partitions.values()):
+            return  # this group commits nothing on the topic (another reads it): unknown
+        numbers.committed_past = all(
+            (partitions.get(partition) or 0) > last for partition, (_, last) in numbers.offsets.items()
+        )
 
     def _expiry(self, numbers: FileProgress, topic: str) -> None:
         """Whether the file's shortfall may be records that expired from Kafka (only a file the producer

@@ -358,3 +358,27 @@ def _found(endpoints: Endpoints, path: str) -> bool:
         return False
     assert status == 200, (status, body[:300])
     return bool(json.loads(body)["found"])
+
+
+@pytest.mark.timeout(300)
+def test_a_new_version_is_done_only_once_the_index_holds_it(
+    bridge: Bridge, page: Any, tmp_path: Path, unique_name: Callable[[str], str], opensearch_client: Any
+) -> None:
+    """The same ids again with new values: the count balances at once (the old documents), so "done" waits
+    for the group to commit past the new version's messages; at that moment the index holds the new values.
+    (The race is short on a quiet machine: this checks the end state; tests/unit/web/test_result_words.py
+    checks the decision.)"""
+    dataset = short_name(unique_name, "versions")
+    file = tmp_path / "items.json"
+    page.goto(bridge.url)
+    page.fill("#dataset", dataset)
+    page.locator("#dataset-check", has_text="new dataset").wait_for()
+    for round_, value in enumerate(("old", "new")):
+        file.write_text(json.dumps([{"n": i, "value": value} for i in range(500)]))
+        page.set_input_files("#files", str(file))
+        card = page.locator(".file").nth(round_)
+        card.locator(".start").click()
+        card.locator(".status", has_text="Done: All 500 records are searchable.").wait_for(timeout=180_000)
+        opensearch_client.indices.refresh(index=dataset)
+        found = opensearch_client.count(index=dataset, body={"query": {"term": {"value.keyword": value}}})
+        assert found["count"] == 500, (value, found)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.letter_reasons import reason_group
-from spoolbridge.web.progress import FileProgress
+from spoolbridge.topic_expiry import PartitionLag
+from spoolbridge.web.progress import FileProgress, Progress
 from spoolbridge.web.result_words import result_of
 
 
@@ -55,3 +56,38 @@ def test_the_card_has_a_result_only_once_its_ledger_balances() -> None:
     assert waiting.as_dict()["result"] is None  # 6 still to come: no verdict on old or partial figures
     settled = FileProgress("g/a.json", state="done", produced=10, indexed=10, dead_lettered=0)
     assert settled.as_dict()["result"]["sentence"] == "All 10 records are searchable."
+
+
+def test_a_new_version_balancing_by_count_waits_for_the_group_to_commit_past_its_messages() -> None:
+    # a re-upload whose ids the index already holds: the count balances before its records are indexed
+    balanced: dict[str, Any] = {"state": "done", "produced": 10, "indexed": 10, "dead_lettered": 0}
+    behind = FileProgress("g/a.json", **balanced, committed_past=False)
+    assert behind.settled is False and behind.as_dict()["result"] is None
+    assert FileProgress("g/a.json", **balanced, committed_past=True).settled is True
+    assert FileProgress("g/a.json", **balanced, committed_past=None).settled is True  # unknown: the counts
+
+
+class _GroupLag:
+    def __init__(self, committed: dict[int, int | None]) -> None:
+        self._committed = committed
+
+    def partitions(self, topic: str) -> list[PartitionLag]:
+        return [PartitionLag(p, c, 100, 0) for p, c in self._committed.items()]
+
+
+def _committed_past(committed: dict[int, int | None], offsets: dict[int, tuple[int, int]]) -> bool | None:
+    progress = object.__new__(Progress)  # only the group offsets are read
+    progress._group_lag = _GroupLag(committed)  # type: ignore[assignment]
+    numbers = FileProgress(
+        "g/a.json", state="done", produced=10, indexed=10, dead_lettered=0, offsets=offsets
+    )
+    progress._committed(numbers, "g")
+    return numbers.committed_past
+
+
+def test_committed_past_compares_the_groups_offsets_with_the_versions_last_messages() -> None:
+    offsets = {0: (40, 49), 1: (10, 14)}
+    assert _committed_past({0: 50, 1: 15}, offsets) is True
+    assert _committed_past({0: 50, 1: 14}, offsets) is False  # partition 1's last message not committed
+    assert _committed_past({0: 50, 1: None}, offsets) is False
+    assert _committed_past({0: None, 1: None}, offsets) is None  # this group commits nothing here
