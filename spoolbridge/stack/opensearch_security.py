@@ -153,7 +153,12 @@ def write_config(
         "roles.yml": {
             "_meta": {"type": "roles", "config_version": 2},
             CLIENT_ROLE: {
-                "cluster_permissions": ["cluster_monitor", "cluster_composite_ops"],
+                # clearing a scroll is a cluster action: the page's export clears its own
+                "cluster_permissions": [
+                    "cluster_monitor",
+                    "cluster_composite_ops",
+                    "indices:data/read/scroll/clear",
+                ],
                 "index_permissions": [{"index_patterns": patterns, "allowed_actions": ["indices_all"]}],
             },
         },

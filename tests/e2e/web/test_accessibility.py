@@ -128,9 +128,9 @@ def _search_by_keyboard(page: Any, dataset: str, axe_source: str) -> None:
     assert page.locator("#results .open").first.get_attribute("aria-expanded") == "true"
     _tab_to(page, "#results pre.document")  # the document view takes the focus (to scroll it)
     _tab_to(page, "#facet .term")
-    term = page.evaluate("() => document.activeElement.firstChild.textContent")
+    term = page.evaluate("() => document.activeElement.textContent")
     page.keyboard.press("Enter")
-    page.locator("#search-summary .only", has_text=f"genres.keyword = {term}").wait_for()
+    page.locator("#chips .chip", has_text=f"genres is {term}").wait_for()  # the term became a filter chip
     _check_both_sizes(page, axe_source, "search view")
     page.set_viewport_size(SIZES["phone"])
     width = page.evaluate("() => document.querySelector('#results li').getBoundingClientRect().width")

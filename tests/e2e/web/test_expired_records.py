@@ -69,8 +69,7 @@ def test_a_file_whose_records_expired_settles_on_its_card_with_the_fix_and_the_f
     upload = tmp_path / "b.jsonl"
     upload.write_text("".join(f'{{"n": {n}}}\n' for n in range(RECORDS)))
     env = {
-        "SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS": endpoints.bootstrap_servers,
-        "SPOOLBRIDGE_OPENSEARCH__URL": endpoints.opensearch_url,
+        **endpoints.env(),  # Kafka, and OpenSearch with its CA and user (the stack's is HTTPS)
         "SPOOLBRIDGE_KAFKA__TOPIC": settings.kafka.topic,
         "SPOOLBRIDGE_CONSUMER__GROUP": settings.consumer.group,
     }
