@@ -204,6 +204,14 @@ class ConsumerMeter:
         self._lagging |= lags.keys()
         return sum(lags.values())
 
+    def unread(
+        self, partitions: Iterable[TopicPartitionKey], position: Callable[[TopicPartitionKey], int | None]
+    ) -> int | None:
+        """Records past ``position`` on the partitions, summed (the gauges are left as the progress line
+        set them; None: unknown just now)."""
+        lags = self._lag.lags(partitions, position)
+        return None if lags is None else sum(lags.values())
+
     def _expired(self, tp: TopicPartitionKey, first: int, end: int) -> None:
         dataset = self.label(tp[0])
         log_expired(dataset, tp, first, end)

@@ -111,6 +111,14 @@ class OffsetTracker:
     def committed(self, tp: TopicPartitionKey) -> int | None:
         return self._committed.get(tp)
 
+    def finished_to(self, tp: TopicPartitionKey) -> int | None:
+        """The next offset to read as far as this member's outcomes are final, committed or not yet (else
+        what was last committed; None: neither is known)."""
+        part = self._partitions.get(tp)
+        if part is not None and part.position is not None:
+            return part.position
+        return self._committed.get(tp)
+
     def forget(self, partitions: Iterable[TopicPartitionKey]) -> None:
         """Drop all state of partitions this consumer no longer owns; late outcomes for them are ignored."""
         for tp in partitions:

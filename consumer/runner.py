@@ -449,7 +449,7 @@ class Runner:
         nothing holds paused still has unread records although none arrived for a while, resume it again
         and say so (librdkafka can lose a resume after many pause/resume calls, leaving the partition
         paused with no error: confluentinc/librdkafka#5591). True when there are such records."""
-        lags = self._meter.lag(self._owned, self._tracker.committed)
+        lags = self._meter.unread(self._owned, self._tracker.finished_to)  # not only what was committed
         if not lags:  # none, or unknown just now (the next check asks again)
             return False
         quiet = sorted(self._owned - self._paused)

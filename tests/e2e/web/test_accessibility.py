@@ -116,7 +116,7 @@ def _search_by_keyboard(page: Any, dataset: str, axe_source: str) -> None:
     _tab_to(page, "#facet-field")
     page.locator("#facet-field option", has_text="genres.keyword").wait_for(state="attached")
     page.keyboard.type("genres.keyword")
-    _tab_to(page, "#q")
+    _tab_to(page, "#q", back=True)  # the query box comes before the facet chooser
     page.keyboard.type("puzzle")
     page.keyboard.press("Enter")  # submits the search form
     page.wait_for_function("() => document.querySelector('#results').dataset.query === 'puzzle'")

@@ -21,12 +21,12 @@ class _Meter:
     def __init__(self, lag: int | None) -> None:
         self._lag = lag
 
-    def lag(self, partitions: Any, committed: Any) -> int | None:
+    def unread(self, partitions: Any, position: Any) -> int | None:
         return self._lag
 
 
 class _Tracker:
-    def committed(self, tp: Any) -> int | None:
+    def finished_to(self, tp: Any) -> int | None:
         return None
 
 
@@ -54,3 +54,17 @@ def test_no_lag_or_an_unknown_lag_is_drained() -> None:
         runner, consumer = _runner(lag, {("t", 0)}, set())
         assert runner._unread_yet_quiet() is False
         assert consumer.resumed == []
+
+
+def test_finished_to_is_the_next_offset_to_read_before_any_commit() -> None:
+    from consumer.offsets import OffsetTracker
+
+    tracker = OffsetTracker()
+    assert tracker.finished_to(("t", 0)) is None
+    for offset in (5, 6):
+        tracker.track(("t", 0), offset)
+    tracker.finish(("t", 0), 5)
+    tracker.finish(("t", 0), 6)
+    assert (tracker.finished_to(("t", 0)), tracker.committed(("t", 0))) == (7, None)
+    tracker.mark_committed({("t", 1): 40})
+    assert tracker.finished_to(("t", 1)) == 40
