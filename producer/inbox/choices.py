@@ -66,47 +66,43 @@ class DatasetChoices:
         """Make ``records_path`` (dotted) where ``dataset``'s records are (the same choice again is fine);
         returns whether this call made the choice. Raises :class:`ChoiceError` when it has another one
         or already has files."""
-        name = dataset.label
         parts = records_path.split(".")
         if len(records_path) > 256 or not records_path.isprintable() or not all(parts):
             raise ChoiceError(f"records path {records_path!r}: dotted keys, 1 to 256 characters")
-        current = self.apply(dataset).producer.records_path
-        if current == records_path:
-            return False
-        if current is not None:
-            raise ChoiceError(
-                f"dataset {name!r} reads its records under {current!r}; "
-                "upload into a new dataset to use another"
-            )
-        if dataset.name is None or has_files:
-            raise ChoiceError(
-                f"dataset {name!r} already has files read as they are; "
-                "where the records are can only be chosen for a new dataset"
-            )
-        self._write(dataset.name, records_path=records_path)
-        return True
+        return self._choose(
+            dataset, "records_path", records_path, has_files=has_files,
+            taken="reads its records under {current!r}",
+            read_without="has files read as they are; where the records are",
+        )  # fmt: skip
 
     def choose(self, dataset: Dataset, id_field: str, *, has_files: bool) -> bool:
         """Make ``id_field`` the id field of ``dataset`` (the same choice again is fine); returns whether
         this call made the choice (``False``: it was made already). Raises :class:`ChoiceError` when it
         has another one, or already has files read without one."""
-        name = dataset.label
         if not id_field or len(id_field) > 256 or not id_field.isprintable():
             raise ChoiceError(f"id field {id_field!r}: a record's top-level field name, 1 to 256 characters")
-        current = self.apply(dataset).producer.id_field
-        if current == id_field:
+        return self._choose(
+            dataset, "id_field", id_field, has_files=has_files,
+            taken="takes its document ids from the field {current!r}",
+            read_without="has files whose document ids are their file and position; an id field",
+        )  # fmt: skip
+
+    def _choose(
+        self, dataset: Dataset, setting: str, value: str, *, has_files: bool, taken: str, read_without: str
+    ) -> bool:
+        """The rule both choices share: one value, made once, for a new dataset only (``taken`` and
+        ``read_without`` word the refusals)."""
+        current = getattr(self.apply(dataset).producer, setting)
+        if current == value:
             return False
+        name = dataset.label
         if current is not None:
             raise ChoiceError(
-                f"dataset {name!r} takes its document ids from the field {current!r}; "
-                "upload into a new dataset to use another"
+                f"dataset {name!r} {taken.format(current=current)}; upload into a new dataset to use another"
             )
         if dataset.name is None or has_files:
-            raise ChoiceError(
-                f"dataset {name!r} already has files whose document ids are their file and position; "
-                "an id field can only be chosen for a new dataset"
-            )
-        self._write(dataset.name, id_field=id_field)
+            raise ChoiceError(f"dataset {name!r} already {read_without} can only be chosen for a new dataset")
+        self._write(dataset.name, **{setting: value})
         return True
 
     def _write(self, name: str, **choice: str) -> None:
