@@ -1,4 +1,5 @@
-"""One file, start to finish: read → id → value → produce → wait for acks → ledger.
+"""One file, start to finish: the boundary → the record loop (:mod:`producer.file_run`) → wait for acks
+→ replace the previous version → the ledger.
 
 Invariant P (DESIGN): every record ends in Kafka (acked) or in the rejected report with a reason; the file
 moves to ``done/`` only when every record was acked, to ``failed/`` when the file could not be read to the
@@ -19,38 +20,34 @@ import shlex
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import orjson
-from confluent_kafka import KafkaException
 
+from producer.file_run import FileRun, read_options_for
 from producer.inbox.boundary import InputOpener, OpenedInput, RefusedInputError, report_mode
 from producer.inbox.choices import DatasetChoices
-from producer.inbox.ledger import FileFailure, FileLedger, Manifest, RejectedWriter
+from producer.inbox.ledger import FileFailure, FileLedger, Manifest
 from producer.inbox.readiness import relative_source
 from producer.inbox.reading_note import ReadingNote
 from producer.inbox.report_names import name_without_report_suffix, report_name_problem
 from producer.inbox.reports import count_text, failure_report, refused_folder_report
-from producer.inbox.versions import IdSet, Version, VersionHistory, replace_previous
-from producer.publish.publisher import FileDeliveries, Publisher, is_record_error
-from producer.read.entry import BadRecord, ReadOptions, as_record, read_records, unspliced
+from producer.inbox.versions import Version, VersionHistory, replace_previous
+from producer.publish.publisher import FileDeliveries, Publisher
+from producer.read.entry import ReadOptions
 from schemas.datasets import Dataset, DatasetNameError, Datasets
 from schemas.disk import DiskFullError, disk_full, is_disk_full
-from schemas.errors import InputFileError, ServiceUnavailableError, SpoolbridgeError
-from schemas.ids import IdFieldError, default_id, field_id
-from schemas.message import FileHeaders, RecordError, encode_value
-from schemas.settings import ProducerSettings
+from schemas.errors import ServiceUnavailableError
+from schemas.message import FileHeaders
 
 __all__ = ["FileProcessor", "FileResult"]
 
 log = logging.getLogger(__name__)
 
 Outcome = Literal["done", "failed", "retry", "interrupted", "gone", "changed", "unreadable", "no_space"]
-_POLL_EVERY = 1000
 
 
 @dataclass(slots=True)
@@ -79,30 +76,6 @@ class _Target:
     source: str
     dataset: Dataset
     limit: int
-
-
-@dataclass(slots=True)
-class _Run:
-    """Mutable state of one file while it is produced."""
-
-    source: str
-    dataset: Dataset
-    max_record_bytes: int
-    sha256: str
-    deliveries: FileDeliveries
-    rejected: RejectedWriter
-    ids: IdSet
-    report_mode: int  # permissions of the reports and ids written about this file
-    first_id: str | None = None
-    last_id: str | None = None
-    source_conflicts: int = 0
-    file_error: InputFileError | None = None
-    tombstone_failures: int = 0
-    read: int = 0  # records read so far, counted at checkpoints
-    replaced: tuple[int, int] = (0, 0)  # (documents of the previous version, how many were deleted)
-    keep: list[str] = field(default_factory=list)  # stale ids left live (an incomplete version)
-    disk_full: DiskFullError | None = None  # a write while reading did not fit: the read was stopped
-    superseded: int = 0  # records whose id a later record of this file repeats
 
 
 class FileProcessor:
@@ -251,103 +224,104 @@ class FileProcessor:
         sha256: str,
         clock: tuple[float, datetime],
     ) -> FileResult:
-        """Produce every record, replace the previous version, settle the file (see the module docstring)."""
-        source = target.source
-        mode = report_mode(opened.mode)
+        """Produce every record, replace the previous version, settle the file (see the module docstring).
+
+        The order is the design: every record sent is acknowledged by Kafka (``finish``) before anything
+        is decided about the file; the previous version's ids are deleted only after this version's
+        records are acknowledged, and only a read that was complete, unchanged and wholly acknowledged
+        settles the file in the ledger (``done/`` or ``failed/``). Anything less leaves it in the inbox
+        with its ids pending (the next complete version deletes those it lacks)."""
+        source, mode = target.source, opened.report_mode
         rejected = self.ledger.rejected_writer(source, mode)
         ids = self.versions.new_ids(source, mode)
-        run = _Run(
+        run = FileRun(
             source, target.dataset, target.limit, sha256, self.publisher.begin_file(), rejected, ids, mode
         )
+        options = read_options_for(self.read_options, target.dataset.producer, source)
         try:
-            return self._settle(path, opened, run, on_record=on_record, size=size, clock=clock)
-        except (DiskFullError, OSError) as exc:
-            if isinstance(exc, OSError) and not is_disk_full(exc):
+            interrupted = run.send_all(
+                opened.read_path,
+                options,
+                self.publisher,
+                progress=self._progress(run, on_record),
+                stop=self.stop,
+            )
+        except BaseException as exc:
+            full = self._disk_full_of(exc)  # a rejected record's report, or the ids, did not fit
+            if full is None:
+                run.ids.close()  # the ids sent so far stay pending for the next version
                 raise
-            _forget_quietly(run)  # frees what this attempt wrote; the retry starts from nothing
-            raise
-
-    def _settle(
-        self,
-        path: Path,
-        opened: OpenedInput,
-        run: _Run,
-        *,
-        on_record: Callable[[int], None] | None,
-        size: int,
-        clock: tuple[float, datetime],
-    ) -> FileResult:
-        source, (started, wall_start), mode = run.source, clock, run.report_mode
-        try:
-            interrupted = self._produce_all(opened.read_path, run, on_record)
-        except (DiskFullError, OSError) as exc:  # a rejected record's report, or the ids, did not fit
-            if isinstance(exc, OSError) and not is_disk_full(exc):
-                raise
-            run.disk_full = exc if isinstance(exc, DiskFullError) else disk_full(exc, self.inbox)
-            interrupted = True
-        except BaseException:
-            run.ids.close()  # the ids sent so far stay pending for the next version
-            raise
+            self.publisher.finish()  # every record sent is acked before the retry
+            run.forget_quietly()  # frees what this attempt wrote; the retry starts from nothing
+            raise full from exc
         self.publisher.finish()
-        if run.disk_full is not None:
-            raise run.disk_full  # after finish(): every record sent is acked before the retry
-        duration = time.monotonic() - started
-        result = FileResult(source, "done", run.deliveries.acked, 0, size, duration)
-        result.read, result.deliveries = run.deliveries.sent + run.rejected.count, run.deliveries
+        result = _sent_result(run, size, time.monotonic() - clock[0])
         transient = [f for f in run.deliveries.failures if not f.permanent]
-        if not interrupted and not transient and (changed := opened.changed()):
-            run.rejected.discard()
-            run.ids.close()  # its ids stay pending: the next complete version deletes those it lacks
-            result.outcome, result.reason = "changed", changed
-            log.warning(
-                "file=%s outcome=changed reason=%r produced=%d action=left_in_inbox_read_again_once_settled",
-                source,
-                changed,
-                result.records,
-            )
-            return result
-        if interrupted or transient or not self._replace_previous_version(run):
-            run.rejected.discard()
-            run.ids.close()  # its ids stay pending: the next complete version deletes those it lacks
-            result.outcome = "interrupted" if interrupted else "retry"
-            result.reason = (
-                "stopped"
-                if interrupted
-                else f"Kafka did not acknowledge {count_text(len(transient) or run.tombstone_failures)}"
-            )
-            log.warning(
-                "file=%s outcome=%s reason=%r action=left_in_inbox", source, result.outcome, result.reason
-            )
-            return result
+        try:
+            if not interrupted and not transient and (changed := opened.changed()):
+                return _left_in_inbox(run, result, "changed", changed)
+            if interrupted or transient or not self._replace_previous_version(run):
+                lost = len(transient) or run.tombstone_failures
+                reason = "stopped" if interrupted else f"Kafka did not acknowledge {count_text(lost)}"
+                return _left_in_inbox(run, result, "interrupted" if interrupted else "retry", reason)
+            self._reject_refused(run, result)
+            if run.file_error is None and run.rejected.count == 0:
+                versions = self._record_version(run, "done", mode)
+                manifest = self._manifest(run, size, clock[1], result.duration_secs, versions)
+                self.ledger.succeed(path, manifest, mode, read_fd=opened.fd)
+            else:
+                report = self._failure_report(run, result)
+                self.ledger.fail(path, report, run.rejected, mode, read_fd=opened.fd)
+        except BaseException as exc:
+            if self._disk_full_of(exc) is not None:
+                run.forget_quietly()  # frees what this attempt wrote; the retry starts from nothing
+            raise
+        # the read file was moved; a path that names a file now holds a newer version, renamed onto it
+        # after the read (its events may have been coalesced with the old one's): it is read next
+        result.newer_version_waiting = os.path.lexists(path)
+        return result
+
+    def _progress(self, run: FileRun, on_record: Callable[[int], None] | None) -> Callable[[int], None]:
+        """After every chunk sent: the reading note, and the caller's count."""
+
+        def progress(sent: int) -> None:
+            self.note.update(run.read)
+            if on_record is not None:
+                on_record(sent)
+
+        return progress
+
+    def _disk_full_of(self, exc: BaseException) -> DiskFullError | None:
+        """The full disk this error is, if it is one (an ``OSError`` of a full disk named by its folder)."""
+        if isinstance(exc, DiskFullError):
+            return exc
+        if isinstance(exc, OSError) and is_disk_full(exc):
+            return disk_full(exc, self.inbox)
+        return None
+
+    def _reject_refused(self, run: FileRun, result: FileResult) -> None:
+        """Records Kafka refused for good join the rejected report; the superseded ones are counted."""
         for failure in run.deliveries.failures:
             record = orjson.loads(failure.value) if failure.value else None
             reason = f"Kafka refused the record: {failure.error}"
             run.rejected.add(failure.position, failure.key, reason, record)
         result.rejected = run.rejected.count
         result.superseded = run.superseded = self._count_superseded(run)
-        if run.file_error is None and run.rejected.count == 0:
-            versions = self._record_version(run, "done", mode)
-            manifest = self._manifest(run, size, wall_start, duration, versions)
-            self.ledger.succeed(path, manifest, mode, read_fd=opened.fd)
-        else:
-            versions = self._record_version(run, "failed", mode)
-            report = failure_report(
-                run.source, run.sha256, run.deliveries.acked, run.file_error, run.rejected
-            )
-            report.records_superseded_in_file = run.superseded
-            report.offsets = run.deliveries.offsets.as_report()
-            report.details["versions"] = [v.as_dict() for v in versions]
-            self.ledger.fail(path, report, run.rejected, mode, read_fd=opened.fd)
-            result.outcome = "failed"
-            result.reason = (
-                str(run.file_error) if run.file_error else f"{count_text(run.rejected.count)} rejected"
-            )
-        # the read file was moved; a path that names a file now holds a newer version, renamed onto it
-        # after the read (its events may have been coalesced with the old one's): it is read next
-        result.newer_version_waiting = os.path.lexists(path)
-        return result
 
-    def _count_superseded(self, run: _Run) -> int:
+    def _failure_report(self, run: FileRun, result: FileResult) -> FileFailure:
+        """The error report of a read that settles in ``failed/`` (a file error, or rejected records)."""
+        versions = self._record_version(run, "failed", run.report_mode)
+        report = failure_report(run.source, run.sha256, run.deliveries.acked, run.file_error, run.rejected)
+        report.records_superseded_in_file = run.superseded
+        report.offsets = run.deliveries.offsets.as_report()
+        report.details["versions"] = [v.as_dict() for v in versions]
+        result.outcome = "failed"
+        result.reason = (
+            str(run.file_error) if run.file_error else f"{count_text(run.rejected.count)} rejected"
+        )
+        return report
+
+    def _count_superseded(self, run: FileRun) -> int:
         """Records overwritten by a later record of the same file (only an id field can repeat an id)."""
         if not run.dataset.producer.id_field:
             return 0
@@ -382,90 +356,7 @@ class FileProcessor:
         self.unreadable[path] = reason
         return FileResult(source, "unreadable", reason=reason)
 
-    def _produce_all(self, path: Path, run: _Run, on_record: Callable[[int], None] | None) -> bool:
-        """Send every record; returns True if interrupted by ``stop``. File errors land in ``run``.
-
-        Records are sent in chunks of ``_POLL_EVERY``: a chunk's ids are written ahead (to the file's
-        pending ids, :class:`producer.inbox.versions.IdSet`) before any of its records is handed to Kafka."""
-        settings, source = run.dataset.producer, run.source
-        id_field, source_field, conflict = settings.id_field, settings.source_field, settings.source_conflict
-        limit = run.max_record_bytes
-        chunk: list[tuple[str, bytes, str, Any]] = []
-        queue = chunk.append
-        try:
-            for position, item in read_records(path, self._read_options(settings, source)):
-                if type(item) is bytes and len(item) + len(key := default_id(source, position)) <= limit:
-                    value = item  # the common case for arrays/objects of records: a finished value
-                else:
-                    # a parsed record, or a finished value over the limit: parsed back, to be encoded
-                    # compactly (its own whitespace may be what made it too big) before it is judged
-                    record = item if type(item) is not bytes else unspliced(item, source_field)
-                    if type(record) is not dict:
-                        self._reject_not_object(run, position, record)
-                        continue
-                    try:
-                        key = field_id(record, id_field) if id_field else default_id(source, position)
-                        if source_field in record:
-                            run.source_conflicts += 1
-                        value = encode_value(record, source_field, source, conflict)
-                    except (IdFieldError, RecordError) as exc:
-                        run.rejected.add(position, None, str(exc), record)
-                        continue
-                    if len(value) + len(key) > limit:
-                        reason = f"record is {len(value) + len(key)} bytes; the topic accepts at most {limit}"
-                        run.rejected.add(position, key, reason, record)
-                        continue
-                queue((key, value, position, item))
-                if len(chunk) >= _POLL_EVERY:
-                    sent = self._send_chunk(run, chunk)
-                    chunk.clear()
-                    if self._checkpoint(run, sent, on_record):
-                        return True
-        except InputFileError as exc:
-            run.file_error = exc
-        sent = self._send_chunk(run, chunk)
-        if on_record is not None and sent:
-            on_record(sent)
-        if run.source_conflicts:
-            log.info(
-                "file=%s event=source_field_present records=%d field=%s action=%s",
-                source, run.source_conflicts, source_field, conflict,
-            )  # fmt: skip
-        return False
-
-    def _send_chunk(self, run: _Run, chunk: list[tuple[str, bytes, str, Any]]) -> int:
-        """Write the chunk's ids ahead, then hand its records to Kafka; returns how many were sent."""
-        if not chunk:
-            return 0
-        run.ids.write_ahead([key for key, _, _, _ in chunk])
-        publisher, topic, headers = self.publisher, run.dataset.topic, FileHeaders(run.source, run.sha256)
-        sent = 0
-        for key, value, position, item in chunk:
-            try:
-                publisher.send(topic, key, value, headers(position))
-            except KafkaException as exc:
-                if not is_record_error(exc.args[0]):
-                    raise SpoolbridgeError(f"Kafka producer failed: {exc.args[0].str()}") from exc
-                run.ids.remove([key])
-                reason = f"Kafka refused the record: {exc.args[0].str()}"
-                run.rejected.add(position, key, reason, as_record(item))
-                continue
-            sent += 1
-        if run.first_id is None:
-            run.first_id = chunk[0][0]
-        run.last_id = chunk[-1][0]
-        return sent
-
-    def _checkpoint(self, run: _Run, sent: int, on_record: Callable[[int], None] | None) -> bool:
-        """After every chunk: serve delivery reports, report progress; True when asked to stop."""
-        self.publisher.poll()
-        run.read += sent
-        self.note.update(run.read)
-        if on_record is not None:
-            on_record(sent)
-        return self.stop.is_set()
-
-    def _replace_previous_version(self, run: _Run) -> bool:
+    def _replace_previous_version(self, run: FileRun) -> bool:
         """Delete the documents of the file's previous version that this one did not produce (see
         :mod:`producer.inbox.versions`); False when Kafka did not acknowledge every tombstone."""
         run.ids.remove([f.key for f in run.deliveries.failures])
@@ -479,7 +370,7 @@ class FileProcessor:
             run.deliveries.offsets.include(tombstones.offsets)
         return not replaced.failures
 
-    def _record_version(self, run: _Run, outcome: str, mode: int) -> list[Version]:
+    def _record_version(self, run: FileRun, outcome: str, mode: int) -> list[Version]:
         previous = self.versions.versions(run.source)
         version = Version(
             number=previous[-1].number + 1 if previous else 1,
@@ -493,20 +384,6 @@ class FileProcessor:
         )
         return self.versions.record(run.source, version, run.ids, run.keep, mode)
 
-    def _read_options(self, settings: ProducerSettings, source: str) -> ReadOptions:
-        """How a file of a dataset with these settings is read. Without an id field, arrays and objects of
-        records may hand over finished values (the record's own text with the source field spliced in,
-        see :mod:`producer.read.framing.json_scanner`)."""
-        return replace(
-            self.read_options,
-            records_path=settings.records_path,
-            max_line_bytes=settings.max_message_bytes + 1024,
-            splice=None if settings.id_field else (settings.source_field, source),
-            csv_delimiter=settings.csv_delimiter,
-            csv_quotechar=settings.csv_quotechar,
-            csv_types=settings.csv_types == "infer",
-        )
-
     def _refuse_folder(self, path: Path, source: str, error: DatasetNameError) -> FileResult:
         """A file in a folder that cannot name a dataset: failed, with the reason and a name that works.
         The folder is never renamed for the user (that would change every document id in it)."""
@@ -514,14 +391,8 @@ class FileProcessor:
         self.ledger.fail(path, failure, mode=report_mode(None))  # nothing of the file is read
         return FileResult(source, "failed", reason=str(error))
 
-    def _reject_not_object(self, run: _Run, position: str, record: Any) -> None:
-        if isinstance(record, BadRecord):
-            run.rejected.add(position, None, record.reason, record.raw)
-        else:
-            run.rejected.add(position, None, f"record is {_kind(record)}, not a JSON object", record)
-
     def _manifest(
-        self, run: _Run, size: int, started: datetime, duration: float, versions: list[Version]
+        self, run: FileRun, size: int, started: datetime, duration: float, versions: list[Version]
     ) -> Manifest:
         acked = run.deliveries.acked
         log.info(
@@ -552,21 +423,24 @@ class FileProcessor:
         )
 
 
-def _forget_quietly(run: _Run) -> None:
-    """On a full disk: drop the attempt's rejected report (its buffered tail cannot be written) and stop
-    writing its ids, which stay pending (written ahead of every record sent: the next complete version
-    deletes those it lacks)."""
+def _sent_result(run: FileRun, size: int, duration: float) -> FileResult:
+    """What a read that reached Kafka amounts to, before the file is settled."""
+    result = FileResult(run.source, "done", run.deliveries.acked, 0, size, duration)
+    result.read, result.deliveries = run.deliveries.sent + run.rejected.count, run.deliveries
+    return result
+
+
+def _left_in_inbox(run: FileRun, result: FileResult, outcome: Outcome, reason: str) -> FileResult:
+    """A read that does not settle the file: its report is dropped and its ids stay pending (the next
+    complete version deletes those it lacks); the file is read again (once it has settled, if changed)."""
     run.rejected.discard()
     run.ids.close()
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float, Decimal)):  # Decimal: big files with integers beyond 64 bits
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "an array" if isinstance(value, list) else type(value).__name__
+    result.outcome, result.reason = outcome, reason
+    if outcome == "changed":
+        log.warning(
+            "file=%s outcome=changed reason=%r produced=%d action=left_in_inbox_read_again_once_settled",
+            run.source, reason, result.records,
+        )  # fmt: skip
+    else:
+        log.warning("file=%s outcome=%s reason=%r action=left_in_inbox", run.source, outcome, reason)
+    return result

@@ -77,6 +77,11 @@ class OpenedInput:
     def mode(self) -> int:
         return self.before.st_mode
 
+    @property
+    def report_mode(self) -> int:
+        """Permissions for the reports and ids written about this file (:func:`report_mode`)."""
+        return report_mode(self.before.st_mode)
+
     def size_and_sha256(self) -> tuple[int, str]:
         with open(self.fd, "rb", closefd=False) as handle:
             handle.seek(0)
