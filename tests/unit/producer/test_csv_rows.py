@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import logging
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -156,3 +158,58 @@ def test_a_big_file_is_read_in_bounded_memory(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert count == 16_000
     assert peak < 2 * 1024 * 1024, f"peak {peak} bytes for a {path.stat().st_size}-byte file"
+
+
+_COUNT_IN_A_CHILD = """
+import sys
+from pathlib import Path
+from producer.read.entry import read_records
+
+def peak_rss_kib() -> int:
+    status = Path("/proc/self/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1])
+
+path = Path(sys.argv[1])
+next(iter(read_records(path.with_name("warm.csv"))))  # the reader's imports and buffers, before
+before = peak_rss_kib()
+count = 0
+last = None
+for position, record in read_records(path):
+    count += 1
+    last = (position, record)
+print(count, before, peak_rss_kib(), repr(last))
+"""
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="peak RSS is read from /proc (Linux)")
+def test_a_one_gigabyte_file_is_read_in_bounded_memory(tmp_path: Path) -> None:
+    """1 GiB of CSV (1,048,576 rows, with quotes, an embedded newline and leading zeros in every row),
+    read to the end in a process of its own: its peak RSS grows by less than 64 MiB however big the file
+    (a reader that kept rows, positions or the file would need gigabytes)."""
+    row = b'7,"some text, quoted ""twice""\nover two lines",4.5,true,00123,' + b"y" * 961 + b"\n"
+    assert len(row) == 1024
+    path = tmp_path / "big.csv"
+    block = row * 1024
+    with path.open("wb") as out:
+        out.write(b"a,b,c,d,e,f\n")
+        for _ in range(1024):
+            out.write(block)
+    (tmp_path / "warm.csv").write_bytes(b"a,b,c,d,e,f\n" + row)
+    assert path.stat().st_size > 2**30
+    child = subprocess.run(
+        [sys.executable, "-c", _COUNT_IN_A_CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=220,
+        check=True,
+    )
+    path.unlink()  # a gigabyte of the test machine's disk, given back at once
+    count, before, peak, last = child.stdout.split(" ", 3)
+    assert int(count) == 1024 * 1024
+    assert last.startswith(
+        f"('{2 * 1024 * 1024}', {{'a': 7, 'b': 'some text, quoted \"twice\"\\nover two lines'"
+    )
+    assert "'e': '00123'" in last  # typing never alters a value: leading zeros stay text
+    grown_mib = (int(peak) - int(before)) / 1024
+    assert grown_mib < 64, f"peak RSS grew by {grown_mib:.0f} MiB reading a 1 GiB file"
