@@ -39,6 +39,7 @@ from producer.inbox.report_names import REPORT_SUFFIXES, stored_name
 from producer.inbox.settle_move import move_read_file
 from schemas.disk import DiskFullError, disk_full, is_disk_full
 from schemas.offset_ranges import OffsetRange, report_offsets
+from schemas.reject_reasons import reject_group
 
 __all__ = [
     "FileFailure",
@@ -92,6 +93,8 @@ class FileFailure:
     sha256: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     offsets: dict[str, list[int]] = field(default_factory=dict)  # as the manifest's (a read's messages)
+    rejected_causes: list[dict[str, Any]] = field(default_factory=list)  # RejectedWriter.cause_counts
+    file_error: bool = False  # the file could not be read to its end (not only records rejected)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +113,10 @@ class FileReport:
     # per partition, the first and last offset of its messages; None: a report from before they were
     # recorded (schemas.offset_ranges)
     offsets: dict[int, OffsetRange] | None = None
+    # failed: (first reason, count) per cause of its rejected records; None: a report from before they
+    # were counted by cause
+    rejected_causes: tuple[tuple[str, int], ...] | None = None
+    file_error: bool | None = None  # failed: not read to its end; None: a report from before it was said
 
     @property
     def read(self) -> int:
@@ -151,7 +158,23 @@ def read_report(path: Path, source: str | None = None) -> FileReport | None:
         reason=str(data.get("what", "")) or None, what_to_do=str(data.get("what_to_do", "")) or None,
         has_rejected_file="rejected_file" in data,
         superseded=int(data.get("records_superseded_in_file", 0)), offsets=report_offsets(data),
+        rejected_causes=_rejected_causes(data.get("rejected_causes")),
+        file_error=data["file_error"] if type(data.get("file_error")) is bool else None,
     )  # fmt: skip
+
+
+def _rejected_causes(causes: Any) -> tuple[tuple[str, int], ...] | None:
+    if not isinstance(causes, list):
+        return None
+    found = []
+    for cause in causes:
+        if (
+            isinstance(cause, dict)
+            and isinstance(cause.get("reason"), str)
+            and type(cause.get("count")) is int
+        ):
+            found.append((cause["reason"], cause["count"]))
+    return tuple(found)
 
 
 def _speaks_for(report_name: str, named: Any, source: str | None) -> bool:
@@ -160,6 +183,10 @@ def _speaks_for(report_name: str, named: Any, source: str | None) -> bool:
         return False
     beside = stored_name(named.rpartition("/")[2])
     return any(report_name == f"{beside}{suffix}" for suffix in REPORT_SUFFIXES)
+
+
+#: Causes a file's rejected records are counted by before the rest are counted together (memory stays flat)
+_MAX_CAUSES = 20
 
 
 class RejectedWriter:
@@ -175,6 +202,8 @@ class RejectedWriter:
         self.count = 0
         self.first_position: str | None = None
         self.bytes = 0  # the report's size so far
+        #: rejected records by cause (`schemas.reject_reasons.reject_group` key): [count, first reason]
+        self.causes: dict[str, list[Any]] = {}
         self._out: IO[bytes] | None = None
 
     def add(self, position: str, doc_id: str | None, reason: str, record: Any) -> None:
@@ -191,6 +220,17 @@ class RejectedWriter:
             self.first_position = position
         self.bytes += len(line)
         self.count += 1
+        key = reject_group(reason).key
+        if key not in self.causes and len(self.causes) >= _MAX_CAUSES:
+            key, reason = "more", "other faults (the rejected records list each with its reason)"
+        if (cause := self.causes.get(key)) is not None:
+            cause[0] += 1
+        else:
+            self.causes[key] = [1, reason]
+
+    def cause_counts(self) -> list[dict[str, Any]]:
+        """The error report's ``rejected_causes``: each cause's count and the first reason of it."""
+        return [{"cause": key, "count": n, "reason": reason} for key, (n, reason) in self.causes.items()]
 
     def _close(self) -> None:
         if self._out is not None:

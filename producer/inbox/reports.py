@@ -47,6 +47,8 @@ def failure_report(
         records_produced=produced,
         records_rejected=rejected.count,
         sha256=sha256,
+        rejected_causes=rejected.cause_counts(),
+        file_error=error is not None,
     )
 
 

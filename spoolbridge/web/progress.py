@@ -35,6 +35,7 @@ from schemas.file_account import FileAccount
 from schemas.letter_ledger import LatestVersion
 from schemas.names import dataset_name_problem
 from schemas.offset_ranges import OffsetRange
+from schemas.reject_reasons import reject_group
 from schemas.settings import Settings
 
 from ..letter_versions import LatestVersions
@@ -108,6 +109,10 @@ class FileProgress:
     committed_past: bool | None = None
     # the causes of the outstanding dead letters: (what, to do, count), most first
     letter_causes: list[tuple[str, str, int]] = field(default_factory=list, repr=False)
+    # the causes of the rejected records (what, to do, count), from the error report; None: unknown (a
+    # report from before they were counted by cause)
+    reject_causes: list[tuple[str, str, int]] | None = field(default=None, repr=False)
+    file_error: bool | None = field(default=None, repr=False)  # failed: not read to its end (None: unknown)
 
     @property
     def account(self) -> FileAccount:
@@ -130,7 +135,7 @@ class FileProgress:
         account = self.account
         figures = asdict(self)
         del figures["offsets"]  # the report's, downloadable; the card shows what they mean
-        del figures["letter_causes"]  # in the result
+        del figures["letter_causes"], figures["reject_causes"]  # in the result
         return {
             **figures, "settled": self.settled, "balances": account.balances,
             "documents_expected": account.documents_expected, "shortfall": account.shortfall,
@@ -146,7 +151,7 @@ class FileProgress:
             state=self.state, indexed=self.indexed or 0, dead_lettered=self.dead_lettered or 0,
             rejected=self.rejected, expired=self.account.expired_given(self.may_have_expired),
             superseded=self.superseded, reason=self.reason, what_to_do=self.what_to_do,
-            letter_causes=self.letter_causes,
+            letter_causes=self.letter_causes, reject_causes=self.reject_causes, file_error=self.file_error,
         ).as_dict()  # fmt: skip
 
 
@@ -298,6 +303,13 @@ class Progress:
                 numbers.reason, numbers.what_to_do = report.reason, report.what_to_do
                 numbers.has_rejected_file = report.has_rejected_file
                 numbers.offsets = report.offsets
+                numbers.file_error = report.file_error
+                if report.rejected_causes is not None:
+                    numbers.reject_causes = [
+                        (group.what, group.to_do, count)
+                        for reason, count in report.rejected_causes
+                        for group in (reject_group(reason),)
+                    ]
                 return
 
     def _indexed(self, index: str, source_field: str, source: str) -> int:

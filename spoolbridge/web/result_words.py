@@ -58,18 +58,28 @@ def result_of(
     reason: str | None,
     what_to_do: str | None,
     letter_causes: list[tuple[str, str, int]],
+    reject_causes: list[tuple[str, str, int]] | None = None,
+    file_error: bool | None = None,
 ) -> Result:
-    """The result of a settled file (``letter_causes``: what, to do, count of its outstanding letters)."""
-    if state == "failed":
+    """The result of a settled file (``letter_causes``, ``reject_causes``: what, to do, count of its
+    outstanding letters and of its rejected records, by cause; ``file_error``: the file could not be read
+    to its end, None when its report does not say, as before it was recorded, when a failed file is taken
+    to be one)."""
+    rejects = [Cause(count, what, to_do) for what, to_do, count in reject_causes or []]
+    if state == "failed" and (file_error or (file_error is None and not reject_causes)):
         to_do = f" {what_to_do}." if what_to_do else ""
         searchable = (
             f" {_n(indexed, 'record')} of it {'is' if indexed == 1 else 'are'} searchable." if indexed else ""
         )
         return Result(
-            "failed", f"The file could not be read: {reason or 'see the error report'}.{to_do}{searchable}"
+            "failed",
+            f"The file could not be read: {reason or 'see the error report'}.{to_do}{searchable}",
+            rejects,
         )
     causes = [Cause(count, what, to_do) for what, to_do, count in letter_causes]
-    if rejected:
+    if rejected and rejects:
+        causes.extend(rejects)
+    elif rejected:
         causes.append(
             Cause(
                 rejected,

@@ -406,15 +406,15 @@ function summarise(entry, source, dataset, n) {
   const { card } = entry;
   const status = $(".status", card);
   const q = `source=${encodeURIComponent(source)}`;
-  if (n.state === "failed") {
-    status.textContent = `${source} failed: ${n.reason}${n.what_to_do ? `. ${n.what_to_do}` : ""}`;
-    status.classList.add("problem");
-  } else if (n.expired) { // settled, with the reason: the ledger counts them as lost, the fix is to send them again
+  if (n.expired) { // settled, with the reason: the ledger counts them as lost, the fix is to send them again
     status.textContent = `${source}: ${n.expired} records expired from Kafka before they were indexed (the topic's retention removed them); ${n.indexed} indexed, ${n.dead_lettered} dead-lettered, ${n.rejected} rejected. Drop the file again under the same name to index them`;
     status.classList.add("problem");
   } else if (n.result) { // the ledger balances: the result in words, marked by its label (not only colour)
     status.textContent = `${n.result.label}: ${n.result.sentence}`;
     status.classList.toggle("problem", n.result.verdict !== "success");
+  } else if (n.state === "failed") { // the producer's report, until the ledger balances
+    status.textContent = `${source} failed: ${n.reason}${n.what_to_do ? `. ${n.what_to_do}` : ""}`;
+    status.classList.add("problem");
   } else {
     status.classList.remove("problem"); // a missing figure's reason no longer holds: every figure is in
     status.textContent = `${source}: all ${count(n.read)} records arrived: ${count(n.indexed)} indexed, ${count(n.dead_lettered)} dead-lettered, ${count(n.rejected)} rejected`;

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.letter_reasons import reason_group
+from schemas.reject_reasons import reject_group as reject_group_of
 from spoolbridge.topic_expiry import PartitionLag
 from spoolbridge.web.progress import FileProgress, Progress
 from spoolbridge.web.result_words import result_of
@@ -91,3 +92,25 @@ def test_committed_past_compares_the_groups_offsets_with_the_versions_last_messa
     assert _committed_past({0: 50, 1: 14}, offsets) is False  # partition 1's last message not committed
     assert _committed_past({0: 50, 1: None}, offsets) is False
     assert _committed_past({0: None, 1: None}, offsets) is None  # this group commits nothing here
+
+
+def test_rejected_records_are_counted_by_cause_with_what_to_do_and_the_file_is_not_called_unreadable() -> (
+    None
+):
+    too_large = reject_group_of("record is 2000000 bytes; the topic accepts at most 1048576")
+    limit = reason_group("illegal_argument_exception", "Limit of total fields [1000] has been exceeded")
+    found = _result(
+        state="failed", indexed=2, dead_lettered=1, rejected=11, file_error=False,
+        reason="11 records could not be produced; 3 records were",
+        letter_causes=[(limit.what, limit.to_do, 1)], reject_causes=[(too_large.what, too_large.to_do, 11)],
+    )  # fmt: skip
+    assert found["verdict"] == "partly"
+    assert found["sentence"] == "2 records are searchable; 12 records are not."
+    assert [c["count"] for c in found["causes"]] == [1, 11]
+    assert "1.0 MB a record may be" in found["causes"][1]["what"]
+    assert '"Records under"' in found["causes"][1]["to_do"]
+    # a report from before causes were counted, or a file cut short, reads as before
+    old = _result(state="failed", indexed=2, rejected=11, reason="11 records could not be produced")
+    assert old["sentence"].startswith("The file could not be read")
+    cut = _result(state="failed", file_error=True, reason="truncated", reject_causes=[])
+    assert cut["sentence"].startswith("The file could not be read: truncated")
