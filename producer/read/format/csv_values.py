@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from decimal import Decimal
+from operator import call
 from typing import Any
 
 __all__ = ["ColumnTypes", "unique_names"]
@@ -72,16 +73,14 @@ def _kinds_of_all(texts: list[str]) -> int:
     return bits
 
 
-def _as_float(text: str) -> Any:
-    return float(text)
+class _AnyCaseBooleans(dict[str, bool]):
+    """``true``/``false`` in any case: the usual spellings at a dict's speed, the others lower-cased."""
+
+    def __missing__(self, text: str) -> bool:
+        return _BOOLEANS[text.lower()]
 
 
-def _as_boolean(text: str) -> Any:
-    return _BOOLEANS[text.lower()]
-
-
-def _as_text(text: str) -> Any:
-    return text
+_as_boolean = _AnyCaseBooleans({**_BOOLEANS, "True": True, "False": False, "TRUE": True, "FALSE": False})
 
 
 class ColumnTypes:
@@ -104,10 +103,16 @@ class ColumnTypes:
         return {name: _kind_name(bits) for name, bits in zip(self.names, self._seen, strict=True)}
 
     def record(self, row: Sequence[str]) -> dict[str, Any]:
-        """The record of one row (of as many values as there are names): empty values left out."""
+        """The record of one row (of as many values as there are names): empty values left out.
+
+        A row without empty values (the common case) is built by C-level calls alone (``dict``, ``zip``,
+        ``map`` of the columns' converters: ``int``, ``float``, a dict's look-up, ``str``); a row with
+        some takes a Python loop."""
         convert = self._convert
         if convert is None:
             convert = self._convert = [_converter(bits) for bits in self._seen]
+        if "" not in row:
+            return dict(zip(self.names, map(call, convert, row), strict=True))
         return {
             name: to_value(text)
             for name, to_value, text in zip(self.names, convert, row, strict=True)
@@ -126,7 +131,8 @@ def _kind_name(bits: int) -> str:
 
 
 def _converter(bits: int) -> Any:
-    return {"integer": int, "decimal": _as_float, "boolean": _as_boolean}.get(_kind_name(bits), _as_text)
+    # str of a str is the same object: a text column's value is never altered
+    return {"integer": int, "decimal": float, "boolean": _as_boolean.__getitem__}.get(_kind_name(bits), str)
 
 
 def unique_names(header: Sequence[str]) -> tuple[list[str], list[tuple[int, str, str]]]:
