@@ -17,6 +17,13 @@
    clock from the start of the copy), each timed until ``_count`` on its index sees every record. The
    order alternates between rounds; medians are reported. Ratio = drop time / page time (higher is
    better for the page; the goal is >= 0.9).
+3. **Click-to-sentence** (``--only sentence``): the same ``spoolbridge run``; the Steam sample
+   (``examples/steam-sample/games-1.json``, 50 records) and a ``--sentence-mb`` JSON Lines file, each
+   round into two new datasets: through the page, from the click on "start" until the card shows its
+   result sentence (``data-verdict`` set: the ledger balanced and the group committed past the
+   version); and dropped in the folder, from the start of the copy until the page's own progress
+   stream for that file (``api/progress``, what a card would follow) carries the result. The same
+   checks run on both paths, so the ratio says what the page's checks and upload cost on top.
 
 The files are generated once into ``bench/data/``. Tables go to stdout, progress to stderr.
 """
@@ -250,6 +257,89 @@ def bench_searchable(browser: Any, megabytes: int, repeat: int, env: dict[str, s
     print(f"| ratio drop / page | {drop / page:.2f}x | |")
 
 
+def result_seconds(url: str, source: str, started: float, timeout: float = 3600) -> float:
+    """Seconds from ``started`` until the page's progress stream for ``source`` carries a result."""
+    import json
+    import urllib.parse
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        request = urllib.request.Request(f"{url}api/progress?source={urllib.parse.quote(source)}")
+        with urllib.request.urlopen(request, timeout=timeout) as stream:
+            for line in stream:
+                if line.startswith(b"data: ") and json.loads(line[6:]).get("result"):
+                    return time.perf_counter() - started
+        time.sleep(0.2)  # the stream ended (the file not there yet): ask again
+    raise SystemExit(f"{source} had no result in {timeout:.0f} s")
+
+
+def page_sentence(browser: Any, url: str, dataset: str, path: Path) -> tuple[float, str]:
+    """Seconds from the click on "start" to the card's result sentence, and the sentence."""
+    page = browser.new_page()
+    try:
+        page.goto(url)
+        page.fill("#dataset", dataset)
+        page.locator("#dataset-check", has_text="dataset").wait_for()
+        page.set_input_files("#files", str(path))
+        card = page.locator(".file").first
+        card.locator(".start").wait_for()
+        started = time.perf_counter()
+        card.locator(".start").click()
+        page.locator(".file[data-verdict]").wait_for(timeout=3_600_000)
+        return time.perf_counter() - started, card.locator(".status").inner_text()
+    finally:
+        page.close()
+
+
+def bench_sentence(browser: Any, megabytes: int, repeat: int, env: dict[str, str]) -> None:
+    big, _ = data_file(megabytes)
+    files = [Path(__file__).parent.parent / "examples" / "steam-sample" / "games-1.json", big]
+    run_id = uuid.uuid4().hex[:8]
+    results: dict[tuple[str, str], list[float]] = {}
+    with tempfile.TemporaryDirectory() as work:
+        inbox = Path(work) / "inbox"
+        cmd = [sys.executable, "-m", "spoolbridge.cli", "run", "--inbox", str(inbox),
+               "--topic", f"bench-say-{run_id}", "--group", f"bench-say-{run_id}"]  # fmt: skip
+        bridge, url = start(
+            cmd,
+            Path(work) / "run.log",
+            r"page +(http://127\.0\.0\.1:\d+/)",
+            {**env, "SPOOLBRIDGE_WEB__PORT": "0"},
+        )
+        try:
+            time.sleep(5)  # the consumer joins its group
+            for round_number in range(repeat):
+                for path in files:
+                    for how in ("page", "drop") if round_number % 2 == 0 else ("drop", "page"):
+                        dataset = f"say-{how}-{round_number}-{len(results)}-{run_id}"
+                        if how == "page":
+                            seconds, sentence = page_sentence(browser, url, dataset, path)
+                            say(f"  {sentence}")
+                        else:
+                            (inbox / dataset).mkdir(parents=True)
+                            started = time.perf_counter()
+                            part = inbox / dataset / f".{path.name}.part"
+                            subprocess.run(["cp", str(path), str(part)], check=True)
+                            part.rename(inbox / dataset / path.name)
+                            seconds = result_seconds(url, f"{dataset}/{path.name}", started)
+                        results.setdefault((path.name, how), []).append(seconds)
+                        say(f"round {round_number + 1} {path.name} {how}: {seconds:.2f} s")
+        finally:
+            stop(bridge)
+    print(f"\n| click (or copy) to the result sentence | median of {repeat} s | rounds |")
+    print("| --- | ---: | --- |")
+    for path in files:
+        medians = {}
+        for how, label in (("page", "through the page"), ("drop", "dropped in the folder")):
+            times = results[(path.name, how)]
+            medians[how] = sorted(times)[len(times) // 2]
+            rounds = ", ".join(f"{t:.2f}" for t in times)
+            size = f"{path.stat().st_size / 1e6:,.1f} MB"
+            print(f"| {path.name} ({size}), {label} | {medians[how]:.2f} | {rounds} |")
+        print(f"| {path.name}: ratio drop / page | {medians['drop'] / medians['page']:.2f}x | |")
+
+
 def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
@@ -257,7 +347,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upload-mb", type=int, default=1024)
     parser.add_argument("--searchable-mb", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only", choices=("upload", "searchable"), help="run one of the two measures")
+    parser.add_argument("--sentence-mb", type=int, default=100)
+    parser.add_argument(
+        "--only", choices=("upload", "searchable", "sentence"), help="run one of the measures"
+    )
     args = parser.parse_args(argv)
     env = dict(os.environ)
     for name in ("SPOOLBRIDGE_KAFKA__BOOTSTRAP_SERVERS", "SPOOLBRIDGE_OPENSEARCH__URL"):
@@ -266,10 +359,12 @@ def main(argv: list[str] | None = None) -> int:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
-            if args.only != "searchable":
+            if args.only in (None, "upload"):
                 bench_upload(browser, args.upload_mb, args.repeat, env)
-            if args.only != "upload":
+            if args.only in (None, "searchable"):
                 bench_searchable(browser, args.searchable_mb, args.repeat, env)
+            if args.only in (None, "sentence"):
+                bench_sentence(browser, args.sentence_mb, args.repeat, env)
         finally:
             browser.close()
     return 0
