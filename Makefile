@@ -58,7 +58,8 @@ integration: setup-dev test-toolchain
 screenshots: setup-dev test-toolchain
 	SPOOLBRIDGE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -W error \
 		tests/e2e/web/test_upload_page.py::test_the_steam_sample_arrives_with_the_pipelines_numbers_and_can_be_searched \
-		tests/e2e/web/test_resume.py
+		tests/e2e/web/test_resume.py \
+		tests/e2e/web/test_nested_object.py
 
 
 # The printed connector against the real Aiven OpenSearch sink on the local stack (not part of `test`: the

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Bridge, figure, short_name, wait_settled
+from .conftest import Bridge, figure, screenshot, short_name, wait_settled
 
 pytestmark = pytest.mark.integration
 
@@ -67,3 +67,5 @@ def test_a_nested_object_says_which_parts_are_searchable_and_why_the_others_are_
     assert re.search(r"larger than the [\d.]+ KB a record may be in this dataset's Kafka topic", large), large
     assert "upload the part you need as a file of its own" in large, large
     assert "fix them in the file" not in " ".join(causes), "not something an analyst can do"
+    card.scroll_into_view_if_needed()
+    assert screenshot(page, "upload-result", tmp_path).stat().st_size > 10_000
