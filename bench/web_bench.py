@@ -119,18 +119,24 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=90)
 
 
+def click_start(page: Any, url: str, dataset: str, path: Path) -> tuple[Any, float]:
+    """Open the page, choose ``dataset`` and ``path``, click "start": the card and the moment of the click."""
+    page.goto(url)
+    page.fill("#dataset", dataset)
+    page.locator("#dataset-check", has_text="dataset").wait_for()
+    page.set_input_files("#files", str(path))
+    card = page.locator(".file").first
+    card.locator(".start").wait_for()
+    started = time.perf_counter()
+    card.locator(".start").click()
+    return card, started
+
+
 def page_upload(browser: Any, url: str, dataset: str, path: Path) -> tuple[float, float]:
     """The moment of the click (``perf_counter``) and the seconds from it to the server's last byte."""
     page = browser.new_page()
     try:
-        page.goto(url)
-        page.fill("#dataset", dataset)
-        page.locator("#dataset-check", has_text="dataset").wait_for()
-        page.set_input_files("#files", str(path))
-        card = page.locator(".file").first
-        card.locator(".start").wait_for()
-        started = time.perf_counter()
-        card.locator(".start").click()
+        _, started = click_start(page, url, dataset, path)
         page.locator(".file[data-source]").wait_for(timeout=3_600_000)  # the server has the last byte
         return started, time.perf_counter() - started
     finally:
@@ -278,14 +284,7 @@ def page_sentence(browser: Any, url: str, dataset: str, path: Path) -> tuple[flo
     """Seconds from the click on "start" to the card's result sentence, and the sentence."""
     page = browser.new_page()
     try:
-        page.goto(url)
-        page.fill("#dataset", dataset)
-        page.locator("#dataset-check", has_text="dataset").wait_for()
-        page.set_input_files("#files", str(path))
-        card = page.locator(".file").first
-        card.locator(".start").wait_for()
-        started = time.perf_counter()
-        card.locator(".start").click()
+        card, started = click_start(page, url, dataset, path)
         page.locator(".file[data-verdict]").wait_for(timeout=3_600_000)
         return time.perf_counter() - started, card.locator(".status").inner_text()
     finally:
