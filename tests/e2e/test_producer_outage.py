@@ -19,22 +19,15 @@ from pathlib import Path
 import pytest
 
 from schemas.settings import StackSettings
-from spoolbridge.stack.processes import port_is_free
 from spoolbridge.stack.services import KafkaBroker
+from tests.ports import free_ports
 
 pytestmark = pytest.mark.integration
 
 
-def _free_ports(start: int) -> tuple[int, int, int, int]:
-    for port in range(start, start + 80, 4):
-        if all(port_is_free(p) for p in range(port, port + 4)):
-            return port, port + 1, port + 2, port + 3
-    raise RuntimeError(f"no four free ports from {start}")
-
-
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[KafkaBroker]:
-    kafka_port, controller_port, ssl_port, sasl_port = _free_ports(19600)
+    kafka_port, controller_port, ssl_port, sasl_port = free_ports(19600, 4)
     node = KafkaBroker(
         StackSettings(
             dir=tmp_path / "stack",

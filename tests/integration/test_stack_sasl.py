@@ -10,17 +10,10 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from schemas.settings import StackSettings
-from spoolbridge.stack.processes import port_is_free
 from spoolbridge.stack.services import KafkaBroker
+from tests.ports import free_ports
 
 pytestmark = pytest.mark.integration
-
-
-def _free_ports(start: int) -> list[int]:
-    for port in range(start, start + 80, 4):
-        if all(port_is_free(p) for p in range(port, port + 4)):
-            return list(range(port, port + 4))
-    raise RuntimeError(f"no four free ports from {start}")
 
 
 def _logs_in(broker: KafkaBroker, password: str) -> bool:
@@ -41,7 +34,7 @@ def _logs_in(broker: KafkaBroker, password: str) -> bool:
 
 @pytest.mark.timeout(300)
 def test_a_stack_formatted_without_the_sasl_user_gets_one_on_its_next_start(tmp_path: Path) -> None:
-    kafka_port, controller_port, ssl_port, sasl_port = _free_ports(19700)
+    kafka_port, controller_port, ssl_port, sasl_port = free_ports(19700, 4)
     broker = KafkaBroker(
         StackSettings(
             dir=tmp_path / "stack",

@@ -23,9 +23,9 @@ from confluent_kafka import Consumer, Producer
 
 from consumer.service import run
 from schemas.settings import Settings, StackSettings
-from spoolbridge.stack.processes import port_is_free
 from spoolbridge.stack.services import OpenSearchNode
 from tests.conftest import Endpoints, create_topic
+from tests.ports import free_ports
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -222,11 +222,15 @@ def consumer_process(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[
             proc.wait(10)
 
 
-def _free_port_pair(start: int) -> tuple[int, int]:
-    for http_port in range(start, start + 40):
-        if port_is_free(http_port) and port_is_free(http_port + 100):
-            return http_port, http_port + 100
-    raise RuntimeError(f"no free port pair from {start}")
+def exit_code(proc: subprocess.Popen[bytes], timeout_secs: float) -> int:
+    """The consumer process's exit code once it ends; a timeout fails the test with its log's last lines
+    (an ``--until-idle`` run that never ends says why only there)."""
+    try:
+        return proc.wait(timeout_secs)
+    except subprocess.TimeoutExpired:
+        log_path: Path = proc.log_path  # type: ignore[attr-defined]
+        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-60:])
+        pytest.fail(f"the consumer did not exit within {timeout_secs:g} s; its log ends:\n{tail}")
 
 
 @pytest.fixture
@@ -234,7 +238,7 @@ def private_node(tmp_path: Path) -> Iterator[OpenSearchNode]:
     """A single-node OpenSearch of this test's own (for tests that stop it or change cluster settings);
     stopped by its pid at the end. Plain HTTP, no users (``stack.opensearch_security=false``): the tests
     that use it are the suite's runs of the consumer against a plain node."""
-    http_port, transport_port = _free_port_pair(9250)
+    http_port, transport_port = free_ports(9250, 2, stride=100)
     node = OpenSearchNode(
         StackSettings(
             dir=tmp_path / "stack",

@@ -20,6 +20,7 @@ from spoolbridge.stack.services import OpenSearchNode
 from tests.conftest import Endpoints
 from tests.integration.consumer.conftest import (
     committed_offsets,
+    exit_code,
     index_ids,
     live_count,
     make_records,
@@ -67,7 +68,7 @@ def test_opensearch_down_for_twenty_seconds_mid_load_then_back_gives_exactly_n(
     assert sum(max(o, 0) for o in committed_during) < N, "the load finished before the outage"
 
     private_node.start()
-    assert consumer.wait(180) == 0
+    assert exit_code(consumer, 180) == 0
 
     log = consumer.log_path.read_text()  # type: ignore[attr-defined]
     assert "bulk retry scheduled" in log
