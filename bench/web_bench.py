@@ -219,11 +219,19 @@ def wait_count(client: Any, index: str, expected: int, timeout: float = 3600) ->
         time.sleep(0.2)
 
 
-def bench_searchable(browser: Any, megabytes: int, repeat: int, env: dict[str, str]) -> None:
+def opensearch_client() -> Any:
+    """A client for the node the environment names (``SPOOLBRIDGE_OPENSEARCH__URL``, and its CA file and
+    credentials when the node is secured, as the local stack's is)."""
     from opensearchpy import OpenSearch
 
+    from schemas.settings import Settings
+
+    return OpenSearch(**{**Settings().opensearch.client_kwargs(), "timeout": 120})
+
+
+def bench_searchable(browser: Any, megabytes: int, repeat: int, env: dict[str, str]) -> None:
     path, records = data_file(megabytes)
-    client = OpenSearch(env["SPOOLBRIDGE_OPENSEARCH__URL"], timeout=120)
+    client = opensearch_client()
     run_id = uuid.uuid4().hex[:8]
     results: dict[str, list[float]] = {"page": [], "drop": []}
     with tempfile.TemporaryDirectory() as work:
