@@ -319,7 +319,7 @@ def bench_sentence(browser: Any, megabytes: int, repeat: int, env: dict[str, str
             for round_number in range(repeat):
                 for path in files:
                     for how in ("page", "drop") if round_number % 2 == 0 else ("drop", "page"):
-                        dataset = f"say-{how}-{round_number}-{len(results)}-{run_id}"
+                        dataset = f"say-{how}-{round_number}-{path.stem}-{run_id}"
                         if how == "page":
                             seconds, sentence = page_sentence(browser, url, dataset, path)
                             say(f"  {sentence}")
