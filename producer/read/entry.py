@@ -30,6 +30,7 @@ __all__ = [
     "is_json_lines",
     "position_unit",
     "read_records",
+    "reading_suffix",
     "unspliced",
 ]
 
@@ -52,6 +53,15 @@ def framing_of(path: Path | str) -> Framing:
         if name.endswith(suffix):
             return framing
     return read_document
+
+
+def reading_suffix(name: str) -> str:
+    """The end of ``name`` that decides how the file is read: the suffix that picks its framing
+    (``.json`` when none does), then ``.gz`` if it has one. A copy under another name with this ending is
+    read the same way."""
+    plain = name.removesuffix(".gz")
+    suffix = next((s for s in FRAMINGS if plain.endswith(s)), ".json")
+    return suffix + (".gz" if name.endswith(".gz") else "")
 
 
 def is_json_lines(path: Path) -> bool:

@@ -41,11 +41,11 @@ from collections.abc import Callable, Container
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from producer.file_run import read_options_for
 from producer.inbox.boundary import uploads_folder
 from producer.inbox.choices import ChoiceError, DatasetChoices
 from producer.inbox.versions import STATE_DIR_NAME
-from producer.read.decompress import is_gzip_name
-from producer.read.entry import ReadOptions, is_json_lines
+from producer.read.entry import ReadOptions, reading_suffix
 from schemas.datasets import Datasets
 from schemas.disk import is_disk_full
 
@@ -309,11 +309,10 @@ class UploadStore:
         """Refuse (409) a complete upload whose records repeat values of the id field it chose: the
         choice and the upload's bytes are deleted (the user uploads again with another choice or none)."""
         name = upload.file_name
-        suffix = (".jsonl" if is_json_lines(Path(name)) else ".json") + (".gz" if is_gzip_name(name) else "")
-        shaped = self.state / f"{upload.id}.scan{suffix}"  # the part's bytes under a name with its shape
+        shaped = self.state / f"{upload.id}.scan{reading_suffix(name)}"  # read as its name says
         settings = self.choices.apply(self.datasets.get(upload.dataset)).producer
-        options = ReadOptions(
-            records_path=settings.records_path, max_line_bytes=settings.max_message_bytes + 1024
+        options = replace(  # parsed records: the id is read from each (never the spliced text)
+            read_options_for(ReadOptions(), settings, f"{upload.dataset}/{name}"), splice=None
         )
         shaped.unlink(missing_ok=True)
         os.link(self.inbox / upload.relative_part, shaped)

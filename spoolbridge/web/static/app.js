@@ -4,6 +4,7 @@ import { HEAD_BYTES, detectShape, display, entriesOf, fieldsOf, isPartial, isRec
 import { Eta, FIGURES, STATES, bytes, count } from "./figures.js";
 import { openSearch } from "./search.js";
 import { sniffBytes, sniffText } from "./sniff.js";
+import { isTable, tableShape } from "./table.js";
 import { UploadRefused, upload } from "./upload.js";
 
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -134,7 +135,8 @@ function showIdChoice() {
 function analyse(entry) {
   const { card, file } = entry;
   const show = (selector, text) => { const el = $(selector, card); el.hidden = !text; el.textContent = text || ""; };
-  const looks = entry.notJson ?? (entry.head === null ? null : sniffText(entry.head));
+  const table = isTable(file.name);
+  const looks = entry.notJson ?? (entry.head === null || table ? null : sniffText(entry.head));
   if (looks) {
     // not JSON at all: what it looks like and what to do; the producer would only reject it
     entry.shape = { shape: "not-json", label: "not JSON", records: [], paths: [] };
@@ -145,6 +147,10 @@ function analyse(entry) {
     entry.shape = { label: "gzip", records: [], paths: [] };
     show(".problem", "");
     show(".warning", "compressed: no preview (the producer reads it as it is)");
+  } else if (table) {
+    entry.shape = tableShape(file.name, entry.head, file.size <= HEAD_BYTES);
+    show(".problem", entry.shape.problem);
+    show(".warning", entry.shape.warning);
   } else {
     const configured = state.info?.records_path || null;
     const shape = detectShape(file.name, entry.head, file.size <= HEAD_BYTES, entry.path || configured);

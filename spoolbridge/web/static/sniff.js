@@ -5,15 +5,15 @@ const starts = (bytes, ...magic) => magic.every((b, i) => bytes[i] === b);
 const ascii = (bytes, at, text) => [...text].every((c, i) => bytes[at + i] === c.charCodeAt(0));
 const latin1 = (bytes) => new TextDecoder("latin1").decode(bytes); // to find ASCII names in a zip's head
 
-const SAVE_AS_JSON = "the page takes JSON only: export the data as JSON or JSON Lines (one record per line) from the program that made it, and choose that file";
+const SAVE_AS_JSON = "the page takes JSON, JSON Lines and CSV/TSV tables: export the data as one of them (JSON Lines: one record per line) from the program that made it, and choose that file";
 
 // Binary formats by their magic bytes: [test, what it looks like, what to do].
 const BINARY = [
-  [(b) => starts(b, 0x50, 0x4b, 0x03, 0x04) && /xl\//.test(latin1(b)), "an Excel workbook (.xlsx)", "in Excel or LibreOffice, save each sheet as CSV and convert it to JSON, or export the table as JSON"],
-  [(b) => starts(b, 0x50, 0x4b, 0x03, 0x04) && latin1(b).includes("application/vnd.oasis.opendocument.spreadsheet"), "a LibreOffice/OpenDocument spreadsheet (.ods)", "export the table as JSON (or CSV, then convert it to JSON)"],
+  [(b) => starts(b, 0x50, 0x4b, 0x03, 0x04) && /xl\//.test(latin1(b)), "an Excel workbook (.xlsx)", "in Excel or LibreOffice, save each sheet as \"CSV UTF-8\" (a file named .csv) and choose that file"],
+  [(b) => starts(b, 0x50, 0x4b, 0x03, 0x04) && latin1(b).includes("application/vnd.oasis.opendocument.spreadsheet"), "a LibreOffice/OpenDocument spreadsheet (.ods)", "save each sheet as CSV, character set UTF-8 (a file named .csv), and choose that file"],
   [(b) => starts(b, 0x50, 0x4b, 0x03, 0x04) && /word\/|application\/vnd\.oasis\.opendocument\.text/.test(latin1(b)), "a word-processor document (.docx/.odt)", SAVE_AS_JSON],
   [(b) => starts(b, 0x50, 0x4b, 0x03, 0x04) || starts(b, 0x50, 0x4b, 0x05, 0x06), "a zip archive", "unpack it and choose the JSON files inside (a single file compressed with gzip, .json.gz, is read as it is)"],
-  [(b) => starts(b, 0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1), "an older Excel workbook (.xls) or another Office document", "open it in Excel or LibreOffice and export the table as JSON (or CSV, then convert it to JSON)"],
+  [(b) => starts(b, 0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1), "an older Excel workbook (.xls) or another Office document", "open it in Excel or LibreOffice and save each sheet as CSV in UTF-8 (a file named .csv), then choose that file"],
   [(b) => starts(b, 0x1f, 0x8b), "a gzip-compressed file", "name it with .gz at the end (e.g. data.json.gz): the producer reads compressed JSON as it is"],
   [(b) => ascii(b, 0, "%PDF-"), "a PDF document", SAVE_AS_JSON],
   [(b) => starts(b, 0x89, 0x50, 0x4e, 0x47), "a PNG image", "an image holds no records: choose the JSON file"],
@@ -93,7 +93,7 @@ export function sniffText(text) {
       const widths = lines.map((line) => cells(line, delimiter).length);
       if (widths[0] > 1 && widths.every((w, i) => w === widths[0] || i === widths.length - 1)) {
         const columns = cells(lines[0], delimiter).slice(0, 6).join(", ");
-        return { what: `${name} with columns ${columns}${widths[0] > 6 ? ", …" : ""}`, todo: "the page takes JSON only: convert the table to JSON Lines (one object per row; spreadsheet programs and online converters can), and choose that file" };
+        return { what: `${name} with columns ${columns}${widths[0] > 6 ? ", …" : ""}`, todo: `the page reads tables from files named .csv or .tsv: rename it ${delimiter === "\t" ? ".tsv" : ".csv"} (each row becomes one record, the first row names the fields) and choose it again` };
       }
     }
   }

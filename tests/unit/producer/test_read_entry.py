@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from producer.read.entry import framing_of, position_unit, read_records
+from producer.read.entry import framing_of, position_unit, read_records, reading_suffix
 from producer.read.framing.csv_rows import read_csv
 from producer.read.framing.json_document import read_document
 from producer.read.framing.json_lines import read_lines
@@ -44,3 +44,15 @@ def test_the_same_record_from_every_format_gzipped_or_not(tmp_path: Path, name: 
     packed.write_bytes(gzip.compress(data))
     records = [record for _, record in read_records(plain)]
     assert records == [record for _, record in read_records(packed)] == [{"a": 1}]
+
+
+@pytest.mark.parametrize(
+    ("name", "suffix"),
+    [
+        ("a.csv", ".csv"), ("a.tsv.gz", ".tsv.gz"), ("a.ndjson", ".ndjson"), ("a.json.gz", ".json.gz"),
+        ("a.data", ".json"), ("a.data.gz", ".json.gz"),
+    ],
+)  # fmt: skip
+def test_a_copy_named_with_the_reading_suffix_is_read_the_same_way(name: str, suffix: str) -> None:
+    assert reading_suffix(name) == suffix
+    assert framing_of(f"scan{reading_suffix(name)}") is framing_of(name)

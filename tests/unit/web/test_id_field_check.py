@@ -44,8 +44,11 @@ def _records(*ids: object) -> list[dict[str, object]]:
             b"".join(json.dumps(r).encode() + b"\n" for r in _records(1, 2, "1", 3, 2, 1, "x", "x")),
         ),
         ("steam.json.gz", gzip.compress(json.dumps(_records(1, 2, "1", 3, 2, 1, "x", "x")).encode())),
+        # read as a table, as the producer reads a .csv / .tsv: each row a record, the header its fields
+        ("steam.csv", b"app_id,name\n1,a\n2,b\n1,c\n3,d\n2,e\n1,f\nx,g\nx,h\n"),
+        ("steam.tsv", b"app_id\tname\n1\ta\n2\tb\n1\tc\n3\td\n2\te\n1\tf\nx\tg\nx\th\n"),
     ],
-    ids=["array", "json-lines", "gzip"],
+    ids=["array", "json-lines", "gzip", "csv", "tsv"],
 )
 def test_repeated_values_are_refused_with_the_count_and_the_first_values(
     client: TestClient, inbox: Path, name: str, body: bytes
