@@ -61,6 +61,7 @@ class FileRun:
     replaced: tuple[int, int] = (0, 0)  # (documents of the previous version, how many were deleted)
     keep: list[str] = field(default_factory=list)  # stale ids left live (an incomplete version)
     superseded: int = 0  # records whose id a later record of this file repeats
+    notes: list[str] = field(default_factory=list)  # what reading decided about the file (its report says)
 
     def send_all(
         self,
@@ -76,6 +77,7 @@ class FileRun:
         Records are sent in chunks of :data:`POLL_EVERY`: a chunk's ids are written ahead (to the file's
         pending ids, :class:`producer.inbox.versions.IdSet`) before any of its records is handed to Kafka;
         ``progress`` hears how many were sent after every chunk."""
+        options = replace(options, notes=self.notes)
         settings, source = self.dataset.producer, self.source
         id_field, source_field, conflict = settings.id_field, settings.source_field, settings.source_conflict
         limit, rejected = self.max_record_bytes, self.rejected

@@ -314,6 +314,7 @@ class FileProcessor:
         report = failure_report(run.source, run.sha256, run.deliveries.acked, run.file_error, run.rejected)
         report.records_superseded_in_file = run.superseded
         report.offsets = run.deliveries.offsets.as_report()
+        report.notes = run.notes
         report.details["versions"] = [v.as_dict() for v in versions]
         result.outcome = "failed"
         result.reason = (
@@ -420,6 +421,7 @@ class FileProcessor:
             version=versions[-1].number,
             versions=[v.as_dict() for v in versions],
             offsets=run.deliveries.offsets.as_report(),
+            notes=run.notes,
         )
 
 

@@ -77,6 +77,7 @@ class Manifest:
     # per partition of the topic, the first and last offset of this version's messages
     # (schemas.offset_ranges: what status names the files whose records expired from Kafka by)
     offsets: dict[str, list[int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what reading decided (a CSV header's renamed columns)
 
 
 @dataclass(slots=True)
@@ -95,6 +96,7 @@ class FileFailure:
     offsets: dict[str, list[int]] = field(default_factory=dict)  # as the manifest's (a read's messages)
     rejected_causes: list[dict[str, Any]] = field(default_factory=list)  # RejectedWriter.cause_counts
     file_error: bool = False  # the file could not be read to its end (not only records rejected)
+    notes: list[str] = field(default_factory=list)  # as the manifest's
 
 
 @dataclass(frozen=True, slots=True)

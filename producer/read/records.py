@@ -40,6 +40,9 @@ class ReadOptions:
     csv_delimiter: str | None = None  # unset: sniffed from the file's first lines
     csv_quotechar: str | None = None  # unset: sniffed from the file's first lines
     csv_types: bool = True  # False: every CSV value is text
+    # where a framing says what it decided about the file that its report should say (a CSV header's
+    # renamed columns); None: nobody asks
+    notes: list[str] | None = None
 
 
 Item = tuple[str, Any]

@@ -66,6 +66,8 @@ def read_csv(path: Path, opts: ReadOptions) -> Iterator[Item]:
     if renamed:
         shown = ", ".join(f"column {column} {old!r} as {new!r}" for column, old, new in renamed)
         log.info("file=%s event=csv_header_renamed columns=%r", path.name, shown)
+        if opts.notes is not None:
+            opts.notes.append(f"header columns renamed to be unique and non-empty: {shown}")
     types = learnt if learnt is not None else ColumnTypes(names, typed=False)
     width = len(names)
     for line, row in rows:

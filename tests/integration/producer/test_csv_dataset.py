@@ -62,3 +62,21 @@ def test_a_csv_in_a_dataset_folder_is_indexed_row_by_row_with_the_ragged_row_rej
         "price": "float",
         "multiplayer": "boolean",
     }
+
+
+@pytest.mark.timeout(120)
+def test_a_header_with_an_empty_and_a_repeated_name_says_so_in_the_files_manifest(
+    settings_factory: Callable[..., Settings], unique_name: Callable[[str], str], tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    dataset = unique_name("header")
+    (inbox / dataset).mkdir(parents=True)
+    (inbox / dataset / "h.csv").write_bytes(b"a,,a\n1,2,3\n4,5,6\n")
+    settings = settings_factory(producer={"inbox": inbox, "settle_ms": 50})
+
+    assert produce(settings, once=True) == 0
+    manifest = orjson.loads((settings.producer.done_path / dataset / "h.csv.manifest.json").read_bytes())
+    assert manifest["records"] == 2
+    assert manifest["notes"] == [
+        "header columns renamed to be unique and non-empty: column 2 '' as 'column_2', column 3 'a' as 'a_2'"
+    ]

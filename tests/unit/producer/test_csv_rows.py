@@ -87,10 +87,14 @@ def test_repeated_and_empty_header_names_are_renamed_and_logged(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = write(tmp_path, "h.csv", b"a,,a\n1,2,3\n")
+    notes: list[str] = []
     with caplog.at_level(logging.INFO, logger="producer.read.framing.csv_rows"):
-        assert read(path) == [("2", {"a": 1, "column_2": 2, "a_2": 3})]
+        assert read(path, ReadOptions(notes=notes)) == [("2", {"a": 1, "column_2": 2, "a_2": 3})]
     assert caplog.messages == [
         "file=h.csv event=csv_header_renamed columns=\"column 2 '' as 'column_2', column 3 'a' as 'a_2'\""
+    ]
+    assert notes == [  # for the file's report
+        "header columns renamed to be unique and non-empty: column 2 '' as 'column_2', column 3 'a' as 'a_2'"
     ]
 
 
