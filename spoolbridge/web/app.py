@@ -53,6 +53,7 @@ def create_app(settings: Settings) -> ASGIApp:
         *analysis.routes(),
         Route("/api/uploads", tus.options, methods=["OPTIONS"]),
         Route("/api/uploads", tus.create, methods=["POST"]),
+        Route("/api/uploads", tus.unfinished, methods=["GET"]),
         Route("/api/uploads/{upload_id}", tus.head, methods=["HEAD"]),
         Route("/api/uploads/{upload_id}", tus.patch, methods=["PATCH"]),
         Route("/api/uploads/{upload_id}", tus.delete, methods=["DELETE"]),

@@ -7,7 +7,10 @@
                             -> 201 with ``Location``
 ``HEAD <location>``         ``Upload-Offset``: how many bytes the server has (resume from there)
 ``PATCH <location>``        append ``application/offset+octet-stream`` at ``Upload-Offset``
-``DELETE <location>``       cancel: forget the upload and its bytes
+``DELETE <location>``       cancel: forget the upload and its bytes (409 once it is complete: the
+                            file is the inbox's then)
+``GET /api/uploads``        not tus: the unfinished uploads (``location``, ``dataset``, ``file_name``,
+                            ``length``, ``offset``), the oldest first, for a page opened anew
 ==========================  =====================================================================
 
 Deviations, all allowed by the protocol: ``Upload-Defer-Length`` is not offered (the page always knows a
@@ -35,7 +38,7 @@ from urllib.parse import quote
 
 import anyio.to_thread
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from schemas.disk import is_disk_full
 
@@ -81,6 +84,16 @@ class TusEndpoint:
                 "Tus-Max-Size": str(self.store.max_bytes),
             },
         )
+
+    async def unfinished(self, request: Request) -> Response:
+        """The unfinished uploads, from the server's own records (no browser needs to remember them)."""
+        found = await anyio.to_thread.run_sync(self.store.unfinished)
+        uploads = [
+            {"location": f"{self.base_path}/{upload.id}", "dataset": upload.dataset,
+             "file_name": upload.file_name, "length": upload.length, "offset": offset}
+            for upload, offset in found
+        ]  # fmt: skip
+        return JSONResponse({"uploads": uploads}, headers={"Cache-Control": "no-store"})
 
     async def create(self, request: Request) -> Response:
         try:
@@ -170,6 +183,10 @@ class TusEndpoint:
             upload = self.store.get(request.path_params["upload_id"])
             if upload.id in self._writing:
                 raise UploadError(423, "a request is still writing this upload; try again in a moment")
+            if upload.source is not None:  # its last byte came first: the file is the inbox's
+                raise UploadError(
+                    409, f"too late to cancel: the upload is complete and {upload.source} is in the inbox"
+                )
             await anyio.to_thread.run_sync(self.store.cancel, upload)
         except UploadError as exc:
             return self._error(exc)

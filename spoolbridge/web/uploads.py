@@ -159,6 +159,21 @@ class UploadStore:
             raise UploadError(404, "no such upload (it was cancelled or never created)") from None
         return Upload(**data)
 
+    def unfinished(self) -> list[tuple[Upload, int]]:
+        """Every upload that has not received its last byte, with how many bytes the server has, the
+        oldest first: what a page opened anew (another tab, after a reload) can offer to resume."""
+        found: list[tuple[float, Upload, int]] = []
+        for path in self.state.glob("*.json") if self.state.is_dir() else ():
+            try:
+                upload = Upload(**json.loads(path.read_text(encoding="utf-8")))
+                if upload.source is not None:
+                    continue
+                part = (self.inbox / upload.relative_part).stat()
+            except (OSError, ValueError, TypeError):
+                continue  # being written, finished under us, or not ours
+            found.append((path.stat().st_mtime, upload, part.st_size))
+        return [(upload, size) for _, upload, size in sorted(found, key=lambda f: f[0])]
+
     def offset(self, upload: Upload) -> int:
         """How many bytes the server has: the part file's size, or the whole length once finished."""
         if upload.source is not None:

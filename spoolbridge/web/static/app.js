@@ -5,14 +5,14 @@ import { Eta, FIGURES, STATES, bytes, count } from "./figures.js";
 import { openSearch } from "./search.js";
 import { sniffBytes, sniffText } from "./sniff.js";
 import { isTable, tableShape } from "./table.js";
-import { UploadRefused, upload } from "./upload.js";
+import { UploadCancelled, UploadRefused, cancelUpload, upload } from "./upload.js";
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const CSRF = { "X-Spoolbridge-Request": "1" };
 const PREVIEW_RECORDS = 20;
 const PREVIEW_COLUMNS = 30;
 
-const state = { dataset: "", datasetOk: false, info: null, idField: "", files: [] };
+const state = { dataset: "", datasetOk: false, info: null, idField: "", files: [], unfinished: [] };
 
 async function getJson(url) {
   const response = await fetch(url, { cache: "no-store" });
@@ -165,6 +165,7 @@ function analyse(entry) {
   $(".preview-box", card).hidden = entry.blocked; // nothing to preview: the problem says why
   renderPreview($(".preview", card), entry.shape, file.name);
   showLimits(entry);
+  showResumable(entry);
   checkConflicts(entry);
   checkPrevious(entry);
   $(".start", card).disabled = !state.datasetOk || entry.uploading || entry.done || entry.blocked;
@@ -172,6 +173,8 @@ function analyse(entry) {
 }
 
 const ready = (entry) => !entry.uploading && !entry.done && !entry.blocked;
+const finished = (entry) => entry.done && entry.card.dataset.verdict !== undefined; // its result is in
+function showClearDone() { $("#clear-done").hidden = !state.files.some(finished); }
 const DATE = /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 // The fields the previews of `entries` add to an index whose mapping is `mapped`, counted as the index's
@@ -316,13 +319,51 @@ async function checkPrevious(entry) {
   note.hidden = false;
 }
 
+// ---- unfinished uploads: the server's own list, so a reload or another tab loses nothing ----------------
+
+const unfinishedOf = (entry) => state.unfinished.find((u) => u.dataset === state.dataset && u.file_name === entry.file.name && u.length === entry.file.size);
+
+function showResumable(entry) {
+  const note = $(".resumable", entry.card);
+  const known = entry.uploading || entry.done ? null : unfinishedOf(entry);
+  note.hidden = !known;
+  note.textContent = known ? `An unfinished upload of this file is on the server (${bytes(known.offset)} of ${bytes(known.length)}): Upload resumes it from there.` : "";
+}
+
+async function loadUnfinished() {
+  const answer = await getJson("api/uploads").catch(() => ({ uploads: [] }));
+  // the uploads this page is sending are on its cards already
+  const mine = new Set(state.files.filter((f) => f.uploading && !f.done).map((f) => `${f.dataset}/${f.file.name}`));
+  state.unfinished = (answer.uploads || []).filter((u) => !mine.has(`${u.dataset}/${u.file_name}`));
+  const box = $("#unfinished");
+  box.hidden = !state.unfinished.length;
+  $("ul", box).replaceChildren(...state.unfinished.map((u) => {
+    const li = document.createElement("li");
+    li.append(`${u.dataset}/${u.file_name}: ${bytes(u.offset)} of ${bytes(u.length)} uploaded `);
+    const cancel = Object.assign(document.createElement("button"), { type: "button", textContent: "Cancel", className: "cancel-unfinished" });
+    cancel.setAttribute("aria-label", `cancel the upload of ${u.dataset}/${u.file_name}`);
+    cancel.addEventListener("click", async () => { cancel.disabled = true; await cancelUpload(u.location); loadUnfinished(); });
+    li.append(cancel);
+    return li;
+  }));
+  for (const entry of state.files) showResumable(entry);
+}
+
 // ---- upload and progress ----------------------------------------------------------------------------
 
 async function start(entry) {
   const { card, file } = entry;
   entry.uploading = true;
+  entry.dataset = state.dataset;
+  entry.abort = new AbortController();
+  const known = unfinishedOf(entry)?.location ?? null;
   $(".start", card).disabled = true;
   $(".remove", card).disabled = true;
+  $(".resumable", card).hidden = true;
+  const cancel = $(".cancel", card);
+  cancel.hidden = false;
+  cancel.disabled = false;
+  cancel.onclick = () => { cancel.disabled = true; entry.abort.abort(); };
   $(".progress", card).hidden = false;
   $(".preview-box", card).open = false; // the progress matters now; the preview stays one click away
   const bar = $(".bytes", card);
@@ -337,16 +378,31 @@ async function start(entry) {
       card.dataset.resumes = String(resumes);
       const again = resumes ? ` (resumed after ${resumes} lost connection${resumes === 1 ? "" : "s"})` : "";
       status.textContent = `${text}: ${bytes(sent)} of ${bytes(file.size)}${again}`;
-    }, state.idField || null, entry.path && pathChoosable() ? entry.path : null);
+    }, state.idField || null, entry.path && pathChoosable() ? entry.path : null, { signal: entry.abort.signal, known });
+    cancel.hidden = true;
     entry.done = true;
     status.textContent = `uploaded: ${bytes(file.size)}; now in the inbox as ${source}`;
     card.dataset.source = source;
     loadDatasetNames(); // a new dataset is one now
     follow(entry, source, dataset);
   } catch (e) {
+    cancel.hidden = true;
+    entry.uploading = false;
+    if (e instanceof UploadCancelled) {
+      status.textContent = {
+        deleted: "cancelled: the server deleted what it had received of this file; Upload starts it again",
+        complete: "too late to cancel: the last byte had arrived, so the file is in the dataset and is being read",
+        kept: "cancelled here, but the server did not confirm that it deleted what it received: it is listed under Unfinished uploads, where it can be cancelled again",
+      }[e.outcome];
+      bar.value = 0;
+      $(".start", card).disabled = !state.datasetOk;
+      $(".remove", card).disabled = false;
+      $("#id-field").disabled = false;
+      loadUnfinished();
+      return;
+    }
     status.textContent = e instanceof UploadRefused ? `refused: ${e.message}` : `failed: ${e.message}`;
     status.classList.add("problem");
-    entry.uploading = false;
     $(".start", card).disabled = false;
     $(".remove", card).disabled = false;
     $("#id-field").disabled = false; // a refused choice is not kept: the dataset is asked again what it has
@@ -425,7 +481,7 @@ function summarise(entry, source, dataset, n) {
     status.classList.remove("problem"); // a missing figure's reason no longer holds: every figure is in
     status.textContent = `${source}: all ${count(n.read)} records arrived: ${count(n.indexed)} indexed, ${count(n.dead_lettered)} dead-lettered, ${count(n.rejected)} rejected`;
   }
-  if (n.result) card.dataset.verdict = n.result.verdict;
+  if (n.result) { card.dataset.verdict = n.result.verdict; showClearDone(); }
   const causes = $(".causes", card);
   causes.replaceChildren(...(n.result?.causes ?? []).map((c) => {
     const item = document.createElement("li");
@@ -472,7 +528,22 @@ drop.addEventListener("dragleave", () => drop.classList.remove("over"));
 drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); addFiles([...e.dataTransfer.files]); });
 $("#id-field").addEventListener("change", (e) => { state.idField = e.target.value; refreshAll(); });
 $("#start-all").addEventListener("click", () => { for (const entry of state.files) if (ready(entry)) start(entry); });
+// finished cards (their result is in) can go; the server keeps every file's record (status, search)
+$("#clear-done").addEventListener("click", () => {
+  for (const entry of state.files.filter(finished)) entry.card.remove();
+  state.files = state.files.filter((f) => !finished(f));
+  showClearDone();
+  refreshLimits();
+  showIdChoice();
+});
+// leaving while bytes are still on their way: the browser asks first (the server keeps what arrived)
+window.addEventListener("beforeunload", (e) => {
+  if (!state.files.some((f) => f.uploading && !f.done)) return;
+  e.preventDefault();
+  e.returnValue = "";
+});
 window.addEventListener("hashchange", route);
 route();
 loadDatasetNames();
 checkDataset();
+loadUnfinished();

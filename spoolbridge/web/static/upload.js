@@ -3,12 +3,19 @@
 // keeps every byte that arrived before a connection drops, so after any failure the client asks HEAD for
 // the server's offset and sends the rest from there. One request is faster than 16 MiB chunks
 // (BENCHMARKS.md, "Upload page"). The upload's address is kept in localStorage, so choosing the same file
-// after a reload resumes it.
+// after a reload resumes it; so does an upload the server lists as unfinished (`known`), which a page
+// opened in another tab or browser learns from GET api/uploads. Cancelling (`signal`) stops the request
+// and deletes the upload and its bytes on the server.
 
 const TUS = { "Tus-Resumable": "1.0.0" };
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class UploadRefused extends Error {} // the server said no, with its reason: retrying cannot help
+// the person cancelled it; `outcome`: "deleted" (the server keeps nothing of it), "complete" (too late:
+// the file had arrived) or "kept" (the server did not confirm; it still lists the upload)
+export class UploadCancelled extends Error {
+  constructor(outcome) { super("cancelled"); this.outcome = outcome; }
+}
 
 const b64 = (text) => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
 const storageKey = (file, dataset) => `spoolbridge-upload:${dataset}:${file.name}:${file.size}:${file.lastModified}`;
@@ -18,9 +25,11 @@ async function reason(response) {
   return text || `the server answered ${response.status}`;
 }
 
-function patchRest(location, offset, blob, onBytes) {
+function patchRest(location, offset, blob, onBytes, signal) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
+    signal?.addEventListener("abort", () => xhr.abort(), { once: true });
+    xhr.onabort = () => reject(new UploadCancelled("kept"));
     xhr.open("PATCH", location);
     xhr.setRequestHeader("Tus-Resumable", "1.0.0");
     xhr.setRequestHeader("Upload-Offset", String(offset));
@@ -42,9 +51,21 @@ function sourceOf(header) {
 // document ids come from (null: file and position); `recordsPath`: where a new dataset's files keep their
 // records (null: the file's records as they are). Resolves to the records' source ("<dataset>/<name>");
 // rejects with UploadRefused when the server refuses (its reason as message).
-export async function upload(file, dataset, on, idField = null, recordsPath = null) {
+// Delete an upload and its bytes on the server (a request still writing it answers 423 for a moment):
+// "deleted", "complete" (its last byte was first: the file is in the inbox) or "kept" (no answer).
+export async function cancelUpload(location) {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const response = await fetch(location, { method: "DELETE", headers: TUS }).catch(() => null);
+    if (response?.ok || response?.status === 404) return "deleted";
+    if (response?.status === 409) return "complete";
+    await sleep(250);
+  }
+  return "kept";
+}
+
+export async function upload(file, dataset, on, idField = null, recordsPath = null, { signal = null, known = null } = {}) {
   const key = storageKey(file, dataset);
-  let location = localStorage.getItem(key);
+  let location = localStorage.getItem(key) || known;
   let offset = 0;
   if (location) {
     const head = await fetch(location, { method: "HEAD", headers: TUS, cache: "no-store" });
@@ -71,9 +92,15 @@ export async function upload(file, dataset, on, idField = null, recordsPath = nu
   let wait = 250;
   let resumes = 0; // connections lost or requests refused midway, each followed by a resume
   let refusedAtEnd = null; // a 409 to the last byte: the file is not handed over (why, if HEAD says it is gone)
+  const cancelled = async () => {
+    const outcome = await cancelUpload(location);
+    if (outcome !== "kept") localStorage.removeItem(key);
+    return new UploadCancelled(outcome);
+  };
   for (;;) {
+    if (signal?.aborted) throw await cancelled();
     try {
-      const xhr = await patchRest(location, offset, file.slice(offset), (bytes) => on({ bytes, status: "uploading", resumes }));
+      const xhr = await patchRest(location, offset, file.slice(offset), (bytes) => on({ bytes, status: "uploading", resumes }), signal);
       if (xhr.status === 204) {
         offset = Number(xhr.getResponseHeader("Upload-Offset"));
         wait = 250;
@@ -88,6 +115,7 @@ export async function upload(file, dataset, on, idField = null, recordsPath = nu
       on({ bytes: offset, status: `${(xhr.responseText || "").trim() || xhr.status}: asking the server where to go on`, resumes });
     } catch (e) {
       if (e instanceof UploadRefused) throw e;
+      if (e instanceof UploadCancelled || signal?.aborted) throw await cancelled();
       resumes++;
       on({ bytes: offset, status: `${e.message}: resuming`, resumes });
     }

@@ -60,7 +60,15 @@ def test_a_big_upload_resumes_after_a_reload_and_a_dropped_connection(
         card.locator(".start").click()
         _wait_for(lambda: proxy.forwarded >= size // 5, 300, "the upload did not reach 20 %")
 
+        dialogs: list[str] = []
+
+        def leave(dialog: Any) -> None:  # leaving mid-upload asks first; the person leaves anyway
+            dialogs.append(dialog.type)
+            dialog.accept()
+
+        page.once("dialog", leave)
         page.reload()  # the page forgets everything but the upload's address (localStorage)
+        assert dialogs == ["beforeunload"], "leaving during an upload warns"
         proxy.release()
         page.fill("#dataset", dataset)
         page.locator("#dataset-check", has_text="dataset").wait_for()

@@ -112,6 +112,13 @@ def test_delete_cancels_and_unknown_uploads_are_404(client: TestClient, inbox: P
     assert client.head(location, headers=TUS).status_code == 404
     assert list((inbox / "games").iterdir()) == []
     assert client.head("/api/uploads/..%2F..%2Fetc", headers=TUS).status_code == 404
+    complete = create(client, 2, name="b.json")
+    assert patch(client, complete, 0, b"[]").status_code == 204
+    late = client.delete(complete, headers=TUS)
+    assert (late.status_code, late.text.strip()) == (
+        409, "too late to cancel: the upload is complete and games/b.json is in the inbox"
+    )  # fmt: skip
+    assert (inbox / "games" / "b.json").read_bytes() == b"[]"
 
 
 def test_dataset_name_check_uses_the_producers_rules(client: TestClient) -> None:
@@ -209,3 +216,23 @@ def test_uploads_that_never_send_data_make_no_dataset(client: TestClient, inbox:
     finished = create(client, 2, dataset="kept")
     assert patch(client, finished, 0, b"[]").status_code == 204
     assert client.get("/api/datasets").json() == {"datasets": ["kept"]}
+
+
+def test_the_unfinished_uploads_are_listed_from_the_servers_records_oldest_first(
+    client: TestClient, inbox: Path
+) -> None:
+    first = create(client, 10, name="first.json")
+    second = create(client, 4, name="second.json", dataset="other")
+    done = create(client, 2, name="done.json")
+    assert patch(client, first, 0, b"[{}").status_code == 204
+    assert patch(client, done, 0, b"[]").status_code == 204  # complete: in the inbox, not listed
+    cancelled = create(client, 3, name="cancelled.json")
+    assert client.delete(cancelled, headers=TUS).status_code == 204
+    listed = client.get("/api/uploads")
+    assert listed.status_code == 200 and listed.headers["cache-control"] == "no-store"
+    assert listed.json() == {
+        "uploads": [
+            {"location": first, "dataset": "games", "file_name": "first.json", "length": 10, "offset": 3},
+            {"location": second, "dataset": "other", "file_name": "second.json", "length": 4, "offset": 0},
+        ]
+    }
