@@ -36,8 +36,8 @@ from producer.metrics import ProducerMetrics, producer_metrics
 from producer.pipeline import FileProcessor, FileResult
 from producer.progress import FileProgress, NoProgress, file_progress
 from producer.publish.publisher import Publisher
-from producer.removal import FileRemover
 from producer.read.decompress import is_gzip_name
+from producer.removal import FileRemover
 from schemas.datasets import Datasets
 from schemas.disk import DiskBackoff
 from schemas.errors import ConfigError

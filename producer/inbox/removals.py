@@ -108,7 +108,9 @@ def removal_problem(inbox: Path, source: str) -> str | None:
         return f"unknown dataset {exc.folder!r}: {exc.problem}"
     history = VersionHistory(inbox)
     if dataset is not None and not ((inbox / dataset).is_dir() or (history.folder / dataset).is_dir()):
-        return f"unknown dataset {dataset!r}: the inbox has no folder of that name (status lists the datasets)"
+        return (
+            f"unknown dataset {dataset!r}: the inbox has no folder of that name (status lists the datasets)"
+        )
     if not history.has_file(source):
         where = f"dataset {dataset!r}" if dataset is not None else "the default dataset"
         return f"unknown file {source!r}: {where} has no file of that name (status lists its files)"

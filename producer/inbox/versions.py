@@ -313,8 +313,7 @@ class VersionHistory:
     ) -> list[Version]:
         """Store ``version`` (and its ids) as the latest of ``source``, both files created with ``mode``;
         returns the whole history."""
-        history, ids_path = self._paths(source)
-        ids.commit(ids_path, keep)
+        ids.commit(self._paths(source)[1], keep)
         versions = [*self.versions(source), version]
         self._write(source, versions, mode)
         return versions
