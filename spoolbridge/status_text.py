@@ -111,6 +111,10 @@ def _print_files(rows: list[SourceStatus], width: int) -> None:
         else:
             print("  " + row[0].ljust(name_width) + values)
         notes = [f"version {status.version}, replaced: {status.replaced} records"] if status.replaced else []
+        if status.state == "removed":
+            notes = [f"version {status.version}, removed: {_records(status.removed or 0)} deleted on request"]
+        elif status.state == "removing":
+            notes.append("removal asked for: the producer deletes its documents between files")
         if status.superseded:
             repeated = _records(status.superseded)
             notes.append(f"{repeated} share an id with a later record of this file: the last one wins")
