@@ -112,7 +112,9 @@ def _print_files(rows: list[SourceStatus], width: int) -> None:
             print("  " + row[0].ljust(name_width) + values)
         notes = [f"version {status.version}, replaced: {status.replaced} records"] if status.replaced else []
         if status.state == "removed":
-            notes = [f"version {status.version}, removed: {_records(status.removed or 0)} deleted on request"]
+            deleted = status.removed or 0
+            documents = "1 document" if deleted == 1 else f"{deleted} documents"
+            notes = [f"version {status.version}, removed on request: {documents} deleted"]
         elif status.state == "removing":
             notes.append("removal asked for: the producer deletes its documents between files")
         if status.superseded:
