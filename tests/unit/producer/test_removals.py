@@ -141,3 +141,16 @@ def test_a_file_dropped_again_after_its_removal_is_its_next_version(tmp_path: Pa
         (2, "removed", 0, 3),
         (3, "done", 3, 0),
     ]
+
+
+def test_a_removed_files_dead_letters_are_superseded_so_no_replay_brings_one_back(tmp_path: Path) -> None:
+    from schemas.letter_ledger import is_superseded
+    from spoolbridge.letter_versions import LatestVersions
+
+    path, settings = setup(tmp_path, LINES)
+    assert processor(settings, StandInPublisher(settings)).process(path).outcome == "done"
+    latest = LatestVersions(settings.inbox)
+    sha256 = latest("f.jsonl")
+    assert sha256 and not is_superseded(sha256, latest("f.jsonl"))
+    VersionHistory(settings.inbox).record_removal("f.jsonl", 3)
+    assert is_superseded(sha256, latest("f.jsonl"))
