@@ -295,7 +295,7 @@ class _SourceRows:
                 status.version = versions[-1].number
                 if versions[-1].outcome == "removed":
                     _removed(status, versions[-1].deleted)
-                elif len(versions) > 1:
+                elif len(versions) > 1 and versions[-2].outcome != "removed":  # nothing left to replace
                     status.replaced = f"{versions[-2].records} → {versions[-1].records}"
             status.read = (status.produced or 0) + status.rejected
             if removals.is_pending(status.source):
