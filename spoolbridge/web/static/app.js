@@ -394,7 +394,9 @@ function follow(entry, source, dataset) {
     }));
     // a reason why a figure is missing is shown while it holds, and goes when the figure is back
     const why = n.unknown ?? n.problem; // the ledger's "unknown, because …" once the file is read
-    status.textContent = `uploaded: now in the inbox as ${source}${why ? `; ${why}` : ""}`;
+    const removing = n.state === "removing" || n.state === "removed"; // asked on this card: said so until done
+    const where = removing ? `${source}: being removed from the dataset (its documents are being deleted)` : `uploaded: now in the inbox as ${source}`;
+    status.textContent = `${where}${why ? `; ${why}` : ""}`;
     status.classList.toggle("problem", Boolean(why));
   };
   events.addEventListener("end", () => {
