@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from .conftest import Bridge, figure, short_name, wait_settled
+from .conftest import Bridge, figure, new_context, short_name, wait_settled
+from .test_accessibility import AXE, _serious_violations
 
 pytestmark = pytest.mark.integration
 
@@ -24,6 +25,20 @@ def _count(client: Any, index: str, source: str) -> int:
 
 @pytest.mark.timeout(240)
 def test_a_cut_file_is_removed_from_its_dataset_by_keyboard_and_the_counts_agree(
+    bridge: Bridge, browser: Any, opensearch_client: Any, tmp_path: Path, unique_name: Callable[[str], str]
+) -> None:
+    context = new_context(browser, viewport={"width": 1280, "height": 900}, bypass_csp=True)  # axe is inline
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        _remove_the_cut_file(bridge, page, opensearch_client, tmp_path, unique_name)
+    finally:
+        context.close()
+    assert errors == [], f"the page's scripts failed: {errors}"
+
+
+def _remove_the_cut_file(
     bridge: Bridge, page: Any, opensearch_client: Any, tmp_path: Path, unique_name: Callable[[str], str]
 ) -> None:
     from playwright.sync_api import expect
@@ -65,6 +80,7 @@ def test_a_cut_file_is_removed_from_its_dataset_by_keyboard_and_the_counts_agree
     confirm = cut_card.locator(".confirm-removal")
     expect(confirm).to_be_focused()  # asked once more, the focus on the answer
     assert confirm.inner_text() == f"Delete every document of {cut_source}"
+    assert _serious_violations(page, AXE.read_text(encoding="utf-8")) == []
     page.keyboard.press("Enter")
 
     cut_card.locator(".status", has_text="Removed:").wait_for(timeout=120_000)
