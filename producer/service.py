@@ -12,7 +12,9 @@ stops. Exit code: 0; with ``once``, 1 if any file failed, could not be read, or 
 Kafka.
 
 Around each file: its metrics (:mod:`producer.metrics`), the heartbeat ``/healthz`` watches, and the
-progress display on a terminal (:mod:`producer.progress`).
+progress display on a terminal (:mod:`producer.progress`). Between files, the removals that
+``spoolbridge forget`` or the page asked for (:mod:`producer.removal`), so that only this process writes
+the version history.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from producer.pipeline import FileProcessor, FileResult
 from producer.progress import FileProgress, NoProgress, file_progress
 from producer.publish.publisher import Publisher
 from producer.read.decompress import is_gzip_name
+from producer.removal import FileRemover
 from schemas.datasets import Datasets
 from schemas.disk import DiskBackoff
 from schemas.errors import ConfigError
@@ -79,8 +82,10 @@ def run(
         publisher = Publisher(settings.kafka, settings.producer, heartbeat)
         publisher.start()
         ledger = FileLedger(inbox, excluded[0], excluded[1])
-        processor = FileProcessor(inbox, Datasets(settings), publisher, ledger, stop)
-        work = _Work(processor, publisher, producer_metrics(), heartbeat)
+        datasets = Datasets(settings)
+        processor = FileProcessor(inbox, datasets, publisher, ledger, stop)
+        remover = FileRemover(inbox, datasets, publisher)
+        work = _Work(processor, publisher, producer_metrics(), heartbeat, remover)
         try:
             if once:
                 return _run_once(work, excluded, settings.producer.settle_ms, stop, progress)
@@ -103,6 +108,7 @@ class _Work:
     publisher: Publisher
     metrics: ProducerMetrics
     heartbeat: Heartbeat
+    remover: FileRemover
     display: FileProgress = field(default_factory=NoProgress)
     disk_backoff: DiskBackoff = field(default_factory=lambda: DiskBackoff(1.0, DISK_FULL_MAX_DELAY_SECS))
 
@@ -127,8 +133,10 @@ class _Work:
         return result
 
     def waiting(self, tracker: ReadinessTracker) -> None:
-        """The loop came round: beat, and count the files waiting in the inbox."""
+        """The loop came round, between files: beat, carry out the removals asked for
+        (:mod:`producer.removal`), and count the files waiting in the inbox."""
         self.heartbeat.beat()
+        self.remover.carry_out_pending()
         self.metrics.waiting(tracker.waiting, self.processor.inbox)
 
 

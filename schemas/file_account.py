@@ -12,12 +12,12 @@ adds them up::
     shortfall          = documents expected - accounted   (when positive: on its way, or lost)
     surplus            = indexed - documents expected     (when positive: documents nothing deleted yet)
 
-A file **balances** when the producer settled it (``done`` or ``failed``), nothing is short and the
-index holds no more documents of it than it makes. That is exact about the index (the index must hold
-the file's latest version, no more: a previous version's ids whose tombstones are still on their way
-keep the file unbalanced until they are applied). It cannot be exact about letters: an outstanding
-letter of an id that an earlier version indexed is counted on both sides (the stale document is
-searchable under the same source), so the letters may cover more than the shortfall.
+A file **balances** when the producer settled it (``done``, ``failed``, or ``removed``: produced 0),
+nothing is short and the index holds no more documents of it than it makes. That is exact about the
+index (the index must hold the file's latest version, no more: a previous version's ids whose tombstones
+are still on their way keep the file unbalanced until they are applied). It cannot be exact about
+letters: an outstanding letter of an id that an earlier version indexed is counted on both sides (the
+stale document is searchable under the same source), so the letters may cover more than the shortfall.
 
 A term that cannot be had (OpenSearch or Kafka unreachable, no report) is ``None``, and the account
 says why in :attr:`FileAccount.unknown` instead of guessing; such a file never balances.
@@ -30,8 +30,9 @@ from dataclasses import dataclass
 
 __all__ = ["SETTLED_STATES", "FileAccount", "dataset_balances"]
 
-#: The producer's states of a file it is done with (its report is in ``done/`` or ``failed/``).
-SETTLED_STATES = frozenset({"done", "failed"})
+#: The producer's states of a file it is done with (its report is in ``done/`` or ``failed/``; removed:
+#: every document deleted on request, so none is expected, its history says so).
+SETTLED_STATES = frozenset({"done", "failed", "removed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,7 @@ class FileAccount:
     """The ledger of one file version (see the module docstring). ``None``: the figure is unknown, and
     ``unknown_because`` says why when the caller knows."""
 
-    state: str  # waiting | reading | done | failed | unknown
+    state: str  # waiting | reading | done | failed | removing | removed | unknown
     produced: int | None
     rejected: int = 0
     superseded: int = 0

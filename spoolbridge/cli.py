@@ -163,6 +163,36 @@ def _add_dlq(commands: Any) -> None:
     dlq.set_defaults(handler=_dlq)
 
 
+def _add_forget(commands: Any) -> None:
+    forget = commands.add_parser(
+        "forget",
+        help="remove every document of a file's versions from its dataset (the producer sends the deletes)",
+        formatter_class=_HelpFormatter,
+    )
+    forget.add_argument(
+        "source", metavar="DATASET/FILE", help="the file as status lists it, e.g. games/a.json"
+    )
+    _inbox(forget, "inbox the file was dropped into")
+    forget.add_argument(
+        "--wait",
+        type=float,
+        nargs="?",
+        const=60.0,
+        default=None,
+        metavar="SECS",
+        help="wait (at most SECS, 60 when not given) until the producer reports the removal done; "
+        "exit code 3 if it did not in time (default: only ask)",
+    )
+    _common(forget)
+    forget.set_defaults(handler=_forget)
+
+
+def _forget(args: argparse.Namespace, settings: Settings) -> int:
+    from .forget import forget
+
+    return forget(settings, args.source, args.wait)
+
+
 def _add_web(commands: Any) -> None:
     web = commands.add_parser(
         "web",
@@ -282,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_web(commands)
     _add_dlq(commands)
+    _add_forget(commands)
 
     stack = commands.add_parser(
         "stack",

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from producer.inbox.ledger import read_report
 from producer.inbox.readiness import is_input_path, relative_source
 from producer.inbox.reading_note import read_note
+from producer.inbox.removals import RemovalRequests
 from producer.inbox.versions import VersionHistory
 from schemas.datasets import Dataset, DatasetNameError, Datasets
 from schemas.errors import ServiceUnavailableError
@@ -63,7 +64,8 @@ WAIT_TIMED_OUT = 3
 class SourceStatus:
     source: str
     dataset: str
-    state: str = "unknown"  # waiting | reading | done | failed | (only seen downstream: unknown)
+    # waiting | reading | done | failed | removing (asked for) | removed | (only seen downstream: unknown)
+    state: str = "unknown"
     read: int | None = None
     produced: int | None = None
     rejected: int = 0
@@ -74,6 +76,7 @@ class SourceStatus:
     bytes: int | None = None
     version: int | None = None
     replaced: str | None = None  # "3 → 1": records of the previous version → of this one
+    removed: int | None = None  # removed on request: how many documents that deleted
     reason: str | None = None
     # per partition, the first and last offset of the version's messages (its report's); None: unknown
     offsets: dict[int, OffsetRange] | None = None
@@ -285,13 +288,18 @@ class _SourceRows:
                 status.bytes = report.bytes
             else:
                 status.reason = report.reason
+        removals = RemovalRequests(inbox)
         for status in self.rows.values():
-            status.read = (status.produced or 0) + status.rejected
             versions = history.versions(status.source)
             if versions:
                 status.version = versions[-1].number
-                if len(versions) > 1:
+                if versions[-1].outcome == "removed":
+                    _removed(status, versions[-1].deleted)
+                elif len(versions) > 1 and versions[-2].outcome != "removed":  # nothing left to replace
                     status.replaced = f"{versions[-2].records} → {versions[-1].records}"
+            status.read = (status.produced or 0) + status.rejected
+            if removals.is_pending(status.source):
+                status.state = "removing"
         self._waiting(inbox)
 
     def _waiting(self, inbox: Path) -> None:
@@ -308,6 +316,13 @@ class _SourceRows:
             status = self.row(note["source"])
             status.state, status.bytes = "reading", note.get("bytes")
             status.read = int(note.get("records", 0))
+
+
+def _removed(status: SourceStatus, deleted: int) -> None:
+    """A file removed on request makes no documents any more: none is expected in the index."""
+    status.state, status.removed, status.reason = "removed", deleted, None
+    status.produced, status.rejected, status.superseded, status.offsets = 0, 0, 0, None
+    status.bytes = None
 
 
 def _dataset_topics(settings: Settings, datasets: Datasets, errors: KafkaErrors) -> set[str]:

@@ -111,6 +111,12 @@ def _print_files(rows: list[SourceStatus], width: int) -> None:
         else:
             print("  " + row[0].ljust(name_width) + values)
         notes = [f"version {status.version}, replaced: {status.replaced} records"] if status.replaced else []
+        if status.state == "removed":
+            deleted = status.removed or 0
+            documents = "1 document" if deleted == 1 else f"{deleted} documents"
+            notes = [f"version {status.version}, removed on request: {documents} deleted"]
+        elif status.state == "removing":
+            notes.append("removal asked for: the producer deletes its documents between files")
         if status.superseded:
             repeated = _records(status.superseded)
             notes.append(f"{repeated} share an id with a later record of this file: the last one wins")

@@ -7,10 +7,12 @@ every combination of counts reads as English ("1 record was", "3 records were").
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 from producer.inbox.ledger import FileFailure, RejectedWriter
 from producer.read.entry import position_unit
+from producer.read.records import CUT_FILE_HINT
 from schemas.datasets import DatasetNameError
 from schemas.errors import InputFileError
 
@@ -30,7 +32,7 @@ def failure_report(
     """The report of a file that could not be read to its end (``error``) or had rejected records."""
     if error is not None:
         what, where = error.reason, {"unit": error.unit, "position": error.position}
-        todo = unreadable_file_todo(error.hint, produced)
+        todo = unreadable_file_todo(error.hint, produced, source)
     else:
         what = rejected_what(rejected.count, produced)
         where = {
@@ -66,11 +68,16 @@ def refused_folder_report(source: str, error: DatasetNameError) -> FileFailure:
     )
 
 
-def unreadable_file_todo(hint: str, produced: int) -> str:
+def unreadable_file_todo(hint: str, produced: int, source: str | None = None) -> str:
     """``what_to_do`` of a file that could not be read to its end: the reader's hint, ending in dropping
-    the file again (unless the hint already says what to drop), then what happened to its first records."""
+    the file again (unless the hint already says what to drop), then what happened to its first records.
+    A cut file's hint (:data:`~producer.read.records.CUT_FILE_HINT`) names the two ways to remove the cut
+    one: ``spoolbridge forget <source>`` and the page's "Remove from dataset"."""
     fix = hint or "fix the file"
-    says_drop = fix.startswith("drop ") or re.search(r"\bdrop\b[^;]*\bagain$", fix) is not None
+    if fix == CUT_FILE_HINT and source:
+        page = '"Remove from dataset" on its card on the page'
+        fix = f"{fix}: spoolbridge forget {shlex.quote(source)}, or {page}"
+    says_drop = fix.startswith("drop ") or re.search(r"\bdrop\b[^;]*\bagain\b", fix) is not None
     todo = fix if says_drop else f"{fix}, then drop the file again"
     if produced == 0:
         return f"{todo} (no records were produced before the error)"

@@ -42,6 +42,7 @@ import os
 from array import array
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -65,10 +66,10 @@ class Version:
     number: int
     sha256: str
     records: int  # documents this version produced (acknowledged by Kafka)
-    outcome: str  # done | failed
+    outcome: str  # done | failed | removed (every document of the file deleted on request)
     finished_at: str
     replaced_records: int = 0  # documents the previous version had produced
-    deleted: int = 0  # documents of the previous version this one deleted (tombstones)
+    deleted: int = 0  # documents of the previous version this one deleted (tombstones; removed: all)
     superseded_in_file: int = 0  # records overwritten by a later record of this version (same id)
 
     def as_dict(self) -> dict[str, Any]:
@@ -223,9 +224,10 @@ def _read_ids(path: Path, *, start: int = 0, end: int | None = None) -> Iterator
 
 
 def _chain_ids(previous: Path, pending: Path, earlier_bytes: int) -> Iterator[str]:
+    """The ids of ``previous``, then of ``pending`` up to ``earlier_bytes`` (-1: the whole file)."""
     yield from _read_ids(previous)
     if earlier_bytes:
-        yield from _read_ids(pending, end=earlier_bytes)
+        yield from _read_ids(pending, end=None if earlier_bytes < 0 else earlier_bytes)
 
 
 class VersionHistory:
@@ -254,6 +256,53 @@ class VersionHistory:
     def ids_file(self, source: str) -> Path:
         return self._paths(source)[1]
 
+    def pending_file(self, source: str) -> Path:
+        ids = self._paths(source)[1]
+        return ids.with_name(f".{ids.name}.pending")
+
+    def has_file(self, source: str) -> bool:
+        """Whether ``source`` was ever read: a history, or ids (an interrupted read's included)."""
+        return self._paths(source)[0].is_file() or self.has_ids(source)
+
+    def has_ids(self, source: str) -> bool:
+        """Whether ids of ``source`` may still be in the index (its ids file or pending ids hold some)."""
+        return _size(self.ids_file(source)) > 0 or _size(self.pending_file(source)) > 0
+
+    def live_ids(self, source: str) -> Iterator[str]:
+        """Every id of ``source`` the index may hold: its latest version's and those interrupted reads
+        wrote ahead, each once (by 64-bit hash, as :meth:`IdSet.stale`)."""
+        yielded: set[int] = set()
+        for key in _chain_ids(self.ids_file(source), self.pending_file(source), -1):
+            if (h := hash(key)) not in yielded:
+                yielded.add(h)
+                yield key
+
+    def record_removal(self, source: str, deleted: int, mode: int = 0o600) -> list[Version]:
+        """Record that every document of ``source`` was deleted (``deleted`` tombstones acknowledged),
+        then drop its ids. A crash in between leaves the ids, so the request is carried out again with
+        the same tombstones; a ``removed`` entry that is already the latest is replaced, not repeated."""
+        versions = self.versions(source)
+        if versions and versions[-1].outcome == "removed":
+            latest = versions.pop()
+            number, before = latest.number, latest.replaced_records
+        else:
+            number = versions[-1].number + 1 if versions else 1
+            before = versions[-1].records if versions else 0
+        removed = Version(
+            number=number,
+            sha256="",  # no version of the file is live: every letter of it is superseded
+            records=0,
+            outcome="removed",
+            finished_at=datetime.now(UTC).isoformat(),
+            replaced_records=before,
+            deleted=deleted,
+        )
+        versions.append(removed)
+        self._write(source, versions, mode)
+        self.ids_file(source).unlink(missing_ok=True)
+        self.pending_file(source).unlink(missing_ok=True)
+        return versions
+
     def new_ids(self, source: str, mode: int = 0o600) -> IdSet:
         """The ids of a new read of ``source``, written ahead to its pending file (created with ``mode``)."""
         _, ids = self._paths(source)
@@ -264,9 +313,13 @@ class VersionHistory:
     ) -> list[Version]:
         """Store ``version`` (and its ids) as the latest of ``source``, both files created with ``mode``;
         returns the whole history."""
-        history, ids_path = self._paths(source)
-        ids.commit(ids_path, keep)
+        ids.commit(self._paths(source)[1], keep)
         versions = [*self.versions(source), version]
+        self._write(source, versions, mode)
+        return versions
+
+    def _write(self, source: str, versions: list[Version], mode: int) -> None:
+        history, _ = self._paths(source)
         history.parent.mkdir(parents=True, exist_ok=True)
         temp = history.with_name(f".{history.name}.part")
         with _create(temp, mode) as out:
@@ -277,7 +330,6 @@ class VersionHistory:
                 )
             )
         os.replace(temp, history)
-        return versions
 
 
 class Replacement(NamedTuple):

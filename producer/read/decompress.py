@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from producer.read.records import CUT_FILE_HINT
 from schemas.errors import InputFileError
 
 __all__ = ["InputStream", "first_invalid_utf8", "is_gzip_name", "read_head"]
@@ -79,7 +80,7 @@ class InputStream:
                 "the gzip data is truncated (it ends before the end-of-stream marker)",
                 position=self.offset,
                 unit=self.unit,
-                hint="the copy was probably incomplete; drop the complete file again",
+                hint=CUT_FILE_HINT,
             )
         return InputFileError(f"cannot read the file: {exc}", position=self.offset, unit=self.unit)
 

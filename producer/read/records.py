@@ -5,10 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-__all__ = ["MAX_DEPTH", "BadRecord", "Item", "OneRecord", "ReadOptions", "preview"]
+__all__ = ["CUT_FILE_HINT", "MAX_DEPTH", "BadRecord", "Item", "OneRecord", "ReadOptions", "preview"]
 
 #: Deepest nesting accepted in a file (the same limit orjson applies to small files).
 MAX_DEPTH = 1024
+
+#: What to do about a file that ends before its data does (a copy or upload cut short): its report names
+#: the file in the two ways to remove it (:func:`producer.inbox.reports.unreadable_file_todo`).
+CUT_FILE_HINT = (
+    "the copy was probably incomplete; drop the complete file again under the same name, "
+    "or remove the cut one"
+)
 
 
 class BadRecord(NamedTuple):

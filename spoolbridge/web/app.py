@@ -1,6 +1,7 @@
 """The page as one ASGI app: the static page, the tus uploads, the look-ups, the live progress, guarded.
 
-Every route that changes something is a tus request (see :mod:`.tus`); GET never changes anything. The
+Every route that changes something is a tus request (see :mod:`.tus`) or a removal request
+(:mod:`.removals`); GET never changes anything. The
 app holds no file in memory: uploads stream to disk through :class:`~.uploads.UploadStore`.
 """
 
@@ -27,6 +28,7 @@ from .guard import Guard
 from .live import live_routes
 from .lookups import lookup_routes
 from .progress import Progress
+from .removals import removal_routes
 from .tus import TusEndpoint
 from .uploads import UploadStore
 
@@ -58,6 +60,7 @@ def create_app(settings: Settings) -> ASGIApp:
         Route("/api/uploads/{upload_id}", tus.patch, methods=["PATCH"]),
         Route("/api/uploads/{upload_id}", tus.delete, methods=["DELETE"]),
         *live_routes(settings, progress),
+        *removal_routes(settings, catalog),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 

@@ -30,6 +30,8 @@ from typing import Any
 
 from producer.inbox.ledger import read_report
 from producer.inbox.reading_note import read_note
+from producer.inbox.removals import RemovalRequests
+from producer.inbox.versions import VersionHistory
 from schemas.errors import ConfigError
 from schemas.file_account import FileAccount
 from schemas.letter_ledger import LatestVersion
@@ -88,7 +90,7 @@ class FileProgress:
     """One file's numbers; ``None`` where the figure is not known yet (or cannot be had)."""
 
     source: str
-    state: str = "unknown"  # waiting | reading | done | failed | unknown
+    state: str = "unknown"  # waiting | reading | done | failed | removing | removed | unknown
     read: int | None = None
     produced: int | None = None
     rejected: int = 0
@@ -113,6 +115,7 @@ class FileProgress:
     # report from before they were counted by cause)
     reject_causes: list[tuple[str, str, int]] | None = field(default=None, repr=False)
     file_error: bool | None = field(default=None, repr=False)  # failed: not read to its end (None: unknown)
+    removed: int | None = None  # removed on request: how many documents that deleted (its history's)
 
     @property
     def account(self) -> FileAccount:
@@ -152,6 +155,7 @@ class FileProgress:
             rejected=self.rejected, expired=self.account.expired_given(self.may_have_expired),
             superseded=self.superseded, reason=self.reason, what_to_do=self.what_to_do,
             letter_causes=self.letter_causes, reject_causes=self.reject_causes, file_error=self.file_error,
+            removed=self.removed,
         ).as_dict()  # fmt: skip
 
 
@@ -212,6 +216,8 @@ class Progress:
         self.catalog = catalog
         self.inbox = settings.producer.inbox.absolute()
         self._versions = LatestVersions(self.inbox)  # what status measures letters against, too
+        self._history = VersionHistory(self.inbox)  # whether a file was removed on request
+        self._removals = RemovalRequests(self.inbox)
         self._tails: collections.OrderedDict[str, DeadLetterTail] = collections.OrderedDict()
         self._lock = threading.Lock()
         self._group_lag = GroupLagCache(self._read_group_lag)
@@ -278,6 +284,20 @@ class Progress:
             tail.close()
 
     def _ledger(self, numbers: FileProgress) -> None:
+        self._report(numbers)
+        if numbers.state in ("waiting", "reading"):
+            return
+        versions = self._history.versions(numbers.source)
+        if versions and versions[-1].outcome == "removed":  # no document of it is expected any more
+            numbers.state, numbers.removed = "removed", versions[-1].deleted
+            numbers.read, numbers.produced, numbers.rejected, numbers.superseded = 0, 0, 0, 0
+            numbers.reason = numbers.what_to_do = None
+            numbers.offsets, numbers.reject_causes, numbers.file_error = None, None, None
+            numbers.has_rejected_file = False
+        if self._removals.is_pending(numbers.source):
+            numbers.state = "removing"
+
+    def _report(self, numbers: FileProgress) -> None:
         producer = self.settings.producer
         source = numbers.source
         if (self.inbox / source).is_file():

@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 __all__ = ["Cause", "Result", "result_of"]
 
-Verdict = Literal["success", "partly", "failed"]
+Verdict = Literal["success", "partly", "failed", "removed"]
+_LABELS = {"success": "Done", "partly": "Partly done", "failed": "Failed", "removed": "Removed"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,7 @@ class Result:
     def as_dict(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict,
-            "label": {"success": "Done", "partly": "Partly done", "failed": "Failed"}[self.verdict],
+            "label": _LABELS[self.verdict],
             "sentence": self.sentence,
             "causes": [c.as_dict() for c in self.causes],
         }
@@ -60,11 +61,19 @@ def result_of(
     letter_causes: list[tuple[str, str, int]],
     reject_causes: list[tuple[str, str, int]] | None = None,
     file_error: bool | None = None,
+    removed: int | None = None,
 ) -> Result:
     """The result of a settled file (``letter_causes``, ``reject_causes``: what, to do, count of its
     outstanding letters and of its rejected records, by cause; ``file_error``: the file could not be read
     to its end, None when its report does not say, as before it was recorded, when a failed file is taken
-    to be one)."""
+    to be one; ``removed``: the file was removed from its dataset on request, deleting that many
+    documents)."""
+    if state == "removed":
+        return Result(
+            "removed",
+            f"The file was removed from its dataset: {_n(removed or 0, 'document')} deleted; none of it is "
+            "searchable. Drop the file again to index it again.",
+        )
     rejects = [Cause(count, what, to_do) for what, to_do, count in reject_causes or []]
     if state == "failed" and (file_error or (file_error is None and not reject_causes)):
         to_do = f" {what_to_do}." if what_to_do else ""

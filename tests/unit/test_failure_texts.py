@@ -7,14 +7,13 @@ import re
 import pytest
 
 from producer.inbox.reports import rejected_todo, rejected_what, unreadable_file_todo
+from producer.read.records import CUT_FILE_HINT
 
 # Every hint the readers give (producer/reader.py, streamed.py, streams.py, scan.py), and none.
 HINTS = {
     "": "fix the file, then drop the file again",
     "drop the complete gzip file again": "drop the complete gzip file again",
-    "the copy was probably incomplete; drop the complete file again": (
-        "the copy was probably incomplete; drop the complete file again"
-    ),
+    CUT_FILE_HINT: CUT_FILE_HINT,
     "drop a file with records": "drop a file with records",
     "drop a JSON object, an array of objects, or JSON Lines": (
         "drop a JSON object, an array of objects, or JSON Lines"
@@ -75,3 +74,13 @@ def test_rejected_todo_names_the_report_and_agrees_in_number() -> None:
     assert rejected_todo("a.json", 2).startswith(
         "see a.json.rejected.jsonl for each record and its reason; fix them and drop the file again"
     )
+
+
+def test_a_cut_file_says_to_drop_the_complete_one_under_the_same_name_or_to_remove_it() -> None:
+    todo = unreadable_file_todo(CUT_FILE_HINT, 3, "games/part 1.json")
+    assert todo.startswith(
+        "the copy was probably incomplete; drop the complete file again under the same name, or remove "
+        "the cut one: spoolbridge forget 'games/part 1.json', or \"Remove from dataset\" on its card on "
+        "the page (the 3 records before the error were produced;"
+    ), todo
+    _reads_well(todo)

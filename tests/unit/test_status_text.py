@@ -143,3 +143,23 @@ def test_documents_beyond_what_the_version_makes_are_said_and_keep_the_file_unse
     assert not report.settled
     (listed,) = report.as_dict()["datasets"][0]["sources"]
     assert (listed["surplus"], listed["shortfall"], listed["balances"]) == (199_995, 0, False)
+
+
+def test_a_removed_file_is_said_with_its_count_and_settles_once_none_of_it_is_indexed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    row = SourceStatus("cut.json", "(default)", "removed", 0, 0, 0, 4, version=2, removed=4)
+    kept = SourceStatus("whole.json", "(default)", "done", 9, 9, 0, 9)
+    dataset = DatasetStatus(
+        "(default)", "t", "t", "t.dlq", None, 13, [PartitionLag(0, 10, 10, 0)], [row, kept]
+    )
+    report = StatusReport("g", [dataset])
+    assert not report.settled  # four deletes still on their way
+    row.indexed = 0
+    assert report.settled
+    print_status(report)
+    assert "version 2, removed on request: 4 documents deleted" in capsys.readouterr().out
+    totals = report.as_dict()["datasets"][0]
+    assert (totals["produced"], totals["indexed"]) == (9, 9)  # the removed file's documents are not counted
+    row.state = "removing"
+    assert not report.settled

@@ -37,7 +37,15 @@ from producer.read.format.json_values import (
 )
 from producer.read.framing import json_scanner as scan
 from producer.read.framing.json_streamed import streamed_document
-from producer.read.records import MAX_DEPTH, BadRecord, Item, OneRecord, ReadOptions, preview
+from producer.read.records import (
+    CUT_FILE_HINT,
+    MAX_DEPTH,
+    BadRecord,
+    Item,
+    OneRecord,
+    ReadOptions,
+    preview,
+)
 from schemas.errors import InputFileError
 
 __all__ = ["read_document"]
@@ -243,6 +251,6 @@ def _parse_error(data: bytes, exc: json.JSONDecodeError, unit: str) -> InputFile
             "truncated JSON (the file ends in the middle of a value)",
             position=offset,
             unit=unit,
-            hint="the copy was probably incomplete; drop the complete file again",
+            hint=CUT_FILE_HINT,
         )
     return InputFileError(f"not valid JSON ({exc.msg})", position=offset, unit=unit, hint="fix the JSON")

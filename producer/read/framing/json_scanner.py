@@ -43,7 +43,7 @@ import orjson
 
 from producer.read.decompress import InputStream
 from producer.read.format.json_values import RARE_FLAGS, parse_record, parse_text, position_problem
-from producer.read.records import BadRecord, Item, OneRecord, ReadOptions, preview
+from producer.read.records import CUT_FILE_HINT, BadRecord, Item, OneRecord, ReadOptions, preview
 from schemas.errors import InputFileError
 
 try:
@@ -212,7 +212,7 @@ def truncated(position: int, unit: str) -> InputFileError:
         "truncated JSON (the file ends in the middle of a value)",
         position=position,
         unit=unit,
-        hint="the copy was probably incomplete; drop the complete file again",
+        hint=CUT_FILE_HINT,
     )
 
 

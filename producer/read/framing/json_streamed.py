@@ -26,7 +26,7 @@ import ijson
 
 from producer.read.decompress import InputStream, first_invalid_utf8, read_head
 from producer.read.format.json_values import position_problem, problem, render
-from producer.read.records import BadRecord, Item, OneRecord, ReadOptions
+from producer.read.records import CUT_FILE_HINT, BadRecord, Item, OneRecord, ReadOptions
 from schemas.errors import InputFileError
 
 __all__ = ["DepthGuard", "depth_bound", "may_hold_lone_surrogate", "streamed_document"]
@@ -254,7 +254,7 @@ def _ijson_error(path: Path, exc: Exception, consumed: int, unit: str) -> InputF
             "truncated JSON (the file ends in the middle of a value)",
             position=consumed,
             unit=unit,
-            hint="the copy was probably incomplete; drop the complete file again",
+            hint=CUT_FILE_HINT,
         )
     return InputFileError(
         f"not valid JSON ({message})",

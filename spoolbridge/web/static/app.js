@@ -434,6 +434,7 @@ function follow(entry, source, dataset) {
     const done = (n.indexed ?? 0) + (n.dead_lettered ?? 0);
     const rows = [
       ["state", n.settled ? n.state : STATES[n.state] ?? n.state],
+      ...(n.removed != null ? [["removed from the dataset", `${count(n.removed)} document${n.removed === 1 ? "" : "s"} deleted`]] : []),
       ["bytes uploaded", `${bytes(file.size)} of ${bytes(file.size)}`],
       ["records read", count(n.read) ?? "—"],
       ["produced", count(n.produced) ?? "—"],
@@ -455,7 +456,9 @@ function follow(entry, source, dataset) {
     }));
     // a reason why a figure is missing is shown while it holds, and goes when the figure is back
     const why = n.unknown ?? n.problem; // the ledger's "unknown, because …" once the file is read
-    status.textContent = `uploaded: now in the inbox as ${source}${why ? `; ${why}` : ""}`;
+    const removing = n.state === "removing" || n.state === "removed"; // asked on this card: said so until done
+    const where = removing ? `${source}: being removed from the dataset (its documents are being deleted)` : `uploaded: now in the inbox as ${source}`;
+    status.textContent = `${where}${why ? `; ${why}` : ""}`;
     status.classList.toggle("problem", Boolean(why));
   };
   events.addEventListener("end", () => {
@@ -468,7 +471,10 @@ function summarise(entry, source, dataset, n) {
   const { card } = entry;
   const status = $(".status", card);
   const q = `source=${encodeURIComponent(source)}`;
-  if (n.expired) { // settled, with the reason: the ledger counts them as lost, the fix is to send them again
+  if (n.state === "removed") {
+    status.textContent = `${n.result.label}: ${n.result.sentence}`;
+    status.classList.remove("problem");
+  } else if (n.expired) { // settled, with the reason: the ledger counts them as lost, the fix is to send them again
     status.textContent = `${source}: ${n.expired} records expired from Kafka before they were indexed (the topic's retention removed them); ${n.indexed} indexed, ${n.dead_lettered} dead-lettered, ${n.rejected} rejected. Drop the file again under the same name to index them`;
     status.classList.add("problem");
   } else if (n.result) { // the ledger balances: the result in words, marked by its label (not only colour)
@@ -497,8 +503,51 @@ function summarise(entry, source, dataset, n) {
   if (n.has_rejected_file) items.push(link(`Rejected records (${count(n.rejected)})`, `api/reports/rejected?${q}`, true));
   if (n.dead_lettered) items.push(link(`Dead letters (${count(n.dead_lettered)})`, `api/reports/dead-letters?${q}`, true));
   items.push(link(n.state === "failed" ? "Error report" : "Manifest", `api/reports/report?${q}`, false));
+  if (n.state !== "removed") items.push(removeButton(entry, source, dataset));
   links.replaceChildren(...items);
   links.hidden = false;
+}
+
+// "Remove from dataset": asked once, confirmed once (both buttons, so the keyboard alone does it); the
+// producer deletes every document of the file's versions, and the card follows it to "removed".
+function removeButton(entry, source, dataset) {
+  const box = Object.assign(document.createElement("span"), { className: "removal" });
+  const ask = Object.assign(document.createElement("button"), { type: "button", className: "remove-from-dataset", textContent: "Remove from dataset" });
+  ask.addEventListener("click", () => {
+    const confirm = Object.assign(document.createElement("button"), { type: "button", className: "confirm-removal", textContent: `Delete every document of ${source}` });
+    const cancel = Object.assign(document.createElement("button"), { type: "button", className: "cancel-removal", textContent: "Keep it" });
+    cancel.addEventListener("click", () => { box.replaceChildren(ask); ask.focus(); });
+    confirm.addEventListener("click", () => removeFromDataset(entry, source, dataset, box));
+    box.replaceChildren(confirm, " ", cancel);
+    confirm.focus();
+  });
+  box.append(ask);
+  return box;
+}
+
+async function removeFromDataset(entry, source, dataset, box) {
+  const status = $(".status", entry.card);
+  for (const button of box.querySelectorAll("button")) button.disabled = true;
+  const response = await fetch("api/removals", {
+    method: "POST",
+    headers: { ...CSRF, "Content-Type": "application/json" },
+    body: JSON.stringify({ source }),
+  });
+  const answer = await response.json();
+  if (!response.ok) {
+    status.textContent = `${source} cannot be removed: ${answer.problem}`;
+    status.classList.add("problem");
+    box.replaceChildren();
+    return;
+  }
+  status.textContent = `${source}: removing it from the dataset (the producer deletes its documents between files)`;
+  status.classList.remove("problem");
+  entry.card.classList.remove("settled");
+  delete entry.card.dataset.verdict;
+  $(".links", entry.card).hidden = true;
+  $(".links", entry.card).replaceChildren();
+  $(".causes", entry.card).hidden = true;
+  follow(entry, source, dataset);
 }
 
 // ---- wiring -------------------------------------------------------------------------------------------

@@ -12,9 +12,10 @@ export function bytes(n) {
 }
 
 // What each state and figure of a card means, in words (shown on the card and as the rows' titles).
-export const STATES = { waiting: "waiting in the inbox", reading: "being read", done: "read; indexing", failed: "failed; indexing what was read" };
+export const STATES = { waiting: "waiting in the inbox", reading: "being read", done: "read; indexing", failed: "failed; indexing what was read", removing: "being removed from the dataset: its documents are being deleted" };
 export const FIGURES = {
-  state: "waiting: in the inbox, not read yet; being read: the producer is sending its records; read; indexing: every record is sent, OpenSearch is still taking them; done: every record is accounted for; failed: the file could not be read to its end",
+  state: "waiting: in the inbox, not read yet; being read: the producer is sending its records; read; indexing: every record is sent, OpenSearch is still taking them; done: every record is accounted for; failed: the file could not be read to its end; removed: every document of the file was deleted from the dataset on request",
+  "removed from the dataset": "documents of the file's versions deleted when it was removed from the dataset",
   "bytes uploaded": "how much of the file the server has",
   "records read": "records the producer took from the file",
   produced: "records sent on to be indexed (through Kafka, the pipeline's queue)",
