@@ -1,4 +1,7 @@
-"""``POST /api/removals``: the page's "Remove from dataset" on a file's card.
+"""``POST /api/removals``: the page's "Remove from dataset" on a file's card; ``GET
+/api/removals?source=``: whether that file's documents were removed (``"state": "removed"``, with
+``removed``, how many were deleted), are being removed (``"removing"``), or neither (``null``), which the
+page asks before it says a file "was sent before".
 
 The body is ``{"source": "<dataset>/<file>"}``. The page writes the same removal request as
 ``spoolbridge forget`` (:mod:`producer.inbox.removals`) and answers 202 with ``{"source", "state":
@@ -64,4 +67,18 @@ def removal_routes(settings: Settings, catalog: Catalog) -> list[Route]:
             )
         return await anyio.to_thread.run_sync(remove, source)
 
-    return [Route("/api/removals", create, methods=["POST"])]
+    def state_of(source: str) -> Response:
+        if (problem := source_problem(source)) is not None:
+            return JSONResponse({"problem": f"source {source!r}: {problem}"}, 400)
+        done = already_removed(history, source)
+        if done is not None:
+            return JSONResponse({"source": source, "state": "removed", "removed": done.deleted})
+        return JSONResponse({"source": source, "state": "removing" if requests.is_pending(source) else None})
+
+    async def state(request: Request) -> Response:
+        return await anyio.to_thread.run_sync(state_of, request.query_params.get("source", ""))
+
+    return [
+        Route("/api/removals", create, methods=["POST"]),
+        Route("/api/removals", state, methods=["GET"]),
+    ]

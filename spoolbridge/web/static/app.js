@@ -310,10 +310,17 @@ async function checkPrevious(entry) {
   note.hidden = true;
   if (!state.datasetOk) return;
   const source = `${state.dataset}/${entry.file.name}`;
-  const response = await fetch(`api/reports/report?source=${encodeURIComponent(source)}`, { cache: "no-store" });
+  const [response, removal] = await Promise.all([
+    fetch(`api/reports/report?source=${encodeURIComponent(source)}`, { cache: "no-store" }),
+    getJson(`api/removals?source=${encodeURIComponent(source)}`).catch(() => ({})),
+  ]);
   if (seq !== entry.previousSeq || !response.ok) return;
   const report = await response.json();
-  note.textContent = report.what
+  note.textContent = removal.state === "removed"
+    ? `${source} was sent before and its documents were removed (${count(removal.removed)} deleted); this upload adds it again`
+    : removal.state === "removing"
+    ? `${source} was sent before and its documents are being removed; this upload adds it again once that is done`
+    : report.what
     ? `${source} was sent before and failed (${report.what}); this upload replaces it`
     : `${source} was sent before (${report.records} documents); this upload replaces that version: its documents are overwritten, and those the new file no longer has are deleted`;
   note.hidden = false;

@@ -104,3 +104,9 @@ def _remove_the_cut_file(
         0,
     )
     assert (shown["indexed"], shown["index_documents"], shown["produced"]) == (6, 6, 6)
+
+    page.set_input_files("#files", str(cut))  # chosen again: the page knows its documents went
+    again = page.locator(".file").last
+    previous = again.locator(".previous")
+    previous.wait_for()
+    assert "its documents were removed (4 deleted)" in previous.inner_text(), previous.inner_text()

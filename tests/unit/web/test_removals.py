@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -89,3 +90,20 @@ def test_a_removed_file_settles_once_its_index_holds_none_of_its_documents() -> 
     assert "2 documents deleted" in result["sentence"]
     removing = FileProgress("games/a.json", state="removing", produced=2, indexed=2, dead_lettered=0)
     assert not removing.settled
+
+
+def test_whether_a_file_was_removed_is_asked_before_it_is_said_to_have_been_sent_before(
+    client: TestClient, inbox: Path
+) -> None:
+    _read_file(inbox, "games/a.json")
+
+    def state() -> Any:
+        return client.get("/api/removals", params={"source": "games/a.json"}).json()
+
+    assert state() == {"source": "games/a.json", "state": None}
+    assert client.post("/api/removals", json={"source": "games/a.json"}, headers=PAGE).status_code == 202
+    assert state() == {"source": "games/a.json", "state": "removing"}
+    VersionHistory(inbox).record_removal("games/a.json", 2)
+    assert state() == {"source": "games/a.json", "state": "removed", "removed": 2}
+    refused = client.get("/api/removals", params={"source": "../a.json"})
+    assert refused.status_code == 400
