@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import os
 import re
 import resource
@@ -41,6 +42,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -229,15 +231,15 @@ def opensearch_client() -> Any:
     return OpenSearch(**{**Settings().opensearch.client_kwargs(), "timeout": 120})
 
 
-def bench_searchable(browser: Any, megabytes: int, repeat: int, env: dict[str, str]) -> None:
-    path, records = data_file(megabytes)
-    client = opensearch_client()
+@contextlib.contextmanager
+def running_bridge(env: dict[str, str], prefix: str) -> Iterator[tuple[Path, str, str]]:
+    """``spoolbridge run`` on a fresh inbox, topic and group, its consumer in the group: the inbox, the
+    page's address and the run's id (for names of its own); stopped at the end."""
     run_id = uuid.uuid4().hex[:8]
-    results: dict[str, list[float]] = {"page": [], "drop": []}
     with tempfile.TemporaryDirectory() as work:
         inbox = Path(work) / "inbox"
         cmd = [sys.executable, "-m", "spoolbridge.cli", "run", "--inbox", str(inbox),
-               "--topic", f"bench-web-{run_id}", "--group", f"bench-web-{run_id}"]  # fmt: skip
+               "--topic", f"{prefix}-{run_id}", "--group", f"{prefix}-{run_id}"]  # fmt: skip
         bridge, url = start(
             cmd,
             Path(work) / "run.log",
@@ -246,22 +248,37 @@ def bench_searchable(browser: Any, megabytes: int, repeat: int, env: dict[str, s
         )
         try:
             time.sleep(5)  # the consumer joins its group
-            for round_number in range(repeat):  # the order alternates: neither goes first every time
-                for how in ("page", "drop") if round_number % 2 == 0 else ("drop", "page"):
-                    dataset = f"bench-{how}-{round_number}-{run_id}"
-                    if how == "page":
-                        started, _ = page_upload(browser, url, dataset, path)
-                    else:
-                        (inbox / dataset).mkdir(parents=True)
-                        started = time.perf_counter()
-                        part = inbox / dataset / f".{path.name}.part"
-                        subprocess.run(["cp", str(path), str(part)], check=True)
-                        part.rename(inbox / dataset / path.name)
-                    results[how].append(wait_count(client, dataset, records) - started)
-                    say(f"round {round_number + 1} {how}: {results[how][-1]:.1f} s")
-                    client.indices.delete(index=dataset, ignore_unavailable=True)
+            yield inbox, url, run_id
         finally:
             stop(bridge)
+
+
+def drop_copy(inbox: Path, dataset: str, path: Path) -> float:
+    """Copy ``path`` into a new dataset folder as a user would (to a hidden part name, then renamed);
+    returns the clock when the copy began."""
+    (inbox / dataset).mkdir(parents=True)
+    started = time.perf_counter()
+    part = inbox / dataset / f".{path.name}.part"
+    subprocess.run(["cp", str(path), str(part)], check=True)
+    part.rename(inbox / dataset / path.name)
+    return started
+
+
+def bench_searchable(browser: Any, megabytes: int, repeat: int, env: dict[str, str]) -> None:
+    path, records = data_file(megabytes)
+    client = opensearch_client()
+    results: dict[str, list[float]] = {"page": [], "drop": []}
+    with running_bridge(env, "bench-web") as (inbox, url, run_id):
+        for round_number in range(repeat):  # the order alternates: neither goes first every time
+            for how in ("page", "drop") if round_number % 2 == 0 else ("drop", "page"):
+                dataset = f"bench-{how}-{round_number}-{run_id}"
+                if how == "page":
+                    started, _ = page_upload(browser, url, dataset, path)
+                else:
+                    started = drop_copy(inbox, dataset, path)
+                results[how].append(wait_count(client, dataset, records) - started)
+                say(f"round {round_number + 1} {how}: {results[how][-1]:.1f} s")
+                client.indices.delete(index=dataset, ignore_unavailable=True)
     size_mb = path.stat().st_size / 1e6
     page, drop = (sorted(results[how])[len(results[how]) // 2] for how in ("page", "drop"))
     print(f"\n| {records:,} records, {size_mb:,.0f} MB, until searchable | median of {repeat} s | rounds |")
@@ -302,38 +319,20 @@ def page_sentence(browser: Any, url: str, dataset: str, path: Path) -> tuple[flo
 def bench_sentence(browser: Any, megabytes: int, repeat: int, env: dict[str, str]) -> None:
     big, _ = data_file(megabytes)
     files = [Path(__file__).parent.parent / "examples" / "steam-sample" / "games-1.json", big]
-    run_id = uuid.uuid4().hex[:8]
     results: dict[tuple[str, str], list[float]] = {}
-    with tempfile.TemporaryDirectory() as work:
-        inbox = Path(work) / "inbox"
-        cmd = [sys.executable, "-m", "spoolbridge.cli", "run", "--inbox", str(inbox),
-               "--topic", f"bench-say-{run_id}", "--group", f"bench-say-{run_id}"]  # fmt: skip
-        bridge, url = start(
-            cmd,
-            Path(work) / "run.log",
-            r"page +(http://127\.0\.0\.1:\d+/)",
-            {**env, "SPOOLBRIDGE_WEB__PORT": "0"},
-        )
-        try:
-            time.sleep(5)  # the consumer joins its group
-            for round_number in range(repeat):
-                for path in files:
-                    for how in ("page", "drop") if round_number % 2 == 0 else ("drop", "page"):
-                        dataset = f"say-{how}-{round_number}-{path.stem}-{run_id}"
-                        if how == "page":
-                            seconds, sentence = page_sentence(browser, url, dataset, path)
-                            say(f"  {sentence}")
-                        else:
-                            (inbox / dataset).mkdir(parents=True)
-                            started = time.perf_counter()
-                            part = inbox / dataset / f".{path.name}.part"
-                            subprocess.run(["cp", str(path), str(part)], check=True)
-                            part.rename(inbox / dataset / path.name)
-                            seconds = result_seconds(url, f"{dataset}/{path.name}", started)
-                        results.setdefault((path.name, how), []).append(seconds)
-                        say(f"round {round_number + 1} {path.name} {how}: {seconds:.2f} s")
-        finally:
-            stop(bridge)
+    with running_bridge(env, "bench-say") as (inbox, url, run_id):
+        for round_number in range(repeat):
+            for path in files:
+                for how in ("page", "drop") if round_number % 2 == 0 else ("drop", "page"):
+                    dataset = f"say-{how}-{round_number}-{path.stem}-{run_id}"
+                    if how == "page":
+                        seconds, sentence = page_sentence(browser, url, dataset, path)
+                        say(f"  {sentence}")
+                    else:
+                        started = drop_copy(inbox, dataset, path)
+                        seconds = result_seconds(url, f"{dataset}/{path.name}", started)
+                    results.setdefault((path.name, how), []).append(seconds)
+                    say(f"round {round_number + 1} {path.name} {how}: {seconds:.2f} s")
     print(f"\n| click (or copy) to the result sentence | median of {repeat} s | rounds |")
     print("| --- | ---: | --- |")
     for path in files:
