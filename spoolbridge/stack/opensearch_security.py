@@ -58,7 +58,7 @@ class SecurityUser:
         """The user's bcrypt hash; a new password (and its hash) is made when none is stored yet."""
         if self.exists():
             return self.hash_file.read_text().strip()
-        password = secrets.token_urlsafe(24)  # URL-safe: it goes into https://user:password@host URLs
+        password = _new_password()
         result = subprocess.run([*hasher, "-p", password], capture_output=True, text=True, check=False)
         lines = [line for line in result.stdout.splitlines() if line.startswith("$2")]
         if result.returncode != 0 or not lines:
@@ -67,6 +67,14 @@ class SecurityUser:
         _store_private(self.hash_file, lines[-1])
         _store_private(self.password_file, password)  # last: a password file always has its hash
         return lines[-1]
+
+
+def _new_password() -> str:
+    """A random password, URL-safe (it goes into ``https://user:password@host`` URLs) and never starting
+    with ``-``: the hasher would take it for an option (one password in 64 did, failing the start)."""
+    while (password := secrets.token_urlsafe(24)).startswith("-"):
+        pass
+    return password
 
 
 def _store_private(path: Path, text: str) -> None:

@@ -27,6 +27,7 @@ from .catalog import Catalog
 from .guard import Guard
 from .live import live_routes
 from .lookups import lookup_routes
+from .overview import overview_routes
 from .progress import Progress
 from .removals import removal_routes
 from .tus import TusEndpoint
@@ -61,6 +62,7 @@ def create_app(settings: Settings) -> ASGIApp:
         Route("/api/uploads/{upload_id}", tus.delete, methods=["DELETE"]),
         *live_routes(settings, progress),
         *removal_routes(settings, catalog),
+        *overview_routes(settings),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 

@@ -88,3 +88,15 @@ def test_a_failed_hash_leaves_no_password_file_and_never_shows_the_password(tmp_
         user.ensure([sys.executable, "-c", "import sys; print(sys.argv[-1]); sys.exit(3)"])
     assert not user.password_file.exists()
     assert "***" in str(failure.value)
+
+
+def test_a_password_never_starts_with_a_dash_the_hasher_would_take_for_an_option(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn = iter(["-looks-like-an-option-000000000", "fine-password-000000000000000"])
+    monkeypatch.setattr("spoolbridge.stack.opensearch_security.secrets.token_urlsafe", lambda _: next(drawn))
+    user = SecurityUser("admin", tmp_path / "admin-password")
+    # the hash tool, as a shell would give it the arguments: "-p" and the password after it
+    refusing = "import sys; p = sys.argv[-1]; sys.exit(2) if p.startswith('-') else print('$2y$12$' + p)"
+    assert user.ensure([sys.executable, "-c", refusing]) == "$2y$12$fine-password-000000000000000"
+    assert user.password() == "fine-password-000000000000000"

@@ -337,8 +337,12 @@ function showResumable(entry) {
   note.textContent = known ? `An unfinished upload of this file is on the server (${bytes(known.offset)} of ${bytes(known.length)}): Upload resumes it from there.` : "";
 }
 
-async function loadUnfinished() {
-  const answer = await getJson("api/uploads").catch(() => ({ uploads: [] }));
+async function loadUnfinished(attempt = 0) {
+  const answer = await getJson("api/uploads").catch(() => null);
+  if (!answer) { // not answered: asked again shortly (an unanswered list is not an empty one)
+    if (attempt < 10) setTimeout(() => loadUnfinished(attempt + 1), 2000);
+    return;
+  }
   // the uploads this page is sending are on its cards already
   const mine = new Set(state.files.filter((f) => f.uploading && !f.done).map((f) => `${f.dataset}/${f.file.name}`));
   state.unfinished = (answer.uploads || []).filter((u) => !mine.has(`${u.dataset}/${u.file_name}`));
@@ -354,6 +358,28 @@ async function loadUnfinished() {
     return li;
   }));
   for (const entry of state.files) showResumable(entry);
+}
+
+// ---- the datasets overview: the server's ledger, never the browser's memory -----------------------
+
+async function loadOverview() {
+  const box = $("#overview");
+  const answer = await getJson("api/overview").catch((e) => ({ datasets: [], problem: `the server did not answer (${e.message})` }));
+  const problem = $(".overview-problem", box);
+  problem.hidden = !answer.problem;
+  problem.textContent = answer.problem ? `Unknown just now: ${answer.problem}` : "";
+  const table = $("table", box);
+  table.hidden = Boolean(answer.problem) || !answer.datasets.length;
+  $("tbody", table).replaceChildren(...answer.datasets.map((d) => {
+    const row = document.createElement("tr");
+    row.dataset.dataset = d.dataset;
+    const files = d.removed ? `${count(d.files)} (${count(d.removed)} removed)` : count(d.files);
+    const when = d.last_settled ? new Date(d.last_settled).toLocaleString() : "—";
+    for (const text of [d.dataset, d.documents === null ? "unknown" : count(d.documents), files, count(d.versions), when, count(d.dead_letters), count(d.rejected), d.balances ? "yes" : "not yet"]) {
+      row.insertCell().textContent = text;
+    }
+    return row;
+  }));
 }
 
 // ---- upload and progress ----------------------------------------------------------------------------
@@ -494,7 +520,11 @@ function summarise(entry, source, dataset, n) {
     status.classList.remove("problem"); // a missing figure's reason no longer holds: every figure is in
     status.textContent = `${source}: all ${count(n.read)} records arrived: ${count(n.indexed)} indexed, ${count(n.dead_lettered)} dead-lettered, ${count(n.rejected)} rejected`;
   }
-  if (n.result) { card.dataset.verdict = n.result.verdict; showClearDone(); }
+  if (n.result) {
+    if (card.dataset.verdict === undefined && $("#overview").open) loadOverview(); // its figures changed
+    card.dataset.verdict = n.result.verdict;
+    showClearDone();
+  }
   const causes = $(".causes", card);
   causes.replaceChildren(...(n.result?.causes ?? []).map((c) => {
     const item = document.createElement("li");
@@ -603,3 +633,6 @@ route();
 loadDatasetNames();
 checkDataset();
 loadUnfinished();
+// asked when opened (it counts every dataset's files, as status does), and again on Refresh
+$("#overview").addEventListener("toggle", (e) => { if (e.target.open) loadOverview(); });
+$("#overview-refresh").addEventListener("click", loadOverview);

@@ -76,6 +76,17 @@ def _clear_finished(page: Any) -> None:
     assert clear.is_hidden()
 
 
+def _overview_says(page: Any, dataset: str, records: int) -> None:
+    """The datasets overview, opened: the server's figures for the dataset (one file, one version, every
+    record indexed and accounted for), whatever the browser cleared."""
+    page.locator("#overview summary").click()
+    row = page.locator(f'#overview tr[data-dataset="{dataset}"]')
+    row.wait_for(timeout=60_000)
+    cells = row.locator("td").all_inner_texts()
+    assert [cells[i] for i in (0, 1, 2, 3, 5, 6, 7)] == [dataset, f"{records:,}", "1", "1", "0", "0", "yes"]
+    assert cells[4] != "—", "when its file was settled"
+
+
 @pytest.mark.timeout(300)
 def test_an_upload_left_midway_is_resumed_from_another_browser_cancelled_or_cleared_when_done(
     bridge: Bridge,
@@ -133,6 +144,7 @@ def test_an_upload_left_midway_is_resumed_from_another_browser_cancelled_or_clea
         assert opensearch_client.count(index=dataset)["count"] == records
 
         _clear_finished(page)
+        _overview_says(page, dataset, records)
     finally:
         first.close()
         second.close()
