@@ -38,9 +38,11 @@ class CuttingProxy:
     def __exit__(self, *exc: object) -> None:
         self._stopped.set()
         self.release()
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)  # wakes the accept (a close alone does not)
         self._server.close()
-        self.cut()
         self._thread.join(timeout=10)
+        self.cut()  # after the accept thread ended: no connection it opens escapes
 
     def hold_at(self, total: int) -> None:
         self._released.clear()
@@ -69,6 +71,9 @@ class CuttingProxy:
             try:
                 client, _ = self._server.accept()
             except OSError:
+                return
+            if self._stopped.is_set():
+                client.close()
                 return
             upstream = socket.create_connection(("127.0.0.1", self.target_port))
             with self._lock:

@@ -137,14 +137,14 @@ def test_an_upload_left_midway_is_resumed_from_another_browser_cancelled_or_clea
             _cancel_midway(cancelled, proxy)
 
             wait_settled(page, card)
-        assert figure(card, "indexed") == f"{records:,}"
-        assert card.get_attribute("data-verdict") == "success"
-        _nothing_left(page, bridge, dataset)
-        opensearch_client.indices.refresh(index=dataset)
-        assert opensearch_client.count(index=dataset)["count"] == records
+            assert figure(card, "indexed") == f"{records:,}"
+            assert card.get_attribute("data-verdict") == "success"
+            _nothing_left(page, bridge, dataset)
+            opensearch_client.indices.refresh(index=dataset)
+            assert opensearch_client.count(index=dataset)["count"] == records
 
-        _clear_finished(page)
-        _overview_says(page, dataset, records)
+            _clear_finished(page)
+            _overview_says(page, dataset, records)  # the page's requests still go through the proxy
     finally:
         first.close()
         second.close()
