@@ -316,14 +316,30 @@ async function checkPrevious(entry) {
   ]);
   if (seq !== entry.previousSeq || !response.ok) return;
   const report = await response.json();
+  const before = removal.state || report.what ? null : await previousResult(source, report.records);
+  if (seq !== entry.previousSeq) return;
   note.textContent = removal.state === "removed"
     ? `${source} was sent before and its documents were removed (${count(removal.removed)} deleted); this upload adds it again`
     : removal.state === "removing"
     ? `${source} was sent before and its documents are being removed; this upload adds it again once that is done`
     : report.what
     ? `${source} was sent before and failed (${report.what}); this upload replaces it`
-    : `${source} was sent before (${report.records} documents); this upload replaces that version: its documents are overwritten, and those the new file no longer has are deleted`;
+    : `${source} was sent before (${before}); this upload replaces that version: its documents are overwritten, and those the new file no longer has are deleted`;
   note.hidden = false;
+}
+
+// What became of the version sent before, in the words of its card (the ledger's result, from the
+// file's progress stream): not only how many records it had, since they may not be searchable.
+function previousResult(source, records) {
+  return new Promise((resolve) => {
+    const events = new EventSource(`api/progress?source=${encodeURIComponent(source)}`);
+    const done = (text) => { events.close(); clearTimeout(timer); resolve(text); };
+    const timer = setTimeout(() => done(`${count(records)} records sent; what became of them is unknown just now`), 5000);
+    events.onmessage = (e) => {
+      const n = JSON.parse(e.data);
+      done(n.result ? `${n.result.label}: ${n.result.sentence.replace(/\.$/, "")}` : `${count(records)} records sent, still being indexed`);
+    };
+  });
 }
 
 // ---- unfinished uploads: the server's own list, so a reload or another tab loses nothing ----------------

@@ -81,7 +81,8 @@ def test_the_steam_sample_arrives_with_the_pipelines_numbers_and_can_be_searched
     page.click("#nav-upload")
     page.set_input_files("#files", str(SAMPLE / "games-1.json"))
     again = page.locator(".file").nth(2)
-    again.locator(".previous", has_text="was sent before (50 documents)").wait_for()
+    # what became of that version, in its card's words: not only how many records it had
+    again.locator(".previous", has_text="was sent before (Done: All 50 records are searchable)").wait_for()
 
 
 def _search_a_game_and_open_it(page: Any, dataset: str, tmp_path: Path) -> None:
@@ -236,6 +237,25 @@ def test_a_dataset_out_of_fields_says_nothing_is_searchable_why_and_what_to_do(
     cause = card.locator(".causes li").inner_text()
     assert cause.startswith("30 records: the dataset already has the 5 fields its index allows"), cause
     assert "put this file in a dataset of its own" in cause and "dlq replay" in cause
+
+    page.set_input_files("#files", str(file))  # chosen again: none of the version before is searchable
+    previous = page.locator(".file").nth(1).locator(".previous")
+    previous.wait_for()
+    assert "was sent before (Failed: None of the records is searchable: 30 records are not)" in (
+        previous.inner_text()
+    ), previous.inner_text()
+
+    # a new version of it, dead-lettered too: its letters are counted, not added to the first one's
+    page.locator(".file").nth(1).locator(".remove").click()
+    file.write_text(json.dumps([{"title": f"v2-{i}", "year": 2100 + i} for i in range(30)]))
+    page.set_input_files("#files", str(file))
+    second = page.locator(".file").nth(1)
+    second.locator(".previous").wait_for()
+    second.locator(".start").click()
+    wait_settled(page, second)
+    assert (figure(second, "indexed"), figure(second, "dead-lettered")) == ("0", "30")
+    [shown] = bridge.status(dataset)["datasets"]
+    assert [(r["version"], r["dead_lettered"]) for r in shown["sources"]] == [(2, 30)]
 
 
 def test_the_dataset_name_is_checked_as_you_type(bridge: Bridge, page: Any) -> None:
