@@ -27,7 +27,6 @@ __all__ = [
     "ReadOptions",
     "as_record",
     "framing_of",
-    "is_json_lines",
     "position_unit",
     "read_records",
     "reading_suffix",
@@ -46,26 +45,21 @@ FRAMINGS: dict[str, Framing] = {
 }
 
 
+def _framing_suffix(name: str) -> str:
+    """The suffix of ``name`` (before an optional ``.gz``) that picks its framing (else ``.json``)."""
+    plain = name.removesuffix(".gz")
+    return next((suffix for suffix in FRAMINGS if plain.endswith(suffix)), ".json")
+
+
 def framing_of(path: Path | str) -> Framing:
     """The framing for a file of this name; a name without a known suffix is read as a JSON document."""
-    name = str(path).removesuffix(".gz")
-    for suffix, framing in FRAMINGS.items():
-        if name.endswith(suffix):
-            return framing
-    return read_document
+    return FRAMINGS[_framing_suffix(str(path))]
 
 
 def reading_suffix(name: str) -> str:
-    """The end of ``name`` that decides how the file is read: the suffix that picks its framing
-    (``.json`` when none does), then ``.gz`` if it has one. A copy under another name with this ending is
-    read the same way."""
-    plain = name.removesuffix(".gz")
-    suffix = next((s for s in FRAMINGS if plain.endswith(s)), ".json")
-    return suffix + (".gz" if name.endswith(".gz") else "")
-
-
-def is_json_lines(path: Path) -> bool:
-    return framing_of(path.name) is read_lines
+    """The end of ``name`` that decides how the file is read: the suffix that picks its framing, then
+    ``.gz`` if it has one. A copy under another name with this ending is read the same way."""
+    return _framing_suffix(name) + (".gz" if name.endswith(".gz") else "")
 
 
 def position_unit(path: Path) -> str:
